@@ -1,0 +1,82 @@
+"""``annotd`` command line: a thin click layer over the typed config.
+
+Precedence: option > ``ANNOTD_*`` environment variable > config file > built-in default.
+A bad config file or option prints one line on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import LOG_FORMATS, LOG_LEVELS, Config, ConfigError, load
+
+EXIT_BAD_CONFIG = 2
+
+
+def _fail(message: str) -> None:
+    click.echo(f"annotd: {message}", err=True)
+    sys.exit(EXIT_BAD_CONFIG)
+
+
+def build_config(config_path: Path | None, **overrides: Any) -> Config:
+    cfg = load(config_path)
+    server = {k: v for k, v in (("host", overrides.get("host")), ("ws_port", overrides.get("ws_port")),
+                                ("http_port", overrides.get("http_port"))) if v is not None}
+    if server:
+        cfg = cfg.replace("server", **server)
+    logging_changes = {k: v for k, v in (("level", overrides.get("log_level")),
+                                         ("format", overrides.get("log_format"))) if v is not None}
+    if logging_changes:
+        cfg = cfg.replace("log", **logging_changes)
+    return cfg
+
+
+@click.group(context_settings={"auto_envvar_prefix": "ANNOTD", "help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="annotd")
+def main() -> None:
+    """annotd: annotate one image together, in real time, over one WebSocket."""
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="TOML config file (see config.toml for every key). [env: ANNOTD_SERVE_CONFIG]")
+@click.option("--host", help="Address to bind both ports to (default 127.0.0.1). A non-loopback address "
+              "logs a warning: there is no authentication.")
+@click.option("--ws-port", type=click.IntRange(0, 65535), help="WebSocket port (default 8765; 0 picks a free port).")
+@click.option("--http-port", type=click.IntRange(0, 65535), help="HTTP side port (default 8766; 0 picks a free port).")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), help="Log level (default info).")
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), help="Log line format (default text).")
+def serve(config_path: Path | None, **overrides: Any) -> None:
+    """Run the daemon until SIGINT or SIGTERM, then shut down gracefully (exit 0)."""
+    try:
+        cfg = build_config(config_path, **overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    from .app import run
+
+    sys.exit(run(cfg))
+
+
+@main.command("export")
+@click.option("--url", default="http://127.0.0.1:8766", show_default=True, help="The daemon's HTTP side port.")
+@click.option("--room", "room_id", required=True, help="Room id.")
+@click.option("--tag", help="Version tag to export.")
+@click.option("--seq", type=int, help="Seq to export (default: head).")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "svg"]), default="png", show_default=True)
+@click.option("--scale", type=float, help="Scale factor 0.1-8 (default 1).")
+@click.option("--dpi", type=float, help="Alternative to --scale; also written into the file.")
+@click.option("--background", help="transparent | white | #rrggbb")
+@click.option("--include-comments", is_flag=True, help="Draw numbered badges at open comment threads.")
+@click.option("--quality", type=click.IntRange(1, 100), help="JPG quality.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True)
+def export_cmd(url: str, room_id: str, out_path: Path, **opts: Any) -> None:
+    """Export a room (at a tag or seq) from a running daemon to a file, showing progress."""
+    from .export_cli import run_export
+
+    sys.exit(run_export(url, room_id, out_path, opts))

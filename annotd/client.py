@@ -1,0 +1,225 @@
+"""An asyncio client for annotd rooms, for scripts, bots, tests and benchmarks.
+
+It speaks the annotd.v1 subprotocol: keeps a pycrdt ``Doc`` in sync, tracks ``lastSeq``
+and the room ``epoch`` so a reconnect replays exactly what was missed (or resyncs), sends
+local document changes as they happen, calls JSON-RPC methods, and sends presence::
+
+    async with RoomClient("ws://127.0.0.1:8765", "demo", user_id="bot") as c:
+        c.doc.get("annotations", type=Map)["a1"] = Map({...})   # sent automatically
+        await c.call("versions.create", tag="v1")
+        await c.wait_for_seq(c.last_seq)
+
+Local edits made while disconnected are kept in the ``Doc`` and reach the server after
+:meth:`reconnect` through the sync handshake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from pycrdt import Decoder, Doc, TransactionEvent, handle_sync_message
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from . import yproto
+
+log = logging.getLogger("annotd.client")
+
+
+class RpcError(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(f"{error.get('code')}: {error.get('message')}")
+        self.error = error
+        self.code = error.get("code")
+        self.data = error.get("data") or {}
+
+
+class RoomClient:
+    def __init__(self, base_url: str, room_id: str, *, user_id: str = "client", doc: Doc | None = None,
+                 open_timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.room_id = room_id
+        self.user_id = user_id
+        self.doc = doc if doc is not None else Doc()
+        self.open_timeout = open_timeout
+        self.last_seq: int | None = None
+        self.epoch: str | None = None
+        self.room_info: dict[str, Any] = {}
+        self.presence: dict[str, dict[str, Any]] = {}
+        self.notifications: list[dict[str, Any]] = []
+        self.on_seq: Callable[[int], None] | None = None
+        self.ws: ClientConnection | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._seq_changed = asyncio.Condition()
+        self._joined = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+        self._remote = False
+        self._sub = self.doc.observe(self._on_local_change)
+        self.close_code: int | None = None
+        self.close_reason: str = ""
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        query: dict[str, Any] = {"userId": self.user_id}
+        if self.last_seq is not None and self.epoch is not None:
+            query.update(lastSeq=self.last_seq, epoch=self.epoch)
+        return f"{self.base_url}/v1/ws/rooms/{self.room_id}?{urlencode(query)}"
+
+    async def connect(self) -> dict[str, Any]:
+        """Open the socket and wait for ``roomInfo``; replay or resync follows on its own."""
+        self._joined.clear()
+        self.ws = await connect(self.url, subprotocols=["annotd.v1"], open_timeout=self.open_timeout,  # type: ignore[list-item]
+                                max_size=None, compression=None)
+        self._reader = asyncio.create_task(self._read(self.ws), name=f"client-{self.user_id}")
+        await self.ws.send(yproto.sync_step1(self.doc.get_state()))
+        waiter = asyncio.ensure_future(self._joined.wait())
+        done, _ = await asyncio.wait([waiter, self._reader], return_when=asyncio.FIRST_COMPLETED)
+        if waiter not in done:
+            waiter.cancel()
+            raise ConnectionError(f"closed before roomInfo: {self.close_code} {self.close_reason}")
+        return self.room_info
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError("connection closed"))
+        self._pending.clear()
+
+    async def reconnect(self) -> dict[str, Any]:
+        await self.close()
+        return await self.connect()
+
+    async def __aenter__(self) -> RoomClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- sending -------------------------------------------------------------------------
+    def _on_local_change(self, event: TransactionEvent) -> None:
+        if self._remote or self.ws is None:
+            return
+        update = event.update
+        if update == yproto.EMPTY_UPDATE:
+            return
+        task = asyncio.ensure_future(self._send_quietly(yproto.sync_update(update)))
+        task.add_done_callback(lambda t: t.exception())
+
+    async def _send_quietly(self, frame: bytes | str) -> None:
+        ws = self.ws
+        if ws is None:
+            return
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(frame)
+
+    async def send_update(self, update: bytes) -> None:
+        """Send a raw Yjs update (not applied locally); used by tests and benchmarks."""
+        assert self.ws is not None
+        await self.ws.send(yproto.sync_update(update))
+
+    async def call(self, method: str, **params: Any) -> Any:
+        """Call a JSON-RPC method on this socket; raise :class:`RpcError` on an error reply."""
+        assert self.ws is not None
+        id_ = next(self._ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[id_] = fut
+        await self.ws.send(orjson.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}).decode())
+        return await fut
+
+    async def send_presence(self, **state: Any) -> None:
+        assert self.ws is not None
+        await self.ws.send(orjson.dumps({"type": "presence", **state}).decode())
+
+    async def wait_for_seq(self, seq: int) -> None:
+        async with self._seq_changed:
+            await self._seq_changed.wait_for(lambda: self.last_seq is not None and self.last_seq >= seq)
+
+    # -- receiving -----------------------------------------------------------------------
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for message in ws:
+                if isinstance(message, bytes):
+                    await self._binary(ws, message)
+                else:
+                    await self._text(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close_code = ws.close_code
+            self.close_reason = ws.close_reason or ""
+
+    async def _binary(self, ws: ClientConnection, data: bytes) -> None:
+        seq = None
+        if data[0] == yproto.MSG_SEQ:
+            decoder = Decoder(data[1:])
+            seq = decoder.read_var_uint()
+            data = data[1 + decoder.i0 :]
+        if data[0] == 0:
+            self._remote = True
+            try:
+                reply = handle_sync_message(data[1:], self.doc)
+            finally:
+                self._remote = False
+            if reply is not None:
+                await ws.send(reply)
+        if seq is not None:
+            await self._set_seq(seq)
+
+    async def _set_seq(self, seq: int) -> None:
+        async with self._seq_changed:
+            if self.last_seq is None or seq > self.last_seq:
+                self.last_seq = seq
+            self._seq_changed.notify_all()
+        if self.on_seq is not None:
+            self.on_seq(seq)
+
+    async def _text(self, text: str) -> None:
+        msg = orjson.loads(text)
+        if isinstance(msg, list):
+            for item in msg:
+                self._rpc_reply(item)
+            return
+        kind = msg.get("type")
+        if kind == "roomInfo":
+            self.room_info = msg
+            if self.epoch != msg["epoch"]:
+                self.last_seq = None
+            self.epoch = msg["epoch"]
+            self._joined.set()
+        elif kind == "ack":
+            await self._set_seq(msg["seq"])
+        elif kind == "presence":
+            self.presence[msg["session"]] = msg
+        elif kind == "presenceLeft":
+            self.presence.pop(msg["session"], None)
+        elif kind == "presenceSnapshot":
+            self.presence = {m["session"]: m for m in msg["sessions"]}
+        elif "jsonrpc" in msg:
+            if "method" in msg:
+                self.notifications.append(msg)
+            else:
+                self._rpc_reply(msg)
+
+    def _rpc_reply(self, msg: dict[str, Any]) -> None:
+        fut = self._pending.pop(msg.get("id"), None)  # type: ignore[arg-type]
+        if fut is None or fut.done():
+            return
+        if "error" in msg:
+            fut.set_exception(RpcError(msg["error"]))
+        else:
+            fut.set_result(msg.get("result"))

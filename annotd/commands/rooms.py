@@ -1,0 +1,95 @@
+"""Room commands: create, list, get, delete; manual snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .base import Caller, command
+from .params import rule
+
+if TYPE_CHECKING:
+    from ..hub import Hub
+    from ..room import Room
+
+ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+
+
+def room_json(room: Room) -> dict[str, Any]:
+    info = room.info()
+    return {
+        "id": room.id,
+        "name": room.name,
+        "createdAt": info["createdAt"],
+        "headSeq": info["headSeq"],
+        "snapshotSeq": info["snapshotSeq"],
+        "oldestSeq": info["oldestSeq"],
+        "epoch": room.epoch,
+        "users": info["users"],
+        "clients": info["clients"],
+        "image": info["image"],
+    }
+
+
+@dataclass(frozen=True)
+class CreateRoom:
+    id: str | None = rule(default=None, pattern=ID_PATTERN, doc="client-chosen id; random when absent")
+    name: str | None = rule(default=None, max_len=200)
+
+
+@dataclass(frozen=True)
+class RoomRef:
+    roomId: str = rule(pattern=ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class NoParams:
+    pass
+
+
+@command("rooms.create", method="POST", path="/v1/rooms", status=201)
+async def create(hub: Hub, p: CreateRoom, caller: Caller) -> dict[str, Any]:
+    """Create a room (optionally with a chosen id); a taken id is a conflict."""
+    return room_json(hub.create_room(p.id, p.name))
+
+
+@command("rooms.list", method="GET", path="/v1/rooms")
+async def list_rooms(hub: Hub, p: NoParams, caller: Caller) -> dict[str, Any]:
+    """List every room with its metadata."""
+    return {"rooms": [room_json(r) for r in hub.rooms.values()]}
+
+
+@command("rooms.get", method="GET", path="/v1/rooms/{roomId}")
+async def get(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
+    """A room's metadata: head and snapshot seq, connected users, image."""
+    return room_json(hub.room(p.roomId))
+
+
+@command("rooms.delete", method="DELETE", path="/v1/rooms/{roomId}")
+async def delete(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
+    """Delete a room; its sockets are closed with 4410."""
+    hub.delete_room(p.roomId)
+    return {"id": p.roomId, "deleted": True}
+
+
+@command("snapshots.create", method="POST", path="/v1/rooms/{roomId}/snapshots", status=201)
+async def create_snapshot(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
+    """Snapshot the room's document at its head now."""
+    return {"seq": hub.snapshot(p.roomId)}
+
+
+@command("snapshots.list", method="GET", path="/v1/rooms/{roomId}/snapshots")
+async def list_snapshots(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
+    """Retained snapshots (seq, ts, size, sha256, pinned by which versions)."""
+    room = hub.room(p.roomId)
+    pins: dict[int, list[str]] = {}
+    for v in room.history.versions:
+        pins.setdefault(v.seq, []).append(v.tag)
+    return {
+        "snapshots": [
+            {"seq": s.seq, "ts": s.ts, "bytes": len(s.blob), "sha256": s.sha256, "pinnedBy": pins.get(s.seq, [])}
+            for s in room.history.snapshots
+        ],
+        "oldestSeq": room.history.oldest_seq,
+        "headSeq": room.head,
+    }

@@ -1,0 +1,126 @@
+"""Start and stop the whole daemon in order.
+
+Start: hub → WebSocket server → HTTP side port → background tasks (room ticker).
+Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
+socket with 1001, then finish or cancel background tasks by ``shutdown_timeout_s``. Every
+task the daemon starts is kept in ``self._tasks`` and awaited or cancelled here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from .config import Config
+from .httpserver import build_app
+from .hub import Hub
+from .wsserver import WsServer
+
+log = logging.getLogger("annotd.daemon")
+TICK_S = 0.05
+
+
+@dataclass
+class Daemon:
+    config: Config
+    hub: Hub = field(init=False)
+    ws_url: str = ""
+    http_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.hub = Hub(self.config)
+        self.ws = WsServer(self.hub)
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+        self._services: list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]] = []
+
+    def add_service(self, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
+        """Register a background service (e.g. the export worker) started and stopped with the daemon."""
+        self._services.append((start, stop))
+
+    async def start(self) -> None:
+        cfg = self.config.server
+        if not _is_loopback(cfg.host):
+            log.warning("listening on a non-loopback address: annotd has no authentication",
+                        extra={"host": cfg.host})
+        server = await self.ws.start(cfg.host, cfg.ws_port)
+        ws_port = server.sockets[0].getsockname()[1]
+        self._runner = web.AppRunner(build_app(self.hub, self.hub.extras.get("routes")), access_log=None,
+                                     handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, cfg.host, cfg.http_port)
+        await site.start()
+        http_port = self._runner.addresses[0][1]
+        host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+        self.ws_url = f"ws://{host}:{ws_port}"
+        self.http_url = f"http://{host}:{http_port}"
+        self._tasks.append(asyncio.create_task(self._ticker(), name="room-ticker"))
+        for start, _ in self._services:
+            await start()
+        log.info("listening", extra={"ws": self.ws_url, "http": self.http_url})
+
+    async def _ticker(self) -> None:
+        """Presence expiry/rebroadcast and the snapshot policy, for every room."""
+        rebroadcast = self.config.rooms.presence_rebroadcast_s
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = self.hub.clock()
+            for room in list(self.hub.rooms.values()):
+                snap, out = room.tick(now, rebroadcast)
+                if out:
+                    self.ws.deliver(room.id, out)
+                if snap is not None:
+                    self.hub.notify(room.id, "snapshots.created", {"roomId": room.id, "seq": snap.seq})
+
+    async def stop(self) -> None:
+        """Ordered, repeat-safe shutdown."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        log.info("shutting down")
+        deadline = self.config.server.shutdown_timeout_s
+        try:
+            async with asyncio.timeout(deadline):
+                await self.ws.close()
+        except TimeoutError:
+            log.warning("sockets did not close in time")
+        if self._runner is not None:
+            await self._runner.cleanup()
+        for _, stop in reversed(self._services):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline):
+                    await stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        log.info("stopped")
+
+    async def run_until_signalled(self) -> None:
+        import signal
+
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        print(f"annotd listening: {self.ws_url}/v1/ws  {self.http_url}", flush=True)
+        await stop.wait()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await self.stop()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,161 @@
+"""One exception tree, mapped once.
+
+Every error a client can cause is an :class:`AnnotdError` subclass that knows its JSON-RPC
+code, its HTTP status and, where it ends a WebSocket, its close code. Adapters
+(``rpc``, ``httpserver``, ``wsserver``) translate by reading those attributes and never
+invent codes of their own, so the same mistake gets the same answer on every surface.
+Anything that is *not* an ``AnnotdError`` is a bug: adapters log it and answer
+-32603 / 500 / 1011 without details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# JSON-RPC 2.0 standard codes.
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+
+# WebSocket close codes (RFC 6455 and annotd's 4xxx range; documented in protocol.md).
+CLOSE_GOING_AWAY = 1001
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_UNSUPPORTED = 1003
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
+CLOSE_TOO_SLOW = 4008
+CLOSE_FORBIDDEN = 4003
+CLOSE_NOT_FOUND = 4404
+CLOSE_ROOM_DELETED = 4410
+CLOSE_ROOM_FULL = 4429
+CLOSE_BAD_REQUEST = 4400
+
+
+class AnnotdError(Exception):
+    """Base of every error a client can cause.
+
+    ``code`` is a stable string clients may switch on; ``rpc_code`` and ``http_status``
+    are how the adapters present it; ``data`` is optional structured detail.
+    """
+
+    code = "internal"
+    rpc_code = INTERNAL_ERROR
+    http_status = 500
+    close_code = CLOSE_INTERNAL
+
+    def __init__(self, message: str, *, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data:
+            body["data"] = self.data
+        return body
+
+
+class InvalidParams(AnnotdError):
+    """A parameter is missing, of the wrong type or out of range; ``field`` names it."""
+
+    code = "invalid_params"
+    rpc_code = INVALID_PARAMS
+    http_status = 422
+    close_code = CLOSE_BAD_REQUEST
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", data={"field": field})
+        self.field = field
+
+
+class BadRequest(AnnotdError):
+    """The request as a whole is unusable (wrong content type, unreadable body)."""
+
+    code = "bad_request"
+    rpc_code = INVALID_REQUEST
+    http_status = 400
+    close_code = CLOSE_BAD_REQUEST
+
+
+class NotFound(AnnotdError):
+    code = "not_found"
+    rpc_code = -32004
+    http_status = 404
+    close_code = CLOSE_NOT_FOUND
+
+
+class RoomNotFound(NotFound):
+    code = "room_not_found"
+    rpc_code = -32001
+
+    def __init__(self, room_id: str) -> None:
+        super().__init__(f"room {room_id!r} does not exist", data={"roomId": room_id})
+
+
+class Conflict(AnnotdError):
+    """The request clashes with current state (a taken id or tag, a job not done yet)."""
+
+    code = "conflict"
+    rpc_code = -32009
+    http_status = 409
+    close_code = CLOSE_BAD_REQUEST
+
+
+class LimitReached(AnnotdError):
+    """A configured limit (rooms, clients, queue length) is full."""
+
+    code = "limit_reached"
+    rpc_code = -32029
+    http_status = 429
+    close_code = CLOSE_ROOM_FULL
+
+
+class PayloadTooLarge(AnnotdError):
+    code = "payload_too_large"
+    rpc_code = -32013
+    http_status = 413
+    close_code = CLOSE_TOO_BIG
+
+
+class UnsupportedMedia(AnnotdError):
+    code = "unsupported_media"
+    rpc_code = -32015
+    http_status = 415
+    close_code = CLOSE_UNSUPPORTED
+
+
+class InvalidImage(AnnotdError):
+    """The bytes are not a complete PNG, JPEG or WebP image within the limits."""
+
+    code = "invalid_image"
+    rpc_code = -32022
+    http_status = 422
+    close_code = CLOSE_BAD_REQUEST
+
+
+class Gone(AnnotdError):
+    """What was asked for existed but is no longer retained (a pruned seq, an evicted export)."""
+
+    code = "gone"
+    rpc_code = -32010
+    http_status = 410
+    close_code = CLOSE_BAD_REQUEST
+
+
+class Forbidden(AnnotdError):
+    code = "forbidden"
+    rpc_code = -32003
+    http_status = 403
+    close_code = CLOSE_FORBIDDEN
+
+
+class MalformedFrame(AnnotdError):
+    """A binary frame that is not a decodable y-protocols message."""
+
+    code = "malformed_frame"
+    rpc_code = INVALID_REQUEST
+    http_status = 400
+    close_code = CLOSE_PROTOCOL_ERROR

@@ -1,0 +1,260 @@
+"""The aiohttp side port: a REST mirror of every command, images, health, metrics, OpenAPI.
+
+Routes for commands are generated from :data:`annotd.commands.REGISTRY`; this module adds
+only what is HTTP-specific (binary bodies, ETags, streaming). Every error leaves as JSON
+``{"error": {"code", "message"}}`` with the status the error class names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from . import __version__, images
+from .commands import REGISTRY, Command
+from .commands import params as params_mod
+from .commands.base import Caller
+from .errors import AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
+from .hub import Hub, check_room_id
+from .metrics import prometheus
+from .origins import origin_allowed
+
+log = logging.getLogger("annotd.http")
+HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+CHUNK = 64 * 1024
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json", headers=headers)
+
+
+def error_response(status: int, code: str, message: str, data: dict[str, Any] | None = None) -> web.Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if data:
+        body["data"] = data
+    return json_response({"error": body}, status)
+
+
+def _caller(request: web.Request) -> Caller:
+    user = request.headers.get("X-Annotd-User") or request.query.get("userId") or "api"
+    return Caller(user[:128])
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except AnnotdError as exc:
+        log.info("request refused", extra={"path": request.path, "error": exc.message, "status": exc.http_status})
+        return error_response(exc.http_status, exc.code, exc.message, exc.data)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return error_response(413, "payload_too_large", exc.text or "request body too large")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
+        return error_response(exc.status, code, exc.reason)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("request failed", extra={"path": request.path})
+        return error_response(500, "internal", "internal error")
+
+
+def cors_middleware(hub: Hub) -> Any:
+    allowed = hub.config.server.allowed_origins
+
+    @web.middleware
+    async def cors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        ok = origin is not None and origin_allowed(origin, allowed)
+        if request.method == "OPTIONS" and origin is not None:
+            if not ok:
+                return error_response(403, "forbidden", f"origin {origin} is not allowed")
+            resp: web.StreamResponse = web.Response(status=204)
+        else:
+            if origin is not None and not ok and request.method not in ("GET", "HEAD"):
+                return error_response(403, "forbidden", f"origin {origin} is not allowed")
+            resp = await handler(request)
+        if ok:
+            resp.headers["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
+            resp.headers["Vary"] = "Origin"
+            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+            resp.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Annotd-User, If-None-Match"
+            resp.headers["Access-Control-Expose-Headers"] = "ETag, Content-Disposition"
+        return resp
+
+    return cors
+
+
+def command_route(cmd: Command) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        hub = request.app[HUB]
+        raw: dict[str, Any]
+        coerce = False
+        if request.method in ("POST", "PUT", "PATCH"):
+            body = await request.read()
+            if body.strip():
+                if request.content_type not in ("application/json", "text/plain", "application/octet-stream", ""):
+                    raise UnsupportedMedia(f"expected application/json, got {request.content_type}")
+                try:
+                    raw = orjson.loads(body)
+                except orjson.JSONDecodeError as exc:
+                    raise BadRequest(f"request body is not valid JSON: {exc}") from None
+                if not isinstance(raw, dict):
+                    raise BadRequest("request body must be a JSON object")
+            else:
+                raw = {}
+        else:
+            raw = {k: v for k, v in request.query.items() if k != "userId"}
+            coerce = True
+        for name in cmd.path_params:
+            if name in raw and raw[name] != request.match_info[name]:
+                raise InvalidParams(name, "differs from the value in the path")
+            raw[name] = request.match_info[name]
+        parsed = params_mod.parse(cmd.params, raw, coerce=coerce)
+        result = await cmd.handler(hub, parsed, _caller(request))
+        return json_response(result, cmd.status)
+
+    return handle
+
+
+async def upload_image(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    room_id = check_room_id(request.match_info["roomId"])
+    hub.room(room_id)
+    limit = hub.config.limits.max_image_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"image is {request.content_length} bytes; the limit is {limit}")
+    ctype = request.content_type
+    if ctype == "multipart/form-data":
+        reader = await request.multipart()
+        data = b""
+        async for part in reader:
+            if getattr(part, "filename", None) is not None or getattr(part, "name", None) in ("image", "file"):
+                data = await part.read(decode=False)  # type: ignore[union-attr]
+                break
+        if not data:
+            raise BadRequest("multipart body has no file part (name it 'image' or 'file')")
+    elif ctype in images.ACCEPTED_TYPES:
+        data = await request.read()
+    else:
+        raise UnsupportedMedia(f"Content-Type {ctype or '(none)'} is not an accepted image type "
+                               "(image/png, image/jpeg, image/webp, or multipart/form-data)")
+    stored = await asyncio.to_thread(
+        images.validate, data, max_bytes=limit, max_pixels=hub.config.limits.max_image_pixels)
+    event = hub.set_image(room_id, stored, _caller(request).user_id)
+    return json_response({**stored.ref(), "seq": event.seq if event else hub.room(room_id).head}, 201)
+
+
+async def download_image(request: web.Request) -> web.StreamResponse:
+    hub = request.app[HUB]
+    room = hub.room(check_room_id(request.match_info["roomId"]))
+    digest = request.query.get("sha256") or (room.image_ref() or {}).get("sha256")
+    stored = hub.images.get(digest) if isinstance(digest, str) else None
+    if stored is None:
+        raise NotFound(f"room {room.id!r} has no image" if "sha256" not in request.query
+                       else f"no image with sha256 {digest}")
+    etag = f'"{stored.sha256}"'
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag})
+    resp = web.StreamResponse(headers={"ETag": etag, "Content-Type": stored.mime,
+                                       "Cache-Control": "no-cache"})
+    resp.content_length = len(stored.data)
+    await resp.prepare(request)
+    view = memoryview(stored.data)
+    for i in range(0, len(view), CHUNK):
+        await resp.write(view[i : i + CHUNK])
+    await resp.write_eof()
+    return resp
+
+
+async def healthz(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    return json_response({"status": "ok", "version": __version__, "rooms": len(hub.rooms)})
+
+
+def metrics_values(hub: Hub) -> dict[str, Any]:
+    m = hub.metrics
+    values: dict[str, Any] = {
+        "connected_clients": m.connected_clients,
+        "rooms_active": sum(1 for r in hub.rooms.values() if r.sessions),
+        "rooms_total": len(hub.rooms),
+        "ops_broadcast_per_sec": m.broadcast.per_second(),
+        "deliveries_total": m.deliveries,
+        "updates_sequenced_total": m.updates_sequenced,
+        "frames_rejected_total": m.frames_rejected,
+        "clients_too_slow_total": m.clients_too_slow,
+        "image_bytes": hub.images.total_bytes,
+        "export_jobs_pending": 0,
+        "export_time_ms": {"p50": None, "p95": None},
+    }
+    extra = hub.extras.get("metrics")
+    if callable(extra):
+        values.update(extra())
+    return values
+
+
+async def metrics(request: web.Request) -> web.Response:
+    values = metrics_values(request.app[HUB])
+    if request.query.get("format") == "prometheus":
+        flat: dict[str, float | int] = {}
+        for k, v in values.items():
+            if isinstance(v, dict):
+                flat.update({f"{k}_{kk}": vv for kk, vv in v.items() if isinstance(vv, int | float)})
+            elif isinstance(v, int | float):
+                flat[k] = v
+        return web.Response(text=prometheus(flat), content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Format": "prometheus-text-0.0.4"})
+    return json_response(values)
+
+
+def openapi(hub: Hub) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for cmd in REGISTRY.values():
+        schema = params_mod.json_schema(cmd.params)
+        op: dict[str, Any] = {
+            "operationId": cmd.name,
+            "summary": cmd.summary,
+            "x-jsonrpc-method": cmd.name,
+            "responses": {str(cmd.status): {"description": "success"},
+                          "4XX": {"description": "error: {\"error\": {\"code\", \"message\"}}"}},
+        }
+        path_names = cmd.path_params
+        op["parameters"] = [{"name": n, "in": "path", "required": True, "schema": schema["properties"][n]}
+                            for n in path_names]
+        rest = {k: v for k, v in schema["properties"].items() if k not in path_names}
+        if cmd.method in ("POST", "PUT", "PATCH"):
+            body = {**schema, "properties": rest,
+                    "required": [r for r in schema.get("required", []) if r not in path_names]}
+            op["requestBody"] = {"content": {"application/json": {"schema": body}}}
+        else:
+            op["parameters"] += [{"name": n, "in": "query", "schema": s} for n, s in rest.items()]
+        paths.setdefault(cmd.path, {})[cmd.method.lower()] = op
+    return {"openapi": "3.1.0", "info": {"title": "annotd", "version": __version__}, "paths": paths}
+
+
+async def openapi_route(request: web.Request) -> web.Response:
+    return json_response(openapi(request.app[HUB]))
+
+
+def build_app(hub: Hub, extra_routes: list[web.RouteDef] | None = None) -> web.Application:
+    app = web.Application(middlewares=[cors_middleware(hub), errors_middleware],
+                          client_max_size=hub.config.limits.max_http_body_bytes)
+    app[HUB] = hub
+    routes = [
+        web.get("/healthz", healthz),
+        web.get("/metrics", metrics),
+        web.get("/openapi.json", openapi_route),
+        web.post("/v1/rooms/{roomId}/image", upload_image),
+        web.get("/v1/rooms/{roomId}/image", download_image),
+    ]
+    for cmd in REGISTRY.values():
+        routes.append(web.route(cmd.method, cmd.path, command_route(cmd), name=cmd.name))
+    app.add_routes(routes + (extra_routes or []))
+    return app

@@ -1,0 +1,298 @@
+"""One room: its Yjs document, sequencing, replay, presence and history, without any I/O.
+
+Theory of operation
+-------------------
+A room is driven by calls from an adapter and answers with :class:`Outbound` items: "send
+this frame to these sessions". It never awaits, so each call is atomic with respect to the
+event loop; that atomicity *is* the room's lock. An adapter delivers the outbounds of a
+call in order, which gives the ordering guarantee below.
+
+Message kinds in (binary, y-protocols): sync step 1 (the sender's state vector; answered
+with step 2), sync step 2 and update (document changes), awareness, query-awareness.
+annotd.v1 sessions may also send JSON presence; JSON-RPC is handled by the adapter through
+the command layer, which changes documents through :meth:`Room.apply_local`.
+
+Sequencing: an incoming change is applied to the room's document; only what actually
+changed the document (the update pycrdt emits) becomes ``Event(seq, ts, userId, update)``
+with ``seq = head + 1``, is appended to the log and relayed to every other session: stock
+clients get the plain sync-update frame, annotd.v1 clients the same message wrapped with
+its seq. Each frame is encoded once per event, never per recipient. The sender gets no
+data back, only (annotd.v1) an ``ack`` with the seq. A duplicate or not-yet-integrable
+update changes nothing and gets no seq.
+
+Replay vs resync (annotd.v1): a session joining with ``lastSeq`` from this room's epoch
+and still covered by the log receives exactly events ``(lastSeq, head]``, then live
+traffic: join and the first live event happen in separate atomic calls, so there is no gap
+and no duplicate. Otherwise (no ``lastSeq``, another epoch, ``lastSeq`` in the future or
+pruned) it resyncs with the standard state-vector exchange; its step-2 reply carries the
+seq it brings the client to. ``roomInfo.sync`` says which happened. Either way the server
+also sends its own step 1, so edits a client made while offline come back as step 2 and are
+sequenced like any other change.
+
+What a snapshot pins: the full document state at one seq (see :mod:`annotd.history`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from pycrdt import Doc, Map, TransactionEvent
+
+from . import yproto
+from .errors import InvalidParams, LimitReached, MalformedFrame
+from .history import Event, History, Snapshot
+from .presence import Presence, validate_presence
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A frame for ``to`` (session ids), minus ``exclude``. ``noisy`` frames (presence,
+    awareness) may be coalesced by the writer under ``key``; document frames never are."""
+
+    to: tuple[str, ...]
+    frame: bytes | str
+    exclude: str | None = None
+    noisy: bool = False
+    key: str | None = None
+
+
+@dataclass(slots=True)
+class Session:
+    id: str
+    user_id: str
+    v1: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoomLimits:
+    max_clients: int = 100
+    presence_ttl_s: float = 30.0
+    presence_min_interval_s: float = 1 / 30
+    presence_rebroadcast_s: float = 10.0
+    snapshot_every_ops: int = 200
+    snapshot_every_s: float = 30.0
+    snapshots_kept: int = 5
+    reconstruct_cache: int = 8
+
+
+def _json(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+@dataclass
+class Room:
+    id: str
+    name: str
+    created_at: float
+    limits: RoomLimits = field(default_factory=RoomLimits)
+    epoch: str = field(default_factory=lambda: secrets.token_hex(6))
+
+    def __post_init__(self) -> None:
+        self.doc: Doc[Any] = Doc()
+        self.history = History(
+            every_ops=self.limits.snapshot_every_ops,
+            every_s=self.limits.snapshot_every_s,
+            keep=self.limits.snapshots_kept,
+            cache_size=self.limits.reconstruct_cache,
+            now=self.created_at,
+        )
+        self.presence = Presence(self.limits.presence_ttl_s, self.limits.presence_min_interval_s)
+        self.sessions: dict[str, Session] = {}
+        self._stock: tuple[str, ...] = ()
+        self._v1: tuple[str, ...] = ()
+        self._all: tuple[str, ...] = ()
+        self._captured: bytes | None = None
+        self._sub = self.doc.observe(self._capture)
+
+    # -- internals ---------------------------------------------------------------------
+    def _capture(self, event: TransactionEvent) -> None:
+        self._captured = event.update
+
+    def _regroup(self) -> None:
+        self._all = tuple(self.sessions)
+        self._stock = tuple(s.id for s in self.sessions.values() if not s.v1)
+        self._v1 = tuple(s.id for s in self.sessions.values() if s.v1)
+
+    def _apply(self, update: bytes) -> bytes | None:
+        """Apply a remote update; return what changed the document, or ``None``."""
+        self._captured = None
+        try:
+            self.doc.apply_update(update)
+        except ValueError as exc:
+            raise MalformedFrame(f"undecodable Yjs update: {exc}") from None
+        changed, self._captured = self._captured, None
+        if not changed or changed == yproto.EMPTY_UPDATE:
+            return None
+        return changed
+
+    def _sequence(self, update: bytes, user_id: str, now: float, origin: str | None) -> tuple[Event, list[Outbound]]:
+        event = self.history.log.append(now, user_id, update)
+        message = yproto.sync_update(update)
+        out: list[Outbound] = []
+        if self._stock:
+            out.append(Outbound(self._stock, message, exclude=origin))
+        if self._v1:
+            out.append(Outbound(self._v1, yproto.with_seq(event.seq, message), exclude=origin))
+        return event, out
+
+    # -- sessions ------------------------------------------------------------------------
+    @property
+    def head(self) -> int:
+        return self.history.log.head
+
+    def join(
+        self, session_id: str, user_id: str, *, v1: bool, last_seq: int | None, epoch: str | None, now: float
+    ) -> list[Outbound]:
+        """Admit a session; return what it must receive first (in order)."""
+        if len(self.sessions) >= self.limits.max_clients:
+            raise LimitReached(f"room {self.id!r} already has {self.limits.max_clients} clients")
+        self.sessions[session_id] = Session(session_id, user_id, v1)
+        self._regroup()
+        me = (session_id,)
+        out: list[Outbound] = []
+        if v1:
+            log = self.history.log
+            if last_seq is None:
+                mode = "fresh"
+            elif epoch == self.epoch and log.covers_after(last_seq):
+                mode = "replay"
+            else:
+                mode = "resync"
+            info = self.info()
+            info.update({"type": "roomInfo", "userId": user_id, "session": session_id, "sync": mode,
+                         "replayFrom": last_seq if mode == "replay" else None})
+            out.append(Outbound(me, _json(info)))
+            if mode == "replay":
+                for ev in log.after(last_seq):  # type: ignore[arg-type]
+                    out.append(Outbound(me, yproto.with_seq(ev.seq, yproto.sync_update(ev.update))))
+            present = self.presence.snapshot()
+            if present:
+                out.append(Outbound(me, _json({"type": "presenceSnapshot", "sessions": present})))
+        out.append(Outbound(me, yproto.sync_step1(self.doc.get_state())))
+        states = self.presence.awareness_all()
+        if states:
+            out.append(Outbound(me, yproto.awareness(states)))
+        return out
+
+    def leave(self, session_id: str) -> list[Outbound]:
+        """Forget a session and announce at once that its presence is gone."""
+        if self.sessions.pop(session_id, None) is None:
+            return []
+        self._regroup()
+        out: list[Outbound] = []
+        removal = self.presence.drop_awareness(session_id)
+        if removal and self._all:
+            out.append(Outbound(self._all, yproto.awareness(removal)))
+        left = self.presence.remove(session_id)
+        if left and self._v1:
+            out.append(Outbound(self._v1, _json(left)))
+        return out
+
+    # -- incoming frames -----------------------------------------------------------------
+    def receive(self, session_id: str, data: bytes, now: float) -> tuple[Event | None, list[Outbound]]:
+        """Handle one binary frame; raise :class:`MalformedFrame` (nothing changed) if bad."""
+        session = self.sessions[session_id]
+        msg = yproto.parse(data)
+        kind = msg.kind
+        if kind is yproto.Kind.SYNC_UPDATE or kind is yproto.Kind.SYNC_STEP2:
+            changed = self._apply(msg.payload) if msg.payload != yproto.EMPTY_UPDATE else None
+            out: list[Outbound] = []
+            event = None
+            if changed is not None:
+                event, out = self._sequence(changed, session.user_id, now, session_id)
+            if session.v1 and kind is yproto.Kind.SYNC_UPDATE:
+                out.append(Outbound((session_id,), _json(
+                    {"type": "ack", "seq": event.seq if event else self.head, "changed": event is not None})))
+            return event, out
+        if kind is yproto.Kind.SYNC_STEP1:
+            try:
+                diff = self.doc.get_update(msg.payload)
+            except ValueError as exc:
+                raise MalformedFrame(f"undecodable state vector: {exc}") from None
+            reply = yproto.sync_step2(diff)
+            if session.v1:
+                reply = yproto.with_seq(self.head, reply)
+            return None, [Outbound((session_id,), reply)]
+        if kind is yproto.Kind.AWARENESS:
+            self.presence.apply_awareness(session_id, msg.payload)
+            return None, [Outbound(self._all, data, exclude=session_id, noisy=True, key=f"aw:{session_id}")]
+        # QUERY_AWARENESS
+        states = self.presence.awareness_all()
+        return None, ([Outbound((session_id,), yproto.awareness(states))] if states else [])
+
+    def receive_presence(self, session_id: str, msg: dict[str, Any], now: float) -> list[Outbound]:
+        session = self.sessions[session_id]
+        state = validate_presence(msg)
+        if msg.get("userId") not in (None, session.user_id):
+            raise InvalidParams("userId", "must be the userId this socket joined with")
+        out = self.presence.update(session_id, session.user_id, state, now)
+        if out is None:
+            return []
+        return [Outbound(self._v1, _json(out), exclude=session_id, noisy=True, key=f"pr:{session_id}")]
+
+    # -- server-side changes -----------------------------------------------------------
+    def apply_local(self, user_id: str, mutate: Callable[[Doc], T], now: float) -> tuple[T, Event | None, list[Outbound]]:
+        """Run ``mutate`` in one transaction; a change becomes one sequenced event relayed to all.
+
+        If ``mutate`` raises, pycrdt has already committed whatever it wrote before the
+        exception, so mutations validate fully *before* writing (see annotd.canvas).
+        """
+        self._captured = None
+        with self.doc.transaction(origin="annotd"):
+            result = mutate(self.doc)
+        changed, self._captured = self._captured, None
+        if not changed or changed == yproto.EMPTY_UPDATE:
+            return result, None, []
+        event, out = self._sequence(changed, user_id, now, None)
+        return result, event, out
+
+    def notify(self, message: dict[str, Any]) -> list[Outbound]:
+        """A server-pushed JSON-RPC notification for every annotd.v1 session."""
+        if not self._v1:
+            return []
+        return [Outbound(self._v1, _json({"jsonrpc": "2.0", **message}))]
+
+    def tick(self, now: float, rebroadcast_s: float) -> tuple[Snapshot | None, list[Outbound]]:
+        """Periodic work: held-back and stale presence, expiry, and the snapshot policy."""
+        out: list[Outbound] = []
+        send, gone = self.presence.due(now, rebroadcast_s)
+        if self._v1:
+            out.extend(Outbound(self._v1, _json(m), exclude=m["session"], noisy=True, key=f"pr:{m['session']}")
+                       for m in send)
+            out.extend(Outbound(self._v1, _json(m)) for m in gone)
+        snap = None
+        if self.history.snapshot_due(now):
+            snap = self.snapshot(now)
+        return snap, out
+
+    def snapshot(self, now: float) -> Snapshot:
+        return self.history.add_snapshot(self.head, now, self.doc.get_update())
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "roomId": self.id,
+            "name": self.name,
+            "createdAt": self.created_at,
+            "seq": self.head,
+            "headSeq": self.head,
+            "snapshotSeq": self.history.snapshot_seq,
+            "oldestSeq": self.history.oldest_seq,
+            "epoch": self.epoch,
+            "users": sorted({s.user_id for s in self.sessions.values()}),
+            "clients": len(self.sessions),
+            "image": self.image_ref(),
+        }
+
+    def image_ref(self) -> dict[str, Any] | None:
+        meta = self.doc.get("meta", type=Map)
+        ref = meta.get("image")
+        return dict(ref) if isinstance(ref, dict) else None
+
+    def close(self) -> None:
+        self.doc.unobserve(self._sub)

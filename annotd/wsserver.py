@@ -1,0 +1,322 @@
+"""The WebSocket adapter: moves frames between sockets and rooms, nothing more.
+
+Per connection there is exactly one writer task draining a bounded queue, so fan-out
+never awaits a client: :meth:`Hub.deliver` only appends to queues. A client whose queue
+overflows is closed with 4008 (it may come back with ``lastSeq``); nobody else waits for
+it. Presence and awareness frames are "noisy": they are kept latest-per-sender and flushed
+at most once per batch window, while document frames always go out at once and in order.
+
+Connection lifecycle: handshake (path, Origin, subprotocol checked in
+``process_request``) → joined (room admitted the session) → live → closing → closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from . import errors, rpc
+from .commands.base import Caller
+from .errors import AnnotdError, MalformedFrame
+from .hub import ROOM_ID_RE, Hub
+from .origins import origin_allowed
+from .room import Outbound, Room
+
+log = logging.getLogger("annotd.ws")
+SUBPROTOCOL = "annotd.v1"
+ROOM_PATH = re.compile(r"/v1/ws/rooms/([^/?]+)")
+CONTROL_PATH = "/v1/ws"
+_session_ids = itertools.count(1)
+
+
+class Connection:
+    """One socket's outbound side: a bounded queue, coalesced noisy frames, one writer."""
+
+    def __init__(self, ws: ServerConnection, session: str, *, max_frames: int, window_s: float) -> None:
+        self.ws = ws
+        self.session = session
+        self.max_frames = max_frames
+        self.window_s = window_s
+        self.queue: deque[bytes | str] = deque()
+        self.noisy: dict[str, bytes | str] = {}
+        self.noisy_at = 0.0
+        self.noisy_last = -1e9
+        self.wake = asyncio.Event()
+        self.kick: tuple[int, str] | None = None
+        self.sent = 0
+
+    def push(self, frame: bytes | str) -> bool:
+        """Queue a document frame; ``False`` when the client is too far behind."""
+        if len(self.queue) >= self.max_frames:
+            return False
+        self.queue.append(frame)
+        self.wake.set()
+        return True
+
+    def push_noisy(self, key: str, frame: bytes | str) -> None:
+        if not self.noisy:
+            self.noisy_at = max(time.monotonic(), self.noisy_last + self.window_s)
+        self.noisy[key] = frame
+        self.wake.set()
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Ask the writer to close the socket after what is already queued."""
+        if self.kick is None:
+            self.kick = (code, reason)
+            self.wake.set()
+
+    async def run(self) -> None:
+        ws = self.ws
+        try:
+            while True:
+                if not self.queue and self.kick is None:
+                    timeout = self.noisy_at - time.monotonic() if self.noisy else None
+                    if timeout is None or timeout > 0:
+                        self.wake.clear()
+                        try:
+                            async with asyncio.timeout(timeout):
+                                await self.wake.wait()
+                        except TimeoutError:
+                            pass
+                if self.kick is not None and self.kick[0] == errors.CLOSE_TOO_SLOW:
+                    await ws.close(*self.kick)
+                    return
+                while self.queue:
+                    frame = self.queue.popleft()
+                    await ws.send(frame)
+                    self.sent += 1
+                if self.noisy and time.monotonic() >= self.noisy_at:
+                    frames = list(self.noisy.values())
+                    self.noisy.clear()
+                    self.noisy_last = time.monotonic()
+                    for frame in frames:
+                        await ws.send(frame)
+                if self.kick is not None:
+                    await ws.close(*self.kick)
+                    return
+        except ConnectionClosed:
+            return
+
+
+def _select_subprotocol(conn: ServerConnection, offered: Any) -> Any:
+    return SUBPROTOCOL if SUBPROTOCOL in offered else None
+
+
+class WsServer:
+    """Owns the websockets server and every live :class:`Connection`; is the hub's delivery."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.conns: dict[str, Connection] = {}
+        self.by_room: dict[str, set[str]] = {}
+        self.server: Server | None = None
+        hub.delivery = self
+
+    # -- delivery (called synchronously by rooms via the hub) ---------------------------
+    def deliver(self, room_id: str, outbounds: Iterable[Outbound]) -> None:
+        conns = self.conns
+        delivered = 0
+        for o in outbounds:
+            for sid in o.to:
+                if sid == o.exclude:
+                    continue
+                conn = conns.get(sid)
+                if conn is None:
+                    continue
+                if o.noisy:
+                    conn.push_noisy(o.key or "", o.frame)
+                elif not conn.push(o.frame):
+                    if conn.kick is None:
+                        self.hub.metrics.clients_too_slow += 1
+                        log.warning("client too slow, closing", extra={"roomId": room_id, "session": sid})
+                        conn.close_soon(errors.CLOSE_TOO_SLOW, "too slow: send queue full; reconnect with lastSeq")
+                    continue
+                delivered += 1
+        if delivered:
+            self.hub.metrics.delivered(delivered)
+
+    def room_deleted(self, room_id: str) -> None:
+        for sid in self.by_room.get(room_id, set()):
+            conn = self.conns.get(sid)
+            if conn is not None:
+                conn.close_soon(errors.CLOSE_ROOM_DELETED, "room deleted")
+
+    # -- server --------------------------------------------------------------------------
+    async def start(self, host: str, port: int) -> Server:
+        cfg = self.hub.config
+        self.server = await serve(
+            self._handler,
+            host,
+            port,
+            process_request=self._process_request,
+            select_subprotocol=_select_subprotocol,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            max_size=cfg.limits.max_frame_bytes,
+            compression="deflate" if cfg.server.compression else None,
+            ping_interval=cfg.server.ping_interval_s or None,
+            max_queue=64,
+        )
+        return self.server
+
+    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path != CONTROL_PATH and not ROOM_PATH.fullmatch(path):
+            return self._refuse(conn, HTTPStatus.NOT_FOUND, "not_found", f"no WebSocket endpoint at {path}")
+        origin = request.headers.get("Origin")
+        if not origin_allowed(origin, self.hub.config.server.allowed_origins):
+            log.warning("origin refused", extra={"origin": origin, "path": path})
+            return self._refuse(conn, HTTPStatus.FORBIDDEN, "forbidden", f"origin {origin} is not allowed")
+        if len(self.conns) >= self.hub.config.limits.max_connections:
+            log.warning("connection limit reached", extra={"path": path})
+            return self._refuse(conn, HTTPStatus.SERVICE_UNAVAILABLE, "limit_reached", "too many connections")
+        return None
+
+    @staticmethod
+    def _refuse(conn: ServerConnection, status: HTTPStatus, code: str, message: str) -> Response:
+        body = orjson.dumps({"error": {"code": code, "message": message}})
+        headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return Response(status.value, status.phrase, headers, body)
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        url = urlsplit(ws.request.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        session = f"c{next(_session_ids)}"
+        user_id = query.get("userId") or f"anon-{session}"
+        if len(user_id) > 128:
+            await ws.close(errors.CLOSE_BAD_REQUEST, "userId: at most 128 characters")
+            return
+        match = ROOM_PATH.fullmatch(url.path)
+        if match is None:
+            await self._control(ws, Caller(user_id, session))
+            return
+        await self._room(ws, match.group(1), session, user_id, query)
+
+    async def _room(self, ws: ServerConnection, room_id: str, session: str, user_id: str, query: dict[str, str]) -> None:
+        hub = self.hub
+        v1 = ws.subprotocol == SUBPROTOCOL
+        try:
+            last_seq = _parse_last_seq(query.get("lastSeq"))
+            if not ROOM_ID_RE.fullmatch(room_id):
+                raise errors.InvalidParams("roomId", "must match [A-Za-z0-9_-]{1,64}")
+            room = hub.room_for_join(room_id)
+            joined = room.join(session, user_id, v1=v1, last_seq=last_seq, epoch=query.get("epoch"), now=hub.clock())
+        except AnnotdError as exc:
+            log.info("join refused", extra={"roomId": room_id, "userId": user_id, "error": exc.message})
+            await ws.close(exc.close_code, exc.message[:120])
+            return
+        cfg = hub.config
+        conn = Connection(ws, session, max_frames=cfg.limits.send_queue_frames,
+                          window_s=cfg.rooms.batch_window_ms / 1000.0)
+        self.conns[session] = conn
+        self.by_room.setdefault(room_id, set()).add(session)
+        hub.metrics.connected_clients += 1
+        writer = asyncio.create_task(conn.run(), name=f"writer-{session}")
+        log.info("client joined", extra={"roomId": room_id, "userId": user_id, "session": session, "v1": v1})
+        try:
+            self.deliver(room_id, joined)
+            caller = Caller(user_id, session, room_id)
+            async for message in ws:
+                if conn.kick is not None:
+                    break
+                if isinstance(message, bytes):
+                    self._binary(room, conn, user_id, message)
+                elif not v1:
+                    conn.close_soon(errors.CLOSE_UNSUPPORTED, "text frames need the annotd.v1 subprotocol")
+                else:
+                    await self._text(room, conn, caller, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.conns.pop(session, None)
+            members = self.by_room.get(room_id)
+            if members is not None:
+                members.discard(session)
+                if not members:
+                    del self.by_room[room_id]
+            hub.metrics.connected_clients -= 1
+            if hub.rooms.get(room_id) is room:
+                self.deliver(room_id, room.leave(session))
+            if conn.kick is not None and not writer.done():
+                await asyncio.wait([writer], timeout=cfg.server.shutdown_timeout_s)
+            writer.cancel()
+            log.info("client left", extra={"roomId": room_id, "userId": user_id, "session": session,
+                                           "code": ws.close_code})
+
+    def _binary(self, room: Room, conn: Connection, user_id: str, data: bytes) -> None:
+        start = time.perf_counter()
+        try:
+            event, out = room.receive(conn.session, data, self.hub.clock())
+        except MalformedFrame as exc:
+            self.hub.metrics.frames_rejected += 1
+            log.warning("malformed frame", extra={"roomId": room.id, "userId": user_id, "error": exc.message})
+            conn.close_soon(exc.close_code, exc.message[:120])
+            return
+        self.deliver(room.id, out)
+        if event is not None:
+            self.hub.metrics.updates_sequenced += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("update", extra={"roomId": room.id, "seq": event.seq, "userId": user_id,
+                                           "relay_ms": round((time.perf_counter() - start) * 1000, 3)})
+
+    async def _text(self, room: Room, conn: Connection, caller: Caller, text: str) -> None:
+        try:
+            msg = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            reply = await rpc.handle(self.hub, text, caller)  # answers -32700
+            if reply is not None:
+                conn.push(reply.decode())
+            return
+        if isinstance(msg, dict) and msg.get("type") == "presence":
+            try:
+                self.deliver(room.id, room.receive_presence(conn.session, msg, self.hub.clock()))
+            except AnnotdError as exc:
+                conn.push(orjson.dumps({"type": "error", "error": exc.to_json()}).decode())
+            return
+        reply = await rpc.handle_parsed(self.hub, msg, caller)
+        if reply is not None and not conn.push(reply.decode()):
+            conn.close_soon(errors.CLOSE_TOO_SLOW, "too slow: send queue full")
+
+    async def _control(self, ws: ServerConnection, caller: Caller) -> None:
+        """``/v1/ws``: JSON-RPC only, answered in order on the same socket."""
+        self.hub.metrics.connected_clients += 1
+        try:
+            async for message in ws:
+                if isinstance(message, bytes):
+                    await ws.close(errors.CLOSE_UNSUPPORTED, "the control socket takes JSON-RPC text frames")
+                    return
+                reply = await rpc.handle(self.hub, message, caller)
+                if reply is not None:
+                    await ws.send(reply.decode())
+        except ConnectionClosed:
+            pass
+        finally:
+            self.hub.metrics.connected_clients -= 1
+
+    async def close(self) -> None:
+        """Stop accepting and close every socket with 1001; waits for the handlers."""
+        if self.server is not None:
+            self.server.close(close_connections=True)
+            await self.server.wait_closed()
+
+
+def _parse_last_seq(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise errors.InvalidParams("lastSeq", "must be a non-negative integer")
+    return int(raw)

@@ -1,0 +1,110 @@
+"""y-protocols framing: classify incoming binary frames and build outgoing ones.
+
+The codec itself is pycrdt's (``create_sync_message``, ``create_update_message``,
+``create_awareness_message``, ``Decoder``); this module only adds the strictness a server
+needs in front of it: pycrdt's decoder assumes well-formed input (a truncated varint
+raises ``IndexError``, a short payload is silently cut), so every frame is checked here
+and anything odd becomes a :class:`~annotd.errors.MalformedFrame` before it can touch a
+document.
+
+annotd.v1 adds one binary message type, ``MSG_SEQ`` (100): ``varuint(100) varuint(seq)``
+followed by a complete standard y-protocols message. It tells an annotd.v1 client the
+seq it has reached after applying the inner message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from pycrdt import (
+    Decoder,
+    YMessageType,
+    YSyncMessageType,
+    create_awareness_message,
+    create_update_message,
+    write_var_uint,
+)
+from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
+
+from .errors import MalformedFrame
+
+MSG_AUTH = 2
+MSG_QUERY_AWARENESS = 3
+MSG_SEQ = 100
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class Kind(Enum):
+    SYNC_STEP1 = "sync_step1"
+    SYNC_STEP2 = "sync_step2"
+    SYNC_UPDATE = "sync_update"
+    AWARENESS = "awareness"
+    QUERY_AWARENESS = "query_awareness"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One decoded incoming frame: its kind and its payload (state vector, update or awareness)."""
+
+    kind: Kind
+    payload: bytes
+
+
+def _read_payload(data: bytes, start: int) -> bytes:
+    decoder = Decoder(data[start:])
+    try:
+        length = decoder.read_var_uint()
+    except (IndexError, RuntimeError):
+        raise MalformedFrame("truncated length prefix") from None
+    payload = data[start + decoder.i0 :]
+    if len(payload) != length:
+        raise MalformedFrame(f"payload length {len(payload)} does not match declared {length}")
+    return payload
+
+
+def parse(data: bytes) -> Message:
+    """Decode one binary frame from a client, or raise :class:`MalformedFrame`."""
+    if not data:
+        raise MalformedFrame("empty frame")
+    msg_type = data[0]
+    if msg_type == YMessageType.SYNC:
+        if len(data) < 2:
+            raise MalformedFrame("sync message without a sub-type")
+        sub = data[1]
+        payload = _read_payload(data, 2)
+        if sub == YSyncMessageType.SYNC_STEP1:
+            return Message(Kind.SYNC_STEP1, payload)
+        if sub == YSyncMessageType.SYNC_STEP2:
+            return Message(Kind.SYNC_STEP2, payload)
+        if sub == YSyncMessageType.SYNC_UPDATE:
+            return Message(Kind.SYNC_UPDATE, payload)
+        raise MalformedFrame(f"unknown sync sub-type {sub}")
+    if msg_type == YMessageType.AWARENESS:
+        return Message(Kind.AWARENESS, _read_payload(data, 1))
+    if msg_type == MSG_QUERY_AWARENESS:
+        return Message(Kind.QUERY_AWARENESS, b"")
+    if msg_type == MSG_AUTH:
+        raise MalformedFrame("auth messages are not supported (annotd has no authentication)")
+    raise MalformedFrame(f"unknown message type {msg_type}")
+
+
+def sync_step1(state_vector: bytes) -> bytes:
+    return create_sync_step1_message(state_vector)
+
+
+def sync_step2(update: bytes) -> bytes:
+    return create_sync_step2_message(update)
+
+
+def sync_update(update: bytes) -> bytes:
+    return create_update_message(update)
+
+
+def awareness(update: bytes) -> bytes:
+    return create_awareness_message(update)
+
+
+def with_seq(seq: int, message: bytes) -> bytes:
+    """Wrap a standard message for an annotd.v1 client: ``varuint(100) varuint(seq) message``."""
+    return bytes((MSG_SEQ,)) + write_var_uint(seq) + message

@@ -1,0 +1,63 @@
+"""Shared fixtures: a real daemon on port 0 inside the test's event loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from annotd.client import RoomClient
+from annotd.config import Config
+from annotd.daemon import Daemon
+
+DaemonFactory = Callable[..., Awaitable[Daemon]]
+
+
+def test_config(**sections: dict[str, Any]) -> Config:
+    cfg = Config().replace("server", ws_port=0, http_port=0, use_uvloop=False, shutdown_timeout_s=3.0)
+    for name, changes in sections.items():
+        cfg = cfg.replace(name, **changes)
+    return cfg
+
+
+@pytest.fixture
+async def make_daemon() -> AsyncIterator[DaemonFactory]:
+    started: list[Daemon] = []
+
+    async def factory(**sections: dict[str, Any]) -> Daemon:
+        d = Daemon(test_config(**sections))
+        await d.start()
+        started.append(d)
+        return d
+
+    yield factory
+    for d in started:
+        await d.stop()
+
+
+@pytest.fixture
+async def daemon(make_daemon: DaemonFactory) -> Daemon:
+    return await make_daemon()
+
+
+@pytest.fixture
+async def http(daemon: Daemon) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=daemon.http_url) as session:
+        yield session
+
+
+@pytest.fixture
+async def clients(daemon: Daemon) -> AsyncIterator[Callable[..., Awaitable[RoomClient]]]:
+    opened: list[RoomClient] = []
+
+    async def open_client(room_id: str, user_id: str = "u", **kw: Any) -> RoomClient:
+        c = RoomClient(daemon.ws_url, room_id, user_id=user_id, **kw)
+        await c.connect()
+        opened.append(c)
+        return c
+
+    yield open_client
+    for c in opened:
+        await c.close()
