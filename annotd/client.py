@@ -54,7 +54,8 @@ class RoomClient:
         self.room_info: dict[str, Any] = {}
         self.presence: dict[str, dict[str, Any]] = {}
         self.notifications: list[dict[str, Any]] = []
-        self.on_seq: Callable[[int], None] | None = None
+        self.on_seq: Callable[[int, str], None] | None = None
+        """Called with (seq, why): why is "event" (a relayed update), "sync" (a step-2 reply) or "ack"."""
         self.ws: ClientConnection | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -63,6 +64,8 @@ class RoomClient:
         self._reader: asyncio.Task[None] | None = None
         self._remote = False
         self._sub = self.doc.observe(self._on_local_change)
+        self._sent_updates = 0
+        self._acked_updates = 0
         self.close_code: int | None = None
         self.close_reason: str = ""
 
@@ -77,6 +80,7 @@ class RoomClient:
     async def connect(self) -> dict[str, Any]:
         """Open the socket and wait for ``roomInfo``; replay or resync follows on its own."""
         self._joined.clear()
+        self._sent_updates = self._acked_updates = 0
         self.ws = await connect(self.url, subprotocols=["annotd.v1"], open_timeout=self.open_timeout,  # type: ignore[list-item]
                                 max_size=None, compression=None)
         self._reader = asyncio.create_task(self._read(self.ws), name=f"client-{self.user_id}")
@@ -117,6 +121,7 @@ class RoomClient:
         update = event.update
         if update == yproto.EMPTY_UPDATE:
             return
+        self._sent_updates += 1
         task = asyncio.ensure_future(self._send_quietly(yproto.sync_update(update)))
         task.add_done_callback(lambda t: t.exception())
 
@@ -130,7 +135,14 @@ class RoomClient:
     async def send_update(self, update: bytes) -> None:
         """Send a raw Yjs update (not applied locally); used by tests and benchmarks."""
         assert self.ws is not None
+        self._sent_updates += 1
         await self.ws.send(yproto.sync_update(update))
+
+    async def flush(self) -> int:
+        """Wait until the server acknowledged every update sent on this connection; return the seq."""
+        async with self._seq_changed:
+            await self._seq_changed.wait_for(lambda: self._acked_updates >= self._sent_updates)
+        return self.last_seq or 0
 
     async def call(self, method: str, **params: Any) -> Any:
         """Call a JSON-RPC method on this socket; raise :class:`RpcError` on an error reply."""
@@ -175,18 +187,19 @@ class RoomClient:
                 reply = handle_sync_message(data[1:], self.doc)
             finally:
                 self._remote = False
-            if reply is not None:
+            if reply is not None:  # our step-2 answer to the server's step 1: acked like an update
+                self._sent_updates += 1
                 await ws.send(reply)
         if seq is not None:
-            await self._set_seq(seq)
+            await self._set_seq(seq, "event" if data[:2] == b"\x00\x02" else "sync")
 
-    async def _set_seq(self, seq: int) -> None:
+    async def _set_seq(self, seq: int, why: str) -> None:
         async with self._seq_changed:
             if self.last_seq is None or seq > self.last_seq:
                 self.last_seq = seq
             self._seq_changed.notify_all()
         if self.on_seq is not None:
-            self.on_seq(seq)
+            self.on_seq(seq, why)
 
     async def _text(self, text: str) -> None:
         msg = orjson.loads(text)
@@ -202,7 +215,8 @@ class RoomClient:
             self.epoch = msg["epoch"]
             self._joined.set()
         elif kind == "ack":
-            await self._set_seq(msg["seq"])
+            self._acked_updates += 1
+            await self._set_seq(msg["seq"], "ack")
         elif kind == "presence":
             self.presence[msg["session"]] = msg
         elif kind == "presenceLeft":

@@ -17,7 +17,8 @@ changed the document (the update pycrdt emits) becomes ``Event(seq, ts, userId, 
 with ``seq = head + 1``, is appended to the log and relayed to every other session: stock
 clients get the plain sync-update frame, annotd.v1 clients the same message wrapped with
 its seq. Each frame is encoded once per event, never per recipient. The sender gets no
-data back, only (annotd.v1) an ``ack`` with the seq. A duplicate or not-yet-integrable
+data back, only (annotd.v1) an ``ack`` with the seq: exactly one ack per sync-update or
+sync-step-2 message, in order. A duplicate or not-yet-integrable
 update changes nothing and gets no seq.
 
 Replay vs resync (annotd.v1): a session joining with ``lastSeq`` from this room's epoch
@@ -206,7 +207,7 @@ class Room:
             event = None
             if changed is not None:
                 event, out = self._sequence(changed, session.user_id, now, session_id)
-            if session.v1 and kind is yproto.Kind.SYNC_UPDATE:
+            if session.v1:
                 out.append(Outbound((session_id,), _json(
                     {"type": "ack", "seq": event.seq if event else self.head, "changed": event is not None})))
             return event, out

@@ -13,6 +13,7 @@ Connection lifecycle: handshake (path, Origin, subprotocol checked in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import re
@@ -57,6 +58,7 @@ class Connection:
         self.noisy_last = -1e9
         self.wake = asyncio.Event()
         self.kick: tuple[int, str] | None = None
+        self.task: asyncio.Task[None] | None = None
         self.sent = 0
 
     def push(self, frame: bytes | str) -> bool:
@@ -74,9 +76,19 @@ class Connection:
         self.wake.set()
 
     def close_soon(self, code: int, reason: str) -> None:
-        """Ask the writer to close the socket after what is already queued."""
+        """Ask the writer to close the socket after what is already queued.
+
+        A client that is too slow gets no more data: its queue is dropped and the writer,
+        which is likely blocked in a send waiting for the kernel buffer to drain, is
+        interrupted so the close frame goes out now (behind what the kernel already holds).
+        """
         if self.kick is None:
             self.kick = (code, reason)
+            if code == errors.CLOSE_TOO_SLOW:
+                self.queue.clear()
+                self.noisy.clear()
+                if self.task is not None:
+                    self.task.cancel()
             self.wake.set()
 
     async def run(self) -> None:
@@ -92,9 +104,6 @@ class Connection:
                                 await self.wake.wait()
                         except TimeoutError:
                             pass
-                if self.kick is not None and self.kick[0] == errors.CLOSE_TOO_SLOW:
-                    await ws.close(*self.kick)
-                    return
                 while self.queue:
                     frame = self.queue.popleft()
                     await ws.send(frame)
@@ -110,6 +119,11 @@ class Connection:
                     return
         except ConnectionClosed:
             return
+        except asyncio.CancelledError:
+            if self.kick is None or self.kick[0] != errors.CLOSE_TOO_SLOW:
+                raise
+            with contextlib.suppress(ConnectionClosed):
+                await ws.close(*self.kick)
 
 
 def _select_subprotocol(conn: ServerConnection, offered: Any) -> Any:
@@ -225,7 +239,7 @@ class WsServer:
         self.conns[session] = conn
         self.by_room.setdefault(room_id, set()).add(session)
         hub.metrics.connected_clients += 1
-        writer = asyncio.create_task(conn.run(), name=f"writer-{session}")
+        writer = conn.task = asyncio.create_task(conn.run(), name=f"writer-{session}")
         log.info("client joined", extra={"roomId": room_id, "userId": user_id, "session": session, "v1": v1})
         try:
             self.deliver(room_id, joined)

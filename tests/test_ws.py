@@ -1,0 +1,321 @@
+"""Real sockets on port 0: convergence, replay, resync, offline edits, refusals, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+from pycrdt import Doc, Map
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from annotd import yproto
+from annotd.client import RoomClient, RpcError
+from annotd.daemon import Daemon
+
+Open = Callable[..., Awaitable[RoomClient]]
+T = 20.0  # generous: a loaded 2-core CI machine
+
+
+def annotations(doc: Doc) -> dict[str, Any]:
+    return doc.get("annotations", type=Map).to_py() or {}
+
+
+async def make_room(http: aiohttp.ClientSession, room_id: str = "r1") -> None:
+    r = await http.post("/v1/rooms", json={"id": room_id})
+    assert r.status == 201, await r.text()
+
+
+async def settle(daemon: Daemon, room_id: str, *clients: RoomClient) -> None:
+    """Wait until the server acked every client's updates and every client reached the head."""
+    async with asyncio.timeout(T):
+        for c in clients:
+            await c.flush()
+        head = daemon.hub.rooms[room_id].head
+        for c in clients:
+            await c.wait_for_seq(head)
+
+
+async def test_concurrent_edits_converge(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
+    await make_room(http)
+    cs = [await clients("r1", f"u{i}") for i in range(4)]
+    for round_ in range(5):
+        for i, c in enumerate(cs):
+            m = c.doc.get("annotations", type=Map)
+            m[f"{i}-{round_}"] = round_
+            m["shared"] = f"{i}-{round_}"
+    await settle(daemon, "r1", *cs)
+    server = annotations(daemon.hub.rooms["r1"].doc)
+    assert len(server) == 21
+    for c in cs:
+        assert annotations(c.doc) == server
+
+
+async def test_reconnect_with_last_seq_gets_exactly_missing(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
+    await make_room(http)
+    writer = await clients("r1", "writer")
+    reader = await clients("r1", "reader")
+    seen: list[int] = []
+    for i in range(3):
+        writer.doc.get("annotations", type=Map)[f"a{i}"] = i
+        await writer.flush()
+    await settle(daemon, "r1", reader, writer)
+    await reader.close()
+    last = reader.last_seq
+    assert last == daemon.hub.rooms["r1"].head
+    for i in range(5):
+        writer.doc.get("annotations", type=Map)[f"b{i}"] = i
+        await writer.flush()
+    await settle(daemon, "r1", writer)
+    reader.on_seq = lambda seq, why: seen.append(seq) if why == "event" else None
+    info = await reader.connect()
+    assert info["sync"] == "replay" and info["replayFrom"] == last
+    await settle(daemon, "r1", reader)
+    assert last is not None
+    assert seen == list(range(last + 1, last + 6))  # exactly the missing events, in order, once each
+    assert annotations(reader.doc) == annotations(daemon.hub.rooms["r1"].doc)
+
+
+async def test_offline_edits_arrive_after_reconnect(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
+    await make_room(http)
+    a = await clients("r1", "alice")
+    b = await clients("r1", "bob")
+    await a.close()
+    a.doc.get("annotations", type=Map)["offline"] = "yes"  # made while disconnected
+    b.doc.get("annotations", type=Map)["online"] = "yes"
+    await b.flush()
+    await a.connect()
+    async with asyncio.timeout(T):
+        await b.wait_for_seq(3)  # bob's edit is seq 2; alice's offline edit comes back as seq 3
+        await a.wait_for_seq(3)
+    assert annotations(a.doc) == annotations(b.doc) == annotations(daemon.hub.rooms["r1"].doc)
+
+
+async def test_restart_new_epoch_resyncs(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    first = await make_daemon()
+    first.hub.create_room("r1")
+    c = RoomClient(first.ws_url, "r1", user_id="alice")
+    await c.connect()
+    c.doc.get("annotations", type=Map)["kept"] = 1
+    assert await c.flush() == 2
+    await c.close()
+    await first.stop()
+    second = await make_daemon()  # a new server life: same room id, new epoch, empty state
+    second.hub.create_room("r1")
+    c.base_url = second.ws_url
+    info = await c.connect()
+    try:
+        assert info["sync"] == "resync" and info["epoch"] == second.hub.rooms["r1"].epoch
+        # the client's document is not left diverged: its content reaches the new server
+        async with asyncio.timeout(T):
+            await c.wait_for_seq(2)  # the new room's seq 1 is its schema; 2 is the client's old content
+        assert annotations(second.hub.rooms["r1"].doc) == {"kept": 1.0}
+    finally:
+        await c.close()
+
+
+async def test_unknown_room_closes_4404(daemon: Daemon) -> None:
+    async with connect(f"{daemon.ws_url}/v1/ws/rooms/nope") as ws:
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()
+    assert ws.close_code == 4404 and "nope" in (ws.close_reason or "")
+
+
+async def test_auto_create(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    d = await make_daemon(rooms={"auto_create": True})
+    c = RoomClient(d.ws_url, "fresh-room", user_id="a")
+    info = await c.connect()
+    await c.close()
+    assert info["roomId"] == "fresh-room" and "fresh-room" in d.hub.rooms
+
+
+async def test_bad_last_seq_closes_4400(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    await make_room(http)
+    async with connect(f"{daemon.ws_url}/v1/ws/rooms/r1?lastSeq=abc") as ws:
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()
+    assert ws.close_code == 4400 and "lastSeq" in (ws.close_reason or "")
+
+
+async def test_origin_refused(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    await make_room(http)
+    with pytest.raises(InvalidStatus) as err:
+        async with connect(f"{daemon.ws_url}/v1/ws/rooms/r1", origin="https://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert err.value.response.status_code == 403
+    async with connect(f"{daemon.ws_url}/v1/ws/rooms/r1", origin="http://localhost:5173") as ws:  # type: ignore[arg-type]
+        assert isinstance(await ws.recv(), bytes)  # allowed: loopback origin
+
+
+async def test_origin_allowed_by_config(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    d = await make_daemon(server={"allowed_origins": ("https://app.example",), "ws_port": 0, "http_port": 0})
+    d.hub.create_room("r1")
+    async with connect(f"{d.ws_url}/v1/ws/rooms/r1", origin="https://app.example") as ws:  # type: ignore[arg-type]
+        assert isinstance(await ws.recv(), bytes)
+
+
+async def test_unknown_path_404(daemon: Daemon) -> None:
+    with pytest.raises(InvalidStatus) as err:
+        async with connect(f"{daemon.ws_url}/elsewhere"):
+            pass
+    assert err.value.response.status_code == 404
+
+
+async def expect_close(ws: Any) -> None:
+    async with asyncio.timeout(T):
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await ws.recv()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (b"\x00\x02\x05\x01\x02", 1002),  # declared length 5, 2 bytes present
+        (b"\x00\x02\x03\xff\xff\xff", 1002),  # undecodable Yjs update
+        (b"\x07\x00", 1002),  # unknown message type
+        (b"", 1002),
+    ],
+)
+async def test_malformed_frame_leaves_room_intact(
+    daemon: Daemon, http: aiohttp.ClientSession, clients: Open, frame: bytes, code: int
+) -> None:
+    await make_room(http)
+    good = await clients("r1", "good")
+    good.doc.get("annotations", type=Map)["before"] = 1
+    await settle(daemon, "r1", good)
+    room = daemon.hub.rooms["r1"]
+    state, head = room.doc.get_update(), room.head
+    async with connect(f"{daemon.ws_url}/v1/ws/rooms/r1?userId=bad") as ws:
+        await ws.send(frame)
+        await expect_close(ws)
+    assert ws.close_code == code
+    assert room.doc.get_update() == state and room.head == head
+    good.doc.get("annotations", type=Map)["after"] = 2  # the room still works for others
+    await settle(daemon, "r1", good)
+    assert room.head == head + 1 and daemon.hub.metrics.frames_rejected >= 1
+
+
+async def test_oversized_frame_closes_1009(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    d = await make_daemon(limits={"max_frame_bytes": 1000})
+    d.hub.create_room("r1")
+    async with connect(f"{d.ws_url}/v1/ws/rooms/r1") as ws:
+        doc = Doc()
+        doc.get("annotations", type=Map)["big"] = "x" * 5000
+        await ws.send(yproto.sync_update(doc.get_update()))
+        await expect_close(ws)
+    assert ws.close_code == 1009
+    assert "big" not in annotations(d.hub.rooms["r1"].doc)
+
+
+async def test_text_frame_from_stock_client_closes_1003(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    await make_room(http)
+    async with connect(f"{daemon.ws_url}/v1/ws/rooms/r1") as ws:
+        await ws.send("hello")
+        await expect_close(ws)
+    assert ws.close_code == 1003
+
+
+async def test_slow_consumer_closed_others_unaffected(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    d = await make_daemon(limits={"send_queue_frames": 8})
+    d.hub.create_room("r1")
+    fast = RoomClient(d.ws_url, "r1", user_id="fast")
+    await fast.connect()
+    # The slow client never reads: its TCP window fills, then its queue, then it is closed.
+    slow = await connect(f"{d.ws_url}/v1/ws/rooms/r1?userId=slow", max_queue=1, compression=None)
+    writer = RoomClient(d.ws_url, "r1", user_id="writer")
+    await writer.connect()
+    try:
+        blob = "x" * 200_000
+        m = writer.doc.get("annotations", type=Map)
+        for i in range(150):  # 30 MB: more than loopback socket buffers plus the 8-frame queue
+            m[f"k{i}"] = blob + str(i)
+        await writer.flush()
+        await fast.wait_for_seq(151)
+        assert len(annotations(fast.doc)) == 150
+        # Everything was queued for the slow client by now; reading what reached it ends in 4008.
+        await expect_close(slow)
+        assert slow.close_code == 4008
+        assert d.hub.metrics.clients_too_slow == 1
+    finally:
+        await slow.close()
+        await fast.close()
+        await writer.close()
+
+
+async def test_room_delete_closes_sockets_4410(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
+    await make_room(http, "doomed")
+    await make_room(http, "other")
+    c = await clients("doomed", "a")
+    other = await clients("other", "b")
+    r = await http.delete("/v1/rooms/doomed")
+    assert r.status == 200
+    async with asyncio.timeout(T):
+        while c.close_code is None:
+            await asyncio.sleep(0.01)  # waiting on the reader task's outcome
+    assert c.close_code == 4410
+    other.doc.get("annotations", type=Map)["still"] = "works"
+    assert await other.flush() == 2
+
+
+async def test_rpc_on_room_socket_and_errors(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
+    await make_room(http)
+    c = await clients("r1", "a")
+    info = await c.call("rooms.get")  # roomId defaults to the socket's room
+    assert info["id"] == "r1"
+    with pytest.raises(RpcError) as err:
+        await c.call("rooms.get", roomId="zzz")
+    assert err.value.code == -32001
+    with pytest.raises(RpcError) as err:
+        await c.call("rooms.create", id="bad id!")
+    assert err.value.code == -32602 and err.value.data["field"] == "id"
+    with pytest.raises(RpcError) as err:
+        await c.call("no.such")
+    assert err.value.code == -32601
+
+
+async def test_control_socket_jsonrpc(daemon: Daemon) -> None:
+    async with connect(f"{daemon.ws_url}/v1/ws") as ws:
+        await ws.send("{not json")
+        reply = orjson.loads(await ws.recv())
+        assert reply["error"]["code"] == -32700 and reply["id"] is None
+        await ws.send('{"jsonrpc":"2.0","method":"rooms.create","params":{"id":"c1"},"id":1}')
+        assert orjson.loads(await ws.recv())["result"]["id"] == "c1"
+        batch = [
+            {"jsonrpc": "2.0", "method": "rooms.get", "params": {"roomId": "c1"}, "id": "a"},
+            {"jsonrpc": "2.0", "method": "rooms.list"},  # a notification: no reply
+            {"jsonrpc": "2.0", "method": "rooms.get", "params": {"roomId": 5}, "id": "b"},
+            {"foo": 1},
+        ]
+        await ws.send(orjson.dumps(batch).decode())
+        replies = orjson.loads(await ws.recv())
+        assert [r.get("id") for r in replies] == ["a", "b", None]
+        assert replies[0]["result"]["id"] == "c1"
+        assert replies[1]["error"]["code"] == -32602 and replies[1]["error"]["data"]["field"] == "roomId"
+        assert replies[2]["error"]["code"] == -32600
+        await ws.send("[]")
+        assert orjson.loads(await ws.recv())["error"]["code"] == -32600
+        await ws.send(b"\x00")
+        await expect_close(ws)
+    assert ws.close_code == 1003
+
+
+async def test_presence_between_v1_clients(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
+    await make_room(http)
+    a = await clients("r1", "alice")
+    b = await clients("r1", "bob")
+    await a.send_presence(cursor={"x": 100, "y": 200}, selection=["anno-123"], name="Alice", color="#ff0000")
+    async with asyncio.timeout(T):
+        while a.ws is not None and not b.presence:
+            await b.wait_for_seq(-1)  # yields to the reader
+            await asyncio.sleep(0.005)
+    (entry,) = b.presence.values()
+    assert entry["userId"] == "alice" and entry["cursor"] == {"x": 100, "y": 200} and entry["name"] == "Alice"
+    await a.close()
+    async with asyncio.timeout(T):
+        while b.presence:
+            await asyncio.sleep(0.005)
