@@ -9,10 +9,8 @@ task the daemon starts is kept in ``self._tasks`` and awaited or cancelled here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -39,11 +37,6 @@ class Daemon:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
-        self._services: list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]] = []
-
-    def add_service(self, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
-        """Register a background service (e.g. the export worker) started and stopped with the daemon."""
-        self._services.append((start, stop))
 
     async def start(self) -> None:
         cfg = self.config.server
@@ -52,7 +45,7 @@ class Daemon:
                         extra={"host": cfg.host})
         server = await self.ws.start(cfg.host, cfg.ws_port)
         ws_port = server.sockets[0].getsockname()[1]
-        self._runner = web.AppRunner(build_app(self.hub, self.hub.extras.get("routes")), access_log=None,
+        self._runner = web.AppRunner(build_app(self.hub), access_log=None,
                                      handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.host, cfg.http_port)
@@ -62,8 +55,7 @@ class Daemon:
         self.ws_url = f"ws://{host}:{ws_port}"
         self.http_url = f"http://{host}:{http_port}"
         self._tasks.append(asyncio.create_task(self._ticker(), name="room-ticker"))
-        for start, _ in self._services:
-            await start()
+        await self.hub.exports.start()
         log.info("listening", extra={"ws": self.ws_url, "http": self.http_url})
 
     async def _ticker(self) -> None:
@@ -93,10 +85,11 @@ class Daemon:
             log.warning("sockets did not close in time")
         if self._runner is not None:
             await self._runner.cleanup()
-        for _, stop in reversed(self._services):
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(deadline):
-                    await stop()
+        try:
+            async with asyncio.timeout(deadline):
+                await self.hub.exports.stop()
+        except TimeoutError:
+            log.warning("export jobs did not finish in time")
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -191,12 +191,8 @@ def metrics_values(hub: Hub) -> dict[str, Any]:
         "frames_rejected_total": m.frames_rejected,
         "clients_too_slow_total": m.clients_too_slow,
         "image_bytes": hub.images.total_bytes,
-        "export_jobs_pending": 0,
-        "export_time_ms": {"p50": None, "p95": None},
     }
-    extra = hub.extras.get("metrics")
-    if callable(extra):
-        values.update(extra())
+    values.update(hub.exports.metrics())
     return values
 
 
@@ -243,7 +239,7 @@ async def openapi_route(request: web.Request) -> web.Response:
     return json_response(openapi(request.app[HUB]))
 
 
-def build_app(hub: Hub, extra_routes: list[web.RouteDef] | None = None) -> web.Application:
+def build_app(hub: Hub) -> web.Application:
     app = web.Application(middlewares=[cors_middleware(hub), errors_middleware],
                           client_max_size=hub.config.limits.max_http_body_bytes)
     app[HUB] = hub
@@ -256,5 +252,5 @@ def build_app(hub: Hub, extra_routes: list[web.RouteDef] | None = None) -> web.A
     ]
     for cmd in REGISTRY.values():
         routes.append(web.route(cmd.method, cmd.path, command_route(cmd), name=cmd.name))
-    app.add_routes(routes + (extra_routes or []))
+    app.add_routes(routes + hub.exports.routes())
     return app

@@ -57,7 +57,9 @@ class Hub:
         self.images = ImageStore()
         self.metrics = Metrics()
         self.delivery: Delivery = _Nobody()
-        self.extras: dict[str, Any] = {}
+        from .exports import ExportService  # late: exports imports the renderer, which is heavy
+
+        self.exports = ExportService(self)
         lim, rc, hc = config.limits, config.rooms, config.history
         self.room_limits = RoomLimits(
             max_clients=lim.max_clients_per_room,
