@@ -15,7 +15,7 @@ from annotd.daemon import Daemon
 DaemonFactory = Callable[..., Awaitable[Daemon]]
 
 
-def test_config(**sections: dict[str, Any]) -> Config:
+def daemon_config(**sections: dict[str, Any]) -> Config:
     cfg = Config().replace("server", ws_port=0, http_port=0, use_uvloop=False, shutdown_timeout_s=3.0)
     for name, changes in sections.items():
         cfg = cfg.replace(name, **changes)
@@ -27,7 +27,7 @@ async def make_daemon() -> AsyncIterator[DaemonFactory]:
     started: list[Daemon] = []
 
     async def factory(**sections: dict[str, Any]) -> Daemon:
-        d = Daemon(test_config(**sections))
+        d = Daemon(daemon_config(**sections))
         await d.start()
         started.append(d)
         return d

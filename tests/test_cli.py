@@ -1,0 +1,125 @@
+"""The CLI as a user runs it: start-up lines, graceful shutdown, bad config."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Map
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from annotd import yproto
+
+T = 30.0
+
+
+async def start_serve(*args: str, env: dict[str, str] | None = None) -> tuple[asyncio.subprocess.Process, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "annotd", "serve", "--ws-port", "0", "--http-port", "0", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})},
+    )
+    assert proc.stdout is not None
+    async with asyncio.timeout(T):
+        line = (await proc.stdout.readline()).decode()
+    m = re.search(r"(ws://\S+)/v1/ws\s+(http://\S+)", line)
+    assert m, line
+    return proc, m.group(1), m.group(2)
+
+
+async def test_sigterm_graceful_shutdown() -> None:
+    proc, ws_url, http_url = await start_serve("--log-format", "json", "--config", "config.toml",
+                                              env={"ANNOTD_SERVE_LOG_LEVEL": "debug"})
+    try:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            r = await http.post(f"{http_url}/v1/rooms", json={"id": "r"})
+            assert r.status == 201
+        async with connect(f"{ws_url}/v1/ws/rooms/r") as ws:
+            await ws.recv()  # joined
+            doc = Doc()
+            doc.get("annotations", type=Map)["k"] = 1
+            await ws.send(yproto.sync_update(doc.get_update()))
+            await ws.send(yproto.sync_step1(b"\x00"))  # answered after the update was sequenced
+            while (await ws.recv())[:2] != b"\x00\x01":
+                pass
+            proc.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed):
+                async with asyncio.timeout(T):
+                    while True:
+                        await ws.recv()
+        assert ws.close_code == 1001
+        async with asyncio.timeout(T):
+            _, err = await proc.communicate()
+        assert proc.returncode == 0
+        text = err.decode()
+        assert "Traceback" not in text and '"msg":"stopped"' in text
+        # ANNOTD_SERVE_LOG_LEVEL reached the logger: the update is logged with room, seq, user, latency
+        assert re.search(r'"level":"debug".*"msg":"update","roomId":"r","seq":2,"userId":"[^"]+","relay_ms"', text)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_sigint_graceful_shutdown() -> None:
+    proc, _, _ = await start_serve()
+    proc.send_signal(signal.SIGINT)
+    async with asyncio.timeout(T):
+        _, err = await proc.communicate()
+    assert proc.returncode == 0 and b"Traceback" not in err
+
+
+async def test_non_loopback_warning() -> None:
+    proc, _, _ = await start_serve("--host", "0.0.0.0")
+    proc.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(T):
+        _, err = await proc.communicate()
+    assert b"no authentication" in err and proc.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[limits]\nmax_rooms = 'many'\n", "limits.max_rooms: expected an integer"),
+        ("[limits]\nmax_roomz = 3\n", "unknown key 'max_roomz'"),
+        ("[nope]\n", "unknown section [nope]"),
+        ("this is not toml", "invalid TOML"),
+        ("[log]\nlevel = 'loud'\n", "log.level"),
+    ],
+)
+async def test_bad_config_exit_2(tmp_path: Path, content: str, message: str) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(content)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "annotd", "serve", "--config", str(cfg),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(T):
+        _, err = await proc.communicate()
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
+
+
+async def test_missing_config_file_exit_2(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "annotd", "serve", "--config", str(tmp_path / "absent.toml"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(T):
+        _, err = await proc.communicate()
+    assert proc.returncode == 2 and b"cannot read config file" in err
+
+
+async def test_help_explains_options() -> None:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "annotd", "serve", "--help",
+                                                stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    for opt in ("--config", "--host", "--ws-port", "--http-port", "--log-level", "--log-format"):
+        assert opt.encode() in out

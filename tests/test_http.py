@@ -1,0 +1,199 @@
+"""The side port: REST mirror, images, errors, health, metrics, OpenAPI, CORS."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import aiohttp
+import pytest
+from PIL import Image
+from websockets.asyncio.client import connect
+
+from annotd.commands import REGISTRY
+from annotd.daemon import Daemon
+
+
+def png(w: int = 40, h: int = 30, color: tuple[int, int, int] = (200, 10, 10)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (w, h), color).save(out, "PNG")
+    return out.getvalue()
+
+
+def jpeg_with_orientation(w: int, h: int, orientation: int) -> bytes:
+    img = Image.new("RGB", (w, h), (0, 128, 255))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+async def error_of(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+    body = await resp.json()
+    assert set(body) == {"error"} and {"code", "message"} <= set(body["error"])
+    return body["error"]  # type: ignore[no-any-return]
+
+
+async def test_room_crud(http: aiohttp.ClientSession) -> None:
+    r = await http.post("/v1/rooms", json={"id": "a", "name": "First"})
+    assert r.status == 201 and (await r.json())["id"] == "a"
+    r = await http.post("/v1/rooms", json={})
+    generated = (await r.json())["id"]
+    assert r.status == 201 and generated
+    r = await http.post("/v1/rooms", json={"id": "a"})
+    assert r.status == 409 and (await error_of(r))["code"] == "conflict"
+    r = await http.get("/v1/rooms")
+    assert sorted(x["id"] for x in (await r.json())["rooms"]) == sorted(["a", generated])
+    r = await http.get("/v1/rooms/a")
+    meta = await r.json()
+    assert meta["name"] == "First" and meta["headSeq"] == 1 and meta["image"] is None and meta["users"] == []
+    r = await http.delete("/v1/rooms/a")
+    assert r.status == 200
+    r = await http.get("/v1/rooms/a")
+    assert r.status == 404 and (await error_of(r))["code"] == "room_not_found"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"id": "has space"}, "id"), ({"id": 5}, "id"), ({"name": "x" * 201}, "name"), ({"bogus": 1}, "bogus")],
+)
+async def test_bad_params_name_the_field(http: aiohttp.ClientSession, body: dict[str, Any], field: str) -> None:
+    r = await http.post("/v1/rooms", json=body)
+    err = await error_of(r)
+    assert r.status == 422 and err["data"]["field"] == field
+
+
+async def test_bad_json_body(http: aiohttp.ClientSession) -> None:
+    r = await http.post("/v1/rooms", data=b"{nope", headers={"Content-Type": "application/json"})
+    assert r.status == 400 and (await error_of(r))["code"] == "bad_request"
+    r = await http.get("/v1/nothing-here")
+    assert r.status == 404 and (await error_of(r))["code"] == "not_found"
+
+
+async def test_room_limit(make_daemon: Any) -> None:
+    d: Daemon = await make_daemon(limits={"max_rooms": 2})
+    async with aiohttp.ClientSession(base_url=d.http_url) as http:
+        for i in range(2):
+            assert (await http.post("/v1/rooms", json={"id": f"r{i}"})).status == 201
+        r = await http.post("/v1/rooms", json={"id": "r3"})
+        assert r.status == 429 and (await error_of(r))["code"] == "limit_reached"
+
+
+async def test_image_upload_download_and_doc_reference(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    await http.post("/v1/rooms", json={"id": "r"})
+    data = png()
+    r = await http.post("/v1/rooms/r/image", data=data, headers={"Content-Type": "image/png"})
+    ref = await r.json()
+    assert r.status == 201 and ref["width"] == 40 and ref["height"] == 30 and ref["mime"] == "image/png"
+    # the reference lives in the Yjs document, so every client learns of it through sync
+    assert daemon.hub.rooms["r"].image_ref() == {k: ref[k] for k in ("sha256", "width", "height", "mime")}
+    assert ref["seq"] == daemon.hub.rooms["r"].head
+    r = await http.get("/v1/rooms/r/image")
+    assert r.status == 200 and r.headers["Content-Type"] == "image/png" and await r.read() == data
+    etag = r.headers["ETag"]
+    r = await http.get("/v1/rooms/r/image", headers={"If-None-Match": etag})
+    assert r.status == 304
+
+
+async def test_multipart_upload(http: aiohttp.ClientSession) -> None:
+    await http.post("/v1/rooms", json={"id": "r"})
+    form = aiohttp.FormData()
+    form.add_field("image", png(10, 10), filename="a.png", content_type="image/png")
+    r = await http.post("/v1/rooms/r/image", data=form)
+    assert r.status == 201 and (await r.json())["width"] == 10
+
+
+async def test_exif_orientation_applied(http: aiohttp.ClientSession) -> None:
+    await http.post("/v1/rooms", json={"id": "r"})
+    r = await http.post("/v1/rooms/r/image", data=jpeg_with_orientation(60, 20, 6), headers={"Content-Type": "image/jpeg"})
+    ref = await r.json()
+    assert (ref["width"], ref["height"]) == (20, 60)  # rotated 90°: what a browser shows
+    stored = Image.open(io.BytesIO(await (await http.get("/v1/rooms/r/image")).read()))
+    assert stored.size == (20, 60) and stored.getexif().get(0x0112, 1) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "ctype", "status", "code"),
+    [
+        (b"GIF89a" + b"\x00" * 30, "image/png", 415, "unsupported_media"),
+        (png()[:60], "image/png", 422, "invalid_image"),  # truncated
+        (b"", "image/png", 422, "invalid_image"),
+        (png(), "text/plain", 415, "unsupported_media"),
+        (png(3000, 3000), "image/png", 422, "invalid_image"),  # over max_image_pixels below
+    ],
+)
+async def test_bad_images_refused_previous_kept(
+    make_daemon: Any, data: bytes, ctype: str, status: int, code: str
+) -> None:
+    d: Daemon = await make_daemon(limits={"max_image_pixels": 1_000_000})
+    async with aiohttp.ClientSession(base_url=d.http_url) as http:
+        await http.post("/v1/rooms", json={"id": "r"})
+        good = png()
+        await http.post("/v1/rooms/r/image", data=good, headers={"Content-Type": "image/png"})
+        head = d.hub.rooms["r"].head
+        r = await http.post("/v1/rooms/r/image", data=data, headers={"Content-Type": ctype})
+        assert r.status == status and (await error_of(r))["code"] == code
+        assert await (await http.get("/v1/rooms/r/image")).read() == good
+        assert d.hub.rooms["r"].head == head
+
+
+async def test_image_byte_limit(make_daemon: Any) -> None:
+    d: Daemon = await make_daemon(limits={"max_image_bytes": 100})
+    async with aiohttp.ClientSession(base_url=d.http_url) as http:
+        await http.post("/v1/rooms", json={"id": "r"})
+        r = await http.post("/v1/rooms/r/image", data=png() + b"\x00" * 200, headers={"Content-Type": "image/png"})
+        assert r.status == 413 and (await error_of(r))["code"] == "payload_too_large"
+
+
+async def test_image_unknown_room(http: aiohttp.ClientSession) -> None:
+    r = await http.post("/v1/rooms/ghost/image", data=png(), headers={"Content-Type": "image/png"})
+    assert r.status == 404
+    r = await http.get("/v1/rooms/ghost/image")
+    assert r.status == 404
+
+
+async def test_rest_and_jsonrpc_parity(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    """The same command answers the same way on both surfaces, success and error alike."""
+    await http.post("/v1/rooms", json={"id": "p"})
+    async with connect(f"{daemon.ws_url}/v1/ws") as ws:
+        async def rpc(method: str, params: dict[str, Any]) -> dict[str, Any]:
+            import orjson
+
+            await ws.send(orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).decode())
+            return orjson.loads(await ws.recv())  # type: ignore[no-any-return]
+
+        rest = await (await http.get("/v1/rooms/p")).json()
+        assert (await rpc("rooms.get", {"roomId": "p"}))["result"] == rest
+        rest_err = await error_of(await http.get("/v1/rooms/missing"))
+        rpc_err = (await rpc("rooms.get", {"roomId": "missing"}))["error"]
+        assert rpc_err["message"] == rest_err["message"] and rpc_err["data"]["code"] == rest_err["code"]
+        snap_rest = await (await http.post("/v1/rooms/p/snapshots")).json()
+        snap_rpc = (await rpc("snapshots.create", {"roomId": "p"}))["result"]
+        assert snap_rest == snap_rpc == {"seq": 1}
+
+
+async def test_every_command_has_a_route_and_schema(http: aiohttp.ClientSession) -> None:
+    spec = await (await http.get("/openapi.json")).json()
+    ops = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
+    assert ops == set(REGISTRY)
+    create = spec["paths"]["/v1/rooms"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert create["properties"]["id"]["anyOf"][0]["pattern"] == "[A-Za-z0-9_-]{1,64}"
+
+
+async def test_health_and_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    assert (await (await http.get("/healthz")).json())["status"] == "ok"
+    m = await (await http.get("/metrics")).json()
+    for key in ("connected_clients", "rooms_active", "ops_broadcast_per_sec", "export_jobs_pending", "export_time_ms"):
+        assert key in m
+    text = await (await http.get("/metrics", params={"format": "prometheus"})).text()
+    assert "# TYPE annotd_connected_clients gauge" in text and "annotd_rooms_active 0" in text
+
+
+async def test_cors(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    r = await http.options("/v1/rooms", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"})
+    assert r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    r = await http.options("/v1/rooms", headers={"Origin": "https://evil.example"})
+    assert r.status == 403
+    r = await http.post("/v1/rooms", json={"id": "x"}, headers={"Origin": "https://evil.example"})
+    assert r.status == 403 and "x" not in daemon.hub.rooms
