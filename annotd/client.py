@@ -59,7 +59,7 @@ class RoomClient:
         self.ws: ClientConnection | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._seq_changed = asyncio.Condition()
+        self._changed = asyncio.Condition()
         self._joined = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._remote = False
@@ -140,8 +140,7 @@ class RoomClient:
 
     async def flush(self) -> int:
         """Wait until the server acknowledged every update sent on this connection; return the seq."""
-        async with self._seq_changed:
-            await self._seq_changed.wait_for(lambda: self._acked_updates >= self._sent_updates)
+        await self.wait_until(lambda: self._acked_updates >= self._sent_updates)
         return self.last_seq or 0
 
     async def call(self, method: str, **params: Any) -> Any:
@@ -158,8 +157,18 @@ class RoomClient:
         await self.ws.send(orjson.dumps({"type": "presence", **state}).decode())
 
     async def wait_for_seq(self, seq: int) -> None:
-        async with self._seq_changed:
-            await self._seq_changed.wait_for(lambda: self.last_seq is not None and self.last_seq >= seq)
+        await self.wait_until(lambda: self.last_seq is not None and self.last_seq >= seq)
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds; it is re-checked after every incoming message."""
+        async with self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def wait_closed(self) -> int | None:
+        """Wait until the server closed this connection; return its close code."""
+        if self._reader is not None:
+            await asyncio.shield(self._reader)
+        return self.close_code
 
     # -- receiving -----------------------------------------------------------------------
     async def _read(self, ws: ClientConnection) -> None:
@@ -169,11 +178,15 @@ class RoomClient:
                     await self._binary(ws, message)
                 else:
                     await self._text(message)
+                async with self._changed:
+                    self._changed.notify_all()
         except ConnectionClosed:
             pass
         finally:
             self.close_code = ws.close_code
             self.close_reason = ws.close_reason or ""
+            async with self._changed:
+                self._changed.notify_all()
 
     async def _binary(self, ws: ClientConnection, data: bytes) -> None:
         seq = None
@@ -194,10 +207,8 @@ class RoomClient:
             await self._set_seq(seq, "event" if data[:2] == b"\x00\x02" else "sync")
 
     async def _set_seq(self, seq: int, why: str) -> None:
-        async with self._seq_changed:
-            if self.last_seq is None or seq > self.last_seq:
-                self.last_seq = seq
-            self._seq_changed.notify_all()
+        if self.last_seq is None or seq > self.last_seq:
+            self.last_seq = seq
         if self.on_seq is not None:
             self.on_seq(seq, why)
 

@@ -222,7 +222,9 @@ class Room:
             return None, [Outbound((session_id,), reply)]
         if kind is yproto.Kind.AWARENESS:
             self.presence.apply_awareness(session_id, msg.payload)
-            return None, [Outbound(self._all, data, exclude=session_id, noisy=True, key=f"aw:{session_id}")]
+            # Echoed to the sender too, as the reference server does: y-websocket closes a
+            # socket that received nothing for 30 s and counts on its own awareness renewals.
+            return None, [Outbound(self._all, data, noisy=True, key=f"aw:{session_id}")]
         # QUERY_AWARENESS
         states = self.presence.awareness_all()
         return None, ([Outbound((session_id,), yproto.awareness(states))] if states else [])

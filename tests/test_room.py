@@ -64,7 +64,7 @@ def test_sequencing_relay_and_ack() -> None:
         to_c = frames_for(out, "c")
         assert to_c == [yproto.sync_update(ev.update)]
         to_a = frames_for(out, "a")
-        assert to_a == ['{"type":"ack","seq":%d,"changed":true}' % i]  # never its own data back
+        assert to_a == [f'{{"type":"ack","seq":{i},"changed":true}}']  # never its own data back
     assert room.head == 3
 
 
@@ -191,6 +191,7 @@ def test_awareness_removed_when_owner_leaves() -> None:
     update = mine.encode_awareness_update([mine.client_id])
     _, out = room.receive("a", yproto.awareness(update), now=0)
     assert frames_for(out, "b") == [yproto.awareness(update)] and out[0].noisy
+    assert frames_for(out, "a") == [yproto.awareness(update)]  # echoed: y-websocket relies on it
     assert mine.client_id in room.presence.awareness.states
     out = room.leave("a")
     theirs = Awareness(Doc())

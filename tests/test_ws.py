@@ -21,7 +21,7 @@ Open = Callable[..., Awaitable[RoomClient]]
 T = 20.0  # generous: a loaded 2-core CI machine
 
 
-def annotations(doc: Doc) -> dict[str, Any]:
+def annotations_of(doc: Doc) -> dict[str, Any]:
     return doc.get("annotations", type=Map).to_py() or {}
 
 
@@ -49,10 +49,10 @@ async def test_concurrent_edits_converge(daemon: Daemon, http: aiohttp.ClientSes
             m[f"{i}-{round_}"] = round_
             m["shared"] = f"{i}-{round_}"
     await settle(daemon, "r1", *cs)
-    server = annotations(daemon.hub.rooms["r1"].doc)
+    server = annotations_of(daemon.hub.rooms["r1"].doc)
     assert len(server) == 21
     for c in cs:
-        assert annotations(c.doc) == server
+        assert annotations_of(c.doc) == server
 
 
 async def test_reconnect_with_last_seq_gets_exactly_missing(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
@@ -77,7 +77,7 @@ async def test_reconnect_with_last_seq_gets_exactly_missing(daemon: Daemon, http
     await settle(daemon, "r1", reader)
     assert last is not None
     assert seen == list(range(last + 1, last + 6))  # exactly the missing events, in order, once each
-    assert annotations(reader.doc) == annotations(daemon.hub.rooms["r1"].doc)
+    assert annotations_of(reader.doc) == annotations_of(daemon.hub.rooms["r1"].doc)
 
 
 async def test_offline_edits_arrive_after_reconnect(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
@@ -92,7 +92,7 @@ async def test_offline_edits_arrive_after_reconnect(daemon: Daemon, http: aiohtt
     async with asyncio.timeout(T):
         await b.wait_for_seq(3)  # bob's edit is seq 2; alice's offline edit comes back as seq 3
         await a.wait_for_seq(3)
-    assert annotations(a.doc) == annotations(b.doc) == annotations(daemon.hub.rooms["r1"].doc)
+    assert annotations_of(a.doc) == annotations_of(b.doc) == annotations_of(daemon.hub.rooms["r1"].doc)
 
 
 async def test_restart_new_epoch_resyncs(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
@@ -113,7 +113,7 @@ async def test_restart_new_epoch_resyncs(make_daemon: Callable[..., Awaitable[Da
         # the client's document is not left diverged: its content reaches the new server
         async with asyncio.timeout(T):
             await c.wait_for_seq(2)  # the new room's seq 1 is its schema; 2 is the client's old content
-        assert annotations(second.hub.rooms["r1"].doc) == {"kept": 1.0}
+        assert annotations_of(second.hub.rooms["r1"].doc) == {"kept": 1.0}
     finally:
         await c.close()
 
@@ -209,7 +209,7 @@ async def test_oversized_frame_closes_1009(make_daemon: Callable[..., Awaitable[
         await ws.send(yproto.sync_update(doc.get_update()))
         await expect_close(ws)
     assert ws.close_code == 1009
-    assert "big" not in annotations(d.hub.rooms["r1"].doc)
+    assert "big" not in annotations_of(d.hub.rooms["r1"].doc)
 
 
 async def test_text_frame_from_stock_client_closes_1003(daemon: Daemon, http: aiohttp.ClientSession) -> None:
@@ -236,7 +236,7 @@ async def test_slow_consumer_closed_others_unaffected(make_daemon: Callable[...,
             m[f"k{i}"] = blob + str(i)
         await writer.flush()
         await fast.wait_for_seq(151)
-        assert len(annotations(fast.doc)) == 150
+        assert len(annotations_of(fast.doc)) == 150
         # Everything was queued for the slow client by now; reading what reached it ends in 4008.
         await expect_close(slow)
         assert slow.close_code == 4008
@@ -255,9 +255,7 @@ async def test_room_delete_closes_sockets_4410(daemon: Daemon, http: aiohttp.Cli
     r = await http.delete("/v1/rooms/doomed")
     assert r.status == 200
     async with asyncio.timeout(T):
-        while c.close_code is None:
-            await asyncio.sleep(0.01)  # waiting on the reader task's outcome
-    assert c.close_code == 4410
+        assert await c.wait_closed() == 4410
     other.doc.get("annotations", type=Map)["still"] = "works"
     assert await other.flush() == 2
 
@@ -310,12 +308,9 @@ async def test_presence_between_v1_clients(daemon: Daemon, http: aiohttp.ClientS
     b = await clients("r1", "bob")
     await a.send_presence(cursor={"x": 100, "y": 200}, selection=["anno-123"], name="Alice", color="#ff0000")
     async with asyncio.timeout(T):
-        while a.ws is not None and not b.presence:
-            await b.wait_for_seq(-1)  # yields to the reader
-            await asyncio.sleep(0.005)
+        await b.wait_until(lambda: bool(b.presence))
     (entry,) = b.presence.values()
     assert entry["userId"] == "alice" and entry["cursor"] == {"x": 100, "y": 200} and entry["name"] == "Alice"
     await a.close()
     async with asyncio.timeout(T):
-        while b.presence:
-            await asyncio.sleep(0.005)
+        await b.wait_until(lambda: not b.presence)  # removed the moment the socket closed

@@ -1,0 +1,152 @@
+"""Event log, snapshots, pruning, versions and reconstruction, without sockets."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pycrdt import Doc, Map
+
+from annotd import yproto
+from annotd.errors import Conflict, Gone, InvalidParams, NotFound
+from annotd.history import History
+from annotd.room import Room, RoomLimits
+
+
+def make_room(**limits: object) -> Room:
+    room = Room("r", "r", 0.0, RoomLimits(**limits))  # type: ignore[arg-type]
+    room.join("w", "writer", v1=False, last_seq=None, epoch=None, now=0)
+    return room
+
+
+def write(room: Room, doc: Doc, key: str, value: object, now: float = 0.0) -> None:
+    before = doc.get_state()
+    doc.get("annotations", type=Map)[key] = value
+    room.receive("w", yproto.sync_update(doc.get_update(before)), now)
+
+
+def content(blob: bytes) -> dict[str, object]:
+    d = Doc()
+    d.apply_update(blob)
+    return d.get("annotations", type=Map).to_py() or {}
+
+
+def test_snapshot_policy_ops_and_time() -> None:
+    room = make_room(snapshot_every_ops=3, snapshot_every_s=10.0)
+    doc = Doc()
+    write(room, doc, "a", 1)
+    write(room, doc, "b", 2)
+    assert room.tick(now=1, rebroadcast_s=100)[0] is None  # 2 ops, 1 s: not yet
+    write(room, doc, "c", 3)
+    snap = room.tick(now=2, rebroadcast_s=100)[0]
+    assert snap is not None and snap.seq == 3
+    assert room.tick(now=50, rebroadcast_s=100)[0] is None  # nothing changed since
+    room2 = make_room(snapshot_every_ops=3, snapshot_every_s=10.0)
+    write(room2, Doc(), "d", 4, now=1)
+    assert room2.tick(now=5, rebroadcast_s=100)[0] is None  # 1 op, 5 s
+    snap = room2.tick(now=10, rebroadcast_s=100)[0]  # 10 s since the room's first snapshot
+    assert snap is not None and snap.seq == 1
+
+
+def test_log_bounded_over_100k_ops() -> None:
+    every, kept = 200, 5
+    room = make_room(snapshot_every_ops=every, snapshots_kept=kept)
+    doc = Doc()
+    m = doc.get("annotations", type=Map)
+    peak = 0
+    for i in range(100_000):
+        before = doc.get_state()
+        m[f"k{i % 50}"] = i
+        room.receive("w", yproto.sync_update(doc.get_update(before)), 0)
+        room.tick(now=0, rebroadcast_s=1e9)
+        peak = max(peak, len(room.history.log))
+    assert room.head == 100_000
+    assert peak <= every * kept  # the log never holds more than the snapshot window
+    assert len(room.history.snapshots) == kept
+    assert content(room.history.state_at(room.head)) == m.to_py()
+
+
+def test_reconstruct_checks_checksum() -> None:
+    room = make_room(snapshot_every_ops=2)
+    doc = Doc()
+    for i in range(4):
+        write(room, doc, f"k{i}", i)
+        room.tick(0, 100)
+    history = room.history
+    snap = history.snapshots[-1]
+    history._snapshots[-1] = dataclasses.replace(snap, blob=snap.blob + b"\x00")  # corrupt it
+    with pytest.raises(RuntimeError, match="checksum"):
+        history.state_at(snap.seq)
+
+
+def test_seq_bounds() -> None:
+    room = make_room(snapshot_every_ops=2, snapshots_kept=1)
+    doc = Doc()
+    for i in range(6):
+        write(room, doc, f"k{i}", i)
+        room.tick(0, 100)
+    with pytest.raises(InvalidParams) as err:
+        room.history.state_at(99)
+    assert err.value.field == "seq"
+    with pytest.raises(Gone):
+        room.history.state_at(2)
+
+
+def test_version_pins_state_against_pruning() -> None:
+    room = make_room(snapshot_every_ops=2, snapshots_kept=1)
+    doc = Doc()
+    write(room, doc, "a", 1)
+    v = room.history.add_version("v1", room.head, 0, "alice")
+    for i in range(20):
+        write(room, doc, f"k{i}", i)
+        room.tick(0, 100)
+    assert room.history.oldest_seq > v.seq
+    assert content(room.history.state_at(v.seq)) == {"a": 1.0}  # still exact
+    with pytest.raises(Gone):
+        room.history.state_at(v.seq + 1)  # only the pinned seq itself, not its neighbours
+    with pytest.raises(Conflict):
+        room.history.add_version("v1", room.head, 0, "alice")
+    with pytest.raises(InvalidParams):
+        room.history.add_version("bad tag!", room.head, 0, "alice")
+    with pytest.raises(NotFound):
+        room.history.version("nope")
+
+
+def test_reconstruction_cache_serves_repeats() -> None:
+    history = History(every_ops=1000, every_s=1e9, keep=5, cache_size=2, now=0)
+    doc = Doc()
+    m = doc.get("annotations", type=Map)
+    for i in range(10):
+        before = doc.get_state()
+        m[f"k{i}"] = i
+        history.log.append(0, "u", doc.get_update(before))
+    first = history.state_at(5)
+    assert history.state_at(5) is first  # the same object: served from the cache
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    ops=st.lists(st.tuples(st.sampled_from("abcdef"), st.integers(0, 9), st.booleans()), min_size=1, max_size=80),
+    every=st.integers(1, 12),
+    kept=st.integers(1, 4),
+)
+def test_reconstructed_state_equals_live_state(ops: list[tuple[str, int, bool]], every: int, kept: int) -> None:
+    """For random histories, the state rebuilt at every retained seq is what the live document had then."""
+    room = make_room(snapshot_every_ops=every, snapshots_kept=kept)
+    doc = Doc()
+    m = doc.get("annotations", type=Map)
+    live: dict[int, dict[str, object]] = {room.head: {}}
+    for key, value, delete in ops:
+        before = doc.get_state()
+        if delete and key in m:
+            del m[key]
+        else:
+            m[key] = value
+        room.receive("w", yproto.sync_update(doc.get_update(before)), 0)
+        live[room.head] = room.doc.get("annotations", type=Map).to_py() or {}
+        room.tick(0, 1e9)
+    history = room.history
+    for seq in range(history.oldest_seq, room.head + 1):
+        assert content(history.state_at(seq)) == live[seq], seq
