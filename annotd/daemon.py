@@ -65,6 +65,7 @@ class Daemon:
             await asyncio.sleep(TICK_S)
             now = self.hub.clock()
             for room in list(self.hub.rooms.values()):
+                self.hub.maintain(room)
                 snap, out = room.tick(now, rebroadcast)
                 if out:
                     self.ws.deliver(room.id, out)

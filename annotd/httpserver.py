@@ -18,7 +18,7 @@ from aiohttp import web
 from . import __version__, images
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
-from .commands.base import Caller
+from .commands.base import Caller, Route
 from .errors import AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
 from .hub import Hub, check_room_id
 from .metrics import prometheus
@@ -92,7 +92,7 @@ def cors_middleware(hub: Hub) -> Any:
     return cors
 
 
-def command_route(cmd: Command) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         hub = request.app[HUB]
         raw: dict[str, Any]
@@ -103,17 +103,18 @@ def command_route(cmd: Command) -> Callable[[web.Request], Awaitable[web.StreamR
                 if request.content_type not in ("application/json", "text/plain", "application/octet-stream", ""):
                     raise UnsupportedMedia(f"expected application/json, got {request.content_type}")
                 try:
-                    raw = orjson.loads(body)
+                    parsed_body = orjson.loads(body)
                 except orjson.JSONDecodeError as exc:
                     raise BadRequest(f"request body is not valid JSON: {exc}") from None
-                if not isinstance(raw, dict):
+                if cmd.body_param is None and not isinstance(parsed_body, dict):
                     raise BadRequest("request body must be a JSON object")
+                raw = {cmd.body_param: parsed_body} if cmd.body_param else parsed_body
             else:
                 raw = {}
         else:
             raw = {k: v for k, v in request.query.items() if k != "userId"}
             coerce = True
-        for name in cmd.path_params:
+        for name in route.path_params:
             if name in raw and raw[name] != request.match_info[name]:
                 raise InvalidParams(name, "differs from the value in the path")
             raw[name] = request.match_info[name]
@@ -211,27 +212,32 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def openapi(hub: Hub) -> dict[str, Any]:
+    """OpenAPI 3.1 of the REST mirror, generated from the command definitions."""
     paths: dict[str, Any] = {}
     for cmd in REGISTRY.values():
         schema = params_mod.json_schema(cmd.params)
-        op: dict[str, Any] = {
-            "operationId": cmd.name,
-            "summary": cmd.summary,
-            "x-jsonrpc-method": cmd.name,
-            "responses": {str(cmd.status): {"description": "success"},
-                          "4XX": {"description": "error: {\"error\": {\"code\", \"message\"}}"}},
-        }
-        path_names = cmd.path_params
-        op["parameters"] = [{"name": n, "in": "path", "required": True, "schema": schema["properties"][n]}
-                            for n in path_names]
-        rest = {k: v for k, v in schema["properties"].items() if k not in path_names}
-        if cmd.method in ("POST", "PUT", "PATCH"):
-            body = {**schema, "properties": rest,
-                    "required": [r for r in schema.get("required", []) if r not in path_names]}
-            op["requestBody"] = {"content": {"application/json": {"schema": body}}}
-        else:
-            op["parameters"] += [{"name": n, "in": "query", "schema": s} for n, s in rest.items()]
-        paths.setdefault(cmd.path, {})[cmd.method.lower()] = op
+        for i, route in enumerate(cmd.routes):
+            op: dict[str, Any] = {
+                "operationId": cmd.name if i == 0 else f"{cmd.name}#{route.method.lower()}",
+                "summary": cmd.summary,
+                "x-jsonrpc-method": cmd.name,
+                "responses": {str(cmd.status): {"description": "success"},
+                              "4XX": {"description": "error: {\"error\": {\"code\", \"message\"}}"}},
+            }
+            names = route.path_params
+            op["parameters"] = [{"name": n, "in": "path", "required": True, "schema": schema["properties"][n]}
+                                for n in names]
+            rest = {k: v for k, v in schema["properties"].items() if k not in names}
+            if route.method in ("POST", "PUT", "PATCH"):
+                if cmd.body_param:
+                    body = rest[cmd.body_param]
+                else:
+                    body = {**schema, "properties": rest,
+                            "required": [r for r in schema.get("required", []) if r not in names]}
+                op["requestBody"] = {"content": {"application/json": {"schema": body}}}
+            else:
+                op["parameters"] += [{"name": n, "in": "query", "schema": s} for n, s in rest.items()]
+            paths.setdefault(route.path, {})[route.method.lower()] = op
     return {"openapi": "3.1.0", "info": {"title": "annotd", "version": __version__}, "paths": paths}
 
 
@@ -251,6 +257,7 @@ def build_app(hub: Hub) -> web.Application:
         web.get("/v1/rooms/{roomId}/image", download_image),
     ]
     for cmd in REGISTRY.values():
-        routes.append(web.route(cmd.method, cmd.path, command_route(cmd), name=cmd.name))
+        for route in cmd.routes:
+            routes.append(web.route(route.method, route.path, command_route(cmd, route)))
     app.add_routes(routes + hub.exports.routes())
     return app

@@ -15,8 +15,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
-from pycrdt import Doc, Map
+from pycrdt import Doc
 
+from .canvas import mutations
+from .canvas.live import LiveCanvas
+from .canvas.model import CanvasView
 from .config import Config
 from .errors import Conflict, InvalidParams, LimitReached, RoomNotFound
 from .history import Event
@@ -54,6 +57,7 @@ class Hub:
         self.config = config
         self.clock = clock
         self.rooms: dict[str, Room] = {}
+        self.canvases: dict[str, LiveCanvas] = {}
         self.images = ImageStore()
         self.metrics = Metrics()
         self.delivery: Delivery = _Nobody()
@@ -83,7 +87,8 @@ class Hub:
             raise LimitReached(f"the server already has {self.config.limits.max_rooms} rooms")
         room = Room(room_id, name or room_id, self.clock(), self.room_limits)
         self.rooms[room_id] = room
-        room.apply_local("annotd", _init_schema, self.clock())
+        self.canvases[room_id] = LiveCanvas()
+        room.apply_local("annotd", mutations.ensure_schema, self.clock())
         log.info("room created", extra={"roomId": room_id})
         return room
 
@@ -106,6 +111,7 @@ class Hub:
         room = self.room(room_id)
         self.delivery.room_deleted(room_id)
         del self.rooms[room_id]
+        del self.canvases[room_id]
         room.close()
         self.images.release_room(room_id)
         log.info("room deleted", extra={"roomId": room_id})
@@ -128,12 +134,34 @@ class Hub:
 
     def set_image(self, room_id: str, image: StoredImage, user_id: str) -> Event | None:
         self.images.put(room_id, image)
-
-        def write(doc: Doc) -> None:
-            doc.get("meta", type=Map)["image"] = image.ref()
-
-        _, event = self.mutate(room_id, user_id, write)
+        _, event = self.mutate(room_id, user_id, lambda doc: mutations.set_image(doc, image.ref()))
         return event
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # -- the materialized view ---------------------------------------------------------
+    def view(self, room_id: str, seq: int | None = None, tag: str | None = None) -> tuple[int, CanvasView]:
+        """The one materialized view, at the head (cached) or at a retained seq or tag."""
+        room = self.room(room_id)
+        if tag is not None:
+            if seq is not None:
+                raise InvalidParams("tag", "give seq or tag, not both")
+            seq = room.history.version(tag).seq
+        if seq is None or seq == room.head:
+            return room.head, self.canvases[room_id].view(room.doc, room.head)
+        room.history.check_seq(seq)
+        return seq, LiveCanvas().view(room.history.doc_at(seq), seq)
+
+    def maintain(self, room: Room) -> None:
+        """Periodic canvas upkeep: detach comment threads whose annotation a client deleted."""
+        canvas = self.canvases.get(room.id)
+        if canvas is None or canvas.checked_seq == room.head:
+            return
+        orphans = canvas.orphaned(room.doc)
+        if orphans:
+            self.mutate(room.id, "annotd", lambda doc: mutations.detach_threads(doc, orphans))
+        canvas.track(room.doc, room.head)
 
     def snapshot(self, room_id: str) -> int:
         room = self.room(room_id)
@@ -141,8 +169,3 @@ class Hub:
         self.notify(room_id, "snapshots.created", {"roomId": room_id, "seq": snap.seq})
         return snap.seq
 
-
-def _init_schema(doc: Doc) -> None:
-    meta = doc.get("meta", type=Map)
-    if "schemaVersion" not in meta:
-        meta["schemaVersion"] = 1

@@ -811,3 +811,10 @@ def _extra_keys(raw: Mapping[str, Any], *known: Iterable[str]) -> list[str]:
     for k in known:
         names.update(k)
     return [k for k in raw if k not in names]
+
+
+def detach_threads(doc: pycrdt.Doc, pins: Mapping[str, tuple[str, tuple[float, float]]]) -> bool:
+    """Public form of the detach step for callers that track pins themselves (the server's
+    :class:`annotd.canvas.live.LiveCanvas`): thread id → (annotation id, last pin)."""
+    with doc.transaction():
+        return _detach_threads(doc, pins)

@@ -32,25 +32,46 @@ Handler = Callable[["Hub", Any, Caller], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
-class Command:
-    name: str
-    summary: str
-    params: type
-    handler: Handler
+class Route:
+    """One REST route of a command; ``{name}`` path segments fill params of that name."""
+
     method: str
     path: str
-    status: int = 200
 
     @property
     def path_params(self) -> list[str]:
         return [part[1:-1] for part in self.path.replace(":", "/").split("/") if part.startswith("{")]
 
 
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    params: type
+    handler: Handler
+    routes: tuple[Route, ...]
+    status: int = 200
+    body_param: str | None = None
+    """When set, a REST body is this one parameter (e.g. the annotation itself) rather than
+    an object of all parameters."""
+
+    @property
+    def path_params(self) -> list[str]:
+        """Parameters any route can take from its path (a socket's room fills ``roomId``)."""
+        return sorted({p for r in self.routes for p in r.path_params})
+
+
 REGISTRY: dict[str, Command] = {}
 
 
-def command(name: str, *, method: str, path: str, status: int = 200) -> Callable[[Handler], Handler]:
-    """Register ``handler(hub, params, caller)``; its params type is read from the annotation."""
+def command(
+    name: str, *, method: str, path: str, status: int = 200,
+    also: tuple[tuple[str, str], ...] = (), body_param: str | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register ``handler(hub, params, caller)``; its params type is read from the annotation.
+
+    ``method``/``path`` is the main REST route, ``also`` more routes to the same command.
+    """
 
     def register(handler: Handler) -> Handler:
         # Only the params annotation is resolved: the hub type is imported for type
@@ -61,7 +82,8 @@ def command(name: str, *, method: str, path: str, status: int = 200) -> Callable
         if name in REGISTRY:
             raise RuntimeError(f"command {name} defined twice")
         summary = (handler.__doc__ or name).strip().splitlines()[0]
-        REGISTRY[name] = Command(name, summary, params_type, handler, method, path, status)
+        routes = tuple(Route(m, p) for m, p in ((method, path), *also))
+        REGISTRY[name] = Command(name, summary, params_type, handler, routes, status, body_param)
         return handler
 
     return register

@@ -1,0 +1,245 @@
+"""Annotation and comment commands: the server-side API for clients that do not speak Yjs
+(scripts, bots posting detections). Each call that changes something is ONE Yjs update,
+sequenced, logged and relayed like a client's, so connected clients see it live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..canvas import mutations as mut
+from ..canvas.view import annotation_to_json, thread_to_json
+from ..errors import InvalidParams, NotFound
+from .base import Caller, command
+from .params import rule
+from .rooms import ID_PATTERN
+
+if TYPE_CHECKING:
+    from ..hub import Hub
+
+TAG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+
+def _changed(hub: Hub, room_id: str, user: str, fn: Any) -> tuple[Any, int]:
+    result, event = hub.mutate(room_id, user, fn)
+    return result, event.seq if event is not None else hub.room(room_id).head
+
+
+# -- annotations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListAnnotations:
+    roomId: str = rule(pattern=ID_PATTERN)
+    seq: int | None = rule(default=None, minimum=0, doc="a retained seq (default: head)")
+    tag: str | None = rule(default=None, pattern=TAG_PATTERN, doc="a version tag instead of seq")
+
+
+@command("annotations.list", method="GET", path="/v1/rooms/{roomId}/annotations")
+async def list_annotations(hub: Hub, p: ListAnnotations, caller: Caller) -> dict[str, Any]:
+    """Annotations in paint order (z, id), at the head or at a retained seq or tag."""
+    seq, view = hub.view(p.roomId, p.seq, p.tag)
+    return {"seq": seq, "annotations": [annotation_to_json(a) for a in view.annotations], "issues": list(view.issues)}
+
+
+@dataclass(frozen=True)
+class AnnotationRef:
+    roomId: str = rule(pattern=ID_PATTERN)
+    id: str = rule(pattern=ID_PATTERN)
+
+
+@command("annotations.get", method="GET", path="/v1/rooms/{roomId}/annotations/{id}")
+async def get_annotation(hub: Hub, p: AnnotationRef, caller: Caller) -> dict[str, Any]:
+    """One annotation at the head."""
+    _, view = hub.view(p.roomId)
+    for a in view.annotations:
+        if a.id == p.id:
+            return annotation_to_json(a)
+    raise NotFound(f"annotation {p.id!r} does not exist", data={"field": "id"})
+
+
+@dataclass(frozen=True)
+class Upsert:
+    roomId: str = rule(pattern=ID_PATTERN)
+    annotation: dict[str, Any] = rule(doc="full annotation to create, or the fields to change")
+    id: str | None = rule(default=None, pattern=ID_PATTERN, doc="REST: the id from the path")
+
+
+@command(
+    "annotations.upsert", method="POST", path="/v1/rooms/{roomId}/annotations",
+    also=(("PUT", "/v1/rooms/{roomId}/annotations/{id}"), ("PATCH", "/v1/rooms/{roomId}/annotations/{id}")),
+    body_param="annotation",
+)
+async def upsert(hub: Hub, p: Upsert, caller: Caller) -> dict[str, Any]:
+    """Create an annotation or update only the given fields (nested style fields one by one)."""
+    patch = dict(p.annotation)
+    if p.id is not None:
+        if patch.get("id", p.id) != p.id:
+            raise InvalidParams("annotation.id", "differs from the id in the path")
+        patch["id"] = p.id
+    result, seq = _changed(hub, p.roomId, caller.user_id,
+                           lambda doc: mut.upsert_annotation(doc, patch, caller.user_id, hub.now_ms()))
+    return {"annotation": result, "seq": seq}
+
+
+@dataclass(frozen=True)
+class Delete:
+    roomId: str = rule(pattern=ID_PATTERN)
+    id: str | None = rule(default=None, pattern=ID_PATTERN)
+    ids: list[str] | None = rule(default=None, max_len=10_000, pattern=ID_PATTERN, doc="several at once (a selection)")
+
+
+@command("annotations.delete", method="DELETE", path="/v1/rooms/{roomId}/annotations/{id}")
+async def delete(hub: Hub, p: Delete, caller: Caller) -> dict[str, Any]:
+    """Delete one annotation (or several with ``ids``); anchored comment threads keep their pin."""
+    if (p.id is None) == (p.ids is None):
+        raise InvalidParams("id", "give id or ids")
+    ids = [p.id] if p.id is not None else p.ids
+    deleted, seq = _changed(hub, p.roomId, caller.user_id,
+                            lambda doc: mut.delete_annotations(doc, ids, caller.user_id, hub.now_ms()))
+    return {"deleted": deleted, "seq": seq}
+
+
+@dataclass(frozen=True)
+class Reorder:
+    roomId: str = rule(pattern=ID_PATTERN)
+    id: str = rule(pattern=ID_PATTERN)
+    direction: Literal["forward", "backward", "front", "back"] = rule()
+
+
+@command("annotations.reorder", method="POST", path="/v1/rooms/{roomId}/annotations/{id}/reorder")
+async def reorder(hub: Hub, p: Reorder, caller: Caller) -> dict[str, Any]:
+    """Move an annotation forward, backward, to the front or to the back (rewrites only its z)."""
+    z, seq = _changed(hub, p.roomId, caller.user_id,
+                      lambda doc: mut.reorder(doc, p.id, p.direction, caller.user_id, hub.now_ms()))
+    return {"id": p.id, "z": z, "seq": seq}
+
+
+@dataclass(frozen=True)
+class Group:
+    roomId: str = rule(pattern=ID_PATTERN)
+    ids: list[str] = rule(max_len=10_000, pattern=ID_PATTERN)
+    groupId: str | None = rule(default=None, pattern=ID_PATTERN)
+
+
+@command("annotations.group", method="POST", path="/v1/rooms/{roomId}/groups", status=201)
+async def group(hub: Hub, p: Group, caller: Caller) -> dict[str, Any]:
+    """Group annotations (nested groups allowed); returns the group id."""
+    gid, seq = _changed(hub, p.roomId, caller.user_id,
+                        lambda doc: mut.group(doc, p.ids, caller.user_id, hub.now_ms(), p.groupId))
+    return {"groupId": gid, "seq": seq}
+
+
+@dataclass(frozen=True)
+class Ungroup:
+    roomId: str = rule(pattern=ID_PATTERN)
+    groupId: str = rule(pattern=ID_PATTERN)
+
+
+@command("annotations.ungroup", method="DELETE", path="/v1/rooms/{roomId}/groups/{groupId}")
+async def ungroup(hub: Hub, p: Ungroup, caller: Caller) -> dict[str, Any]:
+    """Dissolve a group; returns its former members."""
+    members, seq = _changed(hub, p.roomId, caller.user_id,
+                            lambda doc: mut.ungroup(doc, p.groupId, caller.user_id, hub.now_ms()))
+    return {"members": members, "seq": seq}
+
+
+# -- comments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListComments:
+    roomId: str = rule(pattern=ID_PATTERN)
+    state: Literal["open", "resolved", "all"] = rule(default="all")
+    annotationId: str | None = rule(default=None, pattern=ID_PATTERN, doc="threads anchored to this annotation")
+    anchorKind: Literal["annotation", "point", "region"] | None = rule(default=None)
+    seq: int | None = rule(default=None, minimum=0)
+    tag: str | None = rule(default=None, pattern=TAG_PATTERN)
+
+
+@command("comments.list", method="GET", path="/v1/rooms/{roomId}/comments")
+async def list_comments(hub: Hub, p: ListComments, caller: Caller) -> dict[str, Any]:
+    """Comment threads with their messages and resolved pins, filtered by state and anchor."""
+    seq, view = hub.view(p.roomId, p.seq, p.tag)
+    threads = [
+        t for t in view.threads
+        if (p.state == "all" or t.status == p.state)
+        and (p.annotationId is None or t.anchor.annotationId == p.annotationId)
+        and (p.anchorKind is None or t.anchor.kind == p.anchorKind)
+    ]
+    return {"seq": seq, "threads": [thread_to_json(t) for t in threads]}
+
+
+@dataclass(frozen=True)
+class CreateThread:
+    roomId: str = rule(pattern=ID_PATTERN)
+    anchor: dict[str, Any] = rule(doc="{kind: annotation, annotationId, offsetX, offsetY} | {kind: point, x, y} | "
+                                       "{kind: region, x, y, w, h}")
+    body: str = rule()
+    id: str | None = rule(default=None, pattern=ID_PATTERN)
+
+
+@command("comments.create", method="POST", path="/v1/rooms/{roomId}/comments", status=201)
+async def create_thread(hub: Hub, p: CreateThread, caller: Caller) -> dict[str, Any]:
+    """Open a comment thread with its first message."""
+    thread, seq = _changed(hub, p.roomId, caller.user_id, lambda doc: mut.create_thread(
+        doc, p.anchor, p.body, caller.user_id, hub.now_ms(), thread_id=p.id))
+    return {"thread": thread, "seq": seq}
+
+
+@dataclass(frozen=True)
+class Reply:
+    roomId: str = rule(pattern=ID_PATTERN)
+    commentId: str = rule(pattern=ID_PATTERN, doc="the thread id")
+    body: str = rule()
+
+
+@command("comments.reply", method="POST", path="/v1/rooms/{roomId}/comments/{commentId}/replies", status=201)
+async def reply(hub: Hub, p: Reply, caller: Caller) -> dict[str, Any]:
+    """Add a reply to a thread."""
+    message, seq = _changed(hub, p.roomId, caller.user_id,
+                            lambda doc: mut.reply(doc, p.commentId, p.body, caller.user_id, hub.now_ms()))
+    return {"message": message, "seq": seq}
+
+
+@dataclass(frozen=True)
+class UpdateThread:
+    roomId: str = rule(pattern=ID_PATTERN)
+    commentId: str = rule(pattern=ID_PATTERN, doc="the thread id")
+    action: Literal["resolve", "reopen", "edit", "delete", "move"] = rule()
+    messageId: str | None = rule(default=None, pattern=ID_PATTERN, doc="edit/delete: which message (default: the first)")
+    body: str | None = rule(default=None, doc="edit: the new text")
+    anchor: dict[str, Any] | None = rule(default=None, doc="move: the new anchor")
+
+
+@command("comments.update", method="PATCH", path="/v1/rooms/{roomId}/comments/{commentId}")
+async def update_thread(hub: Hub, p: UpdateThread, caller: Caller) -> dict[str, Any]:
+    """Resolve or reopen a thread, edit or soft-delete one's own message, or move the pin."""
+    user, now = caller.user_id, hub.now_ms()
+
+    def message_id(doc: Any) -> str:
+        if p.messageId is not None:
+            return p.messageId
+        _, view = hub.view(p.roomId)
+        for t in view.threads:
+            if t.id == p.commentId and t.messages:
+                return t.messages[0].id
+        raise NotFound(f"thread {p.commentId!r} does not exist", data={"field": "commentId"})
+
+    def apply(doc: Any) -> Any:
+        if p.action == "resolve":
+            return mut.resolve_thread(doc, p.commentId, user, now)
+        if p.action == "reopen":
+            return mut.reopen_thread(doc, p.commentId, user, now)
+        if p.action == "move":
+            if p.anchor is None:
+                raise InvalidParams("anchor", "is required to move a thread")
+            return mut.move_thread(doc, p.commentId, p.anchor, user, now)
+        if p.action == "edit":
+            if p.body is None:
+                raise InvalidParams("body", "is required to edit a message")
+            return mut.edit_message(doc, p.commentId, message_id(doc), p.body, user, now)
+        return mut.delete_message(doc, p.commentId, message_id(doc), user, now)
+
+    result, seq = _changed(hub, p.roomId, user, apply)
+    return {"result": result, "seq": seq}

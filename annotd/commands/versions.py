@@ -1,0 +1,71 @@
+"""Named versions: tag a retained seq (pinning its state), list, and revert as a new head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..canvas import mutations as mut
+from .base import Caller, command
+from .canvas import TAG_PATTERN
+from .params import rule
+from .rooms import ID_PATTERN
+
+if TYPE_CHECKING:
+    from ..history import Version
+    from ..hub import Hub
+
+
+def version_json(v: Version) -> dict[str, Any]:
+    return {"tag": v.tag, "seq": v.seq, "createdAt": v.ts, "createdBy": v.created_by}
+
+
+@dataclass(frozen=True)
+class CreateVersion:
+    roomId: str = rule(pattern=ID_PATTERN)
+    tag: str = rule(pattern=TAG_PATTERN)
+    seq: int | None = rule(default=None, minimum=0, doc="a retained seq (default: head)")
+
+
+@command("versions.create", method="POST", path="/v1/rooms/{roomId}/versions", status=201)
+async def create(hub: Hub, p: CreateVersion, caller: Caller) -> dict[str, Any]:
+    """Tag the head (or a retained seq); the tagged state can never be pruned."""
+    room = hub.room(p.roomId)
+    seq = room.head if p.seq is None else p.seq
+    version = room.history.add_version(p.tag, seq, hub.clock(), caller.user_id)
+    body = version_json(version)
+    hub.notify(p.roomId, "versions.created", {"roomId": p.roomId, **body})
+    return body
+
+
+@dataclass(frozen=True)
+class RoomOnly:
+    roomId: str = rule(pattern=ID_PATTERN)
+
+
+@command("versions.list", method="GET", path="/v1/rooms/{roomId}/versions")
+async def list_versions(hub: Hub, p: RoomOnly, caller: Caller) -> dict[str, Any]:
+    """Named versions in seq order."""
+    return {"versions": [version_json(v) for v in hub.room(p.roomId).history.versions]}
+
+
+@dataclass(frozen=True)
+class Revert:
+    roomId: str = rule(pattern=ID_PATTERN)
+    tag: str = rule(pattern=TAG_PATTERN)
+
+
+@command("versions.revert", method="POST", path="/v1/rooms/{roomId}/versions/{tag}:revert")
+async def revert(hub: Hub, p: Revert, caller: Caller) -> dict[str, Any]:
+    """Restore the canvas (annotations, z-order, groups, image) to a tag as ONE new update.
+
+    Nothing is rewound: the revert is a forward change that converges on every client,
+    connected or reconnecting. Comments are not rolled back."""
+    room = hub.room(p.roomId)
+    version = room.history.version(p.tag)
+    target = room.history.doc_at(version.seq)
+    changes, event = hub.mutate(p.roomId, caller.user_id,
+                                lambda doc: mut.revert_to(doc, target, caller.user_id, hub.now_ms()))
+    seq = event.seq if event is not None else room.head
+    hub.notify(p.roomId, "versions.reverted", {"roomId": p.roomId, "tag": p.tag, "seq": seq, "changes": changes})
+    return {"seq": seq, "tag": p.tag, "changes": changes}
