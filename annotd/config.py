@@ -73,7 +73,7 @@ class ExportConfig:
     queue_size: int = 16
     result_bytes_cap: int = 256_000_000
     result_ttl_s: float = 3600.0
-    png_compress_level: int = 1
+    png_compress_level: int = 3
     workers: int = 1
 
 

@@ -3,7 +3,7 @@ defaults and limits.
 
 Why one module: the view (which repairs what raw Yjs clients wrote), the validator (which
 refuses bad API input) and the mutations (which write) must agree on every name and every
-bound; ``SCHEMA.md`` next to this file is the same schema written for frontend developers.
+bound; the "Document schema" section of protocol.md is the same schema written for frontend developers.
 Limits are module constants so the tests and the docs can cite them.
 """
 

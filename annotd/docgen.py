@@ -1,0 +1,65 @@
+"""Generate protocol.md's method reference from the command registry.
+
+Why generated: the reference must list exactly the commands the server has, with exactly
+the parameters they validate. ``python -m annotd.docgen`` prints the section; a test
+checks that protocol.md contains it verbatim, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .commands import REGISTRY
+from .commands import params as params_mod
+
+BEGIN = "<!-- BEGIN GENERATED METHODS (python -m annotd.docgen) -->"
+END = "<!-- END GENERATED METHODS -->"
+
+
+def _type(schema: dict[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " \\| ".join(_type(s) for s in schema["anyOf"])
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    t = schema.get("type", "any")
+    if t == "array":
+        return f"array of {_type(schema.get('items', {}))}"
+    extra = []
+    for key in ("minimum", "maximum", "maxLength", "maxItems"):
+        if key in schema:
+            extra.append(f"{key} {schema[key]}")
+    if "pattern" in schema:
+        extra.append(f"`{schema['pattern']}`")
+    return t + (f" ({', '.join(extra)})" if extra else "")
+
+
+def methods_markdown() -> str:
+    lines = [BEGIN, ""]
+    for name in sorted(REGISTRY):
+        cmd = REGISTRY[name]
+        schema = params_mod.json_schema(cmd.params)
+        required = set(schema.get("required", []))
+        routes = ", ".join(f"`{r.method} {r.path}`" for r in cmd.routes)
+        lines.append(f"### `{name}`")
+        lines.append("")
+        summary = cmd.summary.replace("``", "`")
+        lines.append(f"{summary} REST: {routes} → {cmd.status}.")
+        if cmd.body_param:
+            lines.append(f"On REST the request body is the `{cmd.body_param}` object itself.")
+        lines.append("")
+        if schema["properties"]:
+            lines.append("| param | type | required | notes |")
+            lines.append("|---|---|---|---|")
+            for pname, pschema in schema["properties"].items():
+                inner = pschema["anyOf"][0] if "anyOf" in pschema else pschema
+                note = inner.get("description", "")
+                lines.append(f"| `{pname}` | {_type(pschema)} | {'yes' if pname in required else 'no'} | {note} |")
+        else:
+            lines.append("No parameters.")
+        lines.append("")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(methods_markdown())
