@@ -75,6 +75,8 @@ class ExportConfig:
     result_ttl_s: float = 3600.0
     png_compress_level: int = 3
     workers: int = 1
+    executor: str = "process"
+    worker_nice: int = 5
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,10 @@ def _check(section: str, obj: Any) -> None:
             raise ConfigError("export.png_compress_level: must be within 0..9")
         if obj.queue_size < 1 or obj.workers < 1:
             raise ConfigError("export: queue_size and workers must be at least 1")
+        if obj.executor not in ("process", "thread"):
+            raise ConfigError(f"export.executor: expected process or thread, got {obj.executor!r}")
+        if not 0 <= obj.worker_nice <= 19:
+            raise ConfigError("export.worker_nice: must be within 0..19")
 
 
 def from_mapping(data: dict[str, Any]) -> Config:

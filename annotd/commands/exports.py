@@ -1,0 +1,116 @@
+"""Export commands: queue a render of a room (at head, a seq or a tag), see its job, list jobs.
+
+Every parameter is checked here (types and ranges by the params dataclass, combinations
+below, seq/tag against the room by :meth:`ExportService.submit`) before anything is queued,
+so a bad request never takes a queue slot. The file itself is downloaded from
+``GET /v1/exports/{jobId}/download`` (an HTTP route of :mod:`annotd.exports`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import InvalidParams
+from ..exports import JOB_ID_PATTERN
+from ..render.options import (
+    DPI_MAX,
+    DPI_MIN,
+    QUALITY_MAX,
+    QUALITY_MIN,
+    SCALE_MAX,
+    SCALE_MIN,
+    RenderOptions,
+)
+from .base import Caller, command
+from .params import rule
+from .rooms import ID_PATTERN
+
+if TYPE_CHECKING:
+    from ..hub import Hub
+
+BACKGROUND_PATTERN = r"transparent|white|#[0-9a-fA-F]{6}"
+DEFAULT_JPEG_QUALITY = 90
+
+
+@dataclass(frozen=True)
+class CreateExport:
+    roomId: str = rule(pattern=ID_PATTERN)
+    format: Literal["png", "jpg", "svg"] = rule(doc="output format")
+    seq: int | None = rule(default=None, minimum=0, doc="export the document at this seq (default: head)")
+    tag: str | None = rule(default=None, max_len=64, doc="export the named version (not with seq)")
+    scale: float | None = rule(default=None, minimum=SCALE_MIN, maximum=SCALE_MAX,
+                               doc="output pixels per image pixel (default 1; not with dpi)")
+    dpi: float | None = rule(default=None, minimum=DPI_MIN, maximum=DPI_MAX,
+                             doc="scale = dpi/96, written into the file (not with scale)")
+    includeComments: bool = rule(default=False, doc="draw numbered badges at comment threads")
+    commentStates: list[Literal["open", "resolved"]] | None = rule(
+        default=None, max_len=2, doc="which threads get badges (default [\"open\"])")
+    background: str = rule(default="transparent", pattern=BACKGROUND_PATTERN,
+                           doc="transparent | white | #rrggbb (JPEG turns transparent into white)")
+    quality: int | None = rule(default=None, minimum=QUALITY_MIN, maximum=QUALITY_MAX,
+                               doc="JPEG quality (jpg only; default 90)")
+
+
+@dataclass(frozen=True)
+class JobRef:
+    jobId: str = rule(pattern=JOB_ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class RoomExports:
+    roomId: str = rule(pattern=ID_PATTERN)
+
+
+def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, Any]]:
+    """The renderer's options and their JSON echo; cross-field rules name the field."""
+    if p.scale is not None and p.dpi is not None:
+        raise InvalidParams("dpi", "give scale or dpi, not both")
+    if p.quality is not None and p.format != "jpg":
+        raise InvalidParams("quality", "applies to jpg exports only")
+    if p.seq is not None and p.tag is not None:
+        raise InvalidParams("tag", "give seq or tag, not both")
+    states = tuple(dict.fromkeys(p.commentStates)) if p.commentStates is not None else ("open",)
+    opts = RenderOptions(
+        format=p.format,
+        scale=p.scale if p.scale is not None else 1.0,
+        dpi=p.dpi,
+        background=p.background.lower(),
+        include_comments=p.includeComments,
+        comment_states=states,
+        quality=p.quality if p.quality is not None else DEFAULT_JPEG_QUALITY,
+        png_compress_level=hub.config.export.png_compress_level,
+    )
+    echo: dict[str, Any] = {
+        "scale": opts.effective_scale,
+        "dpi": opts.dpi,
+        "background": opts.background,
+        "includeComments": opts.include_comments,
+        "commentStates": list(opts.comment_states),
+    }
+    if opts.format == "jpg":
+        echo["quality"] = opts.quality
+    if opts.format == "png":
+        echo["pngCompressLevel"] = opts.png_compress_level
+    return opts, echo
+
+
+@command("exports.create", method="POST", path="/v1/rooms/{roomId}/exports", status=202)
+async def create(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
+    """Queue an export of the room (head, seq or tag) as PNG, JPEG or SVG; returns the job id."""
+    opts, echo = render_options(hub, p)
+    job = hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, caller=caller)
+    return {"jobId": job.id, "status": job.status, "seq": job.seq}
+
+
+@command("exports.get", method="GET", path="/v1/exports/{jobId}")
+async def get(hub: Hub, p: JobRef, caller: Caller) -> dict[str, Any]:
+    """An export job: status (queued, running, done, failed, evicted), size, timings, options."""
+    return hub.exports.get(p.jobId).to_json()
+
+
+@command("exports.list", method="GET", path="/v1/rooms/{roomId}/exports")
+async def list_exports(hub: Hub, p: RoomExports, caller: Caller) -> dict[str, Any]:
+    """The room's export jobs still remembered, oldest first."""
+    hub.room(p.roomId)
+    return {"exports": [j.to_json() for j in hub.exports.room_jobs(p.roomId)]}
