@@ -164,6 +164,18 @@ class RoomClient:
         async with self._changed:
             await self._changed.wait_for(predicate)
 
+    async def wait_notification(self, method: str, predicate: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+        """Wait for a server notification ``method`` (matching ``predicate``) and return it."""
+
+        def find() -> dict[str, Any] | None:
+            return next((n for n in self.notifications
+                         if n.get("method") == method and (predicate is None or predicate(n))), None)
+
+        await self.wait_until(lambda: find() is not None)
+        found = find()
+        assert found is not None
+        return found
+
     async def wait_closed(self) -> int | None:
         """Wait until the server closed this connection; return its close code."""
         if self._reader is not None:

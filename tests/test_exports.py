@@ -30,24 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RED, BLUE = "#ff0000", "#0000ff"
 
 
-class NotifiedClient(RoomClient):
-    """A RoomClient whose JSON-RPC notifications can be awaited."""
-
-    def __init__(self, *a: Any, **kw: Any) -> None:
-        super().__init__(*a, **kw)
-        self.notified = asyncio.Condition()
-
-    async def _text(self, text: str) -> None:
-        await super()._text(text)
-        async with self.notified:
-            self.notified.notify_all()
-
-    async def notification(self, method: str) -> dict[str, Any]:
-        async with self.notified:
-            await self.notified.wait_for(lambda: any(n["method"] == method for n in self.notifications))
-        return next(n for n in self.notifications if n["method"] == method)
-
-
 # -- helpers ------------------------------------------------------------------------------
 async def make_room(http: aiohttp.ClientSession, room_id: str = "r1") -> None:
     r = await http.post("/v1/rooms", json={"id": room_id})
@@ -357,14 +339,14 @@ async def test_eviction_by_ttl(make_daemon: Callable[..., Awaitable[Daemon]]) ->
 async def test_socket_caller_is_notified(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     await make_room(http)
     add_rect(daemon, "r1", "a", RED)
-    asker = NotifiedClient(daemon.ws_url, "r1", user_id="asker")
-    other = NotifiedClient(daemon.ws_url, "r1", user_id="other")
+    asker = RoomClient(daemon.ws_url, "r1", user_id="asker")
+    other = RoomClient(daemon.ws_url, "r1", user_id="other")
     await asker.connect()
     await other.connect()
     try:
         created = await asker.call("exports.create", format="png", includeComments=True)
         async with asyncio.timeout(T):
-            note = await asker.notification("exports.finished")
+            note = await asker.wait_notification("exports.finished")
         job = note["params"]
         assert job["jobId"] == created["jobId"] and job["status"] == "done" and job["size"] > 0
         got = await asker.call("exports.get", jobId=created["jobId"])
