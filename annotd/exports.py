@@ -223,7 +223,8 @@ class ExportService:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._held: OrderedDict[str, Job] = OrderedDict()  # done jobs with bytes, oldest first
         self._held_bytes = 0
-        self._queue: asyncio.Queue[Job | None] = asyncio.Queue()
+        # Bounded: create() admits at most queue_size jobs; the extra places are the stop sentinels.
+        self._queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.config.queue_size + self.config.workers)
         self._pending = 0  # queued + running
         self._workers: list[asyncio.Task[None]] = []
         self._closing = False

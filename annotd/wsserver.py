@@ -194,7 +194,7 @@ class WsServer:
         if not origin_allowed(origin, self.hub.config.server.allowed_origins):
             log.warning("origin refused", extra={"origin": origin, "path": path})
             return self._refuse(conn, HTTPStatus.FORBIDDEN, "forbidden", f"origin {origin} is not allowed")
-        if len(self.conns) >= self.hub.config.limits.max_connections:
+        if self.hub.metrics.connected_clients >= self.hub.config.limits.max_connections:
             log.warning("connection limit reached", extra={"path": path})
             return self._refuse(conn, HTTPStatus.SERVICE_UNAVAILABLE, "limit_reached", "too many connections")
         return None

@@ -197,3 +197,24 @@ async def test_cors(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     assert r.status == 403
     r = await http.post("/v1/rooms", json={"id": "x"}, headers={"Origin": "https://evil.example"})
     assert r.status == 403 and "x" not in daemon.hub.rooms
+
+
+async def test_http_body_limit(make_daemon: Any) -> None:
+    d: Daemon = await make_daemon(limits={"max_http_body_bytes": 1000})
+    async with aiohttp.ClientSession(base_url=d.http_url) as http:
+        r = await http.post("/v1/rooms", json={"id": "r", "name": "x" * 5000})
+        assert r.status == 413 and (await error_of(r))["code"] == "payload_too_large"
+        assert "r" not in d.hub.rooms
+
+
+async def test_rpc_batch_limit(make_daemon: Any) -> None:
+    import orjson
+
+    d: Daemon = await make_daemon(limits={"max_rpc_batch": 2})
+    async with connect(f"{d.ws_url}/v1/ws") as ws:
+        batch = [{"jsonrpc": "2.0", "id": i, "method": "rooms.list"} for i in range(3)]
+        await ws.send(orjson.dumps(batch).decode())
+        reply = orjson.loads(await ws.recv())
+        assert reply["error"]["code"] == -32600 and "batch larger than 2" in reply["error"]["message"]
+        await ws.send(orjson.dumps(batch[:2]).decode())
+        assert [r["id"] for r in orjson.loads(await ws.recv())] == [0, 1]

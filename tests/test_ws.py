@@ -314,3 +314,28 @@ async def test_presence_between_v1_clients(daemon: Daemon, http: aiohttp.ClientS
     await a.close()
     async with asyncio.timeout(T):
         await b.wait_until(lambda: not b.presence)  # removed the moment the socket closed
+
+
+async def test_connection_limit_503(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    d = await make_daemon(limits={"max_connections": 1})
+    d.hub.create_room("r1")
+    async with connect(f"{d.ws_url}/v1/ws") as first:
+        await first.send('{"jsonrpc":"2.0","id":1,"method":"rooms.list"}')
+        await first.recv()  # the control socket is counted once it is served
+        with pytest.raises(InvalidStatus) as err:
+            async with connect(f"{d.ws_url}/v1/ws/rooms/r1"):
+                pass
+        assert err.value.response.status_code == 503
+
+
+async def test_room_client_limit_closes_4429(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    d = await make_daemon(limits={"max_clients_per_room": 1})
+    d.hub.create_room("r1")
+    first = RoomClient(d.ws_url, "r1", user_id="a")
+    await first.connect()
+    try:
+        async with connect(f"{d.ws_url}/v1/ws/rooms/r1") as ws:
+            await expect_close(ws)
+        assert ws.close_code == 4429
+    finally:
+        await first.close()
