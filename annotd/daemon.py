@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -64,6 +65,7 @@ class Daemon:
         while True:
             await asyncio.sleep(TICK_S)
             now = self.hub.clock()
+            self.hub.metrics.sample(time.monotonic())
             for room in list(self.hub.rooms.values()):
                 self.hub.maintain(room)
                 snap, out = room.tick(now, rebroadcast)

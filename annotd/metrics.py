@@ -1,52 +1,38 @@
-"""Process metrics for ``/metrics`` (JSON, or Prometheus text with ``?format=prometheus``).
-
-Rates are computed over a sliding window of one-second buckets so that a scrape never
-has to remember the previous scrape.
-"""
+"""Process metrics for ``/metrics`` (JSON, or Prometheus text with ``?format=prometheus``)."""
 
 from __future__ import annotations
 
-import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
 @dataclass
-class Rate:
-    """Events per second over the last ``window`` whole seconds."""
-
-    window: int = 10
-    clock: Callable[[], float] = time.monotonic
-    _buckets: deque[tuple[int, int]] = field(default_factory=deque)
-
-    def add(self, n: int = 1) -> None:
-        sec = int(self.clock())
-        if self._buckets and self._buckets[-1][0] == sec:
-            self._buckets[-1] = (sec, self._buckets[-1][1] + n)
-        else:
-            self._buckets.append((sec, n))
-            while len(self._buckets) > self.window + 1:
-                self._buckets.popleft()
-
-    def per_second(self) -> float:
-        now = int(self.clock())
-        total = sum(n for sec, n in self._buckets if now - self.window <= sec < now)
-        return total / self.window
-
-
-@dataclass
 class Metrics:
+    """Counters bumped on the hot path (plain integer adds) and rates derived from them.
+
+    Rates are not counted per event: the daemon's tick samples the totals about once a
+    second, and ``per_second`` compares the current total with the sample ~10 s old.
+    """
+
     connected_clients: int = 0
     updates_sequenced: int = 0
     frames_rejected: int = 0
     clients_too_slow: int = 0
     deliveries: int = 0
-    broadcast: Rate = field(default_factory=Rate)
+    window_s: float = 10.0
+    _samples: deque[tuple[float, int]] = field(default_factory=deque)
 
-    def delivered(self, n: int) -> None:
-        self.deliveries += n
-        self.broadcast.add(n)
+    def sample(self, now: float) -> None:
+        if not self._samples or now - self._samples[-1][0] >= 1.0:
+            self._samples.append((now, self.deliveries))
+            while len(self._samples) > 1 and now - self._samples[1][0] >= self.window_s:
+                self._samples.popleft()
+
+    def deliveries_per_second(self, now: float) -> float:
+        if not self._samples:
+            return 0.0
+        t0, n0 = self._samples[0]
+        return (self.deliveries - n0) / (now - t0) if now > t0 else 0.0
 
 
 def prometheus(values: dict[str, float | int]) -> str:

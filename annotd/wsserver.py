@@ -29,6 +29,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from . import errors, rpc
 from .commands.base import Caller
@@ -42,27 +43,65 @@ SUBPROTOCOL = "annotd.v1"
 ROOM_PATH = re.compile(r"/v1/ws/rooms/([^/?]+)")
 CONTROL_PATH = "/v1/ws"
 _session_ids = itertools.count(1)
+WRITE_LIMIT = 64 * 1024
+"""Transport buffer high-water mark per socket: above it frames queue and the writer waits."""
 
 
 class Connection:
-    """One socket's outbound side: a bounded queue, coalesced noisy frames, one writer."""
+    """One socket's outbound side: a bounded queue, coalesced noisy frames, one writer.
 
-    def __init__(self, ws: ServerConnection, session: str, *, max_frames: int, window_s: float) -> None:
+    Fast path: when nothing is queued for this socket, no write is in progress and the
+    transport's buffer is below the high-water mark, a frame is framed and handed to the
+    transport at once, synchronously. ``transport.write`` never blocks, so fan-out still
+    never waits for a client, and the common case costs no task switch. Otherwise frames
+    wait in the bounded queue and the writer task drains them in batches (one
+    ``writelines`` per batch), awaiting the transport's drain: that is where a slow client
+    waits, alone. A queue that overflows means the client is too slow: it is closed (4008).
+    """
+
+    def __init__(self, ws: ServerConnection, session: str, *, max_frames: int, window_s: float,
+                 high_water: int) -> None:
         self.ws = ws
         self.session = session
         self.max_frames = max_frames
         self.window_s = window_s
+        self.high_water = high_water
         self.queue: deque[bytes | str] = deque()
         self.noisy: dict[str, bytes | str] = {}
         self.noisy_at = 0.0
         self.noisy_last = -1e9
         self.wake = asyncio.Event()
+        self.busy = False
         self.kick: tuple[int, str] | None = None
         self.task: asyncio.Task[None] | None = None
-        self.sent = 0
+
+    def _can_write_now(self) -> bool:
+        transport = self.ws.transport
+        return (
+            not self.queue
+            and not self.busy
+            and self.kick is None
+            and self.ws.protocol.state is State.OPEN
+            and transport.get_write_buffer_size() < self.high_water
+        )
+
+    def _write(self, frames: Iterable[bytes | str]) -> None:
+        """Frame ``frames`` and give them to the transport in one call (one syscall)."""
+        protocol = self.ws.protocol
+        for frame in frames:
+            if isinstance(frame, str):
+                protocol.send_text(frame.encode())
+            else:
+                protocol.send_binary(frame)
+        chunks = protocol.data_to_send()
+        if chunks:
+            self.ws.transport.writelines(chunks)
 
     def push(self, frame: bytes | str) -> bool:
-        """Queue a document frame; ``False`` when the client is too far behind."""
+        """Send or queue a document frame; ``False`` when the client is too far behind."""
+        if self._can_write_now():
+            self._write((frame,))
+            return True
         if len(self.queue) >= self.max_frames:
             return False
         self.queue.append(frame)
@@ -70,8 +109,14 @@ class Connection:
         return True
 
     def push_noisy(self, key: str, frame: bytes | str) -> None:
+        """Presence/awareness: latest per key, at most one flush per batch window."""
+        now = time.monotonic()
+        if not self.noisy and now >= self.noisy_last + self.window_s and self._can_write_now():
+            self.noisy_last = now
+            self._write((frame,))
+            return
         if not self.noisy:
-            self.noisy_at = max(time.monotonic(), self.noisy_last + self.window_s)
+            self.noisy_at = max(now, self.noisy_last + self.window_s)
         self.noisy[key] = frame
         self.wake.set()
 
@@ -79,8 +124,8 @@ class Connection:
         """Ask the writer to close the socket after what is already queued.
 
         A client that is too slow gets no more data: its queue is dropped and the writer,
-        which is likely blocked in a send waiting for the kernel buffer to drain, is
-        interrupted so the close frame goes out now (behind what the kernel already holds).
+        which is likely blocked waiting for the kernel buffer to drain, is interrupted so
+        the close frame goes out now (behind what the kernel already holds).
         """
         if self.kick is None:
             self.kick = (code, reason)
@@ -91,29 +136,39 @@ class Connection:
                     self.task.cancel()
             self.wake.set()
 
+    async def _flush(self, frames: list[bytes | str]) -> None:
+        self.busy = True
+        try:
+            async with self.ws.send_context():  # state checks, then drain: a slow client waits here
+                self._write(frames)
+        finally:
+            self.busy = False
+
     async def run(self) -> None:
         ws = self.ws
         try:
             while True:
                 if not self.queue and self.kick is None:
-                    timeout = self.noisy_at - time.monotonic() if self.noisy else None
-                    if timeout is None or timeout > 0:
-                        self.wake.clear()
-                        try:
-                            async with asyncio.timeout(timeout):
-                                await self.wake.wait()
-                        except TimeoutError:
-                            pass
+                    self.wake.clear()
+                    if not self.noisy:
+                        await self.wake.wait()
+                    else:
+                        timeout = self.noisy_at - time.monotonic()
+                        if timeout > 0:
+                            try:
+                                async with asyncio.timeout(timeout):
+                                    await self.wake.wait()
+                            except TimeoutError:
+                                pass
                 while self.queue:
-                    frame = self.queue.popleft()
-                    await ws.send(frame)
-                    self.sent += 1
+                    batch = list(self.queue)
+                    self.queue.clear()
+                    await self._flush(batch)
                 if self.noisy and time.monotonic() >= self.noisy_at:
                     frames = list(self.noisy.values())
                     self.noisy.clear()
                     self.noisy_last = time.monotonic()
-                    for frame in frames:
-                        await ws.send(frame)
+                    await self._flush(frames)
                 if self.kick is not None:
                     await ws.close(*self.kick)
                     return
@@ -138,6 +193,7 @@ class WsServer:
         self.conns: dict[str, Connection] = {}
         self.by_room: dict[str, set[str]] = {}
         self.server: Server | None = None
+        self.debug = log.isEnabledFor(logging.DEBUG)  # read once: per-update checks showed in profiles
         hub.delivery = self
 
     # -- delivery (called synchronously by rooms via the hub) ---------------------------
@@ -160,8 +216,7 @@ class WsServer:
                         conn.close_soon(errors.CLOSE_TOO_SLOW, "too slow: send queue full; reconnect with lastSeq")
                     continue
                 delivered += 1
-        if delivered:
-            self.hub.metrics.delivered(delivered)
+        self.hub.metrics.deliveries += delivered
 
     def room_deleted(self, room_id: str) -> None:
         for sid in self.by_room.get(room_id, set()):
@@ -183,6 +238,7 @@ class WsServer:
             compression="deflate" if cfg.server.compression else None,
             ping_interval=cfg.server.ping_interval_s or None,
             max_queue=64,
+            write_limit=WRITE_LIMIT,
         )
         return self.server
 
@@ -235,7 +291,7 @@ class WsServer:
             return
         cfg = hub.config
         conn = Connection(ws, session, max_frames=cfg.limits.send_queue_frames,
-                          window_s=cfg.rooms.batch_window_ms / 1000.0)
+                          window_s=cfg.rooms.batch_window_ms / 1000.0, high_water=WRITE_LIMIT)
         self.conns[session] = conn
         self.by_room.setdefault(room_id, set()).add(session)
         hub.metrics.connected_clients += 1
@@ -283,7 +339,7 @@ class WsServer:
         self.deliver(room.id, out)
         if event is not None:
             self.hub.metrics.updates_sequenced += 1
-            if log.isEnabledFor(logging.DEBUG):
+            if self.debug:
                 log.debug("update", extra={"roomId": room.id, "seq": event.seq, "userId": user_id,
                                            "relay_ms": round((time.perf_counter() - start) * 1000, 3)})
 

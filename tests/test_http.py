@@ -218,3 +218,17 @@ async def test_rpc_batch_limit(make_daemon: Any) -> None:
         assert reply["error"]["code"] == -32600 and "batch larger than 2" in reply["error"]["message"]
         await ws.send(orjson.dumps(batch[:2]).decode())
         assert [r["id"] for r in orjson.loads(await ws.recv())] == [0, 1]
+
+
+def test_deliveries_rate_from_samples() -> None:
+    from annotd.metrics import Metrics
+
+    m = Metrics()
+    m.sample(100.0)
+    m.deliveries = 500
+    m.sample(105.0)
+    assert m.deliveries_per_second(110.0) == 50.0  # 500 deliveries over the 10 s since the first sample
+    m.deliveries = 1500
+    m.sample(111.0)
+    m.sample(116.0)  # the 100 s sample is now older than the window and dropped
+    assert m.deliveries_per_second(116.0) == (1500 - 500) / (116.0 - 105.0)
