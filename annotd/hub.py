@@ -160,7 +160,13 @@ class Hub:
             return
         orphans = canvas.orphaned(room.doc)
         if orphans:
-            self.mutate(room.id, "annotd", lambda doc: mutations.detach_threads(doc, orphans))
+            start = canvas.checked_seq
+            if start >= 0 and room.history.is_retained(start) and room.history.log.covers_after(start):
+                updates = [e.update for e in room.history.log.after(start)]
+                pins = canvas.last_pins(orphans, room.history.doc_at(start), updates)
+            else:  # nothing to replay from: the last tracked pins (or the anchors' own x, y)
+                pins = {tid: (aid, fallback) for tid, (aid, _, _, fallback) in orphans.items()}
+            self.mutate(room.id, "annotd", lambda doc: mutations.detach_threads(doc, pins))
         canvas.track(room.doc, room.head)
 
     def snapshot(self, room_id: str) -> int:

@@ -6,14 +6,17 @@ rebuilt at most once per seq, on demand, never on the relay path.
 
 Why pins are tracked here: when a raw Yjs client deletes an annotation that a comment
 thread is anchored to, the thread must keep the position where its pin last was. The
-server remembers, for anchored threads only, where each pin was at the last check, and
-the daemon's periodic tick turns the anchors of threads whose annotation vanished into
-points at those positions (one server update). The cost is proportional to the number of
-anchored threads, not to the number of annotations, and nothing runs per relayed update.
+daemon's periodic tick (every 50 ms, when the head moved) finds threads anchored to an
+annotation the document no longer has, replays the few events since the last check to see
+where each pin last was, and turns those anchors into points there (one server update).
+The routine cost is proportional to the number of anchored threads, not to the number of
+annotations; the replay runs only when something was orphaned; nothing runs per relayed
+update.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pycrdt
@@ -39,30 +42,78 @@ class LiveCanvas:
             self._view = (seq, self._builder.build(doc))
         return self._view[1]
 
-    def orphaned(self, doc: pycrdt.Doc[Any]) -> Pins:
-        """Tracked threads whose annotation no longer exists, with their last pins."""
-        if not self._pins:
+    def orphaned(self, doc: pycrdt.Doc[Any]) -> dict[str, tuple[str, float, float, tuple[float, float]]]:
+        """Threads anchored to an annotation the document no longer has.
+
+        Returns thread id → (annotation id, offsetX, offsetY, fallback pin). Read from the
+        document itself, so a thread anchored and orphaned between two checks is found too.
+        """
+        if S.ROOT_COMMENTS not in doc.keys():
             return {}
         annotations = doc.get(S.ROOT_ANNOTATIONS, type=pycrdt.Map)
-        return {tid: v for tid, v in self._pins.items() if v[0] not in annotations}
+        found: dict[str, tuple[str, float, float, tuple[float, float]]] = {}
+        for tid, anchor in _anchors(doc):
+            aid = anchor["annotationId"]
+            if aid in annotations:
+                continue
+            tracked = self._pins.get(tid)
+            fallback = tracked[1] if tracked is not None and tracked[0] == aid else _stored_pin(anchor)
+            found[tid] = (aid, anchor["offsetX"], anchor["offsetY"], fallback)
+        return found
+
+    @staticmethod
+    def last_pins(
+        orphans: dict[str, tuple[str, float, float, tuple[float, float]]],
+        base: pycrdt.Doc[Any],
+        updates: list[bytes],
+    ) -> Pins:
+        """Where each orphaned thread's pin last was: replay ``updates`` on ``base`` (the state
+        at the last check) and note the pin after every update in which the annotation still
+        existed. Threads whose annotation never shows up keep their fallback pin."""
+        pins: Pins = {tid: (aid, fallback) for tid, (aid, _, _, fallback) in orphans.items()}
+
+        def note() -> None:
+            for tid, (aid, fx, fy, _) in orphans.items():
+                ann = read_annotation(base, aid)
+                if ann is not None:
+                    pins[tid] = (aid, annotation_box_point(ann, fx, fy))
+
+        note()
+        for update in updates:
+            base.apply_update(update)
+            note()
+        return pins
 
     def track(self, doc: pycrdt.Doc[Any], seq: int) -> None:
         """Remember where every annotation-anchored pin is at ``seq``."""
         self.checked_seq = seq
         pins: Pins = {}
         if S.ROOT_COMMENTS in doc.keys():
-            for tid, fields in read_fields(doc, S.ROOT_COMMENTS, ("anchor",)).items():
-                anchor = fields.get("anchor")
-                if not isinstance(anchor, dict) or anchor.get("kind") != "annotation":
-                    continue
-                aid = anchor.get("annotationId")
-                if not isinstance(aid, str):
-                    continue
-                ann = read_annotation(doc, aid)
-                if ann is None:
-                    continue
-                fx, fy = anchor.get("offsetX", 0.5), anchor.get("offsetY", 0.5)
-                if not all(isinstance(v, int | float) for v in (fx, fy)):
-                    fx = fy = 0.5
-                pins[tid] = (aid, annotation_box_point(ann, float(fx), float(fy)))
+            for tid, anchor in _anchors(doc):
+                ann = read_annotation(doc, anchor["annotationId"])
+                if ann is not None:
+                    pins[tid] = (ann.id, annotation_box_point(ann, anchor["offsetX"], anchor["offsetY"]))
         self._pins = pins
+
+
+def _anchors(doc: pycrdt.Doc[Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(thread id, anchor) for every thread anchored to an annotation, offsets made safe."""
+    out = []
+    for tid, fields in read_fields(doc, S.ROOT_COMMENTS, ("anchor",)).items():
+        anchor = fields.get("anchor")
+        if not isinstance(anchor, dict) or anchor.get("kind") != "annotation":
+            continue
+        if not isinstance(anchor.get("annotationId"), str):
+            continue
+        fx, fy = anchor.get("offsetX", 0.5), anchor.get("offsetY", 0.5)
+        if not all(isinstance(v, int | float) and 0 <= v <= 1 for v in (fx, fy)):
+            fx = fy = 0.5
+        out.append((tid, {**anchor, "offsetX": float(fx), "offsetY": float(fy)}))
+    return out
+
+
+def _stored_pin(anchor: dict[str, Any]) -> tuple[float, float]:
+    x, y = anchor.get("x", 0.0), anchor.get("y", 0.0)
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (x, y)):
+        return (0.0, 0.0)
+    return (float(x), float(y))

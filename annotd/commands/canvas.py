@@ -224,7 +224,7 @@ async def update_thread(hub: Hub, p: UpdateThread, caller: Caller) -> dict[str, 
         for t in view.threads:
             if t.id == p.commentId and t.messages:
                 return t.messages[0].id
-        raise NotFound(f"thread {p.commentId!r} does not exist", data={"field": "commentId"})
+        raise NotFound(f"thread {p.commentId!r} not found", data={"threadId": p.commentId})
 
     def apply(doc: Any) -> Any:
         if p.action == "resolve":

@@ -20,6 +20,16 @@
 //   {"op":"disconnect"} / {"op":"connect"}                        provider.disconnect()/connect()
 //   {"op":"resync"}                                               send a sync step 1 (as resyncInterval does)
 //   {"op":"stats"}                                                -> frame counts, clientID, clock
+//   Canvas schema ops (annotd/canvas/SCHEMA.md), used by tests/test_canvas_api.py:
+//   {"op":"setAnnotation","key":"a1","value":{...,"style":{...}}}  one transaction: the
+//       annotation as a nested Y.Map whose "style" is a nested Y.Map (other values plain)
+//   {"op":"patch","map":"annotations","key":"a1","fields":{"x":5},"style":{"stroke":"#000000"},
+//    "unset":["pressures"]}   one transaction: write single keys of the nested map (and of its
+//       nested "style" map), as a UI would for a drag or a colour change
+//   {"op":"dumpAnnotations"}  -> {"annotations": <toJSON>, "kinds": {id: {"entry": "Y.Map"|"plain",
+//       "style": "Y.Map"|"plain"|"absent"}}}
+//   {"op":"untilPath","map":"annotations","path":["a1","style","stroke"],"equals":<json>}
+//       like "until" for a value nested in maps (a missing step reads as null)
 //
 // Events (stdout, no "id"):
 //   {"event":"open","protocol":"..."}        raw socket opened (negotiated subprotocol)
@@ -134,11 +144,23 @@ const current = (mapName, key) => {
   return key === undefined ? map.toJSON() : plain(map.get(key))
 }
 
+/** The JSON of the value at `path` (keys of nested maps/objects) in root map `mapName`. */
+const atPath = (mapName, path) => {
+  let v = ydoc.getMap(mapName || 'annotations')
+  for (const step of path) {
+    if (v instanceof Y.Map) v = v.get(step)
+    else if (v !== null && typeof v === 'object') v = v[step]
+    else v = undefined
+    if (v === undefined) return null
+  }
+  return plain(v)
+}
+
 /** Pending `until` commands, re-checked after every document update. */
 let waiters = []
 const checkWaiters = () => {
   waiters = waiters.filter((w) => {
-    const value = current(w.map, w.key)
+    const value = w.path ? atPath(w.map, w.path) : current(w.map, w.key)
     if (canonical(value) === w.want) {
       emit({ id: w.id, ok: true, value })
       return false
@@ -198,6 +220,53 @@ const handlers = {
   }),
   until: (c) => {
     waiters.push({ id: c.id, map: c.map, key: c.key, want: canonical(c.equals) })
+    checkWaiters()
+    return null // replied to by checkWaiters
+  },
+  setAnnotation: (c) => {
+    ydoc.transact(() => {
+      const ann = new Y.Map()
+      ydoc.getMap(c.map || 'annotations').set(c.key, ann)
+      for (const [k, v] of Object.entries(c.value)) {
+        if (k === 'style' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+          const style = new Y.Map()
+          ann.set('style', style)
+          for (const [sk, sv] of Object.entries(v)) style.set(sk, sv)
+        } else {
+          ann.set(k, v)
+        }
+      }
+    })
+    return {}
+  },
+  patch: (c) => {
+    const ann = ydoc.getMap(c.map || 'annotations').get(c.key)
+    if (!(ann instanceof Y.Map)) throw new Error(`${c.key} is not a nested Y.Map`)
+    ydoc.transact(() => {
+      for (const [k, v] of Object.entries(c.fields || {})) ann.set(k, v)
+      for (const k of c.unset || []) ann.delete(k)
+      if (c.style) {
+        const style = ann.get('style')
+        if (!(style instanceof Y.Map)) throw new Error(`${c.key}.style is not a nested Y.Map`)
+        for (const [k, v] of Object.entries(c.style)) style.set(k, v)
+      }
+    })
+    return {}
+  },
+  dumpAnnotations: (c) => {
+    const map = ydoc.getMap(c.map || 'annotations')
+    const kinds = {}
+    map.forEach((v, k) => {
+      const style = v instanceof Y.Map ? v.get('style') : (v && typeof v === 'object' ? v.style : undefined)
+      kinds[k] = {
+        entry: v instanceof Y.Map ? 'Y.Map' : 'plain',
+        style: style instanceof Y.Map ? 'Y.Map' : (style === undefined ? 'absent' : 'plain')
+      }
+    })
+    return { annotations: map.toJSON(), kinds }
+  },
+  untilPath: (c) => {
+    waiters.push({ id: c.id, map: c.map, path: c.path, want: canonical(c.equals) })
     checkWaiters()
     return null // replied to by checkWaiters
   },
