@@ -9,8 +9,11 @@ local document changes as they happen, calls JSON-RPC methods, and sends presenc
         await c.call("versions.create", tag="v1")
         await c.wait_for_seq(c.last_seq)
 
-Local edits made while disconnected are kept in the ``Doc`` and reach the server after
-:meth:`reconnect` through the sync handshake.
+With ``auto_reconnect=True`` the client comes back by itself (exponential backoff up to
+``max_backoff_s``) after any close it did not ask for, except the permanent ones (unknown or
+deleted room, protocol errors); it rejoins with ``lastSeq`` and ``epoch``, so it replays
+exactly what it missed. Local edits made while disconnected are kept in the ``Doc`` and
+reach the server through the sync handshake on the next join.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from urllib.parse import urlencode
 import orjson
 from pycrdt import Decoder, Doc, TransactionEvent, handle_sync_message
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from . import yproto
 
 log = logging.getLogger("annotd.client")
+PERMANENT_CLOSE_CODES = frozenset({1002, 1003, 1009, 4400, 4404, 4410})
+"""Close codes after which reconnecting cannot help (see protocol.md)."""
 
 
 class RpcError(Exception):
@@ -43,7 +48,7 @@ class RpcError(Exception):
 
 class RoomClient:
     def __init__(self, base_url: str, room_id: str, *, user_id: str = "client", doc: Doc | None = None,
-                 open_timeout: float = 10.0) -> None:
+                 open_timeout: float = 10.0, auto_reconnect: bool = False, max_backoff_s: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.room_id = room_id
         self.user_id = user_id
@@ -68,6 +73,12 @@ class RoomClient:
         self._acked_updates = 0
         self.close_code: int | None = None
         self.close_reason: str = ""
+        self.auto_reconnect = auto_reconnect
+        self.max_backoff_s = max_backoff_s
+        self.connects = 0
+        """How many times this client joined (the first connect and every reconnect)."""
+        self._closing = False
+        self._keeper: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     @property
@@ -80,6 +91,7 @@ class RoomClient:
     async def connect(self) -> dict[str, Any]:
         """Open the socket and wait for ``roomInfo``; replay or resync follows on its own."""
         self._joined.clear()
+        self._closing = False
         self._sent_updates = self._acked_updates = 0
         self.ws = await connect(self.url, subprotocols=["annotd.v1"], open_timeout=self.open_timeout,  # type: ignore[list-item]
                                 max_size=None, compression=None)
@@ -90,9 +102,37 @@ class RoomClient:
         if waiter not in done:
             waiter.cancel()
             raise ConnectionError(f"closed before roomInfo: {self.close_code} {self.close_reason}")
+        self.connects += 1
+        self._reader.add_done_callback(self._reader_done)
         return self.room_info
 
+    def _reader_done(self, task: asyncio.Task[None]) -> None:
+        """With ``auto_reconnect``, come back (with replay) after a close we did not ask for."""
+        if self._closing or not self.auto_reconnect or self.close_code in PERMANENT_CLOSE_CODES:
+            return
+        if self._keeper is None or self._keeper.done():
+            self._keeper = asyncio.get_running_loop().create_task(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        delay = 0.05
+        while not self._closing:
+            try:
+                await self.connect()
+                return
+            except (OSError, ConnectionError, InvalidHandshake, TimeoutError) as exc:
+                if self.close_code in PERMANENT_CLOSE_CODES:
+                    log.warning("not reconnecting: %s", exc)
+                    return
+                log.info("reconnect failed, retrying in %.2f s: %s", delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.max_backoff_s)
+
     async def close(self) -> None:
+        self._closing = True
+        if self._keeper is not None and self._keeper is not asyncio.current_task():
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
         if self.ws is not None:
             await self.ws.close()
         if self._reader is not None:

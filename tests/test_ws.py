@@ -339,3 +339,34 @@ async def test_room_client_limit_closes_4429(make_daemon: Callable[..., Awaitabl
         assert ws.close_code == 4429
     finally:
         await first.close()
+
+
+async def test_client_auto_reconnects_with_replay(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
+    await make_room(http)
+    writer = await clients("r1", "writer")
+    c = RoomClient(daemon.ws_url, "r1", user_id="roamer", auto_reconnect=True)
+    await c.connect()
+    try:
+        session = c.room_info["session"]
+        daemon.ws.conns[session].close_soon(4008, "too slow")  # the server drops it
+        writer.doc.get("annotations", type=Map)["while-away"] = 1
+        await writer.flush()
+        async with asyncio.timeout(T):
+            await c.wait_until(lambda: c.connects == 2)
+            await c.wait_for_seq(daemon.hub.rooms["r1"].head)
+        assert c.room_info["sync"] == "replay" and c.close_code == 4008
+        assert annotations_of(c.doc) == annotations_of(daemon.hub.rooms["r1"].doc)
+    finally:
+        await c.close()
+    assert c.connects == 2  # close() of our own does not reconnect
+
+
+async def test_client_does_not_reconnect_to_deleted_room(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    await make_room(http)
+    c = RoomClient(daemon.ws_url, "r1", user_id="a", auto_reconnect=True)
+    await c.connect()
+    await http.delete("/v1/rooms/r1")
+    async with asyncio.timeout(T):
+        assert await c.wait_closed() == 4410
+    assert c._keeper is None and c.connects == 1
+    await c.close()
