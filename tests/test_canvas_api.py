@@ -32,6 +32,8 @@ from annotd.daemon import Daemon
 from tests.conftest import DaemonFactory
 from tests.test_interop import NodePeer, Peers, peers, stock_peer  # noqa: F401  (peers is a fixture)
 
+from .helpers import make_room, settle
+
 T = 20.0  # generous: a loaded 2-core machine running node peers next to the daemon
 Open = Callable[..., Awaitable[RoomClient]]
 J = dict[str, Any]
@@ -55,9 +57,6 @@ PRIMITIVES: dict[str, J] = {
 
 
 # -- helpers ----------------------------------------------------------------------------
-async def make_room(http: aiohttp.ClientSession, room_id: str = "r1") -> None:
-    r = await http.post("/v1/rooms", json={"id": room_id})
-    assert r.status == 201, await r.text()
 
 
 async def rest(http: aiohttp.ClientSession, method: str, path: str, body: Any = None, *,
@@ -129,15 +128,6 @@ def expect_fields(ann: J, spec: J) -> None:
             assert ann[k] == v, (ann["id"], k, ann[k], v)
 
 
-async def settle(daemon: Daemon, room_id: str, *cs: RoomClient) -> int:
-    """Every client's updates acknowledged, then every client at the server's head."""
-    async with asyncio.timeout(T):
-        for c in cs:
-            await c.flush()
-        head = daemon.hub.rooms[room_id].head
-        for c in cs:
-            await c.wait_for_seq(head)
-    return head
 
 
 def nested(c: RoomClient, ann_id: str) -> Map:

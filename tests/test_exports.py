@@ -24,6 +24,8 @@ from annotd.daemon import Daemon
 from annotd.exports import Job
 from annotd.render import RenderOptions, render
 
+from .helpers import make_room
+
 Open = Callable[..., Awaitable[RoomClient]]
 T = 30.0  # generous: renders run on a loaded 2-core CI machine
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,11 +33,6 @@ RED, BLUE = "#ff0000", "#0000ff"
 
 
 # -- helpers ------------------------------------------------------------------------------
-async def make_room(http: aiohttp.ClientSession, room_id: str = "r1") -> None:
-    r = await http.post("/v1/rooms", json={"id": room_id})
-    assert r.status == 201, await r.text()
-
-
 def add_rect(daemon: Daemon, room_id: str, ann_id: str, fill: str, x: float = 0, y: float = 0,
              w: float = 100, h: float = 80) -> int:
     patch = {"id": ann_id, "type": "rect", "x": x, "y": y, "w": w, "h": h,

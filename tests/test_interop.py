@@ -34,6 +34,8 @@ from annotd.client import RoomClient
 from annotd.daemon import Daemon
 from tests.conftest import DaemonFactory
 
+from .helpers import make_room
+
 INTEROP = Path(__file__).parent / "interop"
 PEER = INTEROP / "peer.mjs"
 T = 20.0  # generous: a loaded 2-core CI machine starting several node processes
@@ -257,9 +259,6 @@ async def until_doc(doc: Doc[Any], pred: Callable[[], bool], what: str) -> None:
         doc.unobserve(sub)
 
 
-async def make_room(http: aiohttp.ClientSession, room_id: str = "r1") -> None:
-    r = await http.post("/v1/rooms", json={"id": room_id})
-    assert r.status == 201, await r.text()
 
 
 async def stock_peer(peers: Peers, room: str, user: str, *, on: Daemon | None = None) -> NodePeer:

@@ -17,6 +17,8 @@ from annotd import yproto
 from annotd.client import RoomClient, RpcError
 from annotd.daemon import Daemon
 
+from .helpers import make_room, settle
+
 Open = Callable[..., Awaitable[RoomClient]]
 T = 20.0  # generous: a loaded 2-core CI machine
 
@@ -25,19 +27,6 @@ def annotations_of(doc: Doc) -> dict[str, Any]:
     return doc.get("annotations", type=Map).to_py() or {}
 
 
-async def make_room(http: aiohttp.ClientSession, room_id: str = "r1") -> None:
-    r = await http.post("/v1/rooms", json={"id": room_id})
-    assert r.status == 201, await r.text()
-
-
-async def settle(daemon: Daemon, room_id: str, *clients: RoomClient) -> None:
-    """Wait until the server acked every client's updates and every client reached the head."""
-    async with asyncio.timeout(T):
-        for c in clients:
-            await c.flush()
-        head = daemon.hub.rooms[room_id].head
-        for c in clients:
-            await c.wait_for_seq(head)
 
 
 async def test_concurrent_edits_converge(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:

@@ -23,6 +23,7 @@ import pycrdt
 
 from . import schema as S
 from .model import CanvasView
+from .mutations import thread_pins
 from .reader import read_fields
 from .view import ViewBuilder, annotation_box_point, read_annotation
 
@@ -87,13 +88,8 @@ class LiveCanvas:
     def track(self, doc: pycrdt.Doc[Any], seq: int) -> None:
         """Remember where every annotation-anchored pin is at ``seq``."""
         self.checked_seq = seq
-        pins: Pins = {}
-        if S.ROOT_COMMENTS in doc.keys():
-            for tid, anchor in _anchors(doc):
-                ann = read_annotation(doc, anchor["annotationId"])
-                if ann is not None:
-                    pins[tid] = (ann.id, annotation_box_point(ann, anchor["offsetX"], anchor["offsetY"]))
-        self._pins = pins
+        has_comments = S.ROOT_COMMENTS in doc.keys()
+        self._pins = thread_pins(doc, lambda aid: read_annotation(doc, aid)) if has_comments else {}
 
 
 def _anchors(doc: pycrdt.Doc[Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pycrdt
@@ -311,16 +311,7 @@ def delete_annotations(doc: pycrdt.Doc, ids: Any, user_id: str, now_ms: int) -> 
             if ann is not None and ann.locked:
                 raise Conflict(f"annotation {ann_id!r} is locked; unlock it first", data={"id": ann_id})
             current[ann_id] = ann
-        pins: dict[str, tuple[str, tuple[float, float]]] = {}
-        for thread_id, fields in read_fields(doc, S.ROOT_COMMENTS, ("anchor",)).items():
-            anchor = fields.get("anchor")
-            if isinstance(anchor, dict) and anchor.get("kind") == "annotation":
-                aid = anchor.get("annotationId")
-                target = current.get(aid) if S.is_id(aid) else None
-                if target is not None:
-                    fx, fy = _fraction(anchor.get("offsetX")), _fraction(anchor.get("offsetY"))
-                    pins[thread_id] = (target.id, annotation_box_point(target, fx, fy))
-        _detach_threads(doc, pins)
+        _detach_threads(doc, thread_pins(doc, current.get))
         for ann_id in wanted:
             del annotations[ann_id]
     return wanted
@@ -330,6 +321,23 @@ def _fraction(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         return 0.5
     return min(max(float(v), 0.0), 1.0)
+
+
+def thread_pins(
+    doc: pycrdt.Doc, annotation_of: Callable[[str], Annotation | None]
+) -> dict[str, tuple[str, tuple[float, float]]]:
+    """Thread id → (annotation id, pin) for every thread anchored to an annotation that
+    ``annotation_of`` knows: where each pin is drawn, given those annotations' boxes."""
+    pins: dict[str, tuple[str, tuple[float, float]]] = {}
+    for thread_id, fields in read_fields(doc, S.ROOT_COMMENTS, ("anchor",)).items():
+        anchor = fields.get("anchor")
+        if isinstance(anchor, dict) and anchor.get("kind") == "annotation":
+            aid = anchor.get("annotationId")
+            target = annotation_of(aid) if S.is_id(aid) else None
+            if target is not None:
+                fx, fy = _fraction(anchor.get("offsetX")), _fraction(anchor.get("offsetY"))
+                pins[thread_id] = (target.id, annotation_box_point(target, fx, fy))
+    return pins
 
 
 def delete_annotation(doc: pycrdt.Doc, annotation_id: Any, user_id: str, now_ms: int) -> None:
@@ -738,16 +746,7 @@ def revert_to(doc: pycrdt.Doc, target: pycrdt.Doc, user_id: str, now_ms: int) ->
         doomed = sorted(k for k in current if k not in wanted_ids)
         if doomed:
             before = {a.id: a for k in doomed if (a := sanitize_annotation(k, current[k], [])) is not None}
-            pins: dict[str, tuple[str, tuple[float, float]]] = {}
-            for tid, f in read_fields(doc, S.ROOT_COMMENTS, ("anchor",)).items():
-                anchor = f.get("anchor")
-                if isinstance(anchor, dict) and anchor.get("kind") == "annotation":
-                    aid = anchor.get("annotationId")
-                    target_ann = before.get(aid) if S.is_id(aid) else None
-                    if target_ann is not None:
-                        fx, fy = _fraction(anchor.get("offsetX")), _fraction(anchor.get("offsetY"))
-                        pins[tid] = (target_ann.id, annotation_box_point(target_ann, fx, fy))
-            _detach_threads(doc, pins)
+            _detach_threads(doc, thread_pins(doc, before.get))
             for k in doomed:
                 del annotations[k]
             result["deleted"] = doomed
