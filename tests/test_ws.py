@@ -359,3 +359,27 @@ async def test_client_does_not_reconnect_to_deleted_room(daemon: Daemon, http: a
         assert await c.wait_closed() == 4410
     assert c._keeper is None and c.connects == 1
     await c.close()
+
+
+async def test_awareness_coalesced_in_batch_window(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    """Noisy frames: the first goes out at once; a burst within the window becomes its latest state."""
+    from pycrdt import Awareness
+
+    d = await make_daemon(rooms={"batch_window_ms": 1000.0})  # wide, so the burst surely falls inside it
+    d.hub.create_room("r1")
+    async with connect(f"{d.ws_url}/v1/ws/rooms/r1?userId=a") as a, \
+            connect(f"{d.ws_url}/v1/ws/rooms/r1?userId=b") as b:
+        mine = Awareness(Doc())
+        frames = []
+        for i in range(20):
+            mine.set_local_state({"cursor": i})
+            frames.append(yproto.awareness(mine.encode_awareness_update([mine.client_id])))
+        for f in frames:
+            await a.send(f)
+        seen: list[bytes] = []
+        async with asyncio.timeout(T):
+            while frames[-1] not in seen:
+                msg = await b.recv()
+                if isinstance(msg, bytes) and msg[0] == 1:
+                    seen.append(msg)
+        assert seen == [frames[0], frames[-1]]  # isolated first at once, then only the latest
