@@ -28,6 +28,7 @@ import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
@@ -62,6 +63,9 @@ class Connection:
     def __init__(self, ws: ServerConnection, session: str, *, max_frames: int, window_s: float,
                  high_water: int) -> None:
         self.ws = ws
+        # Without a negotiated extension (no permessage-deflate) a server frame is the same
+        # bytes for every recipient, so it is framed once per message and written as is.
+        self.raw = not ws.protocol.extensions
         self.session = session
         self.max_frames = max_frames
         self.window_s = window_s
@@ -85,39 +89,54 @@ class Connection:
             and transport.get_write_buffer_size() < self.high_water
         )
 
-    def _write(self, frames: Iterable[bytes | str]) -> None:
-        """Frame ``frames`` and give them to the transport in one call (one syscall)."""
+    def _write(self, items: Iterable[bytes | str]) -> None:
+        """Give ``items`` to the transport in one call (one syscall).
+
+        In raw mode the items are complete WebSocket frames (see :func:`wire`); otherwise
+        they are messages framed here by websockets (with the connection's extensions).
+        """
         protocol = self.ws.protocol
-        for frame in frames:
-            if isinstance(frame, str):
-                protocol.send_text(frame.encode())
-            else:
-                protocol.send_binary(frame)
-        chunks = protocol.data_to_send()
+        chunks: list[bytes]
+        if self.raw:
+            # anything websockets had pending goes first; raw items are always bytes
+            chunks = [*protocol.data_to_send(), *(i for i in items if isinstance(i, bytes))]
+        else:
+            for item in items:
+                if isinstance(item, str):
+                    protocol.send_text(item.encode())
+                else:
+                    protocol.send_binary(item)
+            chunks = protocol.data_to_send()
         if chunks:
             self.ws.transport.writelines(chunks)
 
-    def push(self, frame: bytes | str) -> bool:
+    def push(self, message: bytes | str, framed: bytes) -> bool:
         """Send or queue a document frame; ``False`` when the client is too far behind."""
+        item = framed if self.raw else message
         if self._can_write_now():
-            self._write((frame,))
+            self._write((item,))
             return True
         if len(self.queue) >= self.max_frames:
             return False
-        self.queue.append(frame)
+        self.queue.append(item)
         self.wake.set()
         return True
 
-    def push_noisy(self, key: str, frame: bytes | str) -> None:
+    def reply(self, message: bytes | str) -> bool:
+        """Queue a message for this socket alone (JSON-RPC replies, errors)."""
+        return self.push(message, wire(message) if self.raw else b"")
+
+    def push_noisy(self, key: str, message: bytes | str, framed: bytes) -> None:
         """Presence/awareness: latest per key, at most one flush per batch window."""
+        item = framed if self.raw else message
         now = time.monotonic()
         if not self.noisy and now >= self.noisy_last + self.window_s and self._can_write_now():
             self.noisy_last = now
-            self._write((frame,))
+            self._write((item,))
             return
         if not self.noisy:
             self.noisy_at = max(now, self.noisy_last + self.window_s)
-        self.noisy[key] = frame
+        self.noisy[key] = item
         self.wake.set()
 
     def close_soon(self, code: int, reason: str) -> None:
@@ -181,6 +200,13 @@ class Connection:
                 await ws.close(*self.kick)
 
 
+def wire(message: bytes | str) -> bytes:
+    """A complete unmasked server frame for ``message`` (text for ``str``, binary for ``bytes``)."""
+    if isinstance(message, str):
+        return Frame(Opcode.TEXT, message.encode()).serialize(mask=False)
+    return Frame(Opcode.BINARY, message).serialize(mask=False)
+
+
 def _select_subprotocol(conn: ServerConnection, offered: Any) -> Any:
     return SUBPROTOCOL if SUBPROTOCOL in offered else None
 
@@ -201,15 +227,18 @@ class WsServer:
         conns = self.conns
         delivered = 0
         for o in outbounds:
+            framed = b""
             for sid in o.to:
                 if sid == o.exclude:
                     continue
                 conn = conns.get(sid)
                 if conn is None:
                     continue
+                if not framed and conn.raw:
+                    framed = wire(o.frame)  # once per message, whatever the number of recipients
                 if o.noisy:
-                    conn.push_noisy(o.key or "", o.frame)
-                elif not conn.push(o.frame):
+                    conn.push_noisy(o.key or "", o.frame, framed)
+                elif not conn.push(o.frame, framed):
                     if conn.kick is None:
                         self.hub.metrics.clients_too_slow += 1
                         log.warning("client too slow, closing", extra={"roomId": room_id, "session": sid})
@@ -349,16 +378,16 @@ class WsServer:
         except orjson.JSONDecodeError:
             reply = await rpc.handle(self.hub, text, caller)  # answers -32700
             if reply is not None:
-                conn.push(reply.decode())
+                conn.reply(reply.decode())
             return
         if isinstance(msg, dict) and msg.get("type") == "presence":
             try:
                 self.deliver(room.id, room.receive_presence(conn.session, msg, self.hub.clock()))
             except AnnotdError as exc:
-                conn.push(orjson.dumps({"type": "error", "error": exc.to_json()}).decode())
+                conn.reply(orjson.dumps({"type": "error", "error": exc.to_json()}).decode())
             return
         reply = await rpc.handle_parsed(self.hub, msg, caller)
-        if reply is not None and not conn.push(reply.decode()):
+        if reply is not None and not conn.reply(reply.decode()):
             conn.close_soon(errors.CLOSE_TOO_SLOW, "too slow: send queue full")
 
     async def _control(self, ws: ServerConnection, caller: Caller) -> None:

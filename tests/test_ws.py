@@ -383,3 +383,22 @@ async def test_awareness_coalesced_in_batch_window(make_daemon: Callable[..., Aw
                 if isinstance(msg, bytes) and msg[0] == 1:
                     seen.append(msg)
         assert seen == [frames[0], frames[-1]]  # isolated first at once, then only the latest
+
+
+async def test_relay_with_permessage_deflate(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    """With compression negotiated, frames are framed per connection (not pre-framed once)."""
+    d = await make_daemon(server={"compression": True})
+    d.hub.create_room("r1")
+    async with connect(f"{d.ws_url}/v1/ws/rooms/r1", compression="deflate") as raw:
+        assert raw.protocol.extensions  # deflate was negotiated
+        c = RoomClient(d.ws_url, "r1", user_id="v1")
+        await c.connect()
+        try:
+            doc = Doc()
+            doc.get("annotations", type=Map)["k"] = "x" * 1000
+            await raw.send(yproto.sync_update(doc.get_update()))
+            async with asyncio.timeout(T):
+                await c.wait_for_seq(2)
+            assert annotations_of(c.doc) == {"k": "x" * 1000}
+        finally:
+            await c.close()
