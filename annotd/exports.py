@@ -233,6 +233,18 @@ class ExportService:
         self._completed = 0
         self._evicted = 0
         self._ttl_timer: asyncio.TimerHandle | None = None
+        self._changed = asyncio.Event()
+        """Set (then replaced) whenever any job changes status; see :meth:`wait`."""
+
+    def _status_changed(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait(self, job_id: str, statuses: tuple[str, ...] = ("done", "failed", "evicted")) -> Job:
+        """Wait until job ``job_id`` has one of ``statuses`` (for in-process callers and tests)."""
+        while (job := self.get(job_id)).status not in statuses:
+            await self._changed.wait()
+        return job
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -402,6 +414,7 @@ class ExportService:
     async def _run(self, job: Job) -> None:
         loop = asyncio.get_running_loop()
         job.status = "running"
+        self._status_changed()
         job.started_at = _ms(self.hub.clock())
         t0 = time.perf_counter()
         if self.before_render is not None:
@@ -453,11 +466,13 @@ class ExportService:
             data = None
         if data is None:
             job.status = "failed"
+            self._status_changed()
             job.error = error or "failed"
             self._failures += 1
             log.warning("export failed", extra={"roomId": job.room_id, "jobId": job.id, "error": job.error})
         else:
             job.status = "done"
+            self._status_changed()
             job.result = data
             job.size = len(data)
             self._completed += 1
@@ -487,6 +502,7 @@ class ExportService:
             self._held_bytes -= job.size or 0
             job.result = None
             job.status = "evicted"
+            self._status_changed()
             self._evicted += 1
             log.info("export evicted", extra={"roomId": job.room_id, "jobId": job.id, "why": why})
 

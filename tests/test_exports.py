@@ -56,19 +56,18 @@ async def create(http: aiohttp.ClientSession, room_id: str = "r1", **body: Any) 
     return job  # type: ignore[no-any-return]
 
 
-async def wait_job(http: aiohttp.ClientSession, job_id: str, until: tuple[str, ...] = ("done", "failed")) -> dict[str, Any]:
-    """Poll exports.get (bounded by T) until the job reaches one of ``until``."""
+async def wait_job(daemon: Daemon, http: aiohttp.ClientSession, job_id: str,
+                   until: tuple[str, ...] = ("done", "failed")) -> dict[str, Any]:
+    """Await the service's status change (bounded by T), then read the job over REST."""
     async with asyncio.timeout(T):
-        while True:
-            job = await (await http.get(f"/v1/exports/{job_id}")).json()
-            if job["status"] in until:
-                return job  # type: ignore[no-any-return]
-            await asyncio.sleep(0.01)
+        await daemon.hub.exports.wait(job_id, until)
+    return await (await http.get(f"/v1/exports/{job_id}")).json()  # type: ignore[no-any-return]
 
 
-async def export(http: aiohttp.ClientSession, room_id: str = "r1", **body: Any) -> tuple[dict[str, Any], aiohttp.ClientResponse, bytes]:
+async def export(daemon: Daemon, http: aiohttp.ClientSession, room_id: str = "r1",
+                 **body: Any) -> tuple[dict[str, Any], aiohttp.ClientResponse, bytes]:
     job = await create(http, room_id, **body)
-    done = await wait_job(http, job["jobId"])
+    done = await wait_job(daemon, http, job["jobId"])
     assert done["status"] == "done", done
     resp = await http.get(f"/v1/exports/{job['jobId']}/download")
     assert resp.status == 200, await resp.text()
@@ -113,7 +112,7 @@ async def test_export_at_tag_shows_tagged_canvas(daemon: Daemon, http: aiohttp.C
     head = daemon.hub.room("r1").head
     assert head > seq_v1
 
-    job, resp, data = await export(http, format="png", tag="v1", background="white")
+    job, resp, data = await export(daemon, http, format="png", tag="v1", background="white")
     assert (job["seq"], job["tag"]) == (seq_v1, "v1")
     opts = RenderOptions(format="png", background="white", png_compress_level=daemon.config.export.png_compress_level)
     expected = direct_render(daemon, "r1", seq_v1, opts, {"roomId": "r1", "seq": str(seq_v1), "tag": "v1"})
@@ -121,11 +120,11 @@ async def test_export_at_tag_shows_tagged_canvas(daemon: Daemon, http: aiohttp.C
     img = Image.open(io.BytesIO(data)).convert("RGB")
     assert img.getpixel((img.width // 2, img.height // 2)) == (255, 0, 0)
 
-    _, _, head_data = await export(http, format="png", background="white")
+    _, _, head_data = await export(daemon, http, format="png", background="white")
     img = Image.open(io.BytesIO(head_data)).convert("RGB")
     assert img.getpixel((img.width // 2, img.height // 2)) == (0, 0, 255)
 
-    by_seq, _, seq_data = await export(http, format="png", seq=seq_v1, background="white")
+    by_seq, _, seq_data = await export(daemon, http, format="png", seq=seq_v1, background="white")
     assert by_seq["tag"] is None
     assert Image.open(io.BytesIO(seq_data)).tobytes() == Image.open(io.BytesIO(data)).tobytes()
 
@@ -135,8 +134,8 @@ async def test_tagged_export_uses_the_base_image_of_its_seq(daemon: Daemon, http
     await upload(http, "r1", png_bytes((0, 200, 0)))
     tag(daemon, "r1", "green")
     await upload(http, "r1", png_bytes((0, 0, 200)))  # the current image differs from the tagged one
-    _, _, old = await export(http, format="png", tag="green")
-    _, _, new = await export(http, format="jpg")
+    _, _, old = await export(daemon, http, format="png", tag="green")
+    _, _, new = await export(daemon, http, format="jpg")
     assert Image.open(io.BytesIO(old)).convert("RGB").getpixel((5, 5)) == (0, 200, 0)
     r, g, b = Image.open(io.BytesIO(new)).convert("RGB").getpixel((5, 5))
     assert r < 10 and g < 10 and b > 190
@@ -148,7 +147,7 @@ async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt
     await make_room(http)
     add_rect(daemon, "r1", "a", RED)
     seq = tag(daemon, "r1", "v1")
-    job, resp, data = await export(http, format=fmt, tag="v1")
+    job, resp, data = await export(daemon, http, format=fmt, tag="v1")
     assert resp.headers["Content-Type"] == mime
     assert resp.headers["Content-Disposition"] == f'attachment; filename="r1-seq{seq}-v1.{fmt}"'
     assert int(resp.headers["Content-Length"]) == len(data) == job["size"]
@@ -162,7 +161,7 @@ async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt
             assert img.text == {"roomId": "r1", "seq": str(seq), "tag": "v1"}
         else:
             assert img.info["comment"] == f"roomId=r1\nseq={seq}\ntag=v1".encode()
-    _, head_resp, _ = await export(http, format=fmt)
+    _, head_resp, _ = await export(daemon, http, format=fmt)
     head = daemon.hub.room("r1").head
     assert head_resp.headers["Content-Disposition"] == f'attachment; filename="r1-seq{head}.{fmt}"'
 
@@ -170,12 +169,12 @@ async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt
 async def test_transparent_png_keeps_alpha(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     await make_room(http)
     add_rect(daemon, "r1", "a", RED, x=40, y=40)
-    _, _, data = await export(http, format="png", background="transparent")
+    _, _, data = await export(daemon, http, format="png", background="transparent")
     img = Image.open(io.BytesIO(data))
     assert img.mode == "RGBA"
     assert img.getpixel((0, 0))[3] == 0  # the 16 px margin around the ink is transparent
     assert img.getpixel((img.width // 2, img.height // 2)) == (255, 0, 0, 255)
-    _, _, white = await export(http, format="png", background="#00ff00")
+    _, _, white = await export(daemon, http, format="png", background="#00ff00")
     assert Image.open(io.BytesIO(white)).convert("RGBA").getpixel((0, 0)) == (0, 255, 0, 255)
 
 
@@ -195,7 +194,7 @@ async def test_download_states(daemon: Daemon, http: aiohttp.ClientSession) -> N
     assert (await r.json())["error"]["code"] == "conflict"
     assert (await (await http.get(f"/v1/exports/{job['jobId']}")).json())["status"] == "running"
     release.set()
-    assert (await wait_job(http, job["jobId"]))["status"] == "done"
+    assert (await wait_job(daemon, http, job["jobId"]))["status"] == "done"
     listed = await (await http.get("/v1/rooms/r1/exports")).json()
     assert [j["jobId"] for j in listed["exports"]] == [job["jobId"]]
     assert (await http.get("/v1/rooms/zz/exports")).status == 404
@@ -285,9 +284,9 @@ async def test_full_queue_is_refused(make_daemon: Callable[..., Awaitable[Daemon
         assert metrics["export_jobs_pending"] == 1
         assert len(daemon.hub.exports.room_jobs("r1")) == 1
         release.set()
-        assert (await wait_job(http, first["jobId"]))["status"] == "done"
+        assert (await wait_job(daemon, http, first["jobId"]))["status"] == "done"
         again = await create(http, format="svg")  # a slot is free again
-        assert (await wait_job(http, again["jobId"]))["status"] == "done"
+        assert (await wait_job(daemon, http, again["jobId"]))["status"] == "done"
 
 
 async def test_eviction_by_byte_cap(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
@@ -295,7 +294,7 @@ async def test_eviction_by_byte_cap(make_daemon: Callable[..., Awaitable[Daemon]
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
         await make_room(http)
         add_rect(daemon, "r1", "a", RED)
-        jobs = [(await export(http, format="svg"))[0] for _ in range(3)]
+        jobs = [(await export(daemon, http, format="svg"))[0] for _ in range(3)]
         size = jobs[0]["size"]
         assert 2 * size <= 1300 < 3 * size  # the scene's SVG is ~0.5 kB: two fit, three do not
         states = [(await (await http.get(f"/v1/exports/{j['jobId']}")).json())["status"] for j in jobs]
@@ -307,7 +306,7 @@ async def test_eviction_by_byte_cap(make_daemon: Callable[..., Awaitable[Daemon]
         # A result larger than the whole cap is not kept at all: the job fails and says why.
         add_rect(daemon, "r1", "b", BLUE, x=300, y=300, w=400, h=300)
         big = await create(http, format="png", scale=4)
-        failed = await wait_job(http, big["jobId"])
+        failed = await wait_job(daemon, http, big["jobId"])
         assert failed["status"] == "failed" and "result_bytes_cap" in failed["error"]
         assert (await (await http.get("/metrics")).json())["export_failures_total"] == 1
 
@@ -319,9 +318,9 @@ async def test_eviction_by_ttl(make_daemon: Callable[..., Awaitable[Daemon]]) ->
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
         await make_room(http)
         add_rect(daemon, "r1", "a", RED)
-        old, _, _ = await export(http, format="svg")
+        old, _, _ = await export(daemon, http, format="svg")
         now[0] += 30
-        young, _, _ = await export(http, format="svg")
+        young, _, _ = await export(daemon, http, format="svg")
         now[0] += 31  # old is 61 s old, young 31 s
         assert (await (await http.get(f"/v1/exports/{old['jobId']}")).json())["status"] == "evicted"
         assert (await http.get(f"/v1/exports/{old['jobId']}/download")).status == 410
@@ -358,8 +357,8 @@ async def test_socket_caller_is_notified(daemon: Daemon, http: aiohttp.ClientSes
 async def test_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     await make_room(http)
     add_rect(daemon, "r1", "a", RED)
-    await export(http, format="png")
-    await export(http, format="jpg")
+    await export(daemon, http, format="png")
+    await export(daemon, http, format="jpg")
     m = await (await http.get("/metrics")).json()
     assert m["export_jobs_pending"] == 0
     assert m["export_time_ms"]["p50"] > 0 and m["export_time_ms"]["p95"] >= m["export_time_ms"]["p50"]
@@ -376,7 +375,7 @@ async def test_relay_keeps_working_during_an_export(daemon: Daemon, http: aiohtt
     a = await clients("r1", "a")
     b = await clients("r1", "b")
     job = await create(http, format="png", scale=5)  # a 4000x2400 render: long enough to overlap
-    await wait_job(http, job["jobId"], until=("running", "done", "failed"))
+    await wait_job(daemon, http, job["jobId"], until=("running", "done", "failed"))
     overlapped = 0
     async with asyncio.timeout(T):
         for i in range(20):
@@ -391,7 +390,7 @@ async def test_relay_keeps_working_during_an_export(daemon: Daemon, http: aiohtt
     assert a.doc.get("moves", type=Map).to_py() == b.doc.get("moves", type=Map).to_py()
     assert len(a.doc.get("moves", type=Map)) == 40
     assert overlapped > 0, "the export finished before the exchange: make the render heavier"
-    assert (await wait_job(http, job["jobId"]))["status"] == "done"
+    assert (await wait_job(daemon, http, job["jobId"]))["status"] == "done"
 
 
 # -- determinism --------------------------------------------------------------------------
@@ -414,7 +413,7 @@ async def test_bytes_identical_in_a_separate_process(daemon: Daemon, http: aioht
     await make_room(http)
     for i in range(10):
         add_rect(daemon, "r1", f"a{i}", RED if i % 2 else BLUE, x=i * 30, y=i * 20)
-    job, _, data = await export(http, format=fmt, background="white", includeComments=True)
+    job, _, data = await export(daemon, http, format=fmt, background="white", includeComments=True)
     blob = tmp_path / "state.bin"
     blob.write_bytes(daemon.hub.room("r1").history.state_at(job["seq"]))
     proc = await asyncio.create_subprocess_exec(
@@ -514,16 +513,16 @@ async def test_a_dead_render_process_fails_one_job_only(daemon: Daemon, http: ai
     assert service.executor_kind == "process"  # the default; this test is about worker processes
     await make_room(http)
     add_rect(daemon, "r1", "a", RED)
-    await export(http, format="svg")  # the pool's processes exist now
+    await export(daemon, http, format="svg")  # the pool's processes exist now
     procs = list(service._executor._processes.values())  # type: ignore[union-attr]
     for p in procs:
         p.kill()
     for p in procs:
         await asyncio.to_thread(p.join, T)
     job = await create(http, format="png")
-    failed = await wait_job(http, job["jobId"])
+    failed = await wait_job(daemon, http, job["jobId"])
     assert failed["status"] == "failed" and "render process died" in failed["error"]
-    await export(http, format="png")  # a new pool took over
+    await export(daemon, http, format="png")  # a new pool took over
 
 
 async def test_stop_cancels_a_job_still_running_at_the_deadline(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
