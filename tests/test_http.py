@@ -232,3 +232,21 @@ def test_deliveries_rate_from_samples() -> None:
     m.sample(111.0)
     m.sample(116.0)  # the 100 s sample is now older than the window and dropped
     assert m.deliveries_per_second(116.0) == (1500 - 500) / (116.0 - 105.0)
+
+
+async def test_snapshots_list_shows_pins_and_retention(make_daemon: Any) -> None:
+    d: Daemon = await make_daemon(history={"snapshots_kept": 2})
+    async with aiohttp.ClientSession(base_url=d.http_url) as http:
+        await http.post("/v1/rooms", json={"id": "r"})
+        base = "/v1/rooms/r"
+        r = await http.post(f"{base}/versions", json={"tag": "first"})
+        assert r.status == 201 and (await r.json())["seq"] == 1
+        for i in range(3):
+            await http.post(f"{base}/annotations", json={"type": "rect", "x": i, "y": 0, "w": 5, "h": 5})
+            await http.post(f"{base}/snapshots")
+        listing = await (await http.get(f"{base}/snapshots")).json()
+        seqs = [s["seq"] for s in listing["snapshots"]]
+        assert seqs == [1, 3, 4]  # the two newest, plus the one the tag pins
+        assert listing["snapshots"][0]["pinnedBy"] == ["first"]
+        assert listing["oldestSeq"] == 3 and listing["headSeq"] == 4
+        assert all(len(s["sha256"]) == 64 and s["bytes"] > 0 for s in listing["snapshots"])
