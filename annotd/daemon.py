@@ -2,7 +2,8 @@
 
 Start: hub → WebSocket server → HTTP side port → background tasks (room ticker).
 Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
-socket with 1001, then finish or cancel background tasks by ``shutdown_timeout_s``. Every
+socket with 1001, then finish or cancel background tasks by ``shutdown_timeout_s``; exit 0.
+A second signal during that shutdown exits at once with status 3. Every
 task the daemon starts is kept in ``self._tasks`` and awaited or cancelled here.
 """
 
@@ -12,6 +13,7 @@ import asyncio
 import gc
 import ipaddress
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -99,6 +101,12 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         log.info("stopped")
 
+    def _force_exit(self) -> None:
+        log.warning("second signal: exiting without waiting for the shutdown to finish")
+        self.hub.exports.kill_workers()
+        logging.shutdown()
+        os._exit(EXIT_FORCED)
+
     async def run_until_signalled(self) -> None:
         import signal
 
@@ -114,9 +122,15 @@ class Daemon:
         gc.freeze()
         print(f"annotd listening: {self.ws_url}/v1/ws  {self.http_url}", flush=True)
         await stop.wait()
+        # A second signal while shutting down means "now": skip the graceful deadline.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._force_exit)
+        await self.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        await self.stop()
+
+
+EXIT_FORCED = 3
 
 
 def _is_loopback(host: str) -> bool:

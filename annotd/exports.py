@@ -144,6 +144,13 @@ def _worker_init(nice: int) -> None:
     from .canvas import view  # noqa: F401
 
 
+def _terminate_processes(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM every worker process of ``pool`` (no public API for this before Python 3.14)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            proc.terminate()
+
+
 def _warm() -> int:
     return os.getpid()
 
@@ -306,16 +313,19 @@ class ExportService:
             return
         if terminate and isinstance(ex, ProcessPoolExecutor):
             # End a render still running after the deadline rather than let interpreter
-            # exit wait for it. (No public API for this before Python 3.14.)
-            for proc in list((getattr(ex, "_processes", None) or {}).values()):
-                with contextlib.suppress(Exception):
-                    proc.terminate()
+            # exit wait for it.
+            _terminate_processes(ex)
         if terminate and isinstance(ex, ThreadPoolExecutor):
             ex.shutdown(wait=False, cancel_futures=True)  # a thread cannot be stopped; it ends on its own
             return
         # Joining the (idle or terminated) workers takes milliseconds; done in a thread so
         # the loop is not blocked, and so that interpreter exit finds nothing left to join.
         await asyncio.to_thread(ex.shutdown, wait=True, cancel_futures=True)
+
+    def kill_workers(self) -> None:
+        """Terminate render processes now (a forced exit must not leave orphans behind)."""
+        if isinstance(self._executor, ProcessPoolExecutor):
+            _terminate_processes(self._executor)
 
     # -- jobs ----------------------------------------------------------------------------
     def submit(

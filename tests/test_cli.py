@@ -123,3 +123,34 @@ async def test_help_explains_options() -> None:
     out, _ = await proc.communicate()
     for opt in ("--config", "--host", "--ws-port", "--http-port", "--log-level", "--log-format"):
         assert opt.encode() in out
+
+
+async def test_second_signal_forces_exit() -> None:
+    """A peer that never answers the closing handshake holds the graceful shutdown; a second
+    SIGTERM ends the process at once with status 3."""
+    proc, ws_url, _ = await start_serve()
+    host, port = ws_url.removeprefix("ws://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(
+            b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        async with asyncio.timeout(T):
+            assert b"101" in await reader.readuntil(b"\r\n\r\n")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stderr is not None
+        async with asyncio.timeout(T):
+            while b"shutting down" not in await proc.stderr.readline():
+                pass
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(T):
+            while b"second signal" not in await proc.stderr.readline():
+                pass
+            await proc.wait()
+        assert proc.returncode == 3
+    finally:
+        writer.close()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
