@@ -64,14 +64,13 @@ class Daemon:
 
     async def _ticker(self) -> None:
         """Presence expiry/rebroadcast and the snapshot policy, for every room."""
-        rebroadcast = self.config.rooms.presence_rebroadcast_s
         while True:
             await asyncio.sleep(TICK_S)
             now = self.hub.clock()
             self.hub.metrics.sample(time.monotonic())
             for room in list(self.hub.rooms.values()):
                 self.hub.maintain(room)
-                snap, out = room.tick(now, rebroadcast)
+                snap, out = room.tick(now)
                 if out:
                     self.ws.deliver(room.id, out)
                 if snap is not None:

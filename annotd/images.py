@@ -88,12 +88,6 @@ def _encode(img: Image.Image, fmt: str) -> bytes:
     return out.getvalue()
 
 
-def decode(image: StoredImage) -> Image.Image:
-    """The stored image as RGBA pixels, for the renderer."""
-    with Image.open(io.BytesIO(image.data)) as img:
-        return img.convert("RGBA")
-
-
 class ImageStore:
     """Image bytes by sha256, shared by rooms; a room releases its hashes when deleted."""
 

@@ -261,10 +261,10 @@ class Room:
             return []
         return [Outbound(self._v1, _json({"jsonrpc": "2.0", **message}))]
 
-    def tick(self, now: float, rebroadcast_s: float) -> tuple[Snapshot | None, list[Outbound]]:
+    def tick(self, now: float) -> tuple[Snapshot | None, list[Outbound]]:
         """Periodic work: held-back and stale presence, expiry, and the snapshot policy."""
         out: list[Outbound] = []
-        send, gone = self.presence.due(now, rebroadcast_s)
+        send, gone = self.presence.due(now, self.limits.presence_rebroadcast_s)
         if self._v1:
             out.extend(Outbound(self._v1, _json(m), exclude=m["session"], noisy=True, key=f"pr:{m['session']}")
                        for m in send)

@@ -38,15 +38,15 @@ def test_snapshot_policy_ops_and_time() -> None:
     doc = Doc()
     write(room, doc, "a", 1)
     write(room, doc, "b", 2)
-    assert room.tick(now=1, rebroadcast_s=100)[0] is None  # 2 ops, 1 s: not yet
+    assert room.tick(now=1)[0] is None  # 2 ops, 1 s: not yet
     write(room, doc, "c", 3)
-    snap = room.tick(now=2, rebroadcast_s=100)[0]
+    snap = room.tick(now=2)[0]
     assert snap is not None and snap.seq == 3
-    assert room.tick(now=50, rebroadcast_s=100)[0] is None  # nothing changed since
+    assert room.tick(now=50)[0] is None  # nothing changed since
     room2 = make_room(snapshot_every_ops=3, snapshot_every_s=10.0)
     write(room2, Doc(), "d", 4, now=1)
-    assert room2.tick(now=5, rebroadcast_s=100)[0] is None  # 1 op, 5 s
-    snap = room2.tick(now=10, rebroadcast_s=100)[0]  # 10 s since the room's first snapshot
+    assert room2.tick(now=5)[0] is None  # 1 op, 5 s
+    snap = room2.tick(now=10)[0]  # 10 s since the room's first snapshot
     assert snap is not None and snap.seq == 1
 
 
@@ -61,7 +61,7 @@ def test_log_bounded_over_100k_ops() -> None:
     for i in range(100_000):
         m[f"k{i % 50}"] = i
         room.receive("w", yproto.sync_update(updates.pop()), 0)
-        room.tick(now=0, rebroadcast_s=1e9)
+        room.tick(now=0)
         peak = max(peak, len(room.history.log))
     assert room.head == 100_000
     assert peak <= every * kept  # the log never holds more than the snapshot window
@@ -74,7 +74,7 @@ def test_reconstruct_checks_checksum() -> None:
     doc = Doc()
     for i in range(4):
         write(room, doc, f"k{i}", i)
-        room.tick(0, 100)
+        room.tick(0)
     history = room.history
     snap = history.snapshots[-1]
     history._snapshots[-1] = dataclasses.replace(snap, blob=snap.blob + b"\x00")  # corrupt it
@@ -87,7 +87,7 @@ def test_seq_bounds() -> None:
     doc = Doc()
     for i in range(6):
         write(room, doc, f"k{i}", i)
-        room.tick(0, 100)
+        room.tick(0)
     with pytest.raises(InvalidParams) as err:
         room.history.state_at(99)
     assert err.value.field == "seq"
@@ -102,7 +102,7 @@ def test_version_pins_state_against_pruning() -> None:
     v = room.history.add_version("v1", room.head, 0, "alice")
     for i in range(20):
         write(room, doc, f"k{i}", i)
-        room.tick(0, 100)
+        room.tick(0)
     assert room.history.oldest_seq > v.seq
     assert content(room.history.state_at(v.seq)) == {"a": 1.0}  # still exact
     with pytest.raises(Gone):
@@ -147,7 +147,7 @@ def test_reconstructed_state_equals_live_state(ops: list[tuple[str, int, bool]],
             m[key] = value
         room.receive("w", yproto.sync_update(doc.get_update(before)), 0)
         live[room.head] = room.doc.get("annotations", type=Map).to_py() or {}
-        room.tick(0, 1e9)
+        room.tick(0)
     history = room.history
     for seq in range(history.oldest_seq, room.head + 1):
         assert content(history.state_at(seq)) == live[seq], seq

@@ -122,7 +122,7 @@ def test_resync_when_log_pruned() -> None:
     doc = Doc()
     for i in range(6):
         room.receive("w", yproto.sync_update(edit(doc, f"k{i}", i)), now=0)
-        room.tick(now=0, rebroadcast_s=10)
+        room.tick(now=0)
     assert room.history.oldest_seq == 6
     out = room.join("r", "reader", v1=True, last_seq=2, epoch=room.epoch, now=0)
     assert orjson.loads(out[0].frame)["sync"] == "resync"
@@ -150,7 +150,7 @@ def test_client_limit() -> None:
 
 
 def test_presence_relay_rate_ttl_and_leave() -> None:
-    room = new_room(presence_min_interval_s=0.1, presence_ttl_s=5)
+    room = new_room(presence_min_interval_s=0.1, presence_ttl_s=5, presence_rebroadcast_s=100)
     room.join("a", "alice", v1=True, last_seq=None, epoch=None, now=0)
     room.join("b", "bob", v1=True, last_seq=None, epoch=None, now=0)
     out = room.receive_presence("a", {"type": "presence", "cursor": {"x": 1, "y": 2}, "selection": ["x"]}, now=1.0)
@@ -159,10 +159,10 @@ def test_presence_relay_rate_ttl_and_leave() -> None:
     assert frames_for(out, "a") == []
     # Too soon: held back, then sent by the tick with the latest state.
     assert room.receive_presence("a", {"type": "presence", "cursor": {"x": 5, "y": 6}}, now=1.05) == []
-    _, ticked = room.tick(now=1.2, rebroadcast_s=100)
+    _, ticked = room.tick(now=1.2)
     assert orjson.loads(frames_for(ticked, "b")[0])["cursor"] == {"x": 5, "y": 6}
     # TTL: no refresh for 5 s → removed and announced.
-    _, ticked = room.tick(now=6.3, rebroadcast_s=100)
+    _, ticked = room.tick(now=6.3)
     assert orjson.loads(frames_for(ticked, "b")[0]) == {"type": "presenceLeft", "userId": "alice", "session": "a"}
     room.receive_presence("a", {"type": "presence", "cursor": None}, now=7)
     out = room.leave("a")
