@@ -16,14 +16,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import __version__, images
+from . import __version__, images, webui
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
 from .commands.base import Caller, Route
 from .errors import AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
 from .hub import Hub, check_room_id
 from .metrics import prometheus
-from .origins import origin_allowed
+from .origins import origin_allowed, same_origin
 
 log = logging.getLogger("annotd.http")
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
@@ -73,7 +73,7 @@ def cors_middleware(hub: Hub) -> Any:
     @web.middleware
     async def cors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         origin = request.headers.get("Origin")
-        ok = origin is not None and origin_allowed(origin, allowed)
+        ok = origin is not None and (origin_allowed(origin, allowed) or same_origin(origin, request.scheme, request.host))
         if request.method == "OPTIONS" and origin is not None:
             if not ok:
                 return error_response(403, "forbidden", f"origin {origin} is not allowed")
@@ -260,5 +260,5 @@ def build_app(hub: Hub) -> web.Application:
     for cmd in REGISTRY.values():
         for route in cmd.routes:
             routes.append(web.route(route.method, route.path, command_route(cmd, route)))
-    app.add_routes(routes + hub.exports.routes())
+    app.add_routes(routes + hub.exports.routes() + webui.routes(hub))
     return app

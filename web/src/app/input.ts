@@ -1,0 +1,190 @@
+/**
+ * Input: pointer events on the stage go to the active tool (in image pixels); space-drag,
+ * the middle button and the hand tool pan; the wheel zooms at the pointer (a trackpad's
+ * two-finger scroll pans, its pinch — ctrl+wheel — zooms); two touch pointers pinch-zoom.
+ * Keys go through the keymap table; image files dropped on the stage are uploaded.
+ * Our cursor goes to presence (rate-limited there).
+ */
+import { isMod, SHORTCUTS } from "../ui/keymap";
+import type { PointerInfo } from "../tools/tool";
+import type { RoomApp } from "./room";
+
+export function attachInput(app: RoomApp): void {
+  const stage = app.shell.stage;
+  const svg = app.scene.svg;
+  let spaceDown = false;
+  let pan: { x: number; y: number; id: number } | null = null;
+  let toolPointer: number | null = null;
+  const touches = new Map<number, { x: number; y: number }>();
+  let pinch: { dist: number; cx: number; cy: number } | null = null;
+
+  const local = (e: MouseEvent): [number, number] => {
+    const r = svg.getBoundingClientRect();
+    return [e.clientX - r.left, e.clientY - r.top];
+  };
+  const info = (e: PointerEvent | MouseEvent): PointerInfo => {
+    const [sx, sy] = local(e);
+    const [x, y] = app.viewport.toImage(sx, sy);
+    const pe = e as PointerEvent;
+    return { x, y, sx, sy, shift: e.shiftKey, alt: e.altKey, mod: isMod(e), pressure: pe.pointerType === "pen" ? pe.pressure : null, event: e };
+  };
+  const userPan = (fn: () => void) => app.byUser(fn);
+
+  svg.addEventListener("pointerdown", (e) => {
+    if (app.editor.editing !== null) app.editor.stop();
+    stage.focus({ preventScroll: true });
+    if (e.pointerType === "touch") {
+      touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (touches.size === 2) {
+        if (toolPointer !== null) {
+          app.activeTool().cancel?.();
+          toolPointer = null;
+        }
+        const [a, b] = [...touches.values()];
+        pinch = { dist: Math.hypot(a!.x - b!.x, a!.y - b!.y), cx: (a!.x + b!.x) / 2, cy: (a!.y + b!.y) / 2 };
+        return;
+      }
+    }
+    if (e.button === 1 || (e.button === 0 && (spaceDown || app.tool === "hand"))) {
+      e.preventDefault();
+      pan = { x: e.clientX, y: e.clientY, id: e.pointerId };
+      svg.setPointerCapture(e.pointerId);
+      stage.style.cursor = "grabbing";
+      return;
+    }
+    if (e.button !== 0 || toolPointer !== null) return;
+    toolPointer = e.pointerId;
+    svg.setPointerCapture(e.pointerId);
+    app.activeTool().down(info(e));
+  });
+
+  svg.addEventListener("pointermove", (e) => {
+    const p = info(e);
+    app.presence.set({ cursor: { x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 } });
+    if (touches.has(e.pointerId)) {
+      touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (pinch && touches.size === 2) {
+        const [a, b] = [...touches.values()];
+        const dist = Math.hypot(a!.x - b!.x, a!.y - b!.y);
+        const cx = (a!.x + b!.x) / 2;
+        const cy = (a!.y + b!.y) / 2;
+        const r = svg.getBoundingClientRect();
+        userPan(() => {
+          app.viewport.panBy(cx - pinch!.cx, cy - pinch!.cy);
+          app.viewport.zoomAt(cx - r.left, cy - r.top, dist / Math.max(1, pinch!.dist));
+        });
+        pinch = { dist, cx, cy };
+        return;
+      }
+    }
+    if (pan && e.pointerId === pan.id) {
+      const dx = e.clientX - pan.x;
+      const dy = e.clientY - pan.y;
+      pan = { ...pan, x: e.clientX, y: e.clientY };
+      userPan(() => app.viewport.panBy(dx, dy));
+      return;
+    }
+    if (toolPointer === e.pointerId) app.activeTool().move(p);
+    else if (toolPointer === null) {
+      const t = app.activeTool() as { hover?: (p: PointerInfo) => void; hoverMove?: (p: PointerInfo) => void };
+      t.hover?.(p);
+      t.hoverMove?.(p);
+    }
+  });
+
+  const end = (e: PointerEvent) => {
+    touches.delete(e.pointerId);
+    if (touches.size < 2) pinch = null;
+    if (pan && e.pointerId === pan.id) {
+      pan = null;
+      stage.style.cursor = app.activeTool().cursor;
+      return;
+    }
+    if (toolPointer === e.pointerId) {
+      toolPointer = null;
+      if (e.type === "pointercancel") app.activeTool().cancel?.();
+      else app.activeTool().up(info(e));
+    }
+  };
+  svg.addEventListener("pointerup", end);
+  svg.addEventListener("pointercancel", end);
+  svg.addEventListener("pointerleave", () => app.presence.set({ cursor: null }));
+  svg.addEventListener("dblclick", (e) => app.activeTool().dblclick?.(info(e)));
+  svg.addEventListener("contextmenu", (e) => e.preventDefault());
+
+  svg.addEventListener(
+    "wheel",
+    (e) => {
+      e.preventDefault();
+      const [sx, sy] = local(e);
+      const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? 400 : 1;
+      const dx = e.deltaX * unit;
+      const dy = e.deltaY * unit;
+      const mouseWheel = e.deltaMode !== 0 || (e.deltaX === 0 && Math.abs(e.deltaY) >= 50 && Number.isInteger(e.deltaY));
+      userPan(() => {
+        if (e.ctrlKey || e.metaKey || mouseWheel) app.viewport.zoomAt(sx, sy, Math.exp(-dy * (e.ctrlKey ? 0.01 : 0.0015)));
+        else app.viewport.panBy(-dx, -dy);
+      });
+    },
+    { passive: false },
+  );
+
+  stage.addEventListener("keydown", (e) => {
+    if (e.target !== stage && (e.target as HTMLElement).closest("input, textarea, select, [contenteditable]")) return;
+    if (e.key === " ") {
+      if (!spaceDown) {
+        spaceDown = true;
+        stage.style.cursor = "grab";
+      }
+      e.preventDefault();
+      return;
+    }
+    if (app.activeTool().key?.(e)) {
+      e.preventDefault();
+      return;
+    }
+    if (e.key.startsWith("Arrow") && !isMod(e)) {
+      const step = e.shiftKey ? 10 : 1;
+      const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[e.key];
+      if (d) {
+        e.preventDefault();
+        app.nudge(d[0]!, d[1]!);
+      }
+      return;
+    }
+    for (const s of SHORTCUTS) {
+      if (s.match(e) && app.commands.has(s.command)) {
+        e.preventDefault();
+        app.run(s.command);
+        return;
+      }
+    }
+  });
+  stage.addEventListener("keyup", (e) => {
+    if (e.key === " ") {
+      spaceDown = false;
+      stage.style.cursor = app.activeTool().cursor;
+    }
+  });
+  // shortcuts also work when focus is on the page body (not in a form control)
+  document.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.target !== document.body) return;
+    stage.focus({ preventScroll: true });
+    stage.dispatchEvent(new KeyboardEvent("keydown", e));
+  });
+
+  stage.addEventListener("dragover", (e) => {
+    if (e.dataTransfer?.types.includes("Files")) {
+      e.preventDefault();
+      stage.classList.add("drop");
+    }
+  });
+  stage.addEventListener("dragleave", () => stage.classList.remove("drop"));
+  stage.addEventListener("drop", (e) => {
+    stage.classList.remove("drop");
+    const f = e.dataTransfer?.files[0];
+    if (!f) return;
+    e.preventDefault();
+    void app.upload(f);
+  });
+}
