@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -74,6 +75,15 @@ class Server:
     ws: str
     log: list[str] = field(default_factory=list)
 
+    def drain(self) -> None:
+        assert self.proc.stdout is not None
+        try:
+            for line in self.proc.stdout:
+                self.log.append(line)
+                del self.log[:-500]
+        except ValueError:  # closed at teardown
+            pass
+
     def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
                 content_type: str = "application/json") -> tuple[int, Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
@@ -108,7 +118,10 @@ def start_server(extra_env: dict[str, str] | None = None) -> Server:
         lines.append(line)
         m = re.search(r"annotd listening: (ws://\S+)/v1/ws\s+(http://\S+)", line)
         if m:
-            return Server(proc, m.group(2), m.group(1), lines)
+            server = Server(proc, m.group(2), m.group(1), lines)
+            # keep reading its log, or a full pipe would stall the server mid-test
+            threading.Thread(target=server.drain, name="annotd-log", daemon=True).start()
+            return server
     proc.wait(timeout=10)
     raise RuntimeError("annotd did not start:\n" + "".join(lines))
 
@@ -117,15 +130,24 @@ def start_server(extra_env: dict[str, str] | None = None) -> Server:
 def server() -> Iterator[Server]:
     s = start_server()
     yield s
+    stop_server(s)
+
+
+def stop_server(s: Server) -> None:
     s.proc.terminate()
     try:
         s.proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         s.proc.kill()
+        s.proc.wait()
+    if s.proc.stdout is not None:
+        s.proc.stdout.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Browser]:
+    """One Chromium per test module: Playwright's sync API keeps its own event loop running
+    while it is open, which must not overlap the asyncio tests of other modules."""
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=60_000)
         yield b

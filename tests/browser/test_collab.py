@@ -92,7 +92,8 @@ def test_move_resize_rotate_and_style_show_in_the_other_page(server: Server, ope
     pa.mouse.down()
     pa.mouse.move(handle["x"] + 64, handle["y"] + 64, steps=4)
     pa.mouse.up()
-    wait_for(pb, "id => { const a = window.annotd.app.canvas.get(id); return a && Math.abs(a.w - 260) < 1.5 && Math.abs(a.h - 160) < 1.5 }", ann_id)
+    wait_for(pb, """id => { const a = window.annotd.app.canvas.get(id);
+        return a && Math.abs(a.w - 260) < 1.5 && Math.abs(a.h - 160) < 1.5 }""", ann_id)
     # rotate with the rotate handle, shift snaps to 15° steps: a quarter turn
     rot = pa.locator('[data-handle="rotate"]').bounding_box()
     assert rot is not None
