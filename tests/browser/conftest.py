@@ -161,6 +161,16 @@ class Watched:
     user_id: str
     name: str
     errors: list[str]
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow_console(self, pattern: str) -> None:
+        """Declare a console error the test provokes on purpose (Chromium logs every HTTP
+        error response of fetch() as "Failed to load resource: ... status of 415")."""
+        self.allowed.append(re.compile(pattern))
+
+    def on_console(self, kind: str, text: str) -> None:
+        if kind == "error" and not any(p.search(text) for p in self.allowed):
+            self.errors.append(f"console.error: {text}")
 
 
 PageFactory = Callable[..., Watched]
@@ -181,9 +191,9 @@ def open_page(browser: Browser, server: Server) -> Iterator[PageFactory]:
         page = ctx.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-        page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
         w = Watched(page, ctx, user_id, name, errors)
+        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+        page.on("console", lambda m: w.on_console(m.type, m.text))
         opened.append(w)
         page.goto(server.http + path)
         if wait_synced and path.startswith("/r/"):

@@ -31,6 +31,7 @@ window.addEventListener("unhandledrejection", (e) => {
 async function main(): Promise<void> {
   const body = document.body;
   const page = body.dataset.page;
+  if (page !== "room" && page !== "rooms") return; // a static page (e.g. "this room does not exist")
   let config;
   try {
     config = await loadConfig();

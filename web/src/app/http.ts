@@ -83,9 +83,17 @@ export interface RoomSummary {
   lastChangeAt: number;
 }
 
+const EXT_TYPES: Record<string, string> = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp" };
+
+/** Some systems give files no type: go by the extension (the server checks the bytes anyway). */
+export function typeFromName(name: string): string {
+  const ext = name.toLowerCase().split(".").pop() ?? "";
+  return EXT_TYPES[ext] ?? "application/octet-stream";
+}
+
 /** Upload a base image; the server validates it and answers with words on failure. */
 export function uploadImage(roomId: string, file: File, userId: string): Promise<{ sha256: string; width: number; height: number }> {
-  const type = file.type || "application/octet-stream";
+  const type = file.type || typeFromName(file.name);
   return api(`/v1/rooms/${encodeURIComponent(roomId)}/image`, {
     method: "POST",
     headers: { "Content-Type": type, "X-Annotd-User": userId },

@@ -15,6 +15,8 @@ export class RoomsPage {
   private list: HTMLElement;
   private error: HTMLElement;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Upload messages per room, kept across the periodic re-render of the list. */
+  private statuses = new Map<string, { text: string; error: boolean }>();
 
   constructor(
     parent: HTMLElement,
@@ -88,7 +90,8 @@ export class RoomsPage {
       ? h("img", { src: imageUrl(r.id, r.image.sha256), alt: `Image of ${r.name}`, loading: "lazy", width: 160, height: 100 })
       : h("span", { class: "no-image" }, "No image");
     const people = r.users.map(nameFromUserId);
-    const status = h("p", { class: "upload-status", role: "status" });
+    const st = this.statuses.get(r.id);
+    const status = h("p", { class: st?.error ? "upload-status error" : "upload-status", role: "status" }, st?.text ?? "");
     const upload = button(`Set the image of ${r.name}`, { text: r.image ? "Replace image…" : "Add image…", onClick: () => this.pick(r, status) });
     const del = button(`Delete room ${r.name}`, { text: "Delete", cls: "danger", onClick: () => void this.remove(r) });
     const li = h("li", { class: "room", "data-room-id": r.id },
@@ -132,15 +135,19 @@ export class RoomsPage {
 
   /** Upload a file as a room's image; exposed for tests through the file input too. */
   async upload(r: RoomSummary, file: File, status: HTMLElement): Promise<void> {
-    status.textContent = `Uploading ${file.name}…`;
-    status.className = "upload-status";
+    const show = (text: string, error: boolean) => {
+      this.statuses.set(r.id, { text, error });
+      const el = this.list.querySelector(`li.room[data-room-id="${CSS.escape(r.id)}"] .upload-status`) ?? status;
+      el.textContent = text;
+      el.className = error ? "upload-status error" : "upload-status";
+    };
+    show(`Uploading ${file.name}…`, false);
     try {
       const img = await uploadImage(r.id, file, this.identity.userId);
-      status.textContent = `Image set (${img.width}×${img.height}).`;
-      void this.refresh();
+      await this.refresh();
+      show(`Image set (${img.width}×${img.height}).`, false);
     } catch (err) {
-      status.className = "upload-status error";
-      status.textContent = `Upload failed: ${err instanceof ApiError ? err.message : String(err)}`;
+      show(`Upload failed: ${err instanceof ApiError ? err.message : String(err)}`, true);
     }
   }
 
