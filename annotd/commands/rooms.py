@@ -65,7 +65,7 @@ async def create(hub: Hub, p: CreateRoom, caller: Caller) -> dict[str, Any]:
 
 @command("rooms.list", method="GET", path="/v1/rooms")
 async def list_rooms(hub: Hub, p: NoParams, caller: Caller) -> dict[str, Any]:
-    """List every room with its metadata."""
+    """List every room with its metadata: name, image, people online, last change (see Rooms)."""
     return {"rooms": [room_json(r) for r in hub.rooms.values()]}
 
 
