@@ -89,7 +89,7 @@ def test_screen_matches_the_export(server: Server, open_page: PageFactory, tmp_p
     wait_for(page, "() => document.fonts.status === 'loaded' && [...document.fonts].every(f => f.status === 'loaded')")
     page.evaluate("""() => { const app = window.annotd.app; app.selection.clear();
         app.scene.cullingEnabled = false; app.viewport.set(1, 0, 0); app.layout.reset(); app.scene.renderAll();
-        document.querySelector('svg.canvas .overlay').style.display = 'none'; }""")
+        document.querySelector('svg.canvas-overlay').style.display = 'none'; }""")
     wait_for(page, "s => window.annotd.app.socket.lastSeq >= s", seq)
     expect(page.locator("svg.canvas image.base")).to_have_attribute("width", str(WIDTH))
     wait_for(page, """() => new Promise(r => { const img = new Image(); img.onload = () => r(true); img.onerror = () => r(false);

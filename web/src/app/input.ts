@@ -11,7 +11,8 @@ import type { RoomApp } from "./room";
 
 export function attachInput(app: RoomApp): void {
   const stage = app.shell.stage;
-  const svg = app.scene.svg;
+  // Listeners sit on the stage: the drawing's <svg> and the chrome <svg> above it are both
+  // inside it (handles are found with closest('[data-handle]') on the event target).
   let spaceDown = false;
   let pan: { x: number; y: number; id: number } | null = null;
   let toolPointer: number | null = null;
@@ -19,7 +20,7 @@ export function attachInput(app: RoomApp): void {
   let pinch: { dist: number; cx: number; cy: number } | null = null;
 
   const local = (e: MouseEvent): [number, number] => {
-    const r = svg.getBoundingClientRect();
+    const r = stage.getBoundingClientRect();
     return [e.clientX - r.left, e.clientY - r.top];
   };
   const info = (e: PointerEvent | MouseEvent): PointerInfo => {
@@ -30,7 +31,8 @@ export function attachInput(app: RoomApp): void {
   };
   const userPan = (fn: () => void) => app.byUser(fn);
 
-  svg.addEventListener("pointerdown", (e) => {
+  stage.addEventListener("pointerdown", (e) => {
+    if ((e.target as Element).closest("textarea, button, input, a")) return;
     if (app.editor.editing !== null) app.editor.stop();
     stage.focus({ preventScroll: true });
     if (e.pointerType === "touch") {
@@ -48,17 +50,17 @@ export function attachInput(app: RoomApp): void {
     if (e.button === 1 || (e.button === 0 && (spaceDown || app.tool === "hand"))) {
       e.preventDefault();
       pan = { x: e.clientX, y: e.clientY, id: e.pointerId };
-      svg.setPointerCapture(e.pointerId);
+      stage.setPointerCapture(e.pointerId);
       stage.style.cursor = "grabbing";
       return;
     }
     if (e.button !== 0 || toolPointer !== null) return;
     toolPointer = e.pointerId;
-    svg.setPointerCapture(e.pointerId);
+    stage.setPointerCapture(e.pointerId);
     app.activeTool().down(info(e));
   });
 
-  svg.addEventListener("pointermove", (e) => {
+  stage.addEventListener("pointermove", (e) => {
     const p = info(e);
     app.presence.set({ cursor: { x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 } });
     if (touches.has(e.pointerId)) {
@@ -68,10 +70,10 @@ export function attachInput(app: RoomApp): void {
         const dist = Math.hypot(a!.x - b!.x, a!.y - b!.y);
         const cx = (a!.x + b!.x) / 2;
         const cy = (a!.y + b!.y) / 2;
-        const r = svg.getBoundingClientRect();
+        const r = stage.getBoundingClientRect();
         userPan(() => {
-          app.viewport.panBy(cx - pinch!.cx, cy - pinch!.cy);
-          app.viewport.zoomAt(cx - r.left, cy - r.top, dist / Math.max(1, pinch!.dist));
+          app.viewport.panBy(cx - pinch!.cx, cy - pinch!.cy, true);
+          app.viewport.zoomAt(cx - r.left, cy - r.top, dist / Math.max(1, pinch!.dist), true);
         });
         pinch = { dist, cx, cy };
         return;
@@ -81,7 +83,7 @@ export function attachInput(app: RoomApp): void {
       const dx = e.clientX - pan.x;
       const dy = e.clientY - pan.y;
       pan = { ...pan, x: e.clientX, y: e.clientY };
-      userPan(() => app.viewport.panBy(dx, dy));
+      userPan(() => app.viewport.panBy(dx, dy, true));
       return;
     }
     if (toolPointer === e.pointerId) app.activeTool().move(p);
@@ -98,6 +100,7 @@ export function attachInput(app: RoomApp): void {
     if (pan && e.pointerId === pan.id) {
       pan = null;
       stage.style.cursor = app.activeTool().cursor;
+      app.scene.commit();
       return;
     }
     if (toolPointer === e.pointerId) {
@@ -106,13 +109,13 @@ export function attachInput(app: RoomApp): void {
       else app.activeTool().up(info(e));
     }
   };
-  svg.addEventListener("pointerup", end);
-  svg.addEventListener("pointercancel", end);
-  svg.addEventListener("pointerleave", () => app.presence.set({ cursor: null }));
-  svg.addEventListener("dblclick", (e) => app.activeTool().dblclick?.(info(e)));
-  svg.addEventListener("contextmenu", (e) => e.preventDefault());
+  stage.addEventListener("pointerup", end);
+  stage.addEventListener("pointercancel", end);
+  stage.addEventListener("pointerleave", () => app.presence.set({ cursor: null }));
+  stage.addEventListener("dblclick", (e) => app.activeTool().dblclick?.(info(e)));
+  stage.addEventListener("contextmenu", (e) => e.preventDefault());
 
-  svg.addEventListener(
+  stage.addEventListener(
     "wheel",
     (e) => {
       e.preventDefault();
@@ -122,8 +125,8 @@ export function attachInput(app: RoomApp): void {
       const dy = e.deltaY * unit;
       const mouseWheel = e.deltaMode !== 0 || (e.deltaX === 0 && Math.abs(e.deltaY) >= 50 && Number.isInteger(e.deltaY));
       userPan(() => {
-        if (e.ctrlKey || e.metaKey || mouseWheel) app.viewport.zoomAt(sx, sy, Math.exp(-dy * (e.ctrlKey ? 0.01 : 0.0015)));
-        else app.viewport.panBy(-dx, -dy);
+        if (e.ctrlKey || e.metaKey || mouseWheel) app.viewport.zoomAt(sx, sy, Math.exp(-dy * (e.ctrlKey ? 0.01 : 0.0015)), true);
+        else app.viewport.panBy(-dx, -dy, true);
       });
     },
     { passive: false },

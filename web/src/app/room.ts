@@ -76,6 +76,8 @@ export class RoomApp {
   readonly editor: TextEditor;
   readonly commands = new Map<string, () => void>();
   tool: ToolId = "select";
+  /** Measured on this page (benchmarks read them): the first full render after the first sync. */
+  readonly timings: { firstRenderMs?: number; firstFrameMs?: number; annotations?: number } = {};
   following: string | null = null;
   private tools = new Map<ToolId, Tool>();
   private toolButtons = new Map<ToolId, HTMLButtonElement>();
@@ -484,7 +486,19 @@ export class RoomApp {
       document.title = `${info.name} — annotd`;
     });
     this.socket.on("synced", () => {
+      const t0 = performance.now();
       this.scene.renderAll();
+      const t1 = performance.now();
+      if (this.timings.firstRenderMs === undefined) {
+        this.timings.firstRenderMs = t1 - t0;
+        this.timings.annotations = this.scene.size;
+        // the first frame that shows it: after the next rendering update (style, layout, paint)
+        requestAnimationFrame(() => {
+          const ch = new MessageChannel();
+          ch.port1.onmessage = () => { this.timings.firstFrameMs = performance.now() - t0; };
+          ch.port2.postMessage(null);
+        });
+      }
       this.showImage(this.canvas.image());
       this.presence.set({ viewport: this.viewport.visible() });
       this.shell.root.dataset.synced = "true";

@@ -5,8 +5,15 @@
  * Updates are synchronous with the Yjs transaction that caused them (no frame of delay, which
  * is most of the browser-to-browser latency budget): only the annotations a transaction
  * touched are repainted, and children are re-ordered only when a z key changed or an
- * annotation appeared. Off-screen annotations are culled (display: none) on pan/zoom, which
- * keeps pan/zoom of a 1,000-annotation room cheap. `showStatic` draws a fixed list instead of
+ * annotation appeared. Off-screen annotations (beyond a margin of half a view) are culled
+ * (display: none).
+ *
+ * Pan and zoom gestures (`viewport.live`) do not touch the SVG at all: the <svg> sits in a
+ * composited wrapper whose CSS transform shows the change relative to the last committed
+ * view, so the compositor scales the picture it already has (momentarily soft when zooming
+ * in). When the gesture pauses for SETTLE_MS the transform is committed to the world group
+ * and the SVG repaints crisp. Screen-space chrome lives in a second <svg> on top, drawn from
+ * the live viewport, so handles and cursors stay exact during a gesture. `showStatic` draws a fixed list instead of
  * the live document (read-only previews of versions and history, issue 9).
  */
 import type { CanvasDoc } from "../model/canvas";
@@ -24,6 +31,8 @@ interface Entry {
   culled: boolean;
 }
 
+const SETTLE_MS = 120;
+
 export function paintInto(g: SVGGElement, a: Annotation, layout: TextLayout): void {
   g.replaceChildren(...annotationOps(a, layout).map(opElement));
   if (a.rotation) g.setAttribute("transform", `rotate(${a.rotation} ${a.x + a.w / 2} ${a.y + a.h / 2})`);
@@ -35,6 +44,10 @@ export function paintInto(g: SVGGElement, a: Annotation, layout: TextLayout): vo
 
 export class Scene {
   readonly svg: SVGSVGElement;
+  /** The composited wrapper of `svg` (its CSS transform shows gestures in progress). */
+  readonly layer: HTMLDivElement;
+  /** The screen-space SVG above the drawing (holds `overlay`). */
+  readonly chrome: SVGSVGElement;
   readonly world: SVGGElement;
   readonly image: SVGImageElement;
   readonly shapes: SVGGElement;
@@ -47,6 +60,8 @@ export class Scene {
   private staticList: Annotation[] | null = null;
   private listeners = new Set<(ids: ReadonlySet<string>) => void>();
   private draftEl: SVGGElement;
+  private committed = { scale: 1, tx: 0, ty: 0 };
+  private settleTimer: ReturnType<typeof setTimeout> | null = null;
   cullingEnabled = true;
 
   constructor(
@@ -64,16 +79,50 @@ export class Scene {
     this.worldOverlay.appendChild(this.draftEl);
     this.overlay = svgEl("g", { class: "overlay" });
     this.world.append(this.image, this.shapes, this.worldOverlay);
-    this.svg.append(this.world, this.overlay);
-    host.appendChild(this.svg);
+    this.svg.append(this.world);
+    this.layer = document.createElement("div");
+    this.layer.className = "world-layer";
+    this.layer.appendChild(this.svg);
+    this.chrome = svgEl("svg", { class: "canvas-overlay", "aria-hidden": "true" });
+    this.chrome.appendChild(this.overlay);
+    host.append(this.layer, this.chrome);
     canvas.onChange((ids) => {
       if (this.staticList === null) this.update(ids);
     });
     viewport.onChange(() => {
-      this.world.setAttribute("transform", viewport.transform());
-      this.cull();
+      if (viewport.live) this.preview();
+      else this.commit();
     });
-    this.world.setAttribute("transform", viewport.transform());
+    this.commit();
+  }
+
+  /** Show a gesture in progress as a CSS transform relative to the committed view. */
+  private preview(): void {
+    const v = this.viewport;
+    const c = this.committed;
+    const k = v.scale / c.scale;
+    this.layer.style.transform = `matrix(${k}, 0, 0, ${k}, ${v.tx - k * c.tx}, ${v.ty - k * c.ty})`;
+    if (this.settleTimer !== null) clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.commit(), SETTLE_MS);
+  }
+
+  /** Make the SVG itself show the current view (crisp), and cull for it. */
+  commit(): void {
+    if (this.settleTimer !== null) {
+      clearTimeout(this.settleTimer);
+      this.settleTimer = null;
+    }
+    const v = this.viewport;
+    this.committed = { scale: v.scale, tx: v.tx, ty: v.ty };
+    this.world.setAttribute("transform", v.transform());
+    this.layer.style.transform = "";
+    this.cull();
+  }
+
+  /** The image-pixel area kept painted: the view plus half a view on each side. */
+  private paintArea(): Rect {
+    const r = this.viewport.visible();
+    return { x: r.x - r.w / 2, y: r.y - r.h / 2, w: r.w * 2, h: r.h * 2 };
   }
 
   /** Called after each repaint with the ids repainted (tests and overlays hook here). */
@@ -112,7 +161,7 @@ export class Scene {
 
   update(ids: ReadonlySet<string>): void {
     let reorder = false;
-    const visible = this.viewport.visible();
+    const visible = this.paintArea();
     for (const id of ids) {
       const a = this.lookup(id);
       let e = this.entries.get(id);
@@ -166,7 +215,7 @@ export class Scene {
   }
 
   private cull(): void {
-    const visible = this.viewport.visible();
+    const visible = this.paintArea();
     for (const [id, e] of this.entries) this.applyVisibility(id, e, visible);
   }
 
@@ -175,7 +224,7 @@ export class Scene {
     if (hidden) this.hidden.add(id);
     else this.hidden.delete(id);
     const e = this.entries.get(id);
-    if (e !== undefined) this.applyVisibility(id, e, this.viewport.visible());
+    if (e !== undefined) this.applyVisibility(id, e, this.paintArea());
   }
 
   /** Draw a fixed list read-only instead of the live document; null goes back to live. */

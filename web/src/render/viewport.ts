@@ -1,6 +1,9 @@
 /**
  * Pan and zoom: screen = image × scale + (tx, ty). Geometry stays in image pixels; only the
  * world group's transform changes, so a pan or zoom repaints without touching any shape.
+ *
+ * `live` changes (a wheel, pinch or drag in progress) are shown by the scene as a
+ * compositor-only CSS transform and committed when the gesture pauses (render/scene.ts).
  */
 import type { Viewport as Rect } from "../net/protocol";
 
@@ -13,6 +16,8 @@ export class Viewport {
   ty = 0;
   width = 1;
   height = 1;
+  /** True while the last change belongs to a gesture still in progress. */
+  live = false;
   private listeners = new Set<() => void>();
 
   onChange(l: () => void): () => void {
@@ -30,10 +35,11 @@ export class Viewport {
     this.emit();
   }
 
-  set(scale: number, tx: number, ty: number): void {
+  set(scale: number, tx: number, ty: number, live = false): void {
     this.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale));
     this.tx = tx;
     this.ty = ty;
+    this.live = live;
     this.emit();
   }
 
@@ -45,15 +51,15 @@ export class Viewport {
     return [x * this.scale + this.tx, y * this.scale + this.ty];
   }
 
-  panBy(dx: number, dy: number): void {
-    this.set(this.scale, this.tx + dx, this.ty + dy);
+  panBy(dx: number, dy: number, live = false): void {
+    this.set(this.scale, this.tx + dx, this.ty + dy, live);
   }
 
   /** Zoom by `factor` keeping the image point under (sx, sy) fixed. */
-  zoomAt(sx: number, sy: number, factor: number): void {
+  zoomAt(sx: number, sy: number, factor: number, live = false): void {
     const next = Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.scale * factor));
     const [ix, iy] = this.toImage(sx, sy);
-    this.set(next, sx - ix * next, sy - iy * next);
+    this.set(next, sx - ix * next, sy - iy * next, live);
   }
 
   zoomCenter(factor: number): void {
