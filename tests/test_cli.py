@@ -77,11 +77,12 @@ async def test_sigint_graceful_shutdown() -> None:
 
 
 async def test_non_loopback_warning() -> None:
-    proc, _, _ = await start_serve("--host", "0.0.0.0")
+    proc, _, _ = await start_serve("--host", "0.0.0.0", "--allowed-host", "annotd.internal")
     proc.send_signal(signal.SIGTERM)
     async with asyncio.timeout(T):
         _, err = await proc.communicate()
     assert b"no authentication" in err and proc.returncode == 0
+    assert b"Host names: localhost, *.localhost, IP addresses, annotd.internal" in err
 
 
 @pytest.mark.parametrize(
