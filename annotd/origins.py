@@ -9,8 +9,8 @@ annotd's own web client is served by its side port, so its pages have the side p
 origin whatever address annotd is bound to: that exact origin (``http://<the host the
 browser used>:<side port>``) is accepted too (:func:`is_own_origin`, :func:`same_origin`).
 Nothing else is widened: another port or scheme on the same host stays refused. Which
-``Host`` values are acceptable at all is a separate check (a Host allow-list against DNS
-rebinding) that belongs in this module as well.
+``Host`` values are acceptable at all is checked before this, by :mod:`annotd.hosts` (the
+DNS-rebinding defence), so "the host the browser used" is always an allowed one.
 """
 
 from __future__ import annotations

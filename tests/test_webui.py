@@ -143,15 +143,15 @@ async def test_room_socket_accepts_the_side_ports_own_origin(daemon: Daemon, htt
     await make_room(http, "r1")
     ws_port = int(daemon.ws_url.rsplit(":", 1)[1])
     http_port = int(daemon.http_url.rsplit(":", 1)[1])
-    host = f"annotd.lan:{ws_port}"
-    assert await _handshake(ws_port, host, f"http://annotd.lan:{http_port}") == 101
-    assert await _handshake(ws_port, host, "http://annotd.lan:1") == 403
+    host = f"192.0.2.7:{ws_port}"  # what a browser on the LAN sends after --host 0.0.0.0
+    assert await _handshake(ws_port, host, f"http://192.0.2.7:{http_port}") == 101
+    assert await _handshake(ws_port, host, "http://192.0.2.7:1") == 403
     assert await _handshake(ws_port, host, f"http://evil.example:{http_port}") == 403
 
 
 async def test_side_port_accepts_same_origin_writes(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     http_port = int(daemon.http_url.rsplit(":", 1)[1])
-    host = f"annotd.lan:{http_port}"
+    host = f"192.0.2.7:{http_port}"
     r = await http.post("/v1/rooms", json={"id": "lan"}, headers={"Host": host, "Origin": f"http://{host}"})
     assert r.status == 201
     r = await http.post("/v1/rooms", json={"id": "evil"}, headers={"Host": host, "Origin": "http://evil.example"})
