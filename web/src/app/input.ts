@@ -132,8 +132,14 @@ export function attachInput(app: RoomApp): void {
     { passive: false },
   );
 
-  stage.addEventListener("keydown", (e) => {
-    if (e.target !== stage && (e.target as HTMLElement).closest("input, textarea, select, [contenteditable]")) return;
+  // Shortcuts work wherever focus is, except in text fields and dialogs; on a focused
+  // control, Enter, Space and the arrows keep their usual meaning.
+  const onKey = (e: KeyboardEvent) => {
+    if (e.defaultPrevented) return;
+    const t = e.target as HTMLElement;
+    if (t.closest?.("input, textarea, select, [contenteditable], dialog")) return;
+    const onControl = t !== stage && t.closest?.("button, a, [role=tab], [role=radio]");
+    if (onControl && (e.key === "Enter" || e.key === " " || e.key.startsWith("Arrow"))) return;
     if (e.key === " ") {
       if (!spaceDown) {
         spaceDown = true;
@@ -155,25 +161,20 @@ export function attachInput(app: RoomApp): void {
       }
       return;
     }
-    for (const s of SHORTCUTS) {
-      if (s.match(e) && app.commands.has(s.command)) {
+    for (const sc of SHORTCUTS) {
+      if (sc.match(e) && app.commands.has(sc.command)) {
         e.preventDefault();
-        app.run(s.command);
+        app.run(sc.command);
         return;
       }
     }
-  });
-  stage.addEventListener("keyup", (e) => {
-    if (e.key === " ") {
+  };
+  document.addEventListener("keydown", onKey);
+  document.addEventListener("keyup", (e) => {
+    if (e.key === " " && spaceDown) {
       spaceDown = false;
       stage.style.cursor = app.activeTool().cursor;
     }
-  });
-  // shortcuts also work when focus is on the page body (not in a form control)
-  document.addEventListener("keydown", (e) => {
-    if (e.defaultPrevented || e.target !== document.body) return;
-    stage.focus({ preventScroll: true });
-    stage.dispatchEvent(new KeyboardEvent("keydown", e));
   });
 
   stage.addEventListener("dragover", (e) => {

@@ -474,7 +474,7 @@ export class RoomApp {
     const setStatus = () => {
       const s = this.socket.state;
       const pending = this.socket.pendingAcks + (this.socket.unsent ? 1 : 0);
-      this.status.textContent = STATUS_TEXT[s] + (s === "connected" ? (pending ? " · saving…" : " · all changes saved") : "");
+      this.status.textContent = STATUS_TEXT[s] + (s === "connected" ? (pending ? " · saving…" : " · all saved") : "");
       this.status.dataset.state = s;
     };
     this.socket.on("state", setStatus);
