@@ -110,6 +110,7 @@ def test_rooms_page_creates_a_room_uploads_an_image_and_shows_a_bad_files_error(
     fc.value.set_files(files=[{"name": "harbour.png", "mimeType": "image/png", "buffer": png_bytes()}])
     expect(card.locator(".upload-status")).to_have_text("Image set (320×200).")
     expect(card.locator("img")).to_have_count(1)
+    expect(card.locator(".meta")).to_contain_text(re.compile(r"last change (just now|\d+ seconds ago)"))
     status, body = server.request("GET", "/v1/rooms/harbour")
     assert body["image"]["width"] == 320
     # a file that is not an image: the server's words, not a code (Chromium logs the 4xx responses)

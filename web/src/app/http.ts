@@ -80,6 +80,7 @@ export interface RoomSummary {
   users: string[];
   clients: number;
   image: { sha256: string; width: number; height: number; mime: string } | null;
+  /** Seconds since the epoch (like createdAt). */
   lastChangeAt: number;
 }
 

@@ -145,6 +145,8 @@ export class TextEditor {
     st.lineHeight = String(LINE_HEIGHT);
     st.textAlign = a.style.textAlign;
     st.color = a.style.stroke === "none" ? "#1e1e1e" : a.style.stroke.slice(0, 7);
+    st.background = a.style.fill === "none" ? "transparent" : a.style.fill; // the box's fill, hidden with the SVG text
+    st.opacity = String(a.style.opacity);
     st.whiteSpace = a.wrap ? "pre-wrap" : "pre";
     st.transformOrigin = `${(a.w * s) / 2}px ${(a.h * s) / 2}px`;
     st.transform = a.rotation ? `rotate(${a.rotation}deg)` : "";

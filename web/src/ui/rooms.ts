@@ -101,7 +101,7 @@ export class RoomsPage {
         h("p", { class: "meta" },
           r.clients ? `${r.clients} online${people.length ? `: ${people.join(", ")}` : ""}` : "Nobody online",
           " · ",
-          `last change ${relativeTime(r.lastChangeAt)}`,
+          `last change ${relativeTime(r.lastChangeAt * 1000)}`,
           r.image ? ` · ${r.image.width}×${r.image.height}` : ""),
         h("div", { class: "row" }, h("a", { href: url, class: "button primary" }, "Open"), upload, del),
         status,
