@@ -170,8 +170,15 @@ export class RoomApp {
     return () => this.followListeners.delete(l);
   }
 
+  private styleTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Panels showing the selection's style refresh at most every 80 ms (not on every drag step). */
   private styleChanged(): void {
-    for (const l of this.styleListeners) l();
+    if (this.styleTimer !== null) return;
+    this.styleTimer = setTimeout(() => {
+      this.styleTimer = null;
+      for (const l of this.styleListeners) l();
+    }, 80);
   }
 
   /** Apply a style change to the selection (one undo step), or to the next shapes drawn. */
