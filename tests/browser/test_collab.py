@@ -196,3 +196,41 @@ def test_follow_moves_the_followers_viewport_with_the_leaders(server: Server, op
     # zooming by hand stops following
     pb.get_by_role("button", name="Zoom in").click()
     expect(pb.locator(".banner")).to_be_hidden()
+
+
+def test_a_revert_clears_the_undo_stack(server: Server, open_page: PageFactory) -> None:
+    rid = room(server)
+    a = open_page(f"/r/{rid}", "Alice")
+    pa = a.page
+    at_100(pa)
+    status, _ = server.request("POST", f"/v1/rooms/{rid}/versions", {"tag": "empty"})
+    assert status == 201
+    tool(pa, "rect")
+    drag(pa, [(50, 50), (150, 150)])
+    expect(pa.get_by_role("button", name="Undo")).to_be_enabled()
+    status, body = server.request("POST", f"/v1/rooms/{rid}/versions/empty:revert")
+    assert status == 200, body
+    wait_count(pa, 0)
+    # the revert rewrote the canvas: Alice's old steps no longer apply
+    expect(pa.get_by_role("button", name="Undo")).to_be_disabled()
+
+
+def test_pen_pressure_is_stored_with_a_freehand_stroke(server: Server, open_page: PageFactory) -> None:
+    rid = room(server)
+    a = open_page(f"/r/{rid}", "Alice")
+    pa = a.page
+    at_100(pa)
+    tool(pa, "freehand")
+    pa.evaluate("""() => { const stage = document.querySelector('.stage'); const r = stage.getBoundingClientRect();
+        const ev = (type, i, p) => stage.dispatchEvent(new PointerEvent(type, { pointerId: 7, pointerType: 'pen', isPrimary: true,
+            button: type === 'pointermove' ? -1 : 0, buttons: type === 'pointerup' ? 0 : 1, pressure: p,
+            clientX: r.left + 100 + i * 10, clientY: r.top + 100 + (i % 3) * 8, bubbles: true }));
+        ev('pointerdown', 0, 0.2);
+        for (let i = 1; i < 10; i++) ev('pointermove', i, 0.2 + i * 0.08);
+        ev('pointerup', 10, 0); }""")
+    wait_count(pa, 1)
+    wait_for(pa, "() => window.annotd.app.socket.pendingAcks === 0")
+    [ann] = server.annotations(rid)
+    assert ann["type"] == "freehand"
+    ps = ann["pressures"]
+    assert len(ps) == len(ann["points"]) // 2 and ps[0] == 0.2 and max(ps) > 0.8

@@ -30,6 +30,14 @@ export function attachInput(app: RoomApp): void {
     return { x, y, sx, sy, shift: e.shiftKey, alt: e.altKey, mod: isMod(e), pressure: pe.pointerType === "pen" ? pe.pressure : null, event: e };
   };
   const userPan = (fn: () => void) => app.byUser(fn);
+  /** Capture may fail for a pointer that is already gone (or a synthetic one): not fatal. */
+  const capture = (id: number) => {
+    try {
+      stage.setPointerCapture(id);
+    } catch {
+      /* the pointer ended before we asked */
+    }
+  };
 
   stage.addEventListener("pointerdown", (e) => {
     if ((e.target as Element).closest("textarea, button, input, a")) return;
@@ -50,13 +58,13 @@ export function attachInput(app: RoomApp): void {
     if (e.button === 1 || (e.button === 0 && (spaceDown || app.tool === "hand"))) {
       e.preventDefault();
       pan = { x: e.clientX, y: e.clientY, id: e.pointerId };
-      stage.setPointerCapture(e.pointerId);
+      capture(e.pointerId);
       stage.style.cursor = "grabbing";
       return;
     }
     if (e.button !== 0 || toolPointer !== null) return;
     toolPointer = e.pointerId;
-    stage.setPointerCapture(e.pointerId);
+    capture(e.pointerId);
     app.activeTool().down(info(e));
   });
 

@@ -17,6 +17,7 @@ export class RoomsPage {
   private timer: ReturnType<typeof setInterval> | null = null;
   /** Upload messages per room, kept across the periodic re-render of the list. */
   private statuses = new Map<string, { text: string; error: boolean }>();
+  private shown = "";
 
   constructor(
     parent: HTMLElement,
@@ -77,11 +78,23 @@ export class RoomsPage {
       return;
     }
     rooms.sort((a, b) => b.lastChangeAt - a.lastChangeAt || a.name.localeCompare(b.name));
+    const key = JSON.stringify(rooms) + Math.floor(Date.now() / 60_000); // relative times move each minute
+    if (key === this.shown) return; // unchanged: keep the DOM (and the keyboard focus) as it is
+    this.shown = key;
     if (rooms.length === 0) {
       this.list.replaceChildren(h("li", { class: "empty" }, "No rooms yet: create one above."));
       return;
     }
+    // keep focus on the same control across the re-render
+    const active = document.activeElement;
+    const room = active?.closest("li.room")?.getAttribute("data-room-id");
+    const label = active?.getAttribute("aria-label") ?? active?.textContent;
     this.list.replaceChildren(...rooms.map((r) => this.card(r)));
+    if (room && label) {
+      const card = this.list.querySelector(`li.room[data-room-id="${CSS.escape(room)}"]`);
+      const again = [...(card?.querySelectorAll<HTMLElement>("a, button") ?? [])].find((el) => (el.getAttribute("aria-label") ?? el.textContent) === label);
+      again?.focus();
+    }
   }
 
   private card(r: RoomSummary): HTMLElement {
@@ -144,6 +157,7 @@ export class RoomsPage {
     show(`Uploading ${file.name}…`, false);
     try {
       const img = await uploadImage(r.id, file, this.identity.userId);
+      this.shown = "";
       await this.refresh();
       show(`Image set (${img.width}×${img.height}).`, false);
     } catch (err) {
@@ -157,6 +171,7 @@ export class RoomsPage {
     try {
       await api(`/v1/rooms/${encodeURIComponent(r.id)}`, { method: "DELETE" });
       toast(`Room “${r.name}” deleted.`);
+      this.shown = "";
     } catch (err) {
       toast(`Could not delete the room: ${(err as Error).message}`, "error");
     }
