@@ -27,8 +27,12 @@ from typing import Any
 
 import pytest
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+try:
+    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+except ImportError:  # the test extra is not installed (bin/test installs it)
+    if os.environ.get("ANNOTD_REQUIRE_BROWSER") == "1":
+        raise
+    pytest.skip("BROWSER TESTS SKIPPED: playwright is not installed (pip install -e .[test])", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 20_000

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import PageFactory, Server, wait_for
+from .conftest import PageFactory, Server, Watched, wait_for
 from .helpers import at_100, click, drag, model, selected, tool, wait_count
 
 _rooms = itertools.count(1)
@@ -19,12 +19,19 @@ def room(server: Server) -> str:
     return rid
 
 
-def test_every_primitive_drawn_with_the_mouse_reaches_the_other_page_and_the_server(server: Server, open_page: PageFactory) -> None:
+def two_people(server: Server, open_page: PageFactory) -> tuple[str, Watched, Watched]:
+    """A new room with Alice's and Bob's pages in it (two browser contexts), both at 100 %."""
     rid = room(server)
     a = open_page(f"/r/{rid}", "Alice")
     b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    at_100(a.page)
+    at_100(b.page)
+    return rid, a, b
+
+
+def test_every_primitive_drawn_with_the_mouse_reaches_the_other_page_and_the_server(server: Server, open_page: PageFactory) -> None:
+    rid, a, b = two_people(server, open_page)
     pa, pb = a.page, b.page
-    at_100(pa)
     expected: list[str] = []
 
     def drawn(kind: str) -> None:
@@ -73,11 +80,8 @@ def test_every_primitive_drawn_with_the_mouse_reaches_the_other_page_and_the_ser
 
 
 def test_move_resize_rotate_and_style_show_in_the_other_page(server: Server, open_page: PageFactory) -> None:
-    rid = room(server)
-    a = open_page(f"/r/{rid}", "Alice")
-    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    rid, a, b = two_people(server, open_page)
     pa, pb = a.page, b.page
-    at_100(pa)
     tool(pa, "rect")
     drag(pa, [(100, 100), (300, 200)])
     wait_count(pb, 1)
@@ -121,12 +125,8 @@ def test_move_resize_rotate_and_style_show_in_the_other_page(server: Server, ope
 
 
 def test_undo_in_one_page_undoes_only_that_persons_edit(server: Server, open_page: PageFactory) -> None:
-    rid = room(server)
-    a = open_page(f"/r/{rid}", "Alice")
-    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    rid, a, b = two_people(server, open_page)
     pa, pb = a.page, b.page
-    at_100(pa)
-    at_100(pb)
     tool(pa, "rect")
     drag(pa, [(50, 50), (150, 150)])
     wait_count(pb, 1)
@@ -153,11 +153,8 @@ def test_undo_in_one_page_undoes_only_that_persons_edit(server: Server, open_pag
 
 
 def test_remote_cursor_and_selection_show_the_persons_name(server: Server, open_page: PageFactory) -> None:
-    rid = room(server)
-    a = open_page(f"/r/{rid}", "Alice")
-    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    rid, a, b = two_people(server, open_page)
     pa, pb = a.page, b.page
-    at_100(pa)
     tool(pa, "rect")
     drag(pa, [(60, 60), (160, 140)])
     [ann_id] = selected(pa)
@@ -177,9 +174,7 @@ def test_remote_cursor_and_selection_show_the_persons_name(server: Server, open_
 
 
 def test_follow_moves_the_followers_viewport_with_the_leaders(server: Server, open_page: PageFactory) -> None:
-    rid = room(server)
-    a = open_page(f"/r/{rid}", "Alice")
-    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    rid, a, b = two_people(server, open_page)
     pa, pb = a.page, b.page
     pb.get_by_role("tab", name="People").click()
     follow = pb.get_by_role("button", name="Follow Alice")

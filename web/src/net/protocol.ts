@@ -49,29 +49,17 @@ export function parseFrame(data: Uint8Array): Frame {
   return { seq, kind, decoder };
 }
 
-export function syncStep1(stateVector: Uint8Array): Uint8Array {
+function syncMessage(type: number, payload: Uint8Array): Uint8Array {
   const e = encoding.createEncoder();
   encoding.writeVarUint(e, MSG_SYNC);
-  encoding.writeVarUint(e, SYNC_STEP1);
-  encoding.writeVarUint8Array(e, stateVector);
+  encoding.writeVarUint(e, type);
+  encoding.writeVarUint8Array(e, payload);
   return encoding.toUint8Array(e);
 }
 
-export function syncStep2(update: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_SYNC);
-  encoding.writeVarUint(e, SYNC_STEP2);
-  encoding.writeVarUint8Array(e, update);
-  return encoding.toUint8Array(e);
-}
-
-export function syncUpdate(update: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_SYNC);
-  encoding.writeVarUint(e, SYNC_UPDATE);
-  encoding.writeVarUint8Array(e, update);
-  return encoding.toUint8Array(e);
-}
+export const syncStep1 = (stateVector: Uint8Array): Uint8Array => syncMessage(SYNC_STEP1, stateVector);
+export const syncStep2 = (update: Uint8Array): Uint8Array => syncMessage(SYNC_STEP2, update);
+export const syncUpdate = (update: Uint8Array): Uint8Array => syncMessage(SYNC_UPDATE, update);
 
 export function withSeq(seq: number, message: Uint8Array): Uint8Array {
   const e = encoding.createEncoder();
