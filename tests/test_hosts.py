@@ -100,6 +100,9 @@ ROUTES = [  # (method, path, status when allowed); bodies come from _body()
     ("GET", "/metrics", 200),
     ("GET", "/metrics?format=prometheus", 200),
     ("GET", "/healthz", 200),
+    ("GET", "/", 200),
+    ("GET", "/r/r1", 200),
+    ("GET", "/v1/client-config", 200),
     ("GET", "/no/such/route", 404),
     ("POST", "/v1/rooms", 201),
 ]
