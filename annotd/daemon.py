@@ -69,7 +69,7 @@ class Daemon:
             now = self.hub.clock()
             self.hub.metrics.sample(time.monotonic())
             for room in list(self.hub.rooms.values()):
-                self.hub.maintain(room)
+                self.hub.detach_orphaned_threads(room)
                 snap, out = room.tick(now)
                 if out:
                     self.ws.deliver(room.id, out)

@@ -207,6 +207,13 @@ class History:
         doc.apply_update(self.state_at(seq))
         return doc
 
+    def replay_from(self, seq: int) -> tuple[Doc, list[bytes]] | None:
+        """The document at ``seq`` and every update since, or ``None`` if that is no longer
+        retained (for callers that must see each intermediate state, not only the head)."""
+        if seq < 0 or not self.is_retained(seq) or not self.log.covers_after(seq):
+            return None
+        return self.doc_at(seq), [e.update for e in self.log.after(seq)]
+
     # -- versions ------------------------------------------------------------------------
     @property
     def versions(self) -> list[Version]:

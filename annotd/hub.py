@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from pycrdt import Doc
 
-from .canvas import mutations
+from .canvas import ops
 from .canvas.live import LiveCanvas
 from .canvas.model import CanvasView
 from .config import Config
@@ -88,7 +88,7 @@ class Hub:
         room = Room(room_id, name or room_id, self.clock(), self.room_limits)
         self.rooms[room_id] = room
         self.canvases[room_id] = LiveCanvas()
-        room.apply_local("annotd", mutations.ensure_schema, self.clock())
+        room.apply_local("annotd", ops.ensure_schema, self.clock())
         log.info("room created", extra={"roomId": room_id})
         return room
 
@@ -134,7 +134,7 @@ class Hub:
 
     def set_image(self, room_id: str, image: StoredImage, user_id: str) -> Event | None:
         self.images.put(room_id, image)
-        _, event = self.mutate(room_id, user_id, lambda doc: mutations.set_image(doc, image.ref()))
+        _, event = self.mutate(room_id, user_id, lambda doc: ops.set_image(doc, image.ref()))
         return event
 
     def now_ms(self) -> int:
@@ -153,20 +153,15 @@ class Hub:
         room.history.check_seq(seq)
         return seq, LiveCanvas().view(room.history.doc_at(seq), seq)
 
-    def maintain(self, room: Room) -> None:
-        """Periodic canvas upkeep: detach comment threads whose annotation a client deleted."""
+    def detach_orphaned_threads(self, room: Room) -> None:
+        """Detach comment threads whose annotation a client deleted, where each pin last was
+        (one server update); cheap when the head did not move. Called by the tick."""
         canvas = self.canvases.get(room.id)
         if canvas is None or canvas.checked_seq == room.head:
             return
-        orphans = canvas.orphaned(room.doc)
-        if orphans:
-            start = canvas.checked_seq
-            if start >= 0 and room.history.is_retained(start) and room.history.log.covers_after(start):
-                updates = [e.update for e in room.history.log.after(start)]
-                pins = canvas.last_pins(orphans, room.history.doc_at(start), updates)
-            else:  # nothing to replay from: the last tracked pins (or the anchors' own x, y)
-                pins = {tid: (aid, fallback) for tid, (aid, _, _, fallback) in orphans.items()}
-            self.mutate(room.id, "annotd", lambda doc: mutations.detach_threads(doc, pins))
+        pins = canvas.orphan_pins(room.doc, room.history.replay_from)
+        if pins:
+            self.mutate(room.id, "annotd", lambda doc: ops.detach_threads(doc, pins))
         canvas.track(room.doc, room.head)
 
     def snapshot(self, room_id: str) -> int:

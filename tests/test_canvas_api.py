@@ -407,7 +407,7 @@ async def test_concurrent_reorder_and_grouping_converge(daemon: Daemon, http: ai
 
 # -- 3. a comment's lifecycle, seen by every client ----------------------------------------
 async def test_comment_lifecycle_and_detach(make_daemon: DaemonFactory, peers: Peers) -> None:  # noqa: F811
-    # snapshot_every_ops=1: the tick that detaches orphaned threads (hub.maintain) runs just
+    # snapshot_every_ops=1: the tick that detaches orphaned threads (hub.detach_orphaned_threads) runs just
     # before the snapshot policy in the same loop iteration, so a "snapshots.created"
     # notification for seq S proves the tick has recorded every pin as of S.
     d = await make_daemon(history={"snapshot_every_ops": 1})

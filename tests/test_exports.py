@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from pycrdt import Doc, Map
 
-from annotd.canvas.mutations import upsert_annotation
+from annotd.canvas.ops import upsert_annotation
 from annotd.canvas.view import build_view
 from annotd.client import RoomClient, RpcError
 from annotd.daemon import Daemon

@@ -2,13 +2,14 @@
 defaults and limits.
 
 Why one module: the view (which repairs what raw Yjs clients wrote), the validator (which
-refuses bad API input) and the mutations (which write) must agree on every name and every
+refuses bad API input) and the operations (which write) must agree on every name and every
 bound; the "Document schema" section of protocol.md is the same schema written for frontend developers.
 Limits are module constants so the tests and the docs can cite them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, Final, TypeGuard
 
@@ -17,6 +18,7 @@ from annotd.canvas.model import (
     ARROWHEADS,
     FONT_FAMILIES,
     SCHEMA_VERSION,
+    Style,
 )
 
 __all__ = [
@@ -64,17 +66,8 @@ POINT_QUANTUM: Final = 1 / 16
 """Stored point offsets are multiples of 1/16 px: exact in float32, so Yjs encodes each
 number in 5 bytes instead of 9 (measured with pycrdt 0.14), with no visible loss."""
 
-STYLE_DEFAULTS: Final[dict[str, Any]] = {
-    "stroke": "#e03131",
-    "fill": "none",
-    "strokeWidth": 2.0,
-    "strokeStyle": "solid",
-    "opacity": 1.0,
-    "fontFamily": "sans",
-    "fontSize": 16.0,
-    "fontWeight": "normal",
-    "textAlign": "left",
-}
+STYLE_DEFAULTS: Final[dict[str, Any]] = {f.name: f.default for f in dataclasses.fields(Style)}
+"""Defined once, by :class:`~annotd.canvas.model.Style`'s field defaults."""
 STYLE_FIELDS: Final = tuple(STYLE_DEFAULTS)
 
 COMMON_FIELDS: Final = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..canvas import mutations as mut
+from ..canvas import ops
 from .base import Caller, command
 from .canvas import TAG_PATTERN
 from .params import rule
@@ -65,7 +65,7 @@ async def revert(hub: Hub, p: Revert, caller: Caller) -> dict[str, Any]:
     version = room.history.version(p.tag)
     target = room.history.doc_at(version.seq)
     changes, event = hub.mutate(p.roomId, caller.user_id,
-                                lambda doc: mut.revert_to(doc, target, caller.user_id, hub.now_ms()))
+                                lambda doc: ops.revert_to(doc, target, caller.user_id, hub.now_ms()))
     seq = event.seq if event is not None else room.head
     hub.notify(p.roomId, "versions.reverted", {"roomId": p.roomId, "tag": p.tag, "seq": seq, "changes": changes})
     return {"seq": seq, "tag": p.tag, "changes": changes}
