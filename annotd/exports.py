@@ -60,7 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("annotd.exports")
 
-JOB_ID_PATTERN = r"[A-Za-z0-9_-]{1,32}"
 JOB_RECORDS_KEPT = 1000
 """Job records remembered (any status); beyond it the oldest finished record is forgotten."""
 RECENT_TIMES = 100

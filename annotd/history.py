@@ -18,7 +18,6 @@ Nothing here knows about sockets or clocks: ``now`` is always passed in.
 from __future__ import annotations
 
 import hashlib
-import re
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,8 +26,7 @@ from typing import Any
 from pycrdt import Doc
 
 from .errors import Conflict, Gone, InvalidParams, NotFound
-
-TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+from .identifiers import check_tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +225,7 @@ class History:
 
     def add_version(self, tag: str, seq: int, ts: float, user_id: str) -> Version:
         """Tag ``seq`` and pin a snapshot there so pruning can never lose it."""
-        if not TAG_RE.fullmatch(tag):
-            raise InvalidParams("tag", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+        check_tag(tag)
         if tag in self._versions:
             raise Conflict(f"version {tag!r} already exists", data={"field": "tag"})
         self.check_seq(seq)

@@ -21,7 +21,8 @@ from .commands import REGISTRY, Command
 from .commands import params as params_mod
 from .commands.base import Caller, Route
 from .errors import AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
-from .hub import Hub, check_room_id
+from .hub import Hub
+from .identifiers import check_room_id
 from .metrics import prometheus
 from .origins import origin_allowed
 
@@ -150,8 +151,8 @@ async def upload_image(request: web.Request) -> web.Response:
                                "(image/png, image/jpeg, image/webp, or multipart/form-data)")
     stored = await asyncio.to_thread(
         images.validate, data, max_bytes=limit, max_pixels=hub.config.limits.max_image_pixels)
-    event = hub.set_image(room_id, stored, _caller(request).user_id)
-    return json_response({**stored.ref(), "seq": event.seq if event else hub.room(room_id).head}, 201)
+    seq = hub.set_image(room_id, stored, _caller(request).user_id)
+    return json_response({**stored.ref(), "seq": seq}, 201)
 
 
 async def download_image(request: web.Request) -> web.StreamResponse:

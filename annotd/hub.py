@@ -9,7 +9,6 @@ simply have nobody to go to.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -23,12 +22,12 @@ from .canvas.model import CanvasView
 from .config import Config
 from .errors import Conflict, InvalidParams, LimitReached, RoomNotFound
 from .history import Event
+from .identifiers import check_room_id, is_id
 from .images import ImageStore, StoredImage
 from .metrics import Metrics
 from .room import Outbound, Room, RoomLimits
 
 log = logging.getLogger("annotd.hub")
-ROOM_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 T = TypeVar("T")
 
 
@@ -44,12 +43,6 @@ class _Nobody:
 
     def room_deleted(self, room_id: str) -> None:
         return None
-
-
-def check_room_id(room_id: str, field: str = "roomId") -> str:
-    if not isinstance(room_id, str) or not ROOM_ID_RE.fullmatch(room_id):
-        raise InvalidParams(field, "must match [A-Za-z0-9_-]{1,64}")
-    return room_id
 
 
 class Hub:
@@ -101,7 +94,7 @@ class Hub:
     def room_for_join(self, room_id: str) -> Room:
         """The room a socket asks for, created on the fly when ``rooms.auto_create`` is on."""
         room = self.rooms.get(room_id)
-        if room is None and self.config.rooms.auto_create and ROOM_ID_RE.fullmatch(room_id):
+        if room is None and self.config.rooms.auto_create and is_id(room_id):
             room = self.create_room(room_id)
         if room is None:
             raise RoomNotFound(room_id)
@@ -127,15 +120,22 @@ class Hub:
         self.delivery.deliver(room_id, out)
         return result, event
 
+    def change(self, room_id: str, user_id: str, fn: Callable[[Doc], T]) -> tuple[T, int]:
+        """:meth:`mutate`, answering the seq the room is at afterwards: the change's own, or
+        the unchanged head when ``fn`` wrote nothing (what every command returns)."""
+        result, event = self.mutate(room_id, user_id, fn)
+        return result, event.seq if event is not None else self.room(room_id).head
+
     def notify(self, room_id: str, method: str, params: dict[str, Any]) -> None:
         room = self.rooms.get(room_id)
         if room is not None:
             self.delivery.deliver(room_id, room.notify({"method": method, "params": params}))
 
-    def set_image(self, room_id: str, image: StoredImage, user_id: str) -> Event | None:
+    def set_image(self, room_id: str, image: StoredImage, user_id: str) -> int:
+        """Store ``image`` and make it the room's base image; returns the seq."""
         self.images.put(room_id, image)
-        _, event = self.mutate(room_id, user_id, lambda doc: ops.set_image(doc, image.ref()))
-        return event
+        _, seq = self.change(room_id, user_id, lambda doc: ops.set_image(doc, image.ref()))
+        return seq
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

@@ -35,7 +35,8 @@ from websockets.protocol import State
 from . import errors, rpc
 from .commands.base import Caller
 from .errors import AnnotdError, MalformedFrame
-from .hub import ROOM_ID_RE, Hub
+from .hub import Hub
+from .identifiers import check_room_id
 from .origins import origin_allowed
 from .room import Outbound, Room
 
@@ -310,8 +311,7 @@ class WsServer:
         v1 = ws.subprotocol == SUBPROTOCOL
         try:
             last_seq = _parse_last_seq(query.get("lastSeq"))
-            if not ROOM_ID_RE.fullmatch(room_id):
-                raise errors.InvalidParams("roomId", "must match [A-Za-z0-9_-]{1,64}")
+            check_room_id(room_id)
             room = hub.room_for_join(room_id)
             joined = room.join(session, user_id, v1=v1, last_seq=last_seq, epoch=query.get("epoch"), now=hub.clock())
         except AnnotdError as exc:

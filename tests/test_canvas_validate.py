@@ -14,7 +14,6 @@ from annotd.canvas.validate import (
     validate_body,
     validate_id,
     validate_image_ref,
-    validate_tag,
 )
 from annotd.errors import InvalidParams
 
@@ -142,13 +141,7 @@ def test_good_body_keeps_newlines() -> None:
     assert validate_body("line 1\n\tline 2") == "line 1\n\tline 2"
 
 
-@pytest.mark.parametrize("tag", ["", " v1", "v1 ", "x" * 65, "a\nb", 3])
-def test_bad_tags(tag: Any) -> None:
-    assert field_of(validate_tag, tag) == "tag"
-
-
-def test_good_tag_and_id() -> None:
-    assert validate_tag("review 2 — final") == "review 2 — final"
+def test_good_id() -> None:
     assert validate_id("Ab_9-") == "Ab_9-"
     assert field_of(validate_id, "", "threadId") == "threadId"
 

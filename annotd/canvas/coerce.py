@@ -15,6 +15,7 @@ from typing import Any
 
 from annotd.canvas import schema
 from annotd.canvas.reader import Foreign, YArrayData, YMapData
+from annotd.identifiers import COLOR_RE
 
 MISSING: Any = object()
 
@@ -108,7 +109,7 @@ def choice(raw: Any, name: str, choices: tuple[str, ...], default: str, issues: 
 def color(raw: Any, name: str, default: str, issues: list[str]) -> str:
     if raw is MISSING:
         return default
-    if isinstance(raw, str) and (raw == "none" or schema.COLOR_RE.fullmatch(raw)):
+    if isinstance(raw, str) and (raw == "none" or COLOR_RE.fullmatch(raw)):
         return raw
     shown = repr(raw)[:40] if isinstance(raw, str) else describe(raw)
     issues.append(f"{name}: {shown} is not a colour (#rrggbb, #rrggbbaa or none)")

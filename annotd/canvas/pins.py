@@ -28,6 +28,7 @@ from annotd.canvas import schema
 from annotd.canvas.coerce import MISSING, number
 from annotd.canvas.model import Annotation
 from annotd.canvas.reader import read_fields
+from annotd.identifiers import is_id
 
 Pins = dict[str, tuple[str, tuple[float, float]]]
 """Thread id → (annotation id, pin position)."""
@@ -49,7 +50,7 @@ def anchor_target(anchor: Any) -> str | None:
     """The id of the annotation a stored anchor pins to, or ``None``."""
     if isinstance(anchor, dict) and anchor.get("kind") == "annotation":
         aid = anchor.get("annotationId")
-        if schema.is_id(aid):
+        if is_id(aid):
             return aid
     return None
 

@@ -30,6 +30,7 @@ from annotd.canvas.fractional import FIRST_KEY, is_valid_key
 from annotd.canvas.model import Anchor, Annotation, ImageRef, Message, Point, Style, Thread
 from annotd.canvas.pins import anchor_offsets, anchor_position, anchor_target, annotation_box_point
 from annotd.canvas.reader import YArrayData, YMapData, YTextData
+from annotd.identifiers import SHA256_RE, is_id
 
 __all__ = ["sanitize_annotation", "sanitize_image", "sanitize_thread"]
 
@@ -145,7 +146,7 @@ def _group_ids(raw: Any, issues: list[str]) -> tuple[str, ...]:
         return ()
     out: list[str] = []
     for g in raw[: schema.MAX_GROUP_DEPTH + 1]:
-        if schema.is_id(g) and g not in out:
+        if is_id(g) and g not in out:
             out.append(g)
     if len(out) != len(raw):
         issues.append("groupIds: invalid, duplicate or too many ids dropped")
@@ -155,7 +156,7 @@ def _group_ids(raw: Any, issues: list[str]) -> tuple[str, ...]:
 def sanitize_annotation(key: str, raw: Any, view_issues: list[str]) -> Annotation | None:
     """Turn one raw annotation entry into an :class:`Annotation`, or ``None`` if it cannot
     be shown (the reason is appended to ``view_issues``)."""
-    if not schema.is_id(key):
+    if not is_id(key):
         view_issues.append(f"annotations[{key[:70]!r}]: key is not a valid id, skipped")
         return None
     if not isinstance(raw, dict):
@@ -235,7 +236,7 @@ def sanitize_image(meta: Mapping[str, Any], issues: list[str]) -> ImageRef | Non
         return int(v) if ok else None
 
     w, h = side(width), side(height)
-    if isinstance(sha, str) and schema.SHA256_RE.fullmatch(sha) and w and h and isinstance(mime, str) and mime in schema.IMAGE_MIMES:
+    if isinstance(sha, str) and SHA256_RE.fullmatch(sha) and w and h and isinstance(mime, str) and mime in schema.IMAGE_MIMES:
         return ImageRef(sha256=sha, width=w, height=h, mime=mime)
     issues.append("meta.image: not {sha256, width, height, mime} with valid values, ignored")
     return None
@@ -251,7 +252,7 @@ def _anchor(raw: Any, where: str, by_id: Mapping[str, Annotation], issues: list[
     kind = raw.get("kind")
     x, y = anchor_position(raw, local)
     detached = raw.get("detachedFrom")
-    detached = detached if schema.is_id(detached) else None
+    detached = detached if is_id(detached) else None
     anchor: Anchor
     if kind == "annotation":
         fx, fy = anchor_offsets(raw, local)
@@ -284,7 +285,7 @@ def _anchor(raw: Any, where: str, by_id: Mapping[str, Annotation], issues: list[
 
 
 def _message(key: str, raw: Any, where: str, issues: list[str]) -> Message | None:
-    if not schema.is_id(key) or not isinstance(raw, dict):
+    if not is_id(key) or not isinstance(raw, dict):
         issues.append(f"{where}.messages[{key[:70]!r}]: not a valid id or not a map, skipped")
         return None
     local: list[str] = []
@@ -304,7 +305,7 @@ def _message(key: str, raw: Any, where: str, issues: list[str]) -> Message | Non
 
 
 def sanitize_thread(key: str, raw: Any, by_id: Mapping[str, Annotation], issues: list[str]) -> Thread | None:
-    if not schema.is_id(key):
+    if not is_id(key):
         issues.append(f"comments[{key[:70]!r}]: key is not a valid id, skipped")
         return None
     where = f"comments.{key}"

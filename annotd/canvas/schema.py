@@ -10,8 +10,7 @@ Limits are module constants so the tests and the docs can cite them.
 from __future__ import annotations
 
 import dataclasses
-import re
-from typing import Any, Final, TypeGuard
+from typing import Any, Final
 
 from annotd.canvas.model import (
     ANNOTATION_TYPES,
@@ -33,10 +32,6 @@ ROOT_META: Final = "meta"
 ROOT_ANNOTATIONS: Final = "annotations"
 ROOT_COMMENTS: Final = "comments"
 
-ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
-COLOR_RE: Final = re.compile(r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
-SHA256_RE: Final = re.compile(r"[0-9a-f]{64}")
-
 STROKE_STYLES: Final = ("solid", "dashed", "dotted")
 FONT_WEIGHTS: Final = ("normal", "bold")
 TEXT_ALIGNS: Final = ("left", "center", "right")
@@ -54,7 +49,6 @@ MAX_THREADS: Final = 10_000
 MAX_MESSAGES_PER_THREAD: Final = 1_000
 MAX_GROUP_DEPTH: Final = 32
 MAX_USER_LENGTH: Final = 128
-MAX_TAG_LENGTH: Final = 64
 COORD_LIMIT: Final = 1_000_000.0
 """|x|, |y|, w, h and point offsets, in base-image pixels (images are far smaller)."""
 MAX_STROKE_WIDTH: Final = 1_000.0
@@ -125,6 +119,3 @@ def quantize(value: float) -> float:
     """Round a point offset to the stored resolution (see :data:`POINT_QUANTUM`)."""
     return round(value / POINT_QUANTUM) * POINT_QUANTUM
 
-
-def is_id(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and ID_RE.fullmatch(value) is not None

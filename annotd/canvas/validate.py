@@ -19,6 +19,7 @@ from typing import Any
 from annotd.canvas import schema
 from annotd.canvas.fractional import is_valid_key
 from annotd.errors import InvalidParams
+from annotd.identifiers import COLOR_RE, SHA256_RE, is_id
 
 __all__ = [
     "validate_anchor",
@@ -29,7 +30,6 @@ __all__ = [
     "validate_id",
     "validate_ids",
     "validate_image_ref",
-    "validate_tag",
     "validate_user",
 ]
 
@@ -91,7 +91,7 @@ def _text(value: Any, field: str, max_len: int, *, allow_newlines: bool = True) 
 
 def validate_id(value: Any, field: str = "id") -> str:
     """An id: 1 to 64 of ``A-Z a-z 0-9 _ -``."""
-    if not schema.is_id(value):
+    if not is_id(value):
         raise InvalidParams(field, "must be 1 to 64 characters of A-Z, a-z, 0-9, _ or -")
     return str(value)
 
@@ -129,14 +129,6 @@ def validate_body(value: Any, field: str = "body") -> str:
     return body
 
 
-def validate_tag(value: Any, field: str = "tag") -> str:
-    """A version tag: 1..64 characters, no control characters, no leading/trailing space."""
-    tag = _text(value, field, schema.MAX_TAG_LENGTH, allow_newlines=False)
-    if not tag or tag != tag.strip():
-        raise InvalidParams(field, "must be 1 to 64 characters without leading or trailing spaces")
-    return tag
-
-
 def validate_image_ref(value: Any, field: str = "image") -> dict[str, Any]:
     """``{sha256, width, height, mime}`` as stored in ``meta.image``."""
     obj = _object(value, field)
@@ -144,7 +136,7 @@ def validate_image_ref(value: Any, field: str = "image") -> dict[str, Any]:
     if unknown:
         raise InvalidParams(f"{field}.{sorted(unknown)[0]}", "unknown field")
     sha = obj.get("sha256")
-    if not isinstance(sha, str) or not schema.SHA256_RE.fullmatch(sha):
+    if not isinstance(sha, str) or not SHA256_RE.fullmatch(sha):
         raise InvalidParams(f"{field}.sha256", "must be 64 lowercase hex digits")
     out: dict[str, Any] = {"sha256": sha}
     for side in ("width", "height"):
@@ -162,7 +154,7 @@ def _style(value: Any, field: str) -> dict[str, Any]:
     for key, v in obj.items():
         f = f"{field}.{key}"
         if key in ("stroke", "fill"):
-            if not isinstance(v, str) or not (v == "none" or schema.COLOR_RE.fullmatch(v)):
+            if not isinstance(v, str) or not (v == "none" or COLOR_RE.fullmatch(v)):
                 raise InvalidParams(f, "must be #rrggbb, #rrggbbaa or none")
             out[key] = v
         elif key == "strokeWidth":

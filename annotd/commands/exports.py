@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import InvalidParams
-from ..exports import JOB_ID_PATTERN
+from ..identifiers import BACKGROUND_PATTERN, ID_PATTERN, JOB_ID_PATTERN, TAG_PATTERN
 from ..render.options import (
+    DEFAULT_JPEG_QUALITY,
     DPI_MAX,
     DPI_MIN,
     QUALITY_MAX,
@@ -24,13 +25,10 @@ from ..render.options import (
 )
 from .base import Caller, command
 from .params import rule
-from .rooms import ID_PATTERN
+from .rooms import RoomRef
 
 if TYPE_CHECKING:
     from ..hub import Hub
-
-BACKGROUND_PATTERN = r"transparent|white|#[0-9a-fA-F]{6}"
-DEFAULT_JPEG_QUALITY = 90
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class CreateExport:
     roomId: str = rule(pattern=ID_PATTERN)
     format: Literal["png", "jpg", "svg"] = rule(doc="output format")
     seq: int | None = rule(default=None, minimum=0, doc="export the document at this seq (default: head)")
-    tag: str | None = rule(default=None, max_len=64, doc="export the named version (not with seq)")
+    tag: str | None = rule(default=None, pattern=TAG_PATTERN, doc="export the named version (not with seq)")
     scale: float | None = rule(default=None, minimum=SCALE_MIN, maximum=SCALE_MAX,
                                doc="output pixels per image pixel (default 1; not with dpi)")
     dpi: float | None = rule(default=None, minimum=DPI_MIN, maximum=DPI_MAX,
@@ -49,7 +47,7 @@ class CreateExport:
     background: str = rule(default="transparent", pattern=BACKGROUND_PATTERN,
                            doc="transparent | white | #rrggbb (JPEG turns transparent into white)")
     quality: int | None = rule(default=None, minimum=QUALITY_MIN, maximum=QUALITY_MAX,
-                               doc="JPEG quality (jpg only; default 90)")
+                               doc=f"JPEG quality (jpg only; default {DEFAULT_JPEG_QUALITY})")
 
 
 @dataclass(frozen=True)
@@ -57,19 +55,19 @@ class JobRef:
     jobId: str = rule(pattern=JOB_ID_PATTERN)
 
 
-@dataclass(frozen=True)
-class RoomExports:
-    roomId: str = rule(pattern=ID_PATTERN)
+def check_combinations(p: CreateExport) -> None:
+    """The rules between parameters (each parameter alone is checked by its ``rule``)."""
+    if p.scale is not None and p.dpi is not None:
+        raise InvalidParams("dpi", "give scale or dpi, not both")
+    if p.quality is not None and p.format != "jpg":
+        raise InvalidParams("quality", "applies to format jpg only")
+    if p.seq is not None and p.tag is not None:
+        raise InvalidParams("tag", "give seq or tag, not both")
 
 
 def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, Any]]:
     """The renderer's options and their JSON echo; cross-field rules name the field."""
-    if p.scale is not None and p.dpi is not None:
-        raise InvalidParams("dpi", "give scale or dpi, not both")
-    if p.quality is not None and p.format != "jpg":
-        raise InvalidParams("quality", "applies to jpg exports only")
-    if p.seq is not None and p.tag is not None:
-        raise InvalidParams("tag", "give seq or tag, not both")
+    check_combinations(p)
     states = tuple(dict.fromkeys(p.commentStates)) if p.commentStates is not None else ("open",)
     opts = RenderOptions(
         format=p.format,
@@ -110,7 +108,7 @@ async def get(hub: Hub, p: JobRef, caller: Caller) -> dict[str, Any]:
 
 
 @command("exports.list", method="GET", path="/v1/rooms/{roomId}/exports")
-async def list_exports(hub: Hub, p: RoomExports, caller: Caller) -> dict[str, Any]:
+async def list_exports(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """The room's export jobs still remembered, oldest first."""
     hub.room(p.roomId)
     return {"exports": [j.to_json() for j in hub.exports.room_jobs(p.roomId)]}

@@ -12,13 +12,14 @@ from annotd.canvas.ops.write import check_now, require_annotation, root, write_e
 from annotd.canvas.reader import read_entry, read_fields
 from annotd.canvas.validate import validate_direction, validate_id, validate_user
 from annotd.errors import NotFound
+from annotd.identifiers import is_id
 
 
 def _paint_order(doc: pycrdt.Doc) -> list[tuple[str, str]]:
     """(z, id) of every showable annotation, in paint order, as the view sorts them."""
     out = []
     for ann_id, f in read_fields(doc, schema.ROOT_ANNOTATIONS, ("z", "type")).items():
-        if not schema.is_id(ann_id) or not isinstance(type_ := f.get("type"), str) or type_ not in schema.TYPE_FIELDS:
+        if not is_id(ann_id) or not isinstance(type_ := f.get("type"), str) or type_ not in schema.TYPE_FIELDS:
             continue
         z = f.get("z", FIRST_KEY)
         out.append((z if is_valid_key(z) else FIRST_KEY, ann_id))
