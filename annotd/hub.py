@@ -1,9 +1,11 @@
-"""The hub: every room, the image store and the metrics, plus where outbound frames go.
+"""The hub: every room, the image store, the metrics and the export service, plus where
+outbound frames go.
 
 The hub is synchronous and owns no sockets. The WebSocket adapter installs a
 :class:`Delivery` so that changes made by commands (JSON-RPC or REST) reach connected
 clients the same way client updates do; without one (unit tests, REST-only use) frames
-simply have nobody to go to.
+simply have nobody to go to (:class:`NoDelivery`). The export service sees the hub only as
+:class:`annotd.exports.Rooms`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .canvas.live import LiveCanvas
 from .canvas.model import CanvasView
 from .config import Config
 from .errors import Conflict, InvalidParams, LimitReached, RoomNotFound
+from .exports import ExportService
 from .history import Event
 from .identifiers import check_room_id, is_id
 from .images import ImageStore, StoredImage
@@ -37,7 +40,9 @@ class Delivery(Protocol):
     def room_deleted(self, room_id: str) -> None: ...
 
 
-class _Nobody:
+class NoDelivery:
+    """Where frames go before a WebSocket adapter is installed: nowhere."""
+
     def deliver(self, room_id: str, outbounds: Iterable[Outbound]) -> None:
         return None
 
@@ -53,10 +58,8 @@ class Hub:
         self.canvases: dict[str, LiveCanvas] = {}
         self.images = ImageStore()
         self.metrics = Metrics()
-        self.delivery: Delivery = _Nobody()
-        from .exports import ExportService  # late: exports imports the renderer, which is heavy
-
-        self.exports = ExportService(self)
+        self.delivery: Delivery = NoDelivery()
+        self.exports = ExportService(self, config.export)
         lim, rc, hc = config.limits, config.rooms, config.history
         self.room_limits = RoomLimits(
             max_clients=lim.max_clients_per_room,
@@ -126,10 +129,12 @@ class Hub:
         result, event = self.mutate(room_id, user_id, fn)
         return result, event.seq if event is not None else self.room(room_id).head
 
-    def notify(self, room_id: str, method: str, params: dict[str, Any]) -> None:
+    def notify(self, room_id: str, method: str, params: dict[str, Any], *, session: str | None = None) -> None:
+        """A JSON-RPC notification to the room's annotd.v1 sessions (or to ``session`` alone);
+        nothing if the room is gone."""
         room = self.rooms.get(room_id)
         if room is not None:
-            self.delivery.deliver(room_id, room.notify({"method": method, "params": params}))
+            self.delivery.deliver(room_id, room.notify(method, params, session=session))
 
     def set_image(self, room_id: str, image: StoredImage, user_id: str) -> int:
         """Store ``image`` and make it the room's base image; returns the seq."""
@@ -141,17 +146,54 @@ class Hub:
         return int(self.clock() * 1000)
 
     # -- the materialized view ---------------------------------------------------------
-    def view(self, room_id: str, seq: int | None = None, tag: str | None = None) -> tuple[int, CanvasView]:
-        """The one materialized view, at the head (cached) or at a retained seq or tag."""
+    def resolve_seq(self, room_id: str, seq: int | None, tag: str | None) -> int:
+        """The seq a request names: the tag's, else ``seq`` (checked: retained), else the head.
+
+        Raises ``RoomNotFound``, ``NotFound`` (tag), ``InvalidParams`` (both given, or a seq
+        in the future), ``Gone`` (a pruned seq)."""
         room = self.room(room_id)
         if tag is not None:
             if seq is not None:
                 raise InvalidParams("tag", "give seq or tag, not both")
             seq = room.history.version(tag).seq
-        if seq is None or seq == room.head:
-            return room.head, self.canvases[room_id].view(room.doc, room.head)
+        if seq is None:
+            return room.head
         room.history.check_seq(seq)
+        return seq
+
+    def view(self, room_id: str, seq: int | None = None, tag: str | None = None) -> tuple[int, CanvasView]:
+        """The one materialized view, at the head (cached) or at a retained seq or tag."""
+        seq = self.resolve_seq(room_id, seq, tag)
+        room = self.room(room_id)
+        if seq == room.head:
+            return seq, self.canvases[room_id].view(room.doc, seq)
         return seq, LiveCanvas().view(room.history.doc_at(seq), seq)
+
+    # -- what the export service reads (annotd.exports.Rooms) ---------------------------
+    def state_at(self, room_id: str, seq: int) -> bytes:
+        return self.room(room_id).history.state_at(seq)
+
+    def current_image(self, room_id: str) -> str | None:
+        ref = self.room(room_id).image_ref()
+        sha = ref.get("sha256") if ref else None
+        return sha if isinstance(sha, str) else None
+
+    def image_bytes(self, sha256: str) -> bytes | None:
+        stored = self.images.get(sha256)
+        return stored.data if stored is not None else None
+
+    # -- periodic work -------------------------------------------------------------------
+    def tick(self) -> None:
+        """Every room's periodic work (the daemon calls this every ``TICK_S``): orphaned
+        comment threads, presence expiry and rebroadcast, the snapshot policy."""
+        now = self.clock()
+        for room in list(self.rooms.values()):
+            self.detach_orphaned_threads(room)
+            snap, out = room.tick(now)
+            if out:
+                self.delivery.deliver(room.id, out)
+            if snap is not None:
+                self._snapshot_created(room, snap.seq)
 
     def detach_orphaned_threads(self, room: Room) -> None:
         """Detach comment threads whose annotation a client deleted, where each pin last was
@@ -167,6 +209,9 @@ class Hub:
     def snapshot(self, room_id: str) -> int:
         room = self.room(room_id)
         snap = room.snapshot(self.clock())
-        self.notify(room_id, "snapshots.created", {"roomId": room_id, "seq": snap.seq})
+        self._snapshot_created(room, snap.seq)
         return snap.seq
+
+    def _snapshot_created(self, room: Room, seq: int) -> None:
+        self.notify(room.id, "snapshots.created", {"roomId": room.id, "seq": seq})
 

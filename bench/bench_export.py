@@ -8,8 +8,8 @@ server's ``renderMs``) at scale 1 and 3, PNG and JPG (and SVG).
 
 ``--with-exports`` also runs bench_relay's room10 scenario (1 room x 10 clients x 30
 updates/s) twice per executor: idle, and while a loop keeps two exports queued back to back.
-``--executor thread,process`` chooses which executors to compare (``ANNOTD_EXPORT_EXECUTOR``
-is set for the server process).
+``--executor thread,process`` chooses which executors to compare (the server's config file
+sets ``export.executor``).
 
     .venv/bin/python -m bench.bench_export [--runs 7] [--executor process]
     .venv/bin/python -m bench.bench_export --with-exports --executor thread,process --duration 10

@@ -499,7 +499,7 @@ async def test_stop_fails_queued_jobs(make_daemon: Callable[..., Awaitable[Daemo
     service = daemon.hub.exports
     stopping = asyncio.create_task(daemon.stop())
     async with asyncio.timeout(T):
-        await service.get(queued["jobId"]).done.wait()  # failed by stop() without running
+        await service.wait(queued["jobId"])  # failed by stop() without running
         release.set()  # now let the running one finish within the deadline
         await stopping
     assert service.get(queued["jobId"]).status == "failed"

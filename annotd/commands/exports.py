@@ -1,9 +1,10 @@
 """Export commands: queue a render of a room (at head, a seq or a tag), see its job, list jobs.
 
 Every parameter is checked here (types and ranges by the params dataclass, combinations
-below, seq/tag against the room by :meth:`ExportService.submit`) before anything is queued,
-so a bad request never takes a queue slot. The file itself is downloaded from
-``GET /v1/exports/{jobId}/download`` (an HTTP route of :mod:`annotd.exports`).
+by :func:`check_combinations`, seq/tag against the room by
+:meth:`~annotd.exports.ExportService.submit`) before anything is queued, so a bad request
+never takes a queue slot. The file itself is downloaded from
+``GET /v1/exports/{jobId}/download`` (an HTTP-only route of :mod:`annotd.httpserver`).
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, 
 async def create(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
     """Queue an export of the room (head, seq or tag) as PNG, JPEG or SVG; returns the job id."""
     opts, echo = render_options(hub, p)
-    job = hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, caller=caller)
+    # Asked on this room's socket: that session alone is told when the job ends.
+    session = caller.session if caller.room_id == p.roomId else None
+    job = hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, session=session)
     return {"jobId": job.id, "status": job.status, "seq": job.seq}
 
 
