@@ -1,5 +1,5 @@
 """History benchmark: memory of a room with 1,000 annotations, and the time to rebuild a
-state 5,000 events past a snapshot (issue "Canvas model, comments and history").
+state 5,000 events past a snapshot.
 
 Runs the sans-I/O room directly (no sockets are involved in either figure) in a fresh
 process per measurement so RSS deltas are clean:
