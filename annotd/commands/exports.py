@@ -57,28 +57,31 @@ class JobRef:
 
 
 def check_combinations(p: CreateExport) -> None:
-    """The rules between parameters (each parameter alone is checked by its ``rule``)."""
+    """The rules between render parameters (each parameter alone is checked by its
+    ``rule``; seq and tag against each other and the room by :meth:`Hub.resolve_seq`)."""
     if p.scale is not None and p.dpi is not None:
         raise InvalidParams("dpi", "give scale or dpi, not both")
     if p.quality is not None and p.format != "jpg":
         raise InvalidParams("quality", "applies to format jpg only")
-    if p.seq is not None and p.tag is not None:
-        raise InvalidParams("tag", "give seq or tag, not both")
 
 
 def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, Any]]:
     """The renderer's options and their JSON echo; cross-field rules name the field."""
     check_combinations(p)
-    states = tuple(dict.fromkeys(p.commentStates)) if p.commentStates is not None else ("open",)
+    given: dict[str, Any] = {}  # the rest keep RenderOptions' defaults
+    if p.scale is not None:
+        given["scale"] = p.scale
+    if p.quality is not None:
+        given["quality"] = p.quality
+    if p.commentStates is not None:
+        given["comment_states"] = tuple(dict.fromkeys(p.commentStates))
     opts = RenderOptions(
         format=p.format,
-        scale=p.scale if p.scale is not None else 1.0,
         dpi=p.dpi,
         background=p.background.lower(),
         include_comments=p.includeComments,
-        comment_states=states,
-        quality=p.quality if p.quality is not None else DEFAULT_JPEG_QUALITY,
         png_compress_level=hub.config.export.png_compress_level,
+        **given,
     )
     echo: dict[str, Any] = {
         "scale": opts.effective_scale,
