@@ -30,7 +30,6 @@ POLL_S = 0.1
 POLL_MAX_S = 1.0
 TIMEOUT_S = 3600.0
 """Give up waiting for one export after this long."""
-CHUNK = 64 * 1024
 FLAGS = {
     "roomId": "--room", "format": "--format", "tag": "--tag", "seq": "--seq", "scale": "--scale", "dpi": "--dpi",
     "background": "--background", "includeComments": "--include-comments", "quality": "--quality",
@@ -138,7 +137,7 @@ async def export(url: str, room_id: str, out_path: Path, body: dict[str, Any], p
                 if resp.status != 200:
                     raise await _error_of(resp)
                 with tmp.open("wb") as f:
-                    async for chunk in resp.content.iter_chunked(CHUNK):
+                    async for chunk in resp.content.iter_chunked(64 * 1024):
                         f.write(chunk)
             tmp.replace(out_path)
         finally:
