@@ -102,9 +102,10 @@ class Connection:
 
     def push(self, message: bytes | str, framed: bytes) -> bool:
         """Send or queue a document frame; ``False`` when the client is too far behind."""
-        offer = self.outbox.offer(framed if self.wire_frames else message, self._ready())
+        item = framed if self.wire_frames else message
+        offer = self.outbox.offer(item, self._ready())
         if offer is Offer.WRITE:
-            self._write((framed if self.wire_frames else message,))
+            self._write((item,))
         elif offer is Offer.QUEUED:
             self.wake.set()
         return offer is not Offer.TOO_SLOW
@@ -146,7 +147,10 @@ class Connection:
         try:
             while True:
                 timeout = outbox.wait_time(time.monotonic())
-                if timeout != 0:
+                if timeout is None:
+                    self.wake.clear()
+                    await self.wake.wait()
+                elif timeout > 0:
                     self.wake.clear()
                     try:
                         async with asyncio.timeout(timeout):
@@ -163,10 +167,11 @@ class Connection:
         except ConnectionClosed:
             return
         except asyncio.CancelledError:
-            if not outbox.aborted:
+            request = outbox.close_request
+            if request is None or not outbox.aborted:
                 raise
             with contextlib.suppress(ConnectionClosed):
-                await ws.close(*outbox.close_request)  # type: ignore[misc]
+                await ws.close(*request)
 
 
 def wire(message: bytes | str) -> bytes:
