@@ -244,7 +244,7 @@ class Room:
         """Run ``mutate`` in one transaction; a change becomes one sequenced event relayed to all.
 
         If ``mutate`` raises, pycrdt has already committed whatever it wrote before the
-        exception, so mutations validate fully *before* writing (see annotd.canvas).
+        exception, so operations validate fully *before* writing (see annotd.canvas.ops).
         """
         self._captured = None
         with self.doc.transaction(origin="annotd"):

@@ -1,10 +1,10 @@
 """The WebSocket adapter: moves frames between sockets and rooms, nothing more.
 
-Per connection there is exactly one writer task draining a bounded queue, so fan-out
-never awaits a client: :meth:`Hub.deliver` only appends to queues. A client whose queue
-overflows is closed with 4008 (it may come back with ``lastSeq``); nobody else waits for
-it. Presence and awareness frames are "noisy": they are kept latest-per-sender and flushed
-at most once per batch window, while document frames always go out at once and in order.
+Fan-out never awaits a client: :meth:`WsServer.deliver` writes to an idle transport or
+queues, by each connection's write policy (:mod:`annotd.outbox`: bounded queue, batch
+window for presence and awareness, the too-slow verdict); one writer task per connection
+drains its queue. A client whose queue overflows is closed with 4008 (it may come back
+with ``lastSeq``); nobody else waits for it.
 
 Connection lifecycle: handshake (path, Origin, subprotocol checked in
 ``process_request``) → joined (room admitted the session) → live → closing → closed.

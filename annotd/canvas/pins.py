@@ -1,6 +1,6 @@
 """Where a comment thread's pin is: the one rule from a stored anchor to a position.
 
-Why one module: the view (the pin every client is shown), the mutations (the position a
+Why one module: the view (the pin every client is shown), the operations (the position a
 thread keeps when its annotation is deleted through the API) and the live canvas (the same
 when a raw Yjs client deletes it) must read a stored anchor identically, or the same bad
 data would put a pin in different places depending on who looked. The rule:
