@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import ipaddress
 import logging
 import os
 import time
@@ -19,7 +18,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from . import hosts
 from .config import Config
+from .hosts import HostPolicy
 from .httpserver import build_app
 from .hub import Hub
 from .wsserver import WsServer
@@ -44,9 +45,14 @@ class Daemon:
 
     async def start(self) -> None:
         cfg = self.config.server
-        if not _is_loopback(cfg.host):
-            log.warning("listening on a non-loopback address: annotd has no authentication",
+        policy = HostPolicy(cfg.host, cfg.allowed_hosts)
+        if not hosts.is_loopback(cfg.host):
+            log.warning("listening on a non-loopback address: annotd has no authentication; "
+                        f"requests are accepted for Host names: {policy.describe()}",
                         extra={"host": cfg.host})
+        if policy.disabled:
+            log.warning('the Host check is off (server.allowed_hosts contains "*"): '
+                        "a DNS-rebinding web page can read every room")
         server = await self.ws.start(cfg.host, cfg.ws_port)
         ws_port = server.sockets[0].getsockname()[1]
         self._runner = web.AppRunner(build_app(self.hub), access_log=None,
@@ -55,6 +61,7 @@ class Daemon:
         site = web.TCPSite(self._runner, cfg.host, cfg.http_port)
         await site.start()
         http_port = self._runner.addresses[0][1]
+        self.ws.side_ports = (http_port,)
         host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
         self.ws_url = f"ws://{host}:{ws_port}"
         self.http_url = f"http://{host}:{http_port}"
@@ -124,11 +131,3 @@ class Daemon:
 
 EXIT_FORCED = 3
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

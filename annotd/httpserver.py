@@ -17,15 +17,17 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import __version__, images
+from . import __version__, images, webui
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
 from .commands.base import Caller, Route
 from .errors import AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
+from .hosts import HostPolicy
 from .hub import Hub
 from .identifiers import check_room_id
+from .logsetup import Throttled
 from .metrics import prometheus
-from .origins import origin_allowed
+from .origins import origin_allowed, same_origin
 
 log = logging.getLogger("annotd.http")
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
@@ -70,13 +72,29 @@ async def errors_middleware(request: web.Request, handler: Callable[[web.Request
         return error_response(500, "internal", "internal error")
 
 
+def host_middleware(policy: HostPolicy) -> Any:
+    """Refuse a foreign ``Host`` (DNS rebinding) before routing, CORS or any handler."""
+    refused = Throttled(log)
+
+    @web.middleware
+    async def host_check(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        host = request.headers.get("Host")
+        if not policy.allows(host):
+            assert host is not None
+            refused.warning(host, "host refused", host=host, path=request.path)
+            return error_response(403, "forbidden", policy.refusal(host))
+        return await handler(request)
+
+    return host_check
+
+
 def cors_middleware(hub: Hub) -> Any:
     allowed = hub.config.server.allowed_origins
 
     @web.middleware
     async def cors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         origin = request.headers.get("Origin")
-        ok = origin is not None and origin_allowed(origin, allowed)
+        ok = origin is not None and (origin_allowed(origin, allowed) or same_origin(origin, request.scheme, request.host))
         if request.method == "OPTIONS" and origin is not None:
             if not ok:
                 return error_response(403, "forbidden", f"origin {origin} is not allowed")
@@ -265,7 +283,8 @@ async def openapi_route(request: web.Request) -> web.Response:
 
 
 def build_app(hub: Hub) -> web.Application:
-    app = web.Application(middlewares=[cors_middleware(hub), errors_middleware],
+    policy = HostPolicy(hub.config.server.host, hub.config.server.allowed_hosts)
+    app = web.Application(middlewares=[host_middleware(policy), cors_middleware(hub), errors_middleware],
                           client_max_size=hub.config.limits.max_http_body_bytes)
     app[HUB] = hub
     routes = [
@@ -279,5 +298,5 @@ def build_app(hub: Hub) -> web.Application:
     for cmd in REGISTRY.values():
         for route in cmd.routes:
             routes.append(web.route(route.method, route.path, command_route(cmd, route)))
-    app.add_routes(routes)
+    app.add_routes(routes + webui.routes(hub))
     return app

@@ -34,9 +34,11 @@ from websockets.protocol import State
 from . import errors, rpc
 from .commands.base import Caller
 from .errors import AnnotdError, MalformedFrame
+from .hosts import HostPolicy
 from .hub import Hub
 from .identifiers import check_room_id
-from .origins import origin_allowed
+from .logsetup import Throttled
+from .origins import is_own_origin, origin_allowed
 from .outbox import Offer, Outbox
 from .room import Outbound, Room
 
@@ -194,6 +196,10 @@ class WsServer:
         self.by_room: dict[str, set[str]] = {}
         self.server: Server | None = None
         self.debug = log.isEnabledFor(logging.DEBUG)  # read once: per-update checks showed in profiles
+        self.hosts = HostPolicy(hub.config.server.host, hub.config.server.allowed_hosts)
+        self._hosts_refused = Throttled(log)
+        self.side_ports: tuple[int, ...] = ()
+        """The HTTP side port(s): pages annotd serves there may open room sockets (set by the daemon)."""
         hub.delivery = self
 
     # -- delivery (called synchronously by rooms via the hub) ---------------------------
@@ -247,10 +253,16 @@ class WsServer:
 
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
+        host = request.headers.get("Host")
+        if not self.hosts.allows(host):
+            assert host is not None
+            self._hosts_refused.warning(host, "host refused", host=host, path=path)
+            return self._refuse(conn, HTTPStatus.FORBIDDEN, "forbidden", self.hosts.refusal(host))
         if path != CONTROL_PATH and not ROOM_PATH.fullmatch(path):
             return self._refuse(conn, HTTPStatus.NOT_FOUND, "not_found", f"no WebSocket endpoint at {path}")
         origin = request.headers.get("Origin")
-        if not origin_allowed(origin, self.hub.config.server.allowed_origins):
+        if not (origin_allowed(origin, self.hub.config.server.allowed_origins)
+                or is_own_origin(origin, request.headers.get("Host"), self.side_ports)):
             log.warning("origin refused", extra={"origin": origin, "path": path})
             return self._refuse(conn, HTTPStatus.FORBIDDEN, "forbidden", f"origin {origin} is not allowed")
         if self.hub.metrics.connected_clients >= self.hub.config.limits.max_connections:
