@@ -1,6 +1,7 @@
 """Start and stop the whole daemon in order.
 
-Start: hub → WebSocket server → HTTP side port → background tasks (room ticker).
+Start: hub → WebSocket server → HTTP side port → background tasks (room ticker, event-loop
+lag monitor).
 Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
 socket with 1001, then finish or cancel background tasks by ``shutdown_timeout_s``; exit 0.
 A second signal during that shutdown exits at once with status 3. Every
@@ -23,6 +24,7 @@ from .config import Config
 from .hosts import HostPolicy
 from .httpserver import build_app
 from .hub import Hub
+from .looplag import LagMonitor
 from .wsserver import WsServer
 
 log = logging.getLogger("annotd.daemon")
@@ -42,6 +44,7 @@ class Daemon:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self.lag_monitor = LagMonitor(self.hub.metrics.loop_lag)
 
     async def start(self) -> None:
         cfg = self.config.server
@@ -66,6 +69,7 @@ class Daemon:
         self.ws_url = f"ws://{host}:{ws_port}"
         self.http_url = f"http://{host}:{http_port}"
         self._tasks.append(asyncio.create_task(self._ticker(), name="room-ticker"))
+        self._tasks.append(asyncio.create_task(self.lag_monitor.run(), name="loop-lag"))
         await self.hub.exports.start()
         log.info("listening", extra={"ws": self.ws_url, "http": self.http_url})
 

@@ -229,6 +229,7 @@ def metrics_values(hub: Hub) -> dict[str, Any]:
         "frames_rejected_total": m.frames_rejected,
         "clients_too_slow_total": m.clients_too_slow,
         "image_bytes": hub.images.total_bytes,
+        "event_loop_lag_ms": m.loop_lag.current().to_json(),
     }
     values.update(hub.exports.metrics())
     return values

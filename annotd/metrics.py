@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from .looplag import LagWindow
+
 
 @dataclass
 class Metrics:
@@ -20,6 +22,8 @@ class Metrics:
     clients_too_slow: int = 0
     deliveries: int = 0
     window_s: float = 10.0
+    loop_lag: LagWindow = field(default_factory=LagWindow)
+    """Event-loop lag samples, filled by the daemon's :class:`annotd.looplag.LagMonitor`."""
     _samples: deque[tuple[float, int]] = field(default_factory=deque)
 
     def sample(self, now: float) -> None:
