@@ -25,6 +25,7 @@ from .hosts import HostPolicy
 from .httpserver import build_app
 from .hub import Hub
 from .looplag import LagMonitor
+from .metrics import Metrics
 from .wsserver import WsServer
 
 log = logging.getLogger("annotd.daemon")
@@ -39,12 +40,14 @@ class Daemon:
     http_url: str = ""
 
     def __post_init__(self) -> None:
-        self.hub = Hub(self.config)
+        self.metrics = Metrics()
+        """This daemon's registry and series (never the library's global registry)."""
+        self.hub = Hub(self.config, metrics=self.metrics)
         self.ws = WsServer(self.hub)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
-        self.lag_monitor = LagMonitor(self.hub.metrics.loop_lag)
+        self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe)
 
     async def start(self) -> None:
         cfg = self.config.server
