@@ -54,6 +54,10 @@ class LimitsConfig:
     presence_max_hz: float = 30.0
     max_rpc_batch: int = 50
     max_http_body_bytes: int = 25_000_000
+    max_document_bytes: int = 16_777_216
+    max_inbound_bytes_per_s: int = 1_048_576
+    inbound_burst_bytes: int = 4_194_304
+    max_pending_handshakes: int = 128
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class HistoryConfig:
     snapshot_every_ops: int = 200
     snapshot_every_s: float = 30.0
     snapshots_kept: int = 5
+    snapshot_every_bytes: int = 4_194_304
     reconstruct_cache: int = 8
 
 
@@ -165,14 +170,18 @@ def _check(section: str, obj: Any) -> None:
             raise ConfigError(f"log.format: expected json or text, got {obj.format!r}")
     if section == "limits":
         for name in ("max_frame_bytes", "max_rooms", "max_clients_per_room", "send_queue_frames",
-                     "max_image_bytes", "max_image_pixels", "max_connections"):
+                     "max_image_bytes", "max_image_pixels", "max_connections", "max_document_bytes",
+                     "max_inbound_bytes_per_s", "max_pending_handshakes"):
             if getattr(obj, name) < 1:
                 raise ConfigError(f"limits.{name}: must be at least 1")
+        if obj.inbound_burst_bytes < obj.max_frame_bytes:
+            raise ConfigError("limits.inbound_burst_bytes: must be at least limits.max_frame_bytes "
+                              "(a frame larger than the burst could never be read)")
     if section == "rooms" and not 0 <= obj.batch_window_ms <= 1000:
         raise ConfigError("rooms.batch_window_ms: must be within 0..1000")
     if section == "history":
-        if obj.snapshot_every_ops < 1 or obj.snapshots_kept < 1:
-            raise ConfigError("history: snapshot_every_ops and snapshots_kept must be at least 1")
+        if obj.snapshot_every_ops < 1 or obj.snapshots_kept < 1 or obj.snapshot_every_bytes < 1:
+            raise ConfigError("history: snapshot_every_ops, snapshot_every_bytes and snapshots_kept must be at least 1")
     if section == "export":
         if not PNG_COMPRESS_MIN <= obj.png_compress_level <= PNG_COMPRESS_MAX:
             raise ConfigError(f"export.png_compress_level: must be within {PNG_COMPRESS_MIN}..{PNG_COMPRESS_MAX}")
