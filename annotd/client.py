@@ -30,6 +30,7 @@ import orjson
 from pycrdt import Decoder, Doc, TransactionEvent, handle_sync_message
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.protocol import State
 
 from . import yproto
 from .errors import (
@@ -166,20 +167,20 @@ class RoomClient:
 
     # -- sending -------------------------------------------------------------------------
     def _on_local_change(self, event: TransactionEvent) -> None:
-        if self._remote or self.ws is None:
+        ws = self.ws
+        if self._remote or ws is None:
             return
         update = event.update
         if update == yproto.EMPTY_UPDATE:
             return
+        if ws.state is not State.OPEN or not self._joined.is_set():
+            return  # not connected (or still joining): it goes up with our next sync step 2
         self._sent_updates += 1
-        task = asyncio.ensure_future(self._send_quietly(yproto.sync_update(update)))
+        task = asyncio.ensure_future(self._send_quietly(ws, yproto.sync_update(update)))
         task.add_done_callback(lambda t: t.exception())
 
-    async def _send_quietly(self, frame: bytes | str) -> None:
-        ws = self.ws
-        if ws is None:
-            return
-        with contextlib.suppress(ConnectionClosed):
+    async def _send_quietly(self, ws: ClientConnection, frame: bytes | str) -> None:
+        with contextlib.suppress(ConnectionClosed):  # then it goes up with the next sync step 2
             await ws.send(frame)
 
     async def send_update(self, update: bytes) -> None:
@@ -189,8 +190,13 @@ class RoomClient:
         await self.ws.send(yproto.sync_update(update))
 
     async def flush(self) -> int:
-        """Wait until the server acknowledged every update sent on this connection; return the seq."""
-        await self.wait_until(lambda: self._acked_updates >= self._sent_updates)
+        """Wait until the server acknowledged every update sent on this connection; return the
+        seq. ``ConnectionError`` if the connection closes first (unacknowledged changes are
+        still in the document: the next connect sends them)."""
+        ws = self.ws
+        await self.wait_until(lambda: self._acked_updates >= self._sent_updates or ws is None or ws.state is State.CLOSED)
+        if self._acked_updates < self._sent_updates:
+            raise ConnectionError(f"connection closed ({self.close_code}) before every update was acknowledged")
         return self.last_seq or 0
 
     async def call(self, method: str, **params: Any) -> Any:
@@ -199,7 +205,12 @@ class RoomClient:
         id_ = next(self._ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[id_] = fut
-        await self.ws.send(orjson.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}).decode())
+        try:
+            await self.ws.send(orjson.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}).decode())
+        except BaseException:
+            self._pending.pop(id_, None)
+            fut.cancel()
+            raise
         return await fut
 
     async def send_presence(self, **state: Any) -> None:
@@ -247,6 +258,10 @@ class RoomClient:
         finally:
             self.close_code = ws.close_code
             self.close_reason = ws.close_reason or ""
+            for fut in self._pending.values():  # their replies died with this connection
+                if not fut.done():
+                    fut.set_exception(ConnectionError(f"connection closed ({self.close_code}) before the reply"))
+            self._pending.clear()
             async with self._changed:
                 self._changed.notify_all()
 
