@@ -60,9 +60,8 @@ def summary(values: list[float]) -> dict[str, Any]:
             "max_ms": ms(max(values) if values else None)}
 
 
-async def json_request(http: aiohttp.ClientSession, method: str, url: str, body: Any = None,
-                       timeout: float = 120.0) -> tuple[int, Any]:
-    kw: dict[str, Any] = {"timeout": aiohttp.ClientTimeout(total=timeout)}
+async def json_request(http: aiohttp.ClientSession, method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    kw: dict[str, Any] = {"timeout": aiohttp.ClientTimeout(total=120.0)}
     if body is not None:
         kw["data"] = orjson.dumps(body)
         kw["headers"] = {"Content-Type": "application/json"}
