@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -79,7 +80,18 @@ class RoomClient:
         self._joined = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._remote = False
-        self._sub = self.doc.observe(self._on_local_change)
+        # pycrdt keeps an observed Doc and its callback alive from Rust, where the collector
+        # cannot see the cycle: observe through a weak reference and unobserve when this
+        # client is collected, or every dropped client would keep itself and its document.
+        ref = weakref.ref(self)
+
+        def on_change(event: TransactionEvent) -> None:
+            client = ref()
+            if client is not None:
+                client._on_local_change(event)
+
+        self._sub = self.doc.observe(on_change)
+        weakref.finalize(self, self.doc.unobserve, self._sub)
         self._sent_updates = 0
         self._acked_updates = 0
         self.close_code: int | None = None

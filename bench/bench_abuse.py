@@ -118,10 +118,13 @@ async def run(scenario: str, duration: float, root: Path) -> dict[str, Any]:
             await json_request(http, "DELETE", f"{server.http_url}/v1/rooms/abuse")
             await asyncio.sleep(2.0)
             after_delete = proc_sample(server.pid)
+            await asyncio.sleep(5.0)
+            later = proc_sample(server.pid)
         return {
             "scenario": scenario, "load_1min": load_avg(), "rss_before_mib": base["rss_mib"],
             "rss_peak_mib": max(s["rss_mib"] for s in samples) if samples else None,
             "rss_end_mib": end["rss_mib"], "rss_after_delete_mib": after_delete["rss_mib"],
+            "rss_7s_after_delete_mib": later["rss_mib"],
             **result, "room": {k: info.get(k) for k in ("headSeq", "snapshotSeq", "oldestSeq")} if status == 200 else None,
             "others_waited": figures,
             "rss_samples_mib": [s["rss_mib"] for s in samples[:: max(1, len(samples) // 20)]],
