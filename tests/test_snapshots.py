@@ -194,3 +194,17 @@ async def test_big_room_history_read_export_and_version_off_the_loop(make_daemon
         done = await within(d.hub.exports.wait(job["jobId"]))
         assert done.status == "done", done.error
         await c.close()
+
+
+def test_big_frames_are_framed_without_a_copy() -> None:
+    """A big message is written as (header, message): the same bytes websockets would frame."""
+    from websockets.frames import Frame, Opcode
+
+    from annotd.wsserver import BIG_FRAME, wire
+
+    for size in (BIG_FRAME, 70_000 * 16, 5 * 2**20 + 3):
+        message = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        framed = wire(message)
+        assert isinstance(framed, tuple) and framed[1] is message
+        assert b"".join(framed) == Frame(Opcode.BINARY, message).serialize(mask=False)
+    assert isinstance(wire(b"small"), bytes)
