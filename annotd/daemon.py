@@ -37,6 +37,8 @@ log = logging.getLogger("annotd.daemon")
 TICK_S = 0.05
 TRIM_CHECK_S = 1.0
 """How often the trimmer looks whether deleted rooms freed enough to give memory back."""
+TRIM_PASSES = 5
+"""Trims after each large free: the first and one per check while the last sockets close."""
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Daemon:
         self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe)
 
     async def start(self) -> None:
+        memtrim.configure()
         cfg = self.config.server
         policy = HostPolicy(cfg.host, cfg.allowed_hosts)
         if not hosts.is_loopback(cfg.host):
@@ -101,13 +104,25 @@ class Daemon:
 
     async def _trimmer(self) -> None:
         """After rooms are deleted (their memory freed), give the heap back to the system
-        (:mod:`annotd.memtrim`), in a thread, at most once per :data:`TRIM_CHECK_S`."""
+        (:mod:`annotd.memtrim`), in a thread, at most once per :data:`TRIM_CHECK_S`, and
+        again at the next :data:`TRIM_PASSES` checks: a deleted room's sockets free their
+        buffers only as they finish closing (a paced one can take seconds)."""
+        passes = 0
         while True:
             await asyncio.sleep(TRIM_CHECK_S)
-            if self.hub.freed_bytes >= memtrim.TRIM_AFTER_BYTES:
-                self.hub.freed_bytes = 0
-                gc.collect()  # a deleted room's last cycles (the writer task's frame, say)
-                await asyncio.to_thread(memtrim.trim)
+            freed = self.hub.freed_bytes
+            if freed >= memtrim.TRIM_AFTER_BYTES:
+                passes = TRIM_PASSES
+            if passes == 0:
+                continue
+            passes -= 1
+            self.hub.freed_bytes = 0
+            gc.collect()  # a deleted room's last cycles (the writer task's frame, say)
+            before = memtrim.rss_bytes()
+            await asyncio.to_thread(memtrim.trim)
+            log.debug("memory given back", extra={"freed_mb": round(freed / 1e6, 1),
+                                                  "rss_mb": round(memtrim.rss_bytes() / 1e6, 1),
+                                                  "returned_mb": round((before - memtrim.rss_bytes()) / 1e6, 1)})
 
     async def stop(self) -> None:
         """Ordered, repeat-safe shutdown."""

@@ -90,6 +90,17 @@ def new_process_pool(workers: int, nice: int, preload: tuple[str, ...]) -> Proce
     return pool
 
 
+def _noop() -> None:
+    return None
+
+
+async def release_last_job(pool: Executor) -> None:
+    """Run an empty job: a process pool's queue feeder thread keeps the last job it pickled
+    alive until it pickles the next one (CPython's ``multiprocessing.queues._feed``), so
+    after a big job (a 16 MB state) that memory would stay held while the pool idles."""
+    await asyncio.get_running_loop().run_in_executor(pool, _noop)
+
+
 def terminate_processes(pool: Executor) -> None:
     """SIGTERM every worker process of a process ``pool`` (no public API for this before
     Python 3.14); a thread pool's threads cannot be stopped and are left to finish."""

@@ -65,13 +65,18 @@ from .presence import Presence, validate_presence
 T = TypeVar("T")
 
 
+Message = bytes | str | tuple[bytes, bytes]
+"""One message to send: binary, text, or a binary message in two parts (its header bytes
+and a big payload shared with the history, sent without being copied)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outbound:
     """A frame for ``to`` (session ids), minus ``exclude``. ``noisy`` frames (presence,
     awareness) may be coalesced by the writer under ``key``; document frames never are."""
 
     to: tuple[str, ...]
-    frame: bytes | str
+    frame: Message
     exclude: str | None = None
     noisy: bool = False
     key: str | None = None
@@ -135,8 +140,8 @@ class Room:
         """What Yjs keeps pending of past updates (structs after a gap in a client's clock):
         held in the document's memory but in no encoded state, so counted here."""
         self.pending_bytes = 0
-        self._join_frames: dict[bool, tuple[int, bytes]] = {}
-        """v1? → (snapshot seq, its sync-step-2 frame): built once, shared by joiners."""
+        self._join_frames: dict[bool, tuple[int, Message]] = {}
+        """v1? → (snapshot seq, its sync step 2): built once, shared by joiners."""
         self.snapshot_scheduled = False
         """Set by the hub between a snapshot falling due and being taken (the socket
         handlers yield once when they see it, so a burst cannot run past the count)."""
@@ -331,10 +336,10 @@ class Room:
             raise MalformedFrame(f"undecodable state vector: {exc}") from None
         return [Outbound(me, yproto.sync_step2_with_seq(self.head if session.v1 else None, diff))]
 
-    def _snapshot_frame(self, snap: Snapshot, v1: bool) -> bytes:
+    def _snapshot_frame(self, snap: Snapshot, v1: bool) -> Message:
         cached = self._join_frames.get(v1)
         if cached is None or cached[0] != snap.seq:
-            cached = (snap.seq, yproto.sync_step2_with_seq(snap.seq if v1 else None, snap.blob))
+            cached = (snap.seq, yproto.sync_step2_parts(snap.seq if v1 else None, snap.blob))
             self._join_frames[v1] = cached
         return cached[1]
 

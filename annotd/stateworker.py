@@ -69,8 +69,11 @@ class StateWorker:
             raise RuntimeError("the server is shutting down")
         if self._pool is None:
             self._pool = procpool.new_process_pool(1, NICE, (__name__,))
+        pool = self._pool
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+            result = await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+            await procpool.release_last_job(pool)  # the feeder thread would hold the job's state
+            return result
         except BrokenExecutor:
             log.error("state worker process died; starting a new one")
             broken, self._pool = self._pool, None

@@ -134,10 +134,15 @@ def awareness(update: bytes) -> bytes:
 
 
 def sync_step2_with_seq(seq: int | None, update: bytes) -> bytes:
-    """``sync_step2(update)``, wrapped with ``seq`` when given, built with a single copy of
-    ``update`` (for big states: a join of a 16 MB room copies it once, not three times)."""
+    """``sync_step2(update)``, wrapped with ``seq`` when given, built with one copy of ``update``."""
+    return b"".join(sync_step2_parts(seq, update))
+
+
+def sync_step2_parts(seq: int | None, update: bytes) -> tuple[bytes, bytes]:
+    """:func:`sync_step2_with_seq` as (its few header bytes, ``update`` itself): a message in
+    two parts, so a big state is sent without being copied into a new message."""
     head = bytes((MSG_SEQ,)) + write_var_uint(seq) if seq is not None else b""
-    return b"".join((head, bytes((YMessageType.SYNC, YSyncMessageType.SYNC_STEP2)), write_var_uint(len(update)), update))
+    return head + bytes((YMessageType.SYNC, YSyncMessageType.SYNC_STEP2)) + write_var_uint(len(update)), update
 
 
 def with_seq(seq: int, message: bytes) -> bytes:

@@ -38,9 +38,10 @@ import statistics
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import procpool
 from ..docstate import StateParts
 from ..errors import AnnotdError, Conflict, Gone, LimitReached, NotFound, RoomNotFound
 from ..metrics import Metrics
@@ -302,6 +303,8 @@ class ExportService:
             broken, self._executor = self._executor, self._new_executor()
             broken.shutdown(wait=False, cancel_futures=True)
             raise RenderCrashed("the render process died (out of memory?)") from None
+        if isinstance(self._executor, ProcessPoolExecutor):  # the feeder thread would hold the job's state
+            await procpool.release_last_job(self._executor)
         if not isinstance(out, worker.Rendered):
             raise RuntimeError("the base image changed twice during one export")
         job.render_ms = (time.perf_counter() - t0) * 1000
