@@ -60,7 +60,7 @@ def _op_svg(op: Fill | Stroke | Text) -> str:
         if op.pressure is not None:
             pts = list(op.paths[0][0])
             pieces = g.round_stroke(pts, [op.width / 2 * f for f in op.pressure])
-            d = _path_d([(p, True) for p in pieces])
+            d = _path_d([(g.pairs(p), True) for p in pieces])
             return f'<path d="{d}" {_paint("fill", op.color)} fill-rule="nonzero"/>'
         d = _path_d([(list(p), c) for p, c in op.paths])
         cap, join = ("round", "round") if op.round else ("butt", "miter")
