@@ -31,14 +31,17 @@ W, H = 1600, 1000
 COLORS = ("#e03131", "#1971c2", "#2f9e44", "#f08c00", "#6741d9", "#000000")
 
 
-def base_image() -> Image.Image:
-    gx = Image.linear_gradient("L").rotate(90).resize((W, H))
-    gy = Image.linear_gradient("L").resize((W, H))
-    m = Image.effect_mandelbrot((W, H), (-2.0, -1.2, 1.0, 1.2), 60)
+def base_image(width: int = W, height: int = H) -> Image.Image:
+    gx = Image.linear_gradient("L").rotate(90).resize((width, height))
+    gy = Image.linear_gradient("L").resize((width, height))
+    m = Image.effect_mandelbrot((width, height), (-2.0, -1.2, 1.0, 1.2), 60)
     return Image.merge("RGB", (gx, gy, m))
 
 
-def scene(n: int = 500, threads: int = 20) -> CanvasView:
+def scene(n: int = 500, threads: int = 20, width: int = W, height: int = H) -> CanvasView:
+    """The bench scene; on a larger image (``width`` x ``height``) the same annotations are
+    spread over it (same sizes)."""
+    W, H = width, height  # noqa: N806
     rnd = random.Random(42)
     anns: list[Annotation] = []
     kinds = ("rect", "rect_rot", "ellipse_dashed", "arrow", "polygon", "freehand", "text_rot", "line_dotted")

@@ -22,9 +22,11 @@ coverage mask, which is exactly premultiplied "over".
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 from collections.abc import Mapping
+from functools import lru_cache
 
 import aggdraw
 from PIL import Image, ImageChops, ImageDraw
@@ -54,6 +56,11 @@ def canvas_frame(view: CanvasView, base: Image.Image | None, items: list[Item]) 
     """(origin x, origin y, width, height) of the exported area in image space."""
     if base is not None:
         return 0.0, 0.0, float(base.width), float(base.height)
+    return content_frame(view, items)
+
+
+def content_frame(view: CanvasView, items: list[Item]) -> tuple[float, float, float, float]:
+    """The frame without base image bytes: the image reference's size, else the content."""
     if view.image is not None:
         return 0.0, 0.0, float(view.image.width), float(view.image.height)
     boxes = [b for b in (item_bounds(it) for it in items) if b is not None]
@@ -64,6 +71,21 @@ def canvas_frame(view: CanvasView, base: Image.Image | None, items: list[Item]) 
     x1 = math.ceil(max(b[2] for b in boxes) + CONTENT_PADDING)
     y1 = math.ceil(max(b[3] for b in boxes) + CONTENT_PADDING)
     return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+
+
+def pixel_size(w: float, h: float, scale: float) -> tuple[int, int]:
+    """Output pixels of a ``w`` x ``h`` frame at ``scale``."""
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def output_size(view: CanvasView, options: RenderOptions) -> tuple[int, int]:
+    """Pixel size of the export of ``view`` (PNG/JPEG size, SVG width/height), computed as
+    the renderer computes it but without painting: what the output pixel limit is checked
+    against before an export is queued. Cheap with an image reference; without one it lays
+    out the annotations (text wrapping included) to find their bounds."""
+    items = [] if view.image is not None else build_items(view, options.include_comments, options.comment_states)
+    _, _, w, h = content_frame(view, items)
+    return pixel_size(w, h, options.effective_scale)
 
 
 def background_color(options: RenderOptions) -> RGBA:
@@ -159,6 +181,16 @@ def _text_mask(prep: Prepared, op: Text, box: Box) -> Image.Image:
     return mask
 
 
+@lru_cache(maxsize=256)
+def _alpha_lut(a: int) -> list[int]:
+    return [(v * a + 127) // 255 for v in range(256)]
+
+
+@lru_cache(maxsize=256)
+def _opacity_lut(o: float) -> list[int]:
+    return [round(v * o) for v in range(256)] * 4
+
+
 def _paste_color(target: Image.Image, color: RGBA, box: Box, mask: Image.Image, premultiplied: bool) -> None:
     """Paint ``color`` (its alpha folded into ``mask``) through ``mask`` onto ``box``.
 
@@ -167,7 +199,7 @@ def _paste_color(target: Image.Image, color: RGBA, box: Box, mask: Image.Image, 
     Pillow composite straight alpha: premultiplied pixels would come out too light.)"""
     if color[3] < 255:
         a = color[3]
-        mask = mask.point([(v * a + 127) // 255 for v in range(256)])
+        mask = mask.point(_alpha_lut(a))
     if premultiplied:
         target.paste(Image.new("RGBA", mask.size, color[:3] + (255,)), box, mask)
     else:
@@ -227,7 +259,7 @@ def _layer(prep: Prepared, box: Box) -> Image.Image:
     if draw is not None:
         _put_region(layer, local, draw.tobytes())
     o = prep.item.opacity
-    return layer if o >= 1.0 else layer.point([round(v * o) for v in range(256)] * 4)
+    return layer if o >= 1.0 else layer.point(_opacity_lut(o))
 
 
 def _paint_pil(canvas: Image.Image, step: Step, premultiplied: bool) -> None:
@@ -263,10 +295,20 @@ def _paint_agg(canvas: Image.Image, agg_steps: list[Step]) -> None:
 def render_image(view: CanvasView, base: Image.Image | None, options: RenderOptions) -> Image.Image:
     """The export as an image (what :func:`render` encodes; tests hash its pixels): RGB when
     it is opaque, else RGBA."""
+    collecting = gc.isenabled()
+    gc.disable()  # thousands of short-lived tuples and lists, no cycles: collections only cost
+    try:
+        return _render_image(view, base, options)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _render_image(view: CanvasView, base: Image.Image | None, options: RenderOptions) -> Image.Image:
     items = build_items(view, options.include_comments, options.comment_states)
     ox, oy, w, h = canvas_frame(view, base, items)
     scale = options.effective_scale
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    size = pixel_size(w, h, scale)
     canvas, premultiplied = _start_canvas(base, size, background_color(options))
     out = g.scale_translate(scale, ox, oy)
     todo = [st for it in items for st in steps(Prepared(it, out, scale), size)]

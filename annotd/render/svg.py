@@ -24,7 +24,7 @@ from . import geometry as g
 from .colors import RGBA, css_hex
 from .fonts import FACES, WEIGHTS
 from .options import RenderOptions
-from .raster import background_color, canvas_frame
+from .raster import background_color, canvas_frame, pixel_size
 from .scene import Fill, Item, Stroke, Text, build_items
 
 _GENERIC = {"sans": "sans-serif", "serif": "serif", "mono": "monospace"}
@@ -100,8 +100,7 @@ def render_svg(
     items = build_items(view, options.include_comments, options.comment_states)
     base_img = Image.open(io.BytesIO(base_png)) if base_png is not None else None
     ox, oy, w, h = canvas_frame(view, base_img, items)
-    s = options.effective_scale
-    ow, oh = max(1, round(w * s)), max(1, round(h * s))
+    ow, oh = pixel_size(w, h, options.effective_scale)
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{ow}" height="{oh}"'
