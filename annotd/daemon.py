@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import ipaddress
 import logging
 import os
 import time
@@ -19,7 +18,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from . import hosts
 from .config import Config
+from .hosts import HostPolicy
 from .httpserver import build_app
 from .hub import Hub
 from .wsserver import WsServer
@@ -44,9 +45,14 @@ class Daemon:
 
     async def start(self) -> None:
         cfg = self.config.server
-        if not _is_loopback(cfg.host):
-            log.warning("listening on a non-loopback address: annotd has no authentication",
+        policy = HostPolicy(cfg.host, cfg.allowed_hosts)
+        if not hosts.is_loopback(cfg.host):
+            log.warning("listening on a non-loopback address: annotd has no authentication; "
+                        f"requests are accepted for Host names: {policy.describe()}",
                         extra={"host": cfg.host})
+        if policy.disabled:
+            log.warning('the Host check is off (server.allowed_hosts contains "*"): '
+                        "a DNS-rebinding web page can read every room")
         server = await self.ws.start(cfg.host, cfg.ws_port)
         ws_port = server.sockets[0].getsockname()[1]
         self._runner = web.AppRunner(build_app(self.hub), access_log=None,
@@ -131,11 +137,3 @@ class Daemon:
 
 EXIT_FORCED = 3
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
