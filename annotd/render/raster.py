@@ -197,9 +197,14 @@ def _paste_color(target: Image.Image, color: RGBA, box: Box, mask: Image.Image, 
     On premultiplied RGBA an opaque colour *image* is pasted: Pillow blends every channel,
     alpha included, which is premultiplied "over". (Pasting a colour *value* onto RGBA makes
     Pillow composite straight alpha: premultiplied pixels would come out too light.)"""
+    ink = mask.getbbox()  # pasting where the mask is 0 changes nothing: skip that area
+    if ink is None:
+        return
+    if ink != (0, 0) + mask.size:
+        mask = mask.crop(ink)
+        box = (box[0] + ink[0], box[1] + ink[1], box[0] + ink[2], box[1] + ink[3])
     if color[3] < 255:
-        a = color[3]
-        mask = mask.point(_alpha_lut(a))
+        mask = mask.point(_alpha_lut(color[3]))
     if premultiplied:
         target.paste(Image.new("RGBA", mask.size, color[:3] + (255,)), box, mask)
     else:
@@ -267,6 +272,12 @@ def _paint_pil(canvas: Image.Image, step: Step, premultiplied: bool) -> None:
     if step.layer:
         # premultiplied "over": layer + canvas x (1 - layer alpha), on every channel
         layer = _layer(step.prep, box)
+        ink = layer.getchannel("A").getbbox()  # where the layer is transparent nothing changes
+        if ink is None:
+            return
+        if ink != (0, 0) + layer.size:
+            layer = layer.crop(ink)
+            box = (box[0] + ink[0], box[1] + ink[1], box[0] + ink[2], box[1] + ink[3])
         alpha = layer.getchannel("A")
         region = canvas.crop(box)
         if premultiplied:
