@@ -15,7 +15,7 @@ Why pinned: byte-identical exports need the encoder to see the same pixels *and*
 settings; nothing is timestamped, and the only machine dependence is in the codec libraries
 bundled in pinned wheels (ISA-L, zlib-ng, libjpeg-turbo): an upgrade may change bytes (not
 pixels), which is why goldens hash pixels. ISA-L also picks its code by CPU: every x86-64
-with SSE4.2 (2008 on) gives the same bytes; a CPU without it gets other (valid) bytes.
+with SSE4.2 (2008 on) gives the same bytes; an older x86 or an ARM CPU other (valid) bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from isal import isal_zlib
 from PIL import Image, ImageChops
 from PIL.PngImagePlugin import PngInfo
 
+from .options import DEFAULT_PNG_SPEED, PNG_SPEEDS
+
 JPEG_SUBSAMPLING = 0
 """4:4:4 -- chroma subsampling smears thin red annotation strokes; worth the bytes."""
 JPEG_OPTIMIZE = True
@@ -39,7 +41,6 @@ PNG_SMALL_LEVEL = 6
 """zlib level of the ``small`` PNG writer (Pillow's default)."""
 PNG_BAND_BYTES = 1 << 20
 """Rows are filtered and deflated about this many bytes at a time."""
-PNG_SPEEDS = ("fast", "small")
 
 
 def _opaque(img: Image.Image) -> bool:
@@ -119,7 +120,7 @@ def band_rows(width: int, mode: str) -> int:
     return max(1, PNG_BAND_BYTES // max(1, width * len(mode)))
 
 
-def encode_png(img: Image.Image, *, speed: str = "fast", dpi: float | None = None,
+def encode_png(img: Image.Image, *, speed: str = DEFAULT_PNG_SPEED, dpi: float | None = None,
                provenance: Mapping[str, str] | None = None) -> bytes:
     """RGBA PNG (RGB when every pixel is opaque: smaller, same pixels)."""
     if speed not in PNG_SPEEDS:

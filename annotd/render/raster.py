@@ -354,5 +354,4 @@ def render(
     img = render_image(view, base, options)
     if options.format == "jpg":
         return encode_jpeg(img, quality=options.quality, dpi=options.dpi, provenance=provenance)
-    speed = "small" if options.png_compress_level > 3 else "fast"
-    return encode_png(img, speed=speed, dpi=options.dpi, provenance=provenance)
+    return encode_png(img, speed=options.png_speed, dpi=options.dpi, provenance=provenance)
