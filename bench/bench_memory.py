@@ -1,13 +1,17 @@
 """Peak memory of one export in a fresh process, as a render worker runs it.
 
 Each case runs ``render_export`` (what a worker process runs: decode the Yjs state, build
-the view, decode the base image, render, encode) in a new Python process and reports its
+the view, decode the base image, render, encode; the size limit is checked before queueing,
+so it is not applied here) in a new Python process and reports its
 peak RSS (``VmHWM``), the RSS before the export (imports and inputs loaded: the worker's
 idle size), the CPU time and the output size. Scenes are the bench scene's 500 annotations
 and 20 comment badges spread over a photo-like base (``bench_render.base_image``), given as
 PNG (1600x1000) or JPEG q90 (6000x4000, a camera photo).
 
-    .venv/bin/python -m bench.bench_memory [--cases 4800x3000,12000x8000] [--formats png,jpg]
+    .venv/bin/python -m bench.bench_memory [--cases 4800x3000,12000x8000] [--formats png,jpg] [--frame]
+
+``--frame`` adds a rectangle around the whole image: its aggdraw region is then the whole
+canvas, copied in and out (the worst case for memory).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from .bench_render import base_image, scene
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {  # output size -> (base width, base height, base format, scale)
     "4800x3000": (1600, 1000, "PNG", 3.0),
+    "8000x5000": (4000, 2500, "JPEG", 2.0),  # 40 MP: the default export.max_output_pixels
     "12000x8000": (6000, 4000, "JPEG", 2.0),
 }
 
@@ -56,8 +61,16 @@ print(json.dumps({"before_mb": before, "peak_mb": status("VmHWM"), "cpu_ms": cpu
 """
 
 
-def state(width: int, height: int, sha: str, mime: str) -> bytes:
+def state(width: int, height: int, sha: str, mime: str, frame: bool) -> bytes:
     view = scene(width=width, height=height)
+    if frame:  # one rectangle around the whole image: its aggdraw region is the whole canvas
+        from dataclasses import replace
+
+        from annotd.canvas.model import Annotation, Style
+
+        box = Annotation("frame", "rect", 10, 10, width - 20, height - 20, z="a9999", style=Style(stroke="#e03131",
+                                                                                                   strokeWidth=8))
+        view = replace(view, annotations=(*view.annotations, box))
     doc = Doc()
     with doc.transaction():
         mutations.set_image(doc, {"sha256": sha, "width": width, "height": height, "mime": mime})
@@ -71,14 +84,14 @@ def state(width: int, height: int, sha: str, mime: str) -> bytes:
     return doc.get_update()
 
 
-def run(case: str, fmt: str, tmp: Path) -> dict[str, float]:
+def run(case: str, fmt: str, tmp: Path, frame: bool) -> dict[str, float]:
     w, h, base_fmt, scale = CASES[case]
     buf = io.BytesIO()
     base_image(w, h).save(buf, format=base_fmt, **({"quality": 90} if base_fmt == "JPEG" else {"compress_level": 1}))
     data = buf.getvalue()
     sha = hashlib.sha256(data).hexdigest()
     (tmp / "base").write_bytes(data)
-    (tmp / "blob").write_bytes(state(w, h, sha, "image/jpeg" if base_fmt == "JPEG" else "image/png"))
+    (tmp / "blob").write_bytes(state(w, h, sha, "image/jpeg" if base_fmt == "JPEG" else "image/png", frame))
     out = subprocess.run([sys.executable, "-c", _CHILD, str(tmp / "blob"), str(tmp / "base"), sha, fmt, str(scale)],
                          cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:
@@ -92,11 +105,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=lambda s: s.split(","), default=list(CASES))
     ap.add_argument("--formats", type=lambda s: s.split(","), default=["png", "jpg"])
+    ap.add_argument("--frame", action="store_true", help="add a rectangle around the whole image (worst case)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         for case in args.cases:
             for fmt in args.formats:
-                r = run(case, fmt, Path(d))
+                r = run(case, fmt, Path(d), args.frame)
                 if "error" in r:
                     print(f"{case} {fmt}: FAILED {r['error']}")
                     continue
