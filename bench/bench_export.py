@@ -146,7 +146,7 @@ async def relay_with_exports(server: bench_relay.Server, duration: float, body: 
                                           warmup=1.0)
         stop.set()
         await asyncio.gather(*loops)
-    keys = ("p50_ms", "p99_ms", "p999_ms", "max_ms", "lost", "server_cpu_pct")
+    keys = ("p50_ms", "p99_ms", "p999_ms", "max_ms", "lost", "server_cpu_pct", "other_on_server_core_pct")
     return {"idle": {k: asdict(idle)[k] for k in keys}, "during_exports": {k: asdict(busy)[k] for k in keys},
             "exports_done": len(done), "export_render_p50_ms": round(statistics.median(done), 1) if done else None}
 
@@ -189,7 +189,7 @@ async def workers_compare(workers: int, duration: float, body: dict[str, Any], b
                                           warmup=1.0)
     finally:
         await asyncio.to_thread(server.stop)
-    keys = ("p50_ms", "p99_ms", "p999_ms", "max_ms", "lost")
+    keys = ("p50_ms", "p99_ms", "p999_ms", "max_ms", "lost", "other_on_server_core_pct")
     return {
         "workers": workers,
         "batch": batch,
@@ -281,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
                     f = rl[phase]
                     print(f"  room10 {phase:15s} p50 {f['p50_ms']:.3f} ms  p99 {f['p99_ms']:.3f} ms  "
                           f"p99.9 {f['p999_ms']:.3f} ms  max {f['max_ms']:.3f} ms  lost {f['lost']}  "
-                          f"server cpu {f['server_cpu_pct']} %")
+                          f"server cpu {f['server_cpu_pct']} %  other processes on its core "
+                          f"{f['other_on_server_core_pct']} %")
                 print(f"  exports done during the busy run: {rl['exports_done']} (render p50 {rl['export_render_p50_ms']} ms)")
     return 0
 
