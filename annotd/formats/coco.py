@@ -32,8 +32,8 @@ from ..canvas import schema as S
 from ..canvas.model import Annotation, CanvasView
 from ..canvas.validate import validate_annotation_create
 from ..errors import InvalidParams
+from .geometry import Pt, bbox, outline, polygon_area
 from .plan import DraftAnnotation, ImportPlan, label_draft
-from .shapes import Pt, bbox, outline, polygon_area
 
 REGION_TYPES = ("rect", "ellipse", "polygon", "freehand")
 PALETTE = ("#e03131", "#1971c2", "#2f9e44", "#f08c00", "#9c36b5", "#0c8599", "#e8590c", "#5c940d", "#c2255c", "#364fc7")

@@ -25,7 +25,8 @@ from urllib.parse import quote
 
 from ..canvas.model import Annotation, CanvasView, Message, Thread
 from ..canvas.view import anchor_to_json, annotation_to_fields
-from .shapes import num, point_svg, region_svg, to_svg
+from .geometry import num
+from .shapes import point_svg, region_svg, to_svg
 
 CONTEXT: list[Any] = ["http://www.w3.org/ns/anno.jsonld", {"annotd": "urn:annotd:terms:"}]
 MEDIA_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
