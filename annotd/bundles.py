@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from .canvas import mutations
 from .config import Config
 from .errors import Conflict
-from .formats.bundle import Bundle, BundleLimits, BundleVersion, read_bundle
-from .formats.restore import LoadPlan, encode_room, image_of, plan_load
+from .formats.bundle import Bundle, BundleLimits, read_bundle
+from .formats.restore import LoadPlan, SavedVersion, encode_room, plan_load
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -42,7 +42,7 @@ async def save(hub: Hub, room_id: str) -> tuple[bytes, list[str]]:
     """The bundle of ``room_id`` now, and what could not be kept (missing images)."""
     room = hub.room(room_id)
     history = room.history
-    versions = [BundleVersion(v.tag, v.seq, v.ts, v.created_by, history.state_at(v.seq)) for v in history.versions]
+    versions = [SavedVersion(v.tag, v.seq, v.ts, v.created_by, history.state_at(v.seq)) for v in history.versions]
     head = room.doc.get_update()
     images = hub.images.room_images(room_id)
     return await asyncio.to_thread(
@@ -62,8 +62,7 @@ def prepare(data: bytes, limits: BundleLimits) -> Prepared:
     bundle = read_bundle(data, limits)
     plan = plan_load(bundle)
     have = {img.sha256 for img in bundle.images}
-    shown = {sha for state in (bundle.head, *(v.state for v in bundle.versions)) if (sha := image_of(state))}
-    warnings = tuple(f"image {sha} is shown by the document but not in the bundle" for sha in sorted(shown - have))
+    warnings = tuple(f"image {sha} is shown by the document but not in the bundle" for sha in sorted(plan.images - have))
     return Prepared(bundle, plan, warnings)
 
 

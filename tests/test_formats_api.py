@@ -175,7 +175,7 @@ async def test_bad_bundles_are_refused_and_rooms_untouched(make_daemon: DaemonFa
         bomb = io.BytesIO()
         with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("manifest.json", b"{}")
-            zf.writestr("states/x.ydoc", b"\0" * 100_000_000)
+            zf.writestr("steps/x.yupdate", b"\0" * 100_000_000)
         assert len(bomb.getvalue()) < 200_000
         assert "inflate" in (await refused(bomb.getvalue(), 413))["message"]
         many = io.BytesIO()

@@ -16,8 +16,8 @@ from annotd import images
 from annotd.canvas import mutations as mut
 from annotd.canvas.view import build_view
 from annotd.errors import InvalidParams, PayloadTooLarge
-from annotd.formats.bundle import Bundle, BundleLimits, BundleVersion, read_bundle, write_bundle
-from annotd.formats.restore import encode_room, plan_load
+from annotd.formats.bundle import Bundle, BundleLimits, read_bundle, write_bundle
+from annotd.formats.restore import SavedVersion, encode_room, plan_load
 
 LIMITS = BundleLimits(max_bytes=10**8, max_uncompressed_bytes=10**8, max_entries=100,
                       max_image_bytes=10**7, max_image_pixels=10**7)
@@ -29,7 +29,7 @@ def png(color: str = "red", size: tuple[int, int] = (40, 30)) -> images.StoredIm
     return images.validate(buf.getvalue(), max_bytes=10**7, max_pixels=10**7)
 
 
-def history() -> tuple[list[BundleVersion], bytes, dict[str, images.StoredImage]]:
+def history() -> tuple[list[SavedVersion], bytes, dict[str, images.StoredImage]]:
     """A small document history: image A, a rect (tag v1), image B and a moved rect (v2), a thread (head)."""
     a, b = png("red"), png("blue", (50, 20))
     doc: Doc[Any] = Doc()
@@ -41,15 +41,15 @@ def history() -> tuple[list[BundleVersion], bytes, dict[str, images.StoredImage]
     mut.upsert_annotation(doc, {"id": r["id"], "x": 10}, "bob", 2)
     v2 = doc.get_update()
     mut.create_thread(doc, {"kind": "point", "x": 1, "y": 1}, "hi", "carol", 3)
-    versions = [BundleVersion("v1", 3, 10.0, "alice", v1), BundleVersion("v2", 6, 20.0, "bob", v2),
-                BundleVersion("empty", 0, 5.0, "alice", Doc().get_update())]
+    versions = [SavedVersion("v1", 3, 10.0, "alice", v1), SavedVersion("v2", 6, 20.0, "bob", v2),
+                SavedVersion("empty", 0, 5.0, "alice", Doc().get_update())]
     return versions, doc.get_update(), {a.sha256: a, b.sha256: b}
 
 
-_HISTORY: list[tuple[list[BundleVersion], bytes, dict[str, images.StoredImage]]] = []
+_HISTORY: list[tuple[list[SavedVersion], bytes, dict[str, images.StoredImage]]] = []
 
 
-def saved() -> tuple[list[BundleVersion], bytes, dict[str, images.StoredImage]]:
+def saved() -> tuple[list[SavedVersion], bytes, dict[str, images.StoredImage]]:
     """One history per test session, so ids agree between calls."""
     if not _HISTORY:
         _HISTORY.append(history())
@@ -64,20 +64,29 @@ def encoded() -> bytes:
     return data
 
 
+def state_of(bundle: Bundle, steps: int) -> bytes:
+    doc: Doc[Any] = Doc()
+    for step in bundle.steps[:steps]:
+        doc.apply_update(step)
+    return doc.get_update()
+
+
 def test_round_trip_keeps_metadata_states_and_every_tagged_image() -> None:
     versions, head, imgs = saved()
     b = read_bundle(encoded(), LIMITS)
     assert (b.room_id, b.name, b.created_at, b.head_seq, b.saved_at) == ("r1", "Room one", 1.5, 9, 99.0)
     assert [(v.tag, v.seq, v.created_at, v.created_by) for v in b.versions] == [
-        (v.tag, v.seq, v.created_at, v.created_by) for v in versions]
+        (v.tag, v.seq, v.created_at, v.created_by) for v in sorted(versions, key=lambda v: v.seq)]
     assert {i.sha256 for i in b.images} == set(imgs)  # v1 shows image A, the head image B
     assert {i.sha256: i.data for i in b.images} == {k: v.data for k, v in imgs.items()}
-    for before, after in zip(versions, b.versions, strict=True):
-        assert build_view(_doc(after.state)) == build_view(_doc(before.state))
+    by_tag = {v.tag: v for v in versions}
+    for v in b.versions:
+        assert build_view(_doc(state_of(b, v.step))) == build_view(_doc(by_tag[v.tag].state))
+    assert build_view(_doc(state_of(b, len(b.steps)))) == build_view(_doc(head))
 
 
 def test_untagged_images_are_not_kept() -> None:
-    versions, head, imgs = history()
+    versions, head, imgs = saved()
     extra = png("green")
     data, _ = encode_room(room_id="r1", name="r", created_at=0, head=head, head_seq=1, versions=[],
                           images={**imgs, extra.sha256: extra}, saved_at=0)
@@ -86,18 +95,36 @@ def test_untagged_images_are_not_kept() -> None:
 
 
 def test_missing_image_is_a_warning_not_a_failure() -> None:
-    versions, head, _ = history()
+    versions, head, _ = saved()
     data, warnings = encode_room(room_id="r1", name="r", created_at=0, head=head, head_seq=1,
                                  versions=versions, images={}, saved_at=0)
     assert len(warnings) == 2 and read_bundle(data, LIMITS).images == ()
+    assert len(plan_load(read_bundle(data, LIMITS)).images) == 2
 
 
-def test_shared_states_are_stored_once() -> None:
-    versions, head, imgs = history()
-    same = [BundleVersion("a", 9, 1.0, "u", head), BundleVersion("b", 9, 1.0, "u", head)]
-    data = write_bundle(Bundle("r", "r", 0.0, head, 9, tuple(same)))
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        assert sum(n.startswith("states/") for n in zf.namelist()) == 1
+def test_tags_store_only_what_changed() -> None:
+    """Steps, not whole states: ten tags of a growing document cost about one head state."""
+    doc: Doc[Any] = Doc()
+    mut.ensure_schema(doc)
+    tags = []
+    for k in range(10):
+        for i in range(20):
+            mut.upsert_annotation(doc, {"type": "freehand", "points": [float(v) for v in range(40)]}, "u", k * 100 + i)
+        tags.append(SavedVersion(f"v{k}", k + 1, 0.0, "u", doc.get_update()))
+    data, _ = encode_room(room_id="r", name="r", created_at=0, head=doc.get_update(), head_seq=11,
+                          versions=tags, images={}, saved_at=0)
+    full = sum(len(t.state) for t in tags)
+    b = read_bundle(data, LIMITS)
+    assert len(b.steps) == 10 and sum(len(s) for s in b.steps) < full / 4
+
+
+def test_tags_at_the_same_state_share_a_step() -> None:
+    versions, head, imgs = saved()
+    same = [SavedVersion("a", 9, 1.0, "u", head), SavedVersion("b", 9, 1.0, "u", head)]
+    data, _ = encode_room(room_id="r", name="r", created_at=0, head=head, head_seq=9, versions=same,
+                          images=imgs, saved_at=0)
+    b = read_bundle(data, LIMITS)
+    assert len(b.steps) == 1 and plan_load(b).version_seqs == {"a": 1, "b": 1}
 
 
 def test_plan_renumbers_tags_in_seq_order() -> None:
@@ -111,26 +138,15 @@ def test_plan_renumbers_tags_in_seq_order() -> None:
 
 
 def test_plan_of_empty_room_needs_schema() -> None:
-    plan = plan_load(Bundle("r", "r", 0.0, Doc().get_update(), 0))
+    plan = plan_load(Bundle("r", "r", 0.0, (), 0))
     assert plan.updates == () and plan.needs_schema
 
 
-def test_versions_from_two_documents_are_refused() -> None:
-    other: Doc[Any] = Doc()
-    mut.ensure_schema(other)
-    mut.upsert_annotation(other, {"type": "ellipse"}, "x", 1)
-    versions, head, imgs = history()
-    bad = Bundle("r", "r", 0.0, head, 9, (BundleVersion("x", 1, 0.0, "u", other.get_update()),))
+def test_undecodable_step_is_refused() -> None:
+    bad = Bundle("r", "r", 0.0, (b"\x05garbage",), 1)
     with pytest.raises(InvalidParams) as exc:
         plan_load(read_bundle(write_bundle(bad), LIMITS))
-    assert exc.value.field == "bundle.manifest.head.state"
-
-
-def test_undecodable_state_is_refused() -> None:
-    bad = Bundle("r", "r", 0.0, b"\x05garbage", 1)
-    with pytest.raises(InvalidParams) as exc:
-        plan_load(read_bundle(write_bundle(bad), LIMITS))
-    assert exc.value.field == "bundle.manifest.head.state"
+    assert exc.value.field == "bundle.manifest.steps[0]"
 
 
 # -- hostile files ---------------------------------------------------------------------------
@@ -193,7 +209,7 @@ def test_zip_bomb_by_declared_size_is_413_before_inflating() -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", b"{}")
-        zf.writestr("states/bomb.ydoc", b"\0" * 50_000_000)
+        zf.writestr("steps/bomb.yupdate", b"\0" * 50_000_000)
     data = out.getvalue()
     assert len(data) < 100_000
     with pytest.raises(PayloadTooLarge) as exc:
@@ -247,14 +263,17 @@ def test_duplicate_and_encrypted_entries_are_refused() -> None:
         (lambda m: m.update(room=[]), "bundle.manifest.room"),
         (lambda m: m["room"].update(id="../../etc"), "bundle.manifest.room.id"),
         (lambda m: m["room"].update(createdAt="yesterday"), "bundle.manifest.room.createdAt"),
-        (lambda m: m["head"].update(state="states/nope.ydoc"), "bundle.manifest.head.state"),
+        (lambda m: m["head"].update(seq="x"), "bundle.manifest.head.seq"),
+        (lambda m: m["steps"][0].update(path="steps/nope"), "bundle.steps/nope"),
         (lambda m: m.update(versions={}), "bundle.manifest.versions"),
         (lambda m: m["versions"][0].update(tag="bad tag"), "bundle.manifest.versions[0].tag"),
         (lambda m: m["versions"][1].update(tag=m["versions"][0]["tag"]), "bundle.manifest.versions[1].tag"),
         (lambda m: m["versions"][0].update(seq=-1), "bundle.manifest.versions[0].seq"),
         (lambda m: m["versions"][0].update(createdBy=None), "bundle.manifest.versions[0].createdBy"),
-        (lambda m: m["states"][0].update(sha256="0" * 64), None),
-        (lambda m: m["states"][0].update(sha256=5), "bundle.manifest.states[0].sha256"),
+        (lambda m: m["steps"][0].update(sha256="0" * 64), None),
+        (lambda m: m["steps"][0].update(sha256=5), "bundle.manifest.steps[0].sha256"),
+        (lambda m: m.update(steps=None), "bundle.manifest.steps"),
+        (lambda m: m["versions"][0].update(step=99), "bundle.manifest.versions[0].step"),
         (lambda m: m["images"][0].update(sha256="f" * 64), None),
         (lambda m: m.update(images="none"), "bundle.manifest.images"),
     ],
@@ -280,7 +299,7 @@ def test_manifest_that_is_not_json_or_not_an_object() -> None:
 def test_damaged_state_or_image_bytes_are_refused() -> None:
     data = encoded()
     m = manifest_of(data)
-    state, image = m["states"][0]["path"], m["images"][0]["path"]
+    state, image = m["steps"][0]["path"], m["images"][0]["path"]
     assert refused(rezip(data, {state: b"\x00"})).field == f"bundle.{state}"
     assert refused(rezip(data, {image: b"\x89PNG not really"})).field == f"bundle.{image}"
 

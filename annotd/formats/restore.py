@@ -1,24 +1,19 @@
 """Between a live room's history and a bundle: what to save, and how a loaded room is rebuilt.
 
 Seq renumbering (documented in protocol.md, "Room bundles"): a bundle keeps the document
-state at the head and at every tag, not the events in between, so the loaded room cannot
-keep the saved seqs. It is rebuilt as a short history instead: the tags in their saved seq
-order, each one event (the change from the previous tag's state to its own), then the head
-as one more event if it differs from the last tag. Tag *k* (1-based, distinct states) gets
-seq *k*; a tag of the empty document keeps seq 0; tags that shared a state share a seq.
-Every tag therefore still points at exactly its saved state, and a revert to it works.
-
-Why "each tag's state must contain the previous one": in a real room the document only
-grows (Yjs keeps deletions as tombstones), so a later state always contains an earlier one.
-A bundle that breaks this was not written from one room's history; rebuilding it would make
-a tag show something it never showed, so it is refused naming the version.
+state at every tag and at the head, not the events in between, so the loaded room cannot
+keep the saved seqs. It is rebuilt as a short history instead: one event per bundle step,
+in order. The steps are the changes from one tag's state to the next (tags in saved seq
+order), then from the last tag to the head, so tag *k* (counting distinct states) gets seq
+*k*, tags that shared a state share a seq, a tag of the empty document keeps seq 0, and
+the head is the last seq. Every tag still shows exactly its saved state; a revert works.
 
 Everything here is pure pycrdt work on private documents: run it off the event loop.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pycrdt import Doc, TransactionEvent
@@ -34,18 +29,31 @@ EMPTY_UPDATE = b"\x00\x00"
 
 
 @dataclass(frozen=True, slots=True)
+class SavedVersion:
+    """A tag as the saving room has it: its full document state."""
+
+    tag: str
+    seq: int
+    created_at: float
+    created_by: str
+    state: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class LoadPlan:
     """How to rebuild a room: apply ``updates`` in order (event *i* is seq *i + 1*), then tag
-    each version at ``version_seqs[tag]``; ``needs_schema`` when no state set
-    ``meta.schemaVersion`` (a bundle of an empty room)."""
+    each version at ``version_seqs[tag]``. ``needs_schema`` when no step set
+    ``meta.schemaVersion`` (a bundle of an empty room); ``images`` are the sha256 of every
+    base image the head or a tag shows."""
 
     updates: tuple[bytes, ...]
     version_seqs: dict[str, int]
     needs_schema: bool
+    images: frozenset[str] = field(default_factory=frozenset)
 
 
 class _Replayer:
-    """One private document that records what each applied state changed."""
+    """One private document that records what each applied update changed."""
 
     def __init__(self) -> None:
         self.doc: Doc[Any] = Doc()
@@ -55,63 +63,41 @@ class _Replayer:
     def _capture(self, event: TransactionEvent) -> None:
         self._captured = event.update
 
-    def apply(self, state: bytes, field: str) -> bytes | None:
+    def apply(self, update: bytes, field: str) -> bytes | None:
+        """Apply ``update``; return what it changed (``None``: nothing)."""
         self._captured = None
         try:
-            self.doc.apply_update(state)
+            self.doc.apply_update(update)
         except (ValueError, RuntimeError) as exc:
-            raise InvalidParams(field, f"is not a Yjs document state: {exc}") from None
+            raise InvalidParams(field, f"is not a Yjs update: {exc}") from None
         changed, self._captured = self._captured, None
-        if not _contains(state, self.doc.get_update(), field):
-            raise InvalidParams(field, "does not contain the earlier versions' states "
-                                       "(not the history of one document)")
-        if not changed or changed == EMPTY_UPDATE:
-            return None
-        return changed
+        return None if not changed or changed == EMPTY_UPDATE else changed
 
-
-def _contains(state: bytes, other: bytes, field: str) -> bool:
-    """True if document ``state`` already holds everything in ``other`` (applying ``other``
-    to it changes nothing). Byte comparison would not do: Yjs encodings of one document
-    are not canonical."""
-    doc: Doc[Any] = Doc()
-    captured: list[bytes] = []
-    doc.observe(lambda event: captured.append(event.update))
-    try:
-        doc.apply_update(state)
-    except (ValueError, RuntimeError) as exc:
-        raise InvalidParams(field, f"is not a Yjs document state: {exc}") from None
-    captured.clear()
-    doc.apply_update(other)
-    return all(u == EMPTY_UPDATE for u in captured)
+    def image(self) -> str | None:
+        ref = read_root(self.doc, S.ROOT_META).get("image")
+        sha = ref.get("sha256") if isinstance(ref, dict) else None
+        return sha if isinstance(sha, str) and S.SHA256_RE.fullmatch(sha) else None
 
 
 def plan_load(bundle: Bundle) -> LoadPlan:
     """The events and tag seqs that rebuild ``bundle`` as a fresh room (see module doc)."""
     replay = _Replayer()
+    at_step = {v.step for v in bundle.versions}
     updates: list[bytes] = []
-    seqs: dict[str, int] = {}
-    order = sorted(range(len(bundle.versions)), key=lambda i: (bundle.versions[i].seq, bundle.versions[i].tag))
-    for i in order:
-        v = bundle.versions[i]
-        changed = replay.apply(v.state, f"bundle.manifest.versions[{i}].state")
+    seq_after: list[int] = [0]
+    images: set[str] = set()
+    for i, step in enumerate(bundle.steps):
+        changed = replay.apply(step, f"bundle.manifest.steps[{i}]")
         if changed is not None:
             updates.append(changed)
-        seqs[v.tag] = len(updates)
-    changed = replay.apply(bundle.head, "bundle.manifest.head.state")
-    if changed is not None:
-        updates.append(changed)
+        seq_after.append(len(updates))
+        if i + 1 in at_step and (sha := replay.image()):
+            images.add(sha)
+    if sha := replay.image():
+        images.add(sha)
+    seqs = {v.tag: seq_after[v.step] for v in bundle.versions}
     needs_schema = "schemaVersion" not in read_root(replay.doc, S.ROOT_META)
-    return LoadPlan(tuple(updates), seqs, needs_schema)
-
-
-def image_of(state: bytes) -> str | None:
-    """The sha256 of the base image a document state shows, if any."""
-    doc: Doc[Any] = Doc()
-    doc.apply_update(state)
-    ref = read_root(doc, S.ROOT_META).get("image")
-    sha = ref.get("sha256") if isinstance(ref, dict) else None
-    return sha if isinstance(sha, str) and S.SHA256_RE.fullmatch(sha) else None
+    return LoadPlan(tuple(updates), seqs, needs_schema, frozenset(images))
 
 
 def encode_room(
@@ -121,26 +107,35 @@ def encode_room(
     created_at: float,
     head: bytes,
     head_seq: int,
-    versions: list[BundleVersion],
+    versions: list[SavedVersion],
     images: dict[str, StoredImage],
     saved_at: float,
 ) -> tuple[bytes, list[str]]:
     """Write the bundle of a captured room; return its bytes and what could not be kept.
 
-    ``images`` holds every image the room ever had; only those the head or a tag shows go
-    in (an image that only an untagged past seq showed is not kept). A referenced image the
-    server no longer has is reported in the returned warnings, and the bundle is still
-    written (the canvas keeps its size, as an export does).
+    The tags' full states become steps (each the change from the previous tag, in saved
+    seq order), then the change to the head. ``images`` holds every image the room ever
+    had; only those the head or a tag shows go in (an image only an untagged past seq showed
+    is not kept). A shown image the server no longer has is reported in the returned
+    warnings, and the bundle is still written (the canvas keeps its size, as an export does).
     """
-    wanted: list[str] = []
-    for state in [head, *(v.state for v in versions)]:
-        sha = image_of(state)
-        if sha is not None and sha not in wanted:
-            wanted.append(sha)
-    warnings = [f"image {sha} is referenced but no longer held by the server" for sha in wanted if sha not in images]
-    kept = tuple(images[sha] for sha in wanted if sha in images)
-    bundle = Bundle(room_id=room_id, name=name, created_at=created_at, head=head, head_seq=head_seq,
-                    versions=tuple(versions), images=kept, saved_at=saved_at)
-    doc: Doc[Any] = Doc()
-    doc.apply_update(head)
-    return write_bundle(bundle, view_to_json(build_view(doc))), warnings
+    replay = _Replayer()
+    steps: list[bytes] = []
+    shown: list[str] = []
+    kept: list[BundleVersion] = []
+    for v in sorted(versions, key=lambda v: (v.seq, v.tag)):
+        changed = replay.apply(v.state, f"version {v.tag}")
+        if changed is not None:
+            steps.append(changed)
+        kept.append(BundleVersion(v.tag, v.seq, v.created_at, v.created_by, len(steps)))
+        if (sha := replay.image()) and sha not in shown:
+            shown.append(sha)
+    changed = replay.apply(head, "head")
+    if changed is not None:
+        steps.append(changed)
+    if (sha := replay.image()) and sha not in shown:
+        shown.append(sha)
+    warnings = [f"image {sha} is shown but no longer held by the server" for sha in shown if sha not in images]
+    bundle = Bundle(room_id=room_id, name=name, created_at=created_at, steps=tuple(steps), head_seq=head_seq,
+                    versions=tuple(kept), images=tuple(images[s] for s in shown if s in images), saved_at=saved_at)
+    return write_bundle(bundle, view_to_json(build_view(replay.doc))), warnings
