@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import aiohttp
 import orjson
 
-from .export_cli import EXIT_BAD_OPTIONS, EXIT_FAILED, EXIT_OK, ExportFailed
+from .export_cli import EXIT_BAD_OPTIONS, EXIT_FAILED, EXIT_OK, ExportFailed, error_of
 
 DATA_FORMATS = {"w3c": "w3c", "wadm": "w3c", "coco": "coco"}
 """CLI format names → the daemon's ``formats/{name}`` route (``wadm`` = W3C Web Annotation Data Model)."""
@@ -26,14 +26,20 @@ TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=600)
 CHUNK = 64 * 1024
 
 
+BAD_FILE = ("invalid_params", "payload_too_large", "unsupported_media", "invalid_image", "bad_request")
+"""Error codes that mean the user's file or options are at fault (exit status 2)."""
+
+
 async def _error_of(resp: aiohttp.ClientResponse) -> ExportFailed:
+    return await error_of(resp, BAD_FILE)
+
+
+def _read(path: Path, what: str, err: TextIO) -> bytes | None:
     try:
-        err = (await resp.json(content_type=None))["error"]
-        message, code = err.get("message", resp.reason), err.get("code")
-    except (ValueError, KeyError, TypeError, aiohttp.ContentTypeError):
-        message, code = f"HTTP {resp.status} {resp.reason}", None
-    bad = code in ("invalid_params", "payload_too_large", "unsupported_media", "invalid_image", "bad_request")
-    return ExportFailed(message, EXIT_BAD_OPTIONS if bad else EXIT_FAILED)
+        return path.read_bytes()
+    except OSError as exc:
+        err.write(f"annotd {what}: cannot read {path}: {exc.strerror or exc}\n")
+        return None
 
 
 async def _download(url: str, path: str, params: dict[str, str], out_path: Path) -> int:
@@ -100,10 +106,8 @@ def save_room(url: str, room_id: str, out_path: Path, *, stderr: TextIO | None =
 def load_room(url: str, in_path: Path, room_id: str | None, *, stderr: TextIO | None = None) -> int:
     """``annotd room load``: create a room from a bundle file (``room_id`` renames it)."""
     err = stderr or sys.stderr
-    try:
-        data = in_path.read_bytes()
-    except OSError as exc:
-        err.write(f"annotd room load: cannot read {in_path}: {exc.strerror or exc}\n")
+    data = _read(in_path, "room load", err)
+    if data is None:
         return EXIT_BAD_OPTIONS
     path = f"/v1/rooms/{room_id}/bundle" if room_id else "/v1/bundles"
     code, result = _run("room load", _post(url, path, {}, data, "application/zip"), err)
@@ -154,10 +158,8 @@ def import_data(url: str, room_id: str, in_path: Path, fmt: str, image_id: int |
                 stderr: TextIO | None = None) -> int:
     """``annotd import``: add a W3C page or a COCO file's annotations to a room."""
     err = stderr or sys.stderr
-    try:
-        data = in_path.read_bytes()
-    except OSError as exc:
-        err.write(f"annotd import: cannot read {in_path}: {exc.strerror or exc}\n")
+    data = _read(in_path, "import", err)
+    if data is None:
         return EXIT_BAD_OPTIONS
     route = DATA_FORMATS[fmt]
     params: dict[str, str] = {}

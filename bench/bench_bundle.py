@@ -36,20 +36,7 @@ from typing import Any
 import aiohttp
 from PIL import Image
 
-TYPES = ("rect", "ellipse", "text", "arrow", "freehand")
-
-
-def payload(i: int) -> dict[str, Any]:
-    kind = TYPES[i % len(TYPES)]
-    p: dict[str, Any] = {"type": kind, "x": (i * 37) % 1500, "y": (i * 53) % 900, "w": 80, "h": 40,
-                         "style": {"stroke": "#1971c2", "strokeWidth": 2}}
-    if kind == "text":
-        p["text"] = f"label number {i}"
-    if kind == "arrow":
-        p["points"] = [0, 0, 80, 40]
-    if kind == "freehand":
-        p["points"] = [float(v) for k in range(50) for v in (k * 1.5, (k * 7) % 40)]
-    return p
+from bench.bench_history import payload
 
 
 def jpeg() -> bytes:

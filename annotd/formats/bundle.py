@@ -204,39 +204,33 @@ def _check_header(manifest: dict[str, Any]) -> None:
                             f"{schema!r} is not supported; this server reads document schema 1..{SCHEMA_VERSION}")
 
 
+def _part(zf: SafeZip, raw: Any, f: str, max_bytes: int | None = None) -> tuple[str, bytes]:
+    """A manifest entry ``{path, sha256, …}``: its path and its verified bytes."""
+    entry = _obj(raw, f)
+    digest = entry.get("sha256")
+    if not isinstance(digest, str) or not SHA256_RE.fullmatch(digest):
+        raise InvalidParams(f"{f}.sha256", "must be 64 lowercase hex digits")
+    path = _str(entry.get("path"), f"{f}.path", 200)
+    data = zf.read(path, max_bytes)
+    if _sha(data) != digest:
+        raise InvalidParams(f"bundle.{path}", "does not match its sha256 (damaged file)")
+    return path, data
+
+
 def _read_steps(zf: SafeZip, manifest: dict[str, Any]) -> list[bytes]:
-    out: list[bytes] = []
-    for i, raw in enumerate(_list(manifest.get("steps"), "bundle.manifest.steps")):
-        f = f"bundle.manifest.steps[{i}]"
-        entry = _obj(raw, f)
-        digest = entry.get("sha256")
-        if not isinstance(digest, str) or not SHA256_RE.fullmatch(digest):
-            raise InvalidParams(f"{f}.sha256", "must be 64 lowercase hex digits")
-        path = _str(entry.get("path"), f"{f}.path", 200)
-        blob = zf.read(path)
-        if _sha(blob) != digest:
-            raise InvalidParams(f"bundle.{path}", "does not match its sha256 (damaged file)")
-        out.append(blob)
-    return out
+    steps = _list(manifest.get("steps"), "bundle.manifest.steps")
+    return [_part(zf, raw, f"bundle.manifest.steps[{i}]")[1] for i, raw in enumerate(steps)]
 
 
 def _read_images(zf: SafeZip, manifest: dict[str, Any], limits: BundleLimits) -> list[StoredImage]:
     out: list[StoredImage] = []
     for i, raw in enumerate(_list(manifest.get("images", []), "bundle.manifest.images")):
-        f = f"bundle.manifest.images[{i}]"
-        entry = _obj(raw, f)
-        digest = entry.get("sha256")
-        if not isinstance(digest, str) or not SHA256_RE.fullmatch(digest):
-            raise InvalidParams(f"{f}.sha256", "must be 64 lowercase hex digits")
-        path = _str(entry.get("path"), f"{f}.path", 200)
-        data = zf.read(path, limits.max_image_bytes)
-        if _sha(data) != digest:
-            raise InvalidParams(f"bundle.{path}", "does not match its sha256 (damaged file)")
+        path, data = _part(zf, raw, f"bundle.manifest.images[{i}]", limits.max_image_bytes)
         try:
             stored = images.validate(data, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels)
         except AnnotdError as exc:
             raise type(exc)(f"bundle image {path}: {exc.message}", data={"field": f"bundle.{path}"}) from None
-        if stored.sha256 != digest:
+        if stored.sha256 != _sha(data):
             raise InvalidParams(f"bundle.{path}", "is not stored upright (EXIF orientation); re-upload it")
         out.append(stored)
     return out

@@ -54,15 +54,14 @@ class _Ids:
         self.room = room_id
         self.base = base_url.rstrip("/") if base_url else None
 
+    def _link(self, path: str, urn: str) -> str:
+        return f"{self.base}/v1/rooms/{self.room}/{path}" if self.base else f"urn:annotd:room:{self.room}:{urn}"
+
     def annotation(self, aid: str) -> str:
-        if self.base:
-            return f"{self.base}/v1/rooms/{self.room}/annotations/{aid}"
-        return f"urn:annotd:room:{self.room}:annotation:{aid}"
+        return self._link(f"annotations/{aid}", f"annotation:{aid}")
 
     def thread(self, tid: str) -> str:
-        if self.base:
-            return f"{self.base}/v1/rooms/{self.room}/comments/{tid}"
-        return f"urn:annotd:room:{self.room}:comment:{tid}"
+        return self._link(f"comments/{tid}", f"comment:{tid}")
 
     def image(self, sha: str | None) -> str:
         if sha is None:
@@ -72,9 +71,7 @@ class _Ids:
         return f"urn:annotd:image:sha256:{sha}"
 
     def page(self, seq: int) -> str:
-        if self.base:
-            return f"{self.base}/v1/rooms/{self.room}/formats/w3c?seq={seq}"
-        return f"urn:annotd:room:{self.room}:seq:{seq}"
+        return self._link(f"formats/w3c?seq={seq}", f"seq:{seq}")
 
 
 def _extension(a: Annotation) -> dict[str, Any]:
