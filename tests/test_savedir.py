@@ -126,3 +126,17 @@ async def test_save_on_sigterm_and_load_on_start_across_real_processes(tmp_path:
     assert "saved room skipped: broken.annotd" in text and "WARNING" in text.upper()
     assert proc.returncode == 0 and "Traceback" not in text
     assert len((save / "broken.annotd").read_bytes()) == len(data) - 100
+
+
+async def test_a_saved_file_over_the_bundle_limit_is_skipped(
+        make_daemon: DaemonFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    d1 = await make_daemon(rooms={"save_dir": str(tmp_path)})
+    async with aiohttp.ClientSession(base_url=d1.http_url) as http:
+        await build_room(http, "big")
+        await make_room(http, "small")
+    await d1.stop()
+    small = len((tmp_path / "small.annotd").read_bytes())
+    caplog.set_level(logging.WARNING, logger="annotd.savedir")
+    d2 = await make_daemon(rooms={"save_dir": str(tmp_path)}, limits={"max_bundle_bytes": small + 100})
+    assert sorted(d2.hub.rooms) == ["small"]
+    assert any("big.annotd" in r.getMessage() and "max_bundle_bytes" in r.getMessage() for r in caplog.records)
