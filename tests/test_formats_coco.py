@@ -155,3 +155,11 @@ def test_unknown_image_id_is_refused() -> None:
     with pytest.raises(InvalidParams) as exc:
         parse_coco(OTHER_TOOL, image=SIZE, image_id=99)
     assert exc.value.field == "imageId"
+
+
+def test_category_names_with_control_characters_still_import() -> None:
+    doc = fresh()
+    coco = {"images": [{"id": 1, "width": 1600, "height": 1000}], "categories": [{"id": 1, "name": "bad\x00\x07name"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]}]}
+    load(doc, coco)
+    assert sorted(a.text for a in build_view(doc).annotations if a.type == "text") == ["badname"]

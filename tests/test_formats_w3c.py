@@ -244,3 +244,26 @@ def test_import_past_the_room_cap_writes_nothing() -> None:
     finally:
         plan_mod.S.MAX_ANNOTATIONS = original  # type: ignore[misc]
     assert build_view(doc) == state
+
+
+def test_tags_on_a_deeply_grouped_shape_drop_its_outermost_group() -> None:
+    deep = [f"g{k}" for k in range(32)]
+    item = {"type": "Annotation", "annotd:annotation": {"type": "rect", "w": 1, "h": 1, "groupIds": deep},
+            "body": {"type": "TextualBody", "purpose": "tagging", "value": "deep"},
+            "target": {"selector": {"type": "FragmentSelector", "value": "xywh=0,0,1,1"}}}
+    doc = fresh()
+    result = import_into(doc, item)
+    assert any("outermost group was dropped" in n for n in result["notes"])
+    rect, label = sorted(build_view(doc).annotations, key=lambda a: a.type)
+    assert len(rect.groupIds) == 32 and rect.groupIds[0] == label.groupIds[0]
+
+
+def test_a_plan_that_is_not_storable_writes_nothing() -> None:
+    from annotd.formats.plan import DraftAnnotation, ImportPlan
+
+    doc = fresh()
+    before = build_view(doc)
+    plan = ImportPlan(annotations=[DraftAnnotation("0", {"type": "rect"}), DraftAnnotation("1", {"type": "nope"})])
+    with pytest.raises(InvalidParams):
+        apply_plan(doc, plan, "u", 1)
+    assert build_view(doc) == before

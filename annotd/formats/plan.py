@@ -25,7 +25,8 @@ from ..canvas import mutations as mut
 from ..canvas import schema as S
 from ..canvas.fractional import is_valid_key, n_keys_between
 from ..canvas.reader import read_fields
-from ..errors import LimitReached
+from ..canvas.validate import validate_anchor, validate_annotation_create, validate_body, validate_user
+from ..errors import InvalidParams, LimitReached
 
 
 @dataclass(slots=True)
@@ -98,8 +99,9 @@ def _top_z(doc: pycrdt.Doc) -> str | None:
 def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> dict[str, Any]:
     """Write ``plan`` into ``doc`` (one transaction); return the ids created.
 
-    Raises ``LimitReached`` *before writing* when the room would pass its annotation or
-    thread cap. Everything else was validated when the plan was made.
+    Raises ``LimitReached`` when the room would pass its annotation or thread cap, and
+    ``InvalidParams`` if a draft is not storable after all (a parser bug); both *before*
+    anything is written.
     """
     annotations = doc.get(S.ROOT_ANNOTATIONS, type=pycrdt.Map)
     comments = doc.get(S.ROOT_COMMENTS, type=pycrdt.Map)
@@ -112,30 +114,41 @@ def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> 
     drafts = sorted(enumerate(plan.annotations), key=lambda p: (p[1].order or "", p[0]))
     ids: dict[str, str] = {}
     group_ids: dict[str, str] = {}
-    created: list[str] = []
-    threads: list[str] = []
     with doc.transaction():
+        # Every payload is built and validated before the first write: pycrdt cannot roll
+        # back, so nothing below may raise once writing has begun.
         keys = n_keys_between(_top_z(doc), None, len(drafts))
-        for (_, draft), z in zip(drafts, keys, strict=True):
+        writes: list[tuple[dict[str, Any], str, int]] = []
+        for (i, draft), z in zip(drafts, keys, strict=True):
             new = mut.new_id()
             ids[draft.key] = new
-            groups = [group_ids.setdefault(g, mut.new_id()) for g in draft.groups]
-            payload = {**draft.fields, "id": new, "z": z, "groupIds": groups}
-            mut.upsert_annotation(doc, payload, draft.created_by or user_id, draft.updated_at or now_ms)
-            created.append(new)
-        for thread in plan.threads:
+            groups = [group_ids.setdefault(g, mut.new_id()) for g in draft.groups][: S.MAX_GROUP_DEPTH]
+            payload = validate_annotation_create({**draft.fields, "id": new, "z": z, "groupIds": groups},
+                                                 f"annotations[{i}]")
+            writes.append((payload, validate_user(draft.created_by or user_id), draft.updated_at or now_ms))
+        threads = []
+        for i, thread in enumerate(plan.threads):
             anchor = dict(thread.anchor)
             if anchor["kind"] == "annotation":
                 anchor["annotationId"] = ids[anchor["annotationId"]]
-            first, *rest = thread.messages
-            made = mut.create_thread(doc, anchor, first.body, first.author or user_id, first.created_at or now_ms)
-            for m in rest:
-                mut.reply(doc, made["id"], m.body, m.author or user_id, m.created_at or now_ms)
-            if thread.resolved:
-                mut.resolve_thread(doc, made["id"], thread.resolved_by or user_id, thread.resolved_at or now_ms)
-            threads.append(made["id"])
-    return {"created": created, "threads": threads}
-
+            anchor = validate_anchor(anchor, f"threads[{i}].anchor")
+            messages = [(validate_body(m.body, f"threads[{i}].body"), validate_user(m.author or user_id),
+                         m.created_at or now_ms) for m in thread.messages]
+            if not 1 <= len(messages) <= S.MAX_MESSAGES_PER_THREAD:
+                raise InvalidParams(f"threads[{i}]", f"must have 1 to {S.MAX_MESSAGES_PER_THREAD} messages")
+            resolved = (validate_user(thread.resolved_by or user_id), thread.resolved_at or now_ms) if thread.resolved else None
+            threads.append((anchor, messages, resolved))
+        created = [mut.upsert_annotation(doc, payload, by, at)["id"] for payload, by, at in writes]
+        made_threads: list[str] = []
+        for anchor, messages, resolved in threads:
+            (body, author, at), *rest = messages
+            made = mut.create_thread(doc, anchor, body, author, at)
+            for body, author, at in rest:
+                mut.reply(doc, made["id"], body, author, at)
+            if resolved is not None:
+                mut.resolve_thread(doc, made["id"], *resolved)
+            made_threads.append(made["id"])
+    return {"created": created, "threads": made_threads}
 
 LABEL_HEIGHT = 24.0
 LABEL_FONT = 16.0
@@ -146,7 +159,7 @@ def label_draft(key: str, text: str, box: tuple[float, float, float, float], gro
     """A text label for a shape (a COCO category, a W3C tag), grouped with it and placed just
     above its box, so the label is "linked" the way COCO export reads categories back."""
     x, y, w, _ = box
-    text = text[: S.MAX_TEXT_LENGTH]
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")[: S.MAX_TEXT_LENGTH]
     width = max(w, min(LABEL_FONT * 0.6 * len(text) + 8, 2000.0))
     top = max(-S.COORD_LIMIT, y - LABEL_HEIGHT)
     style: dict[str, Any] = {"fontSize": LABEL_FONT}

@@ -173,7 +173,9 @@ class _Reader:
         key = str(i)
         if tags:
             group = f"label:{i}"
-            groups = (group, *groups)
+            if len(groups) >= S.MAX_GROUP_DEPTH:
+                notes.append(f"its outermost group was dropped to group it with its tags (at most {S.MAX_GROUP_DEPTH})")
+            groups = (group, *groups)[: S.MAX_GROUP_DEPTH]
             box = (fields.get("x", 0.0), fields.get("y", 0.0), fields.get("w", 0.0), fields.get("h", 0.0))
             self.plan.annotations.append(label_draft(f"{i}:label", ", ".join(tags), box, group, created_by=creator))
         self.plan.annotations.append(DraftAnnotation(key, fields, creator, when, groups, order))
