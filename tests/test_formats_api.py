@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import io
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -261,3 +262,28 @@ async def test_cli_save_load_export_import(daemon: Daemon, http: aiohttp.ClientS
     assert await asyncio.to_thread(import_data, url, "imp", page, "w3c", None, True, stderr=err) == 0
     assert "imported 5 annotation(s) and 2 thread(s) into imp" in err.getvalue()
     assert await asyncio.to_thread(import_data, url, "imp", coco, "coco", None, False, stderr=err) == 0
+
+
+async def annotd_cli(*args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "annotd", *args,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(T):
+        _, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()
+
+
+async def test_the_click_commands(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    await build_room(http)
+    url = ("--url", daemon.http_url)
+    bundle, coco = tmp_path / "r.annotd", tmp_path / "r.coco.json"
+    assert (await annotd_cli("room", "save", "src", "--out", str(bundle), *url))[0] == 0
+    code, err = await annotd_cli("room", "load", str(bundle), "--id", "fromcli", *url)
+    assert code == 0 and "loaded room fromcli" in err, err
+    code, err = await annotd_cli("export", "--room", "src", "--format", "coco", "--category", "#e03131=red",
+                                 "--out", str(coco), *url)
+    assert code == 0 and "coco" in err, err
+    assert (await annotd_cli("import", "--room", "fromcli", "--format", "coco", "--no-labels", str(coco), *url))[0] == 0
+    code, err = await annotd_cli("export", "--room", "src", "--format", "bundle", "--tag", "v1",
+                                 "--out", str(tmp_path / "x.annotd"), *url)
+    assert code == 2 and "whole room" in err

@@ -267,3 +267,14 @@ def test_a_plan_that_is_not_storable_writes_nothing() -> None:
     with pytest.raises(InvalidParams):
         apply_plan(doc, plan, "u", 1)
     assert build_view(doc) == before
+
+
+def test_messages_of_the_same_millisecond_keep_their_order() -> None:
+    doc = fresh()
+    th = mut.create_thread(doc, {"kind": "point", "x": 1, "y": 1}, "first", "u", 5)
+    for k in range(20):
+        mut.reply(doc, th["id"], f"reply {k}", "u", 5)
+    src = build_view(doc)
+    dst = fresh()
+    import_into(dst, to_page(src, room_id="r", seq=1))
+    assert [m.body for m in build_view(dst).threads[0].messages] == [m.body for m in src.threads[0].messages]

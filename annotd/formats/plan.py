@@ -141,10 +141,13 @@ def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> 
         created = [mut.upsert_annotation(doc, payload, by, at)["id"] for payload, by, at in writes]
         made_threads: list[str] = []
         for anchor, messages, resolved in threads:
+            # Messages are shown by (createdAt, id): ids counting up under one random prefix
+            # keep the file's order among messages of the same millisecond.
+            prefix = mut.new_id()
             (body, author, at), *rest = messages
-            made = mut.create_thread(doc, anchor, body, author, at)
-            for body, author, at in rest:
-                mut.reply(doc, made["id"], body, author, at)
+            made = mut.create_thread(doc, anchor, body, author, at, message_id=f"{prefix}0000")
+            for k, (body, author, at) in enumerate(rest, start=1):
+                mut.reply(doc, made["id"], body, author, at, message_id=f"{prefix}{k:04d}")
             if resolved is not None:
                 mut.resolve_thread(doc, made["id"], *resolved)
             made_threads.append(made["id"])
