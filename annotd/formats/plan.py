@@ -140,12 +140,14 @@ def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> 
             threads.append((anchor, messages, resolved))
         created = [mut.upsert_annotation(doc, payload, by, at)["id"] for payload, by, at in writes]
         made_threads: list[str] = []
-        for anchor, messages, resolved in threads:
-            # Messages are shown by (createdAt, id): ids counting up under one random prefix
-            # keep the file's order among messages of the same millisecond.
+        # Threads and messages are shown by (createdAt, id): ids counting up under a random
+        # prefix keep the file's order among those of the same millisecond.
+        thread_prefix = mut.new_id()
+        for n, (anchor, messages, resolved) in enumerate(threads):
             prefix = mut.new_id()
             (body, author, at), *rest = messages
-            made = mut.create_thread(doc, anchor, body, author, at, message_id=f"{prefix}0000")
+            made = mut.create_thread(doc, anchor, body, author, at, thread_id=f"{thread_prefix}{n:05d}",
+                                     message_id=f"{prefix}0000")
             for k, (body, author, at) in enumerate(rest, start=1):
                 mut.reply(doc, made["id"], body, author, at, message_id=f"{prefix}{k:04d}")
             if resolved is not None:
