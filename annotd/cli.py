@@ -27,6 +27,8 @@ def build_config(config_path: Path | None, **overrides: Any) -> Config:
     cfg = load(config_path)
     server = {k: v for k, v in (("host", overrides.get("host")), ("ws_port", overrides.get("ws_port")),
                                 ("http_port", overrides.get("http_port"))) if v is not None}
+    if overrides.get("allowed_host"):
+        server["allowed_hosts"] = tuple(overrides["allowed_host"])
     if server:
         cfg = cfg.replace("server", **server)
     logging_changes = {k: v for k, v in (("level", overrides.get("log_level")),
@@ -47,6 +49,10 @@ def main() -> None:
               help="TOML config file (see config.toml for every key). [env: ANNOTD_SERVE_CONFIG]")
 @click.option("--host", help="Address to bind both ports to (default 127.0.0.1). A non-loopback address "
               "logs a warning: there is no authentication.")
+@click.option("--allowed-host", multiple=True, metavar="NAME",
+              help="Host name browsers may use to reach annotd besides localhost, IP addresses and the bind host "
+              "(repeatable; '.example.org' allows subdomains; '*' turns the DNS-rebinding check off). Replaces "
+              "server.allowed_hosts. [env: ANNOTD_SERVE_ALLOWED_HOST, space-separated]")
 @click.option("--ws-port", type=click.IntRange(0, 65535), help="WebSocket port (default 8765; 0 picks a free port).")
 @click.option("--http-port", type=click.IntRange(0, 65535), help="HTTP side port (default 8766; 0 picks a free port).")
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), help="Log level (default info).")

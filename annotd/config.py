@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from . import hosts
+
 
 class ConfigError(ValueError):
     """The configuration file or an option is unusable; the message is one clear line."""
@@ -26,6 +28,7 @@ class ServerConfig:
     ws_port: int = 8765
     http_port: int = 8766
     allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
     shutdown_timeout_s: float = 5.0
     use_uvloop: bool = True
     compression: bool = False
@@ -154,6 +157,10 @@ def _check(section: str, obj: Any) -> None:
         for origin in obj.allowed_origins:
             if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
                 raise ConfigError(f"server.allowed_origins: {origin!r} is not scheme://host[:port]")
+        for host in obj.allowed_hosts:
+            if host != hosts.ANY and not hosts.NAME_RE.fullmatch(host.lower()):
+                raise ConfigError(f"server.allowed_hosts: {host!r} is not a host name (no scheme or port; "
+                                  "a leading dot allows subdomains)")
     if section == "log":
         if obj.level not in LOG_LEVELS:
             raise ConfigError(f"log.level: expected one of {', '.join(LOG_LEVELS)}, got {obj.level!r}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import ipaddress
 import logging
 import os
 import time
@@ -22,7 +21,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from . import hosts
 from .config import Config
+from .hosts import HostPolicy
 from .httpserver import build_app
 from .hub import Hub
 from .savedir import SaveDir
@@ -53,9 +54,14 @@ class Daemon:
         if self.save_dir is not None:  # before listening: no client can race a loading room
             self.save_dir.open()
             await self.save_dir.load_all()
-        if not _is_loopback(cfg.host):
-            log.warning("listening on a non-loopback address: annotd has no authentication",
+        policy = HostPolicy(cfg.host, cfg.allowed_hosts)
+        if not hosts.is_loopback(cfg.host):
+            log.warning("listening on a non-loopback address: annotd has no authentication; "
+                        f"requests are accepted for Host names: {policy.describe()}",
                         extra={"host": cfg.host})
+        if policy.disabled:
+            log.warning('the Host check is off (server.allowed_hosts contains "*"): '
+                        "a DNS-rebinding web page can read every room")
         server = await self.ws.start(cfg.host, cfg.ws_port)
         ws_port = server.sockets[0].getsockname()[1]
         self._runner = web.AppRunner(build_app(self.hub), access_log=None,
@@ -142,11 +148,3 @@ class Daemon:
 
 EXIT_FORCED = 3
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -21,7 +21,9 @@ from .commands import REGISTRY, Command
 from .commands import params as params_mod
 from .commands.base import Caller, Document, Download, Route
 from .errors import AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
+from .hosts import HostPolicy
 from .hub import Hub, check_room_id
+from .logsetup import Throttled
 from .metrics import prometheus
 from .origins import origin_allowed
 
@@ -65,6 +67,22 @@ async def errors_middleware(request: web.Request, handler: Callable[[web.Request
     except Exception:
         log.exception("request failed", extra={"path": request.path})
         return error_response(500, "internal", "internal error")
+
+
+def host_middleware(policy: HostPolicy) -> Any:
+    """Refuse a foreign ``Host`` (DNS rebinding) before routing, CORS or any handler."""
+    refused = Throttled(log)
+
+    @web.middleware
+    async def host_check(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        host = request.headers.get("Host")
+        if not policy.allows(host):
+            assert host is not None
+            refused.warning(host, "host refused", host=host, path=request.path)
+            return error_response(403, "forbidden", policy.refusal(host))
+        return await handler(request)
+
+    return host_check
 
 
 def cors_middleware(hub: Hub) -> Any:
@@ -287,7 +305,8 @@ async def openapi_route(request: web.Request) -> web.Response:
 
 
 def build_app(hub: Hub) -> web.Application:
-    app = web.Application(middlewares=[cors_middleware(hub), errors_middleware],
+    policy = HostPolicy(hub.config.server.host, hub.config.server.allowed_hosts)
+    app = web.Application(middlewares=[host_middleware(policy), cors_middleware(hub), errors_middleware],
                           client_max_size=hub.config.limits.max_http_body_bytes)
     app[HUB] = hub
     routes = [

@@ -55,3 +55,30 @@ def configure(level: str, fmt: str) -> None:
     # websockets logs every failed handshake at info/error with tracebacks; ours say enough.
     logging.getLogger("websockets").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("aiohttp.access").setLevel(max(logging.WARNING, root.level))
+
+
+class Throttled:
+    """Log a repeated warning about client input once per key per ``interval_s``.
+
+    Why: what a client sends (a foreign Host, garbage requests) is a warning worth one line,
+    but a client repeating it must not be able to flood the log. Keys are bounded: the table
+    is cleared when it passes ``max_keys``.
+    """
+
+    def __init__(self, logger: logging.Logger, interval_s: float = 60.0, max_keys: int = 1024) -> None:
+        self.logger = logger
+        self.interval_s = interval_s
+        self.max_keys = max_keys
+        self._last: dict[str, float] = {}
+
+    def warning(self, key: str, msg: str, **extra: Any) -> bool:
+        """Log ``msg`` unless ``key`` was logged within the interval; ``True`` if it was logged."""
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval_s:
+            return False
+        if len(self._last) >= self.max_keys:
+            self._last.clear()
+        self._last[key] = now
+        self.logger.warning(msg, extra=extra)
+        return True

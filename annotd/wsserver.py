@@ -35,7 +35,9 @@ from websockets.protocol import State
 from . import errors, rpc
 from .commands.base import Caller
 from .errors import AnnotdError, MalformedFrame
+from .hosts import HostPolicy
 from .hub import ROOM_ID_RE, Hub
+from .logsetup import Throttled
 from .origins import origin_allowed
 from .room import Outbound, Room
 
@@ -220,6 +222,8 @@ class WsServer:
         self.by_room: dict[str, set[str]] = {}
         self.server: Server | None = None
         self.debug = log.isEnabledFor(logging.DEBUG)  # read once: per-update checks showed in profiles
+        self.hosts = HostPolicy(hub.config.server.host, hub.config.server.allowed_hosts)
+        self._hosts_refused = Throttled(log)
         hub.delivery = self
 
     # -- delivery (called synchronously by rooms via the hub) ---------------------------
@@ -273,6 +277,11 @@ class WsServer:
 
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
+        host = request.headers.get("Host")
+        if not self.hosts.allows(host):
+            assert host is not None
+            self._hosts_refused.warning(host, "host refused", host=host, path=path)
+            return self._refuse(conn, HTTPStatus.FORBIDDEN, "forbidden", self.hosts.refusal(host))
         if path != CONTROL_PATH and not ROOM_PATH.fullmatch(path):
             return self._refuse(conn, HTTPStatus.NOT_FOUND, "not_found", f"no WebSocket endpoint at {path}")
         origin = request.headers.get("Origin")

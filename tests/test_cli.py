@@ -77,11 +77,12 @@ async def test_sigint_graceful_shutdown() -> None:
 
 
 async def test_non_loopback_warning() -> None:
-    proc, _, _ = await start_serve("--host", "0.0.0.0")
+    proc, _, _ = await start_serve("--host", "0.0.0.0", "--allowed-host", "annotd.internal")
     proc.send_signal(signal.SIGTERM)
     async with asyncio.timeout(T):
         _, err = await proc.communicate()
     assert b"no authentication" in err and proc.returncode == 0
+    assert b"Host names: localhost, *.localhost, IP addresses, annotd.internal" in err
 
 
 @pytest.mark.parametrize(
@@ -133,7 +134,7 @@ async def test_second_signal_forces_exit() -> None:
     reader, writer = await asyncio.open_connection(host, int(port))
     try:
         writer.write(
-            b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"GET /v1/ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
         async with asyncio.timeout(T):
