@@ -70,6 +70,7 @@ class Daemon:
         site = web.TCPSite(self._runner, cfg.host, cfg.http_port)
         await site.start()
         http_port = self._runner.addresses[0][1]
+        self.ws.side_ports = (http_port,)
         host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
         self.ws_url = f"ws://{host}:{ws_port}"
         self.http_url = f"http://{host}:{http_port}"

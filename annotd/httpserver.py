@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import __version__, images
+from . import __version__, images, webui
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
 from .commands.base import Caller, Document, Download, Route
@@ -25,7 +25,7 @@ from .hosts import HostPolicy
 from .hub import Hub, check_room_id
 from .logsetup import Throttled
 from .metrics import prometheus
-from .origins import origin_allowed
+from .origins import origin_allowed, same_origin
 
 log = logging.getLogger("annotd.http")
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
@@ -91,7 +91,7 @@ def cors_middleware(hub: Hub) -> Any:
     @web.middleware
     async def cors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         origin = request.headers.get("Origin")
-        ok = origin is not None and origin_allowed(origin, allowed)
+        ok = origin is not None and (origin_allowed(origin, allowed) or same_origin(origin, request.scheme, request.host))
         if request.method == "OPTIONS" and origin is not None:
             if not ok:
                 return error_response(403, "forbidden", f"origin {origin} is not allowed")
@@ -319,5 +319,5 @@ def build_app(hub: Hub) -> web.Application:
     for cmd in REGISTRY.values():
         for route in cmd.routes:
             routes.append(web.route(route.method, route.path, command_route(cmd, route)))
-    app.add_routes(routes + hub.exports.routes())
+    app.add_routes(routes + hub.exports.routes() + webui.routes(hub))
     return app

@@ -27,6 +27,9 @@ from .errors import InvalidParams, MalformedFrame
 
 MAX_SELECTION = 1000
 MAX_NAME = 100
+MAX_VIEWPORT_COORD = 1e7
+"""Viewport coordinates are image pixels; a zoomed-out view of a large image spans far more
+than the image, so the bound is wider than the document's ±1,000,000."""
 
 
 @dataclass(slots=True)
@@ -67,12 +70,31 @@ def validate_presence(msg: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(v, str) or len(v) > MAX_NAME:
                 raise InvalidParams(key, f"must be a string of at most {MAX_NAME} characters")
             state[key] = v
+    if "viewport" in msg:
+        state["viewport"] = validate_viewport(msg["viewport"])
     typing = msg.get("typing")
     if typing is not None:
         if not isinstance(typing, bool):
             raise InvalidParams("typing", "must be true or false")
         state["typing"] = typing
     return state
+
+
+def validate_viewport(raw: Any) -> dict[str, float] | None:
+    """``{x, y, w, h}``: the image-pixel rectangle a person sees (others can follow it), or null."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidParams("viewport", "must be an object {x, y, w, h} or null")
+    out: dict[str, float] = {}
+    for key in ("x", "y", "w", "h"):
+        v = raw.get(key)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or abs(v) > MAX_VIEWPORT_COORD:
+            raise InvalidParams(f"viewport.{key}", f"must be a finite number within ±{MAX_VIEWPORT_COORD:g}")
+        if key in ("w", "h") and v <= 0:
+            raise InvalidParams(f"viewport.{key}", "must be greater than 0")
+        out[key] = v
+    return out
 
 
 @dataclass

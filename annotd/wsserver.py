@@ -38,7 +38,7 @@ from .errors import AnnotdError, MalformedFrame
 from .hosts import HostPolicy
 from .hub import ROOM_ID_RE, Hub
 from .logsetup import Throttled
-from .origins import origin_allowed
+from .origins import is_own_origin, origin_allowed
 from .room import Outbound, Room
 
 log = logging.getLogger("annotd.ws")
@@ -224,6 +224,8 @@ class WsServer:
         self.debug = log.isEnabledFor(logging.DEBUG)  # read once: per-update checks showed in profiles
         self.hosts = HostPolicy(hub.config.server.host, hub.config.server.allowed_hosts)
         self._hosts_refused = Throttled(log)
+        self.side_ports: tuple[int, ...] = ()
+        """The HTTP side port(s): pages annotd serves there may open room sockets (set by the daemon)."""
         hub.delivery = self
 
     # -- delivery (called synchronously by rooms via the hub) ---------------------------
@@ -285,7 +287,8 @@ class WsServer:
         if path != CONTROL_PATH and not ROOM_PATH.fullmatch(path):
             return self._refuse(conn, HTTPStatus.NOT_FOUND, "not_found", f"no WebSocket endpoint at {path}")
         origin = request.headers.get("Origin")
-        if not origin_allowed(origin, self.hub.config.server.allowed_origins):
+        if not (origin_allowed(origin, self.hub.config.server.allowed_origins)
+                or is_own_origin(origin, request.headers.get("Host"), self.side_ports)):
             log.warning("origin refused", extra={"origin": origin, "path": path})
             return self._refuse(conn, HTTPStatus.FORBIDDEN, "forbidden", f"origin {origin} is not allowed")
         if self.hub.metrics.connected_clients >= self.hub.config.limits.max_connections:

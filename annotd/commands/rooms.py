@@ -15,6 +15,15 @@ if TYPE_CHECKING:
 ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 
 
+def last_change(room: Room) -> float:
+    """When the room's document last changed (seconds since the epoch, like ``createdAt``)."""
+    log = room.history.log
+    if room.head > 0 and log.covers_after(room.head - 1):
+        return log.after(room.head - 1)[0].ts
+    at_head = [s.ts for s in room.history.snapshots if s.seq == room.head]
+    return max(at_head) if at_head else room.created_at
+
+
 def room_json(room: Room) -> dict[str, Any]:
     info = room.info()
     return {
@@ -28,6 +37,7 @@ def room_json(room: Room) -> dict[str, Any]:
         "users": info["users"],
         "clients": info["clients"],
         "image": info["image"],
+        "lastChangeAt": last_change(room),
     }
 
 
@@ -55,7 +65,7 @@ async def create(hub: Hub, p: CreateRoom, caller: Caller) -> dict[str, Any]:
 
 @command("rooms.list", method="GET", path="/v1/rooms")
 async def list_rooms(hub: Hub, p: NoParams, caller: Caller) -> dict[str, Any]:
-    """List every room with its metadata."""
+    """List every room with its metadata: name, image, people online, last change (see Rooms)."""
     return {"rooms": [room_json(r) for r in hub.rooms.values()]}
 
 

@@ -1,0 +1,391 @@
+/**
+ * RoomSocket: annotd's own Yjs provider for one room over one annotd.v1 WebSocket.
+ *
+ * Why not y-websocket's WebsocketProvider: it reads every frame as binary (a text frame
+ * throws per message), cannot unwrap seq frames and knows nothing of lastSeq/epoch. This is
+ * the whole provider annotd needs, on y-protocols + lib0:
+ *
+ * - binary: `100 seq <msg>` is unwrapped and `seq` recorded; sync messages go through
+ *   y-protocols (step 1 is answered with step 2, so offline edits go up); awareness from
+ *   stock clients is ignored (the UI uses JSON presence);
+ * - text: JSON — acks (lastSeq), roomInfo (epoch), presence*, JSON-RPC replies (one promise
+ *   per id) and notifications;
+ * - reconnect with exponential backoff and `lastSeq`/`epoch` so the server replays exactly
+ *   what was missed (or resyncs); 4404/4410 and protocol errors are final and reported.
+ *
+ * Nothing here throws into the page: failures become state changes or 'problem' events.
+ */
+import * as encoding from "lib0/encoding";
+import * as syncProtocol from "y-protocols/sync";
+import * as Y from "yjs";
+import { Emitter } from "./emitter";
+import {
+  CLOSE,
+  MSG_SYNC,
+  RpcError,
+  SUBPROTOCOL,
+  SYNC_STEP2,
+  isObject,
+  parseFrame,
+  syncStep1,
+  syncUpdate,
+  type PresenceMessage,
+  type PresenceState,
+  type RoomInfo,
+} from "./protocol";
+
+export type ConnState = "connecting" | "connected" | "reconnecting" | "offline" | "closed";
+
+export interface Closed {
+  code: number;
+  reason: string;
+  final: boolean;
+}
+
+export interface SocketEvents extends Record<string, unknown> {
+  state: ConnState;
+  roomInfo: RoomInfo;
+  /** The server's state has been applied (first sync after each (re)connect). */
+  synced: number;
+  seq: number;
+  presence: PresenceMessage;
+  presenceLeft: { userId: string; session: string };
+  presenceSnapshot: PresenceMessage[];
+  notification: { method: string; params: Record<string, unknown> };
+  closed: Closed;
+  /** Something went wrong that the user may want to know about (in words). */
+  problem: string;
+  /** Unacknowledged local updates changed (0 = everything saved on the server). */
+  pending: number;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: RpcError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export interface RoomSocketOptions {
+  /** ws://host:port (no path). */
+  url: string;
+  roomId: string;
+  userId: string;
+  doc: Y.Doc;
+  WebSocketImpl?: typeof WebSocket;
+  /** Ceiling of the reconnect backoff (ms). */
+  maxBackoffMs?: number;
+}
+
+const FINAL_CODES: ReadonlySet<number> = new Set([
+  CLOSE.NOT_FOUND, CLOSE.DELETED, CLOSE.BAD_REQUEST, CLOSE.PROTOCOL, CLOSE.UNSUPPORTED, CLOSE.TOO_BIG,
+]);
+
+export class RoomSocket extends Emitter<SocketEvents> {
+  readonly doc: Y.Doc;
+  readonly roomId: string;
+  readonly userId: string;
+  state: ConnState = "connecting";
+  lastSeq: number | null = null;
+  epoch: string | null = null;
+  info: RoomInfo | null = null;
+  session: string | null = null;
+  pendingAcks = 0;
+  /** Local edits made while no socket was open (they go up with the next sync exchange). */
+  unsent = false;
+  synced = false;
+  private ws: WebSocket | null = null;
+  private url: string;
+  private WS: typeof WebSocket;
+  private attempts = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private destroyed = false;
+  private rpcId = 0;
+  private pending = new Map<number, Pending>();
+  private maxBackoff: number;
+  private onOnline = () => this.reconnectNow();
+  private onOffline = () => this.setState("offline");
+
+  constructor(opts: RoomSocketOptions) {
+    super();
+    this.doc = opts.doc;
+    this.roomId = opts.roomId;
+    this.userId = opts.userId;
+    this.url = opts.url.replace(/\/+$/, "");
+    this.WS = opts.WebSocketImpl ?? WebSocket;
+    this.maxBackoff = opts.maxBackoffMs ?? 10_000;
+    this.doc.on("update", this.onDocUpdate);
+    if (typeof window !== "undefined") {
+      window.addEventListener("online", this.onOnline);
+      window.addEventListener("offline", this.onOffline);
+    }
+  }
+
+  get connected(): boolean {
+    return this.state === "connected";
+  }
+
+  private setState(s: ConnState): void {
+    if (this.state !== s) {
+      this.state = s;
+      this.emit("state", s);
+    }
+  }
+
+  private socketUrl(): string {
+    const q = new URLSearchParams({ userId: this.userId });
+    if (this.lastSeq !== null && this.epoch !== null) {
+      q.set("lastSeq", String(this.lastSeq));
+      q.set("epoch", this.epoch);
+    }
+    return `${this.url}/v1/ws/rooms/${encodeURIComponent(this.roomId)}?${q.toString()}`;
+  }
+
+  connect(): void {
+    if (this.destroyed || this.ws !== null) return;
+    this.setState(this.attempts === 0 && this.info === null ? "connecting" : "reconnecting");
+    let ws: WebSocket;
+    try {
+      ws = new this.WS(this.socketUrl(), SUBPROTOCOL);
+    } catch (err) {
+      this.emit("problem", `cannot open the connection: ${String(err)}`);
+      this.scheduleReconnect(false);
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      // Our step 1 first: the server answers with the state we miss (in a seq frame).
+      this.sendRaw(syncStep1(Y.encodeStateVector(this.doc)));
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (this.ws !== ws) return;
+      try {
+        if (typeof ev.data === "string") this.onText(ev.data);
+        else this.onBinary(new Uint8Array(ev.data as ArrayBuffer));
+      } catch (err) {
+        // A frame we cannot read: resync from a clean connection rather than diverge.
+        this.emit("problem", `unreadable message from the server (${String(err)}); reconnecting`);
+        this.lastSeq = null;
+        ws.close(CLOSE.NORMAL, "client could not read a frame");
+      }
+    };
+    ws.onerror = () => {
+      /* followed by onclose, which decides what to do */
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.synced = false;
+      this.failPending("the connection was lost before the server answered");
+      const final = FINAL_CODES.has(ev.code) && !this.destroyed;
+      this.emit("closed", { code: ev.code, reason: ev.reason, final });
+      if (this.destroyed) return;
+      if (final) {
+        this.setState("closed");
+        this.detachWindow();
+        return;
+      }
+      this.scheduleReconnect(ev.code === CLOSE.TOO_SLOW);
+    };
+  }
+
+  private scheduleReconnect(immediate: boolean): void {
+    if (this.destroyed || this.retryTimer !== null) return;
+    const offline = typeof navigator !== "undefined" && navigator.onLine === false;
+    this.setState(offline ? "offline" : "reconnecting");
+    const base = Math.min(this.maxBackoff, 250 * 2 ** this.attempts);
+    const delay = immediate && this.attempts === 0 ? 0 : base * (0.5 + Math.random() / 2);
+    this.attempts++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  /** Reconnect at once (the browser came back online, or the user asked). */
+  reconnectNow(): void {
+    if (this.destroyed || this.ws !== null) return;
+    if (this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    this.connect();
+  }
+
+  /** Drop the connection (tests and "work offline"); it comes back by itself. */
+  drop(): void {
+    this.ws?.close(CLOSE.NORMAL, "client dropped the connection");
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.doc.off("update", this.onDocUpdate);
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.detachWindow();
+    const ws = this.ws;
+    this.ws = null;
+    this.failPending("the room was closed");
+    if (ws !== null) ws.close(CLOSE.NORMAL, "client left");
+    this.setState("closed");
+  }
+
+  private detachWindow(): void {
+    if (typeof window !== "undefined") {
+      window.removeEventListener("online", this.onOnline);
+      window.removeEventListener("offline", this.onOffline);
+    }
+  }
+
+  private sendRaw(data: Uint8Array | string): boolean {
+    const ws = this.ws;
+    if (ws === null || ws.readyState !== 1) return false;
+    ws.send(data);
+    return true;
+  }
+
+  private setPending(n: number): void {
+    this.pendingAcks = Math.max(0, n);
+    this.emit("pending", this.pendingAcks);
+  }
+
+  private onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === this) return; // came from the server
+    // Sent whenever the socket is open (also before the first sync: an update is idempotent).
+    if (this.sendRaw(syncUpdate(update))) this.setPending(this.pendingAcks + 1);
+    else {
+      this.unsent = true; // goes up as our sync step 2 on the next connection
+      this.emit("pending", this.pendingAcks);
+    }
+  };
+
+  private noteSeq(seq: number): void {
+    if (this.lastSeq === null || seq > this.lastSeq) {
+      this.lastSeq = seq;
+      this.emit("seq", seq);
+    }
+  }
+
+  private onBinary(data: Uint8Array): void {
+    const frame = parseFrame(data);
+    if (frame.kind === MSG_SYNC) {
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, MSG_SYNC);
+      const syncType = syncProtocol.readSyncMessage(frame.decoder, encoder, this.doc, this);
+      if (encoding.length(encoder) > 1) {
+        // our step 2 in answer to the server's step 1: edits made while offline
+        if (this.sendRaw(encoding.toUint8Array(encoder))) {
+          this.unsent = false;
+          this.setPending(this.pendingAcks + 1);
+        }
+      }
+      if (frame.seq !== null) this.noteSeq(frame.seq);
+      if (syncType === SYNC_STEP2 && !this.synced) {
+        this.synced = true;
+        this.attempts = 0;
+        this.setState("connected");
+        this.emit("synced", this.lastSeq ?? 0);
+      }
+      return;
+    }
+    if (frame.seq !== null) this.noteSeq(frame.seq);
+    // awareness (1) and anything else: not used by this client
+  }
+
+  private onText(text: string): void {
+    const msg: unknown = JSON.parse(text);
+    if (Array.isArray(msg)) {
+      for (const m of msg) this.onJson(m);
+      return;
+    }
+    this.onJson(msg);
+  }
+
+  private onJson(msg: unknown): void {
+    if (!isObject(msg)) return;
+    if (msg.jsonrpc === "2.0") {
+      if (typeof msg.method === "string" && !("id" in msg)) {
+        this.emit("notification", { method: msg.method, params: isObject(msg.params) ? msg.params : {} });
+        return;
+      }
+      const id = msg.id;
+      const p = typeof id === "number" ? this.pending.get(id) : undefined;
+      if (p === undefined) return;
+      this.pending.delete(id as number);
+      clearTimeout(p.timer);
+      if (isObject(msg.error)) {
+        const e = msg.error as { code?: number; message?: string; data?: Record<string, unknown> };
+        p.reject(new RpcError(String(e.message ?? "request failed"), Number(e.code ?? -32000), e.data));
+      } else {
+        p.resolve(msg.result);
+      }
+      return;
+    }
+    switch (msg.type) {
+      case "ack":
+        if (typeof msg.seq === "number") this.noteSeq(msg.seq);
+        this.setPending(this.pendingAcks - 1);
+        return;
+      case "roomInfo": {
+        const info = msg as unknown as RoomInfo;
+        this.info = info;
+        this.epoch = info.epoch;
+        this.session = info.session;
+        this.pendingAcks = 0;
+        if (info.sync !== "replay") this.lastSeq = null; // the step-2 answer brings us to a seq
+        this.emit("roomInfo", info);
+        return;
+      }
+      case "presence":
+        this.emit("presence", msg as unknown as PresenceMessage);
+        return;
+      case "presenceLeft":
+        this.emit("presenceLeft", { userId: String(msg.userId), session: String(msg.session) });
+        return;
+      case "presenceSnapshot":
+        this.emit("presenceSnapshot", Array.isArray(msg.sessions) ? (msg.sessions as PresenceMessage[]) : []);
+        return;
+      case "error": {
+        const e = isObject(msg.error) ? msg.error : {};
+        this.emit("problem", `the server refused a message: ${String(e.message ?? "unknown error")}`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** A JSON-RPC call on this socket; rejects with an RpcError (never throws synchronously). */
+  call<T = unknown>(method: string, params: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (!this.connected) {
+        reject(new RpcError("not connected to the server; try again when the connection is back", -32000));
+        return;
+      }
+      const id = ++this.rpcId;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RpcError(`the server did not answer ${method} in time`, -32000));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.sendRaw(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+    });
+  }
+
+  /** A JSON-RPC notification (no answer). */
+  notify(method: string, params: Record<string, unknown> = {}): void {
+    this.sendRaw(JSON.stringify({ jsonrpc: "2.0", method, params }));
+  }
+
+  sendPresence(state: PresenceState): boolean {
+    return this.sendRaw(JSON.stringify({ type: "presence", ...state }));
+  }
+
+  private failPending(why: string): void {
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new RpcError(why, -32000));
+    }
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * DOM building without markup strings: every string child becomes a text node, so whatever
+ * people typed (names, texts, room names) is always shown as text, never parsed as HTML.
+ */
+type Child = Node | string | number | null | undefined | false;
+type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = String(v);
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+  append(el, ...children);
+  return el;
+}
+
+export function append(el: Element, ...children: Child[]): void {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+/** A labelled button; `title` shows the shortcut as a tooltip, `label` is what screen readers say. */
+export function button(label: string, opts: { text?: string; icon?: Node; title?: string; cls?: string; onClick?: (e: MouseEvent) => void; pressed?: boolean } = {}): HTMLButtonElement {
+  const b = h("button", { type: "button", class: opts.cls ?? "", "aria-label": label, title: opts.title ?? label }, opts.icon ?? opts.text ?? label);
+  if (opts.pressed !== undefined) b.setAttribute("aria-pressed", String(opts.pressed));
+  if (opts.onClick) b.addEventListener("click", opts.onClick as EventListener);
+  return b;
+}
+
+/** "3 minutes ago" style relative time. */
+export function relativeTime(ms: number, now = Date.now()): string {
+  const s = Math.round((now - ms) / 1000);
+  if (s < 10) return "just now";
+  if (s < 60) return `${s} seconds ago`;
+  const m = Math.round(s / 60);
+  if (m < 60) return m === 1 ? "a minute ago" : `${m} minutes ago`;
+  const hr = Math.round(m / 60);
+  if (hr < 24) return hr === 1 ? "an hour ago" : `${hr} hours ago`;
+  const d = Math.round(hr / 24);
+  return d === 1 ? "yesterday" : `${d} days ago`;
+}

@@ -1,0 +1,180 @@
+/**
+ * The rooms page (`/`): every room with its image thumbnail, people online and last change;
+ * create (name, optional id), open, delete (with confirmation), and set a room's image by
+ * file picker or drag-and-drop. Server errors are shown in the server's own words.
+ */
+import { api, ApiError, imageUrl, uploadImage, type ClientConfig, type RoomSummary } from "../app/http";
+import { nameFromUserId } from "../net/presence";
+import { confirmDialog, type Identity } from "./dialog";
+import { button, h, relativeTime } from "./dom";
+import { toast } from "./toast";
+
+const REFRESH_MS = 5000;
+
+export class RoomsPage {
+  private list: HTMLElement;
+  private error: HTMLElement;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  /** Upload messages per room, kept across the periodic re-render of the list. */
+  private statuses = new Map<string, { text: string; error: boolean }>();
+  private shown = "";
+
+  constructor(
+    parent: HTMLElement,
+    private config: ClientConfig,
+    private identity: Identity,
+  ) {
+    const nameInput = h("input", { type: "text", id: "room-name", name: "name", maxlength: 200, placeholder: "e.g. Weld inspection, batch 7", autocomplete: "off" });
+    const idInput = h("input", { type: "text", id: "room-id", name: "id", maxlength: 64, pattern: "[A-Za-z0-9_\\-]{1,64}", placeholder: "optional: letters, digits, - and _", autocomplete: "off" });
+    this.error = h("p", { class: "error", role: "alert" });
+    const form = h("form", { class: "create", "aria-label": "Create a room" },
+      h("div", { class: "field" }, h("label", { for: "room-name" }, "Room name"), nameInput),
+      h("div", { class: "field" }, h("label", { for: "room-id" }, "Room id (in the address)"), idInput),
+      h("button", { type: "submit", class: "primary" }, "Create room"),
+      this.error,
+    );
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void this.create(nameInput.value.trim(), idInput.value.trim());
+    });
+    this.list = h("ul", { class: "rooms", "aria-label": "Rooms" });
+    parent.appendChild(
+      h("div", { class: "rooms-page" },
+        h("header", { class: "rooms-head" }, h("h1", {}, "annotd"), h("p", {}, "Annotate one image together, in real time."),
+          h("p", { class: "me" }, `You are ${identity.name}.`)),
+        h("section", {}, h("h2", {}, "New room"), form),
+        h("section", {}, h("h2", {}, "Rooms"), this.list),
+        h("footer", {}, `annotd ${config.version}`),
+      ),
+    );
+    document.title = "Rooms — annotd";
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+  }
+
+  destroy(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+  }
+
+  private async create(name: string, id: string): Promise<void> {
+    this.error.textContent = "";
+    const body: Record<string, string> = {};
+    if (name) body.name = name;
+    if (id) body.id = id;
+    try {
+      const room = await api<{ id: string }>("/v1/rooms", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      location.assign(`/r/${encodeURIComponent(room.id)}`);
+    } catch (err) {
+      this.error.textContent = `Could not create the room: ${(err as Error).message}`;
+    }
+  }
+
+  async refresh(): Promise<void> {
+    let rooms: RoomSummary[];
+    try {
+      rooms = (await api<{ rooms: RoomSummary[] }>("/v1/rooms")).rooms;
+    } catch (err) {
+      this.list.replaceChildren(h("li", { class: "empty" }, `Cannot list rooms: ${(err as Error).message}`));
+      return;
+    }
+    rooms.sort((a, b) => b.lastChangeAt - a.lastChangeAt || a.name.localeCompare(b.name));
+    const key = JSON.stringify(rooms) + Math.floor(Date.now() / 60_000); // relative times move each minute
+    if (key === this.shown) return; // unchanged: keep the DOM (and the keyboard focus) as it is
+    this.shown = key;
+    if (rooms.length === 0) {
+      this.list.replaceChildren(h("li", { class: "empty" }, "No rooms yet: create one above."));
+      return;
+    }
+    // keep focus on the same control across the re-render
+    const active = document.activeElement;
+    const room = active?.closest("li.room")?.getAttribute("data-room-id");
+    const label = active?.getAttribute("aria-label") ?? active?.textContent;
+    this.list.replaceChildren(...rooms.map((r) => this.card(r)));
+    if (room && label) {
+      const card = this.list.querySelector(`li.room[data-room-id="${CSS.escape(room)}"]`);
+      const again = [...(card?.querySelectorAll<HTMLElement>("a, button") ?? [])].find((el) => (el.getAttribute("aria-label") ?? el.textContent) === label);
+      again?.focus();
+    }
+  }
+
+  private card(r: RoomSummary): HTMLElement {
+    const url = `/r/${encodeURIComponent(r.id)}`;
+    const thumb = r.image
+      ? h("img", { src: imageUrl(r.id, r.image.sha256), alt: `Image of ${r.name}`, loading: "lazy", width: 160, height: 100 })
+      : h("span", { class: "no-image" }, "No image");
+    const people = r.users.map(nameFromUserId);
+    const st = this.statuses.get(r.id);
+    const status = h("p", { class: st?.error ? "upload-status error" : "upload-status", role: "status" }, st?.text ?? "");
+    const upload = button(`Set the image of ${r.name}`, { text: r.image ? "Replace image…" : "Add image…", onClick: () => this.pick(r, status) });
+    const del = button(`Delete room ${r.name}`, { text: "Delete", cls: "danger", onClick: () => void this.remove(r) });
+    const li = h("li", { class: "room", "data-room-id": r.id },
+      h("a", { class: "thumb", href: url, tabindex: -1, "aria-hidden": "true" }, thumb),
+      h("div", { class: "info" },
+        h("h3", {}, h("a", { href: url }, r.name)),
+        h("p", { class: "meta" },
+          r.clients ? `${r.clients} online${people.length ? `: ${people.join(", ")}` : ""}` : "Nobody online",
+          " · ",
+          `last change ${relativeTime(r.lastChangeAt * 1000)}`,
+          r.image ? ` · ${r.image.width}×${r.image.height}` : ""),
+        h("div", { class: "row" }, h("a", { href: url, class: "button primary" }, "Open"), upload, del),
+        status,
+      ),
+    );
+    li.addEventListener("dragover", (e) => {
+      if (e.dataTransfer?.types.includes("Files")) {
+        e.preventDefault();
+        li.classList.add("drop");
+      }
+    });
+    li.addEventListener("dragleave", () => li.classList.remove("drop"));
+    li.addEventListener("drop", (e) => {
+      li.classList.remove("drop");
+      const f = e.dataTransfer?.files[0];
+      if (!f) return;
+      e.preventDefault();
+      void this.upload(r, f, status);
+    });
+    return li;
+  }
+
+  private pick(r: RoomSummary, status: HTMLElement): void {
+    const input = h("input", { type: "file", accept: this.config.imageTypes.join(","), "aria-label": `Image file for ${r.name}` });
+    input.addEventListener("change", () => {
+      const f = input.files?.[0];
+      if (f) void this.upload(r, f, status);
+    });
+    input.click();
+  }
+
+  /** Upload a file as a room's image; exposed for tests through the file input too. */
+  async upload(r: RoomSummary, file: File, status: HTMLElement): Promise<void> {
+    const show = (text: string, error: boolean) => {
+      this.statuses.set(r.id, { text, error });
+      const el = this.list.querySelector(`li.room[data-room-id="${CSS.escape(r.id)}"] .upload-status`) ?? status;
+      el.textContent = text;
+      el.className = error ? "upload-status error" : "upload-status";
+    };
+    show(`Uploading ${file.name}…`, false);
+    try {
+      const img = await uploadImage(r.id, file, this.identity.userId);
+      this.shown = "";
+      await this.refresh();
+      show(`Image set (${img.width}×${img.height}).`, false);
+    } catch (err) {
+      show(`Upload failed: ${err instanceof ApiError ? err.message : String(err)}`, true);
+    }
+  }
+
+  private async remove(r: RoomSummary): Promise<void> {
+    const ok = await confirmDialog(`Delete “${r.name}”?`, "Everyone in it is disconnected, and its annotations, comments and versions are gone for good.");
+    if (!ok) return;
+    try {
+      await api(`/v1/rooms/${encodeURIComponent(r.id)}`, { method: "DELETE" });
+      toast(`Room “${r.name}” deleted.`);
+      this.shown = "";
+    } catch (err) {
+      toast(`Could not delete the room: ${(err as Error).message}`, "error");
+    }
+    void this.refresh();
+  }
+}

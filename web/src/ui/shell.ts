@@ -1,0 +1,126 @@
+/**
+ * The room page's frame: top bar (back to rooms, room name, tools, undo/redo, zoom, connection
+ * status, help), the stage (canvas), and a side panel area with tabs that panels join through
+ * {@link Shell.addPanel}. Issue 9's comments, versions and history panels plug in here without
+ * touching this file: a panel is an id, a title, an order and a mount function.
+ */
+import { button, h } from "./dom";
+
+export interface Panel {
+  id: string;
+  title: string;
+  /** Tabs are sorted by order (Style 10, People 20; later panels pick larger numbers). */
+  order: number;
+  /** Build the panel's content once, inside `body`. */
+  mount(body: HTMLElement): void;
+  /** Called when the panel becomes visible. */
+  shown?(): void;
+}
+
+interface Mounted {
+  panel: Panel;
+  tab: HTMLButtonElement;
+  body: HTMLElement;
+  badge: HTMLElement;
+}
+
+export class Shell {
+  readonly root: HTMLElement;
+  readonly topbar: HTMLElement;
+  readonly title: HTMLElement;
+  readonly tools: HTMLElement;
+  readonly actions: HTMLElement;
+  readonly end: HTMLElement;
+  readonly status: HTMLElement;
+  readonly stage: HTMLElement;
+  readonly banner: HTMLElement;
+  readonly sidebar: HTMLElement;
+  private tabs: HTMLElement;
+  private panels: Mounted[] = [];
+  private active: string | null = null;
+
+  constructor(parent: HTMLElement, roomName: string) {
+    this.title = h("h1", { class: "room-name", title: roomName }, roomName);
+    this.tools = h("div", { class: "tools", role: "toolbar", "aria-label": "Tools" });
+    this.actions = h("div", { class: "actions", role: "toolbar", "aria-label": "Edit and view" });
+    this.status = h("div", { class: "status", role: "status", "aria-live": "polite" });
+    this.end = h("div", { class: "end" });
+    this.topbar = h(
+      "header",
+      { class: "topbar" },
+      h("a", { class: "back", href: "/", title: "All rooms" }, "← Rooms"),
+      this.title,
+      this.tools,
+      this.actions,
+      this.status,
+      this.end,
+    );
+    this.stage = h("div", { class: "stage", tabindex: 0, "aria-label": "Canvas: use the tools above; arrow keys nudge the selection" });
+    this.banner = h("div", { class: "banner", hidden: true, role: "status" });
+    this.tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Panels" });
+    this.sidebar = h("aside", { class: "sidebar", "aria-label": "Side panels" }, this.tabs);
+    this.root = h("div", { class: "app" }, this.topbar, h("main", { class: "workspace" }, h("div", { class: "stage-wrap" }, this.banner, this.stage), this.sidebar));
+    parent.appendChild(this.root);
+  }
+
+  addPanel(panel: Panel): void {
+    const body = h("section", { class: `panel panel-${panel.id}`, role: "tabpanel", id: `panel-${panel.id}`, "aria-label": panel.title, hidden: true });
+    const badge = h("span", { class: "badge", hidden: true });
+    const tab = h("button", { type: "button", role: "tab", id: `tab-${panel.id}`, "aria-controls": `panel-${panel.id}`, "aria-selected": "false", "data-panel": panel.id }, panel.title, badge);
+    tab.addEventListener("click", () => this.show(panel.id));
+    tab.addEventListener("keydown", (e) => this.tabKeys(e));
+    const m: Mounted = { panel, tab, body, badge };
+    this.panels.push(m);
+    this.panels.sort((a, b) => a.panel.order - b.panel.order);
+    this.tabs.replaceChildren(...this.panels.map((p) => p.tab));
+    for (const p of this.panels) this.sidebar.appendChild(p.body);
+    panel.mount(body);
+    if (this.active === null) this.show(panel.id);
+  }
+
+  private tabKeys(e: KeyboardEvent): void {
+    if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+    const i = this.panels.findIndex((p) => p.panel.id === this.active);
+    const next = this.panels[(i + (e.key === "ArrowRight" ? 1 : this.panels.length - 1)) % this.panels.length];
+    if (next) {
+      this.show(next.panel.id);
+      next.tab.focus();
+    }
+  }
+
+  show(id: string): void {
+    this.active = id;
+    for (const p of this.panels) {
+      const on = p.panel.id === id;
+      p.tab.setAttribute("aria-selected", String(on));
+      p.tab.tabIndex = on ? 0 : -1;
+      p.body.hidden = !on;
+      if (on) p.panel.shown?.();
+    }
+  }
+
+  get activePanel(): string | null {
+    return this.active;
+  }
+
+  /** A small count on a panel's tab (e.g. unread comments); null hides it. */
+  setBadge(id: string, text: string | null): void {
+    const p = this.panels.find((m) => m.panel.id === id);
+    if (!p) return;
+    p.badge.hidden = text === null;
+    p.badge.textContent = text ?? "";
+  }
+
+  /** A top-bar button (e.g. an export dialog); `area` is where it goes. */
+  addButton(label: string, onClick: () => void, opts: { text?: string; title?: string; area?: "actions" | "end" } = {}): HTMLButtonElement {
+    const b = button(label, { text: opts.text, title: opts.title, onClick });
+    (opts.area === "end" ? this.end : this.actions).appendChild(b);
+    return b;
+  }
+
+  /** A message bar above the canvas (following someone, previewing a version); null hides it. */
+  setBanner(content: Node[] | null): void {
+    this.banner.hidden = content === null;
+    this.banner.replaceChildren(...(content ?? []));
+  }
+}

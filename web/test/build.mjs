@@ -1,0 +1,16 @@
+// Bundle the node tests (TypeScript) for `node --test`: node test/build.mjs OUTDIR
+import { build } from "esbuild";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+await build({
+  entryPoints: [resolve(here, "model.test.ts")],
+  outfile: resolve(process.argv[2], "model.test.mjs"),
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  logLevel: "warning",
+  absWorkingDir: resolve(here, ".."),
+});
