@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .canvas import mutations
+from .canvas import ops
 from .config import Config
 from .errors import Conflict
 from .formats.bundle import Bundle, BundleLimits, read_bundle
@@ -81,7 +81,7 @@ def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> Room:
         for update in plan.updates:
             room.apply_update(update, user_id, now)
         if plan.needs_schema:
-            room.apply_local(user_id, mutations.ensure_schema, now)
+            room.apply_local(user_id, ops.ensure_schema, now)
         for v in sorted(bundle.versions, key=lambda v: (plan.version_seqs[v.tag], v.tag)):
             room.history.add_version(v.tag, plan.version_seqs[v.tag], v.created_at, v.created_by)
     except BaseException:

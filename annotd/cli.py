@@ -14,6 +14,8 @@ import click
 
 from . import __version__
 from .config import LOG_FORMATS, LOG_LEVELS, Config, ConfigError, load
+from .formats_cli import DATA_FORMATS, EXPORT_DATA_FORMATS
+from .render.options import DEFAULT_JPEG_QUALITY, FORMATS, QUALITY_MAX, QUALITY_MIN, SCALE_MAX, SCALE_MIN
 
 EXIT_BAD_CONFIG = 2
 
@@ -74,22 +76,21 @@ def serve(config_path: Path | None, **overrides: Any) -> None:
 @click.option("--room", "room_id", required=True, help="Room id.")
 @click.option("--tag", help="Version tag to export.")
 @click.option("--seq", type=int, help="Seq to export (default: head).")
-@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "svg", "w3c", "wadm", "coco", "bundle"]),
-              default="png", show_default=True,
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, *EXPORT_DATA_FORMATS]), default="png", show_default=True,
               help="An image (png, jpg, svg), the annotations as data (w3c = wadm: W3C Web Annotation; coco), "
                    "or the whole room (bundle).")
-@click.option("--scale", type=float, help="Scale factor 0.1-8 (default 1).")
+@click.option("--scale", type=float, help=f"Scale factor {SCALE_MIN:g}-{SCALE_MAX:g} (default 1).")
 @click.option("--dpi", type=float, help="Alternative to --scale; also written into the file.")
 @click.option("--background", help="transparent | white | #rrggbb")
 @click.option("--include-comments", is_flag=True, help="Draw numbered badges at open comment threads.")
-@click.option("--quality", type=click.IntRange(1, 100), help="JPG quality.")
+@click.option("--quality", type=int, help=f"JPG quality {QUALITY_MIN}-{QUALITY_MAX} (default {DEFAULT_JPEG_QUALITY}).")
 @click.option("--category", multiple=True, help="coco: map a stroke colour to a category, e.g. '#e03131=crack' "
               "(repeatable; linked label texts still win).")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True)
 def export_cmd(url: str, room_id: str, out_path: Path, **opts: Any) -> None:
     """Export a room (at a tag or seq) from a running daemon to a file, showing progress."""
     fmt = opts.pop("fmt")
-    if fmt in ("w3c", "wadm", "coco", "bundle"):
+    if fmt in EXPORT_DATA_FORMATS:
         from .formats_cli import export_data
 
         sys.exit(export_data(url, room_id, out_path, fmt, opts))
@@ -102,7 +103,7 @@ def export_cmd(url: str, room_id: str, out_path: Path, **opts: Any) -> None:
 @main.command("import")
 @click.option("--url", default="http://127.0.0.1:8766", show_default=True, help="The daemon's HTTP side port.")
 @click.option("--room", "room_id", required=True, help="Room to add the annotations to.")
-@click.option("--format", "fmt", type=click.Choice(["w3c", "wadm", "coco"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(list(DATA_FORMATS)), required=True)
 @click.option("--image-id", type=int, help="coco: which image of the file (when it has several).")
 @click.option("--no-labels", is_flag=True, help="coco: do not add category names as text labels.")
 @click.argument("in_path", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))

@@ -22,6 +22,8 @@ from .export_cli import EXIT_BAD_OPTIONS, EXIT_FAILED, EXIT_OK, ExportFailed, er
 
 DATA_FORMATS = {"w3c": "w3c", "wadm": "w3c", "coco": "coco"}
 """CLI format names → the daemon's ``formats/{name}`` route (``wadm`` = W3C Web Annotation Data Model)."""
+EXPORT_DATA_FORMATS = (*DATA_FORMATS, "bundle")
+"""What ``annotd export --format`` takes besides the image formats."""
 TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=600)
 CHUNK = 64 * 1024
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from pycrdt import Doc
 
-from annotd.canvas import mutations as mut
+from annotd.canvas import ops as mut
 from annotd.canvas.model import CanvasView
-from annotd.canvas.view import annotation_to_fields, build_view
+from annotd.canvas.codec import annotation_to_fields
+from annotd.canvas.view import build_view
 
 IMAGE = {"sha256": "ab" * 32, "width": 1600, "height": 1000, "mime": "image/png"}
 COMPARED = ("type", "x", "y", "w", "h", "rotation", "locked", "style", "text", "wrap", "points", "pressures",

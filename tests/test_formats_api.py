@@ -21,7 +21,7 @@ from annotd.canvas.view import build_view
 from annotd.daemon import Daemon
 from annotd.formats_cli import export_data, import_data, load_room, save_room
 from tests.conftest import DaemonFactory
-from tests.helpers import T, make_room
+from tests.helpers import T, create_room
 
 pytestmark = pytest.mark.asyncio
 
@@ -43,7 +43,7 @@ async def post(http: aiohttp.ClientSession, path: str, body: Any, status: int = 
 
 async def build_room(http: aiohttp.ClientSession, room: str = "src") -> dict[str, Any]:
     """A room with two images, styles, z-order, a group, comments (one resolved), three tags."""
-    await make_room(http, room)
+    await create_room(http, room)
     red, blue = png("red"), png("blue", (200, 120))
     await ok(await http.post(f"/v1/rooms/{room}/image", data=red, headers={"Content-Type": "image/png"}), 201)
     base = f"/v1/rooms/{room}"
@@ -194,7 +194,7 @@ async def test_w3c_and_coco_round_trips_over_rest(daemon: Daemon, http: aiohttp.
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("application/ld+json")
     page = await resp.json(content_type=None)
     assert page["type"] == "AnnotationPage" and page["items"][0]["id"].startswith("http://example.org:8766/v1/rooms/src/")
-    await make_room(http, "w")
+    await create_room(http, "w")
     result = await ok(await http.post("/v1/rooms/w/formats/w3c", data=orjson.dumps(page),
                                       headers={"Content-Type": "application/ld+json"}), 201)
     assert result["skipped"] == [] and len(result["created"]) == 5 and len(result["threads"]) == 2
@@ -207,7 +207,7 @@ async def test_w3c_and_coco_round_trips_over_rest(daemon: Daemon, http: aiohttp.
     coco = await ok(await http.get('/v1/rooms/src/formats/coco?tag=v2&categories={"%23e03131":"red thing"}'))
     names = sorted(c["name"] for c in coco["categories"])
     assert names == ["label", "red thing"]  # v2: the grouped rect takes its label, the red stroke the mapping
-    await make_room(http, "c")
+    await create_room(http, "c")
     result = await ok(await http.post("/v1/rooms/c/formats/coco?labels=true", json=coco), 201)
     again = await ok(await http.get("/v1/rooms/c/formats/coco"))
     assert [a["bbox"] for a in again["annotations"]] == [a["bbox"] for a in coco["annotations"]]
@@ -257,7 +257,7 @@ async def test_cli_save_load_export_import(daemon: Daemon, http: aiohttp.ClientS
     assert await asyncio.to_thread(export_data, url, "src", page, "wadm", {"tag": None, "seq": None}, stderr=err) == 0
     assert await asyncio.to_thread(export_data, url, "src", tmp_path / "b.annotd", "bundle", {}, stderr=err) == 0
     assert await asyncio.to_thread(export_data, url, "src", coco, "coco", {"category": ("nocolour",)}, stderr=err) == 2
-    await make_room(http, "imp")
+    await create_room(http, "imp")
     err = io.StringIO()
     assert await asyncio.to_thread(import_data, url, "imp", page, "w3c", None, True, stderr=err) == 0
     assert "imported 5 annotation(s) and 2 thread(s) into imp" in err.getvalue()

@@ -13,7 +13,7 @@ from PIL import Image
 from pycrdt import Doc
 
 from annotd import images
-from annotd.canvas import mutations as mut
+from annotd.canvas import ops as mut
 from annotd.canvas.view import build_view
 from annotd.errors import InvalidParams, PayloadTooLarge
 from annotd.formats.bundle import Bundle, BundleLimits, read_bundle, write_bundle

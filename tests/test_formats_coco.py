@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pycrdt import Doc
 
-from annotd.canvas import mutations as mut
+from annotd.canvas import ops as mut
 from annotd.canvas.view import build_view
 from annotd.errors import InvalidParams
 from annotd.formats.coco import normalize_categories, parse_coco, to_coco

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc
 
-from annotd.canvas import mutations as mut
+from annotd.canvas import ops as mut
 from annotd.errors import AnnotdError
 from annotd.formats.bundle import read_bundle
 from annotd.formats.coco import parse_coco

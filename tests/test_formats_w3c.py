@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pycrdt import Doc
 
-from annotd.canvas import mutations as mut
+from annotd.canvas import ops as mut
 from annotd.canvas.view import build_view
 from annotd.errors import InvalidParams, LimitReached
 from annotd.formats.plan import apply_plan

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import DaemonFactory
-from tests.helpers import make_room
+from tests.helpers import create_room
 from tests.test_cli import start_serve
 from tests.test_formats_api import build_room, canvas, ok, post
 
@@ -39,7 +39,7 @@ async def test_rooms_survive_a_restart_in_process(make_daemon: DaemonFactory, tm
     d1 = await make_daemon(rooms={"save_dir": str(tmp_path)})
     async with aiohttp.ClientSession(base_url=d1.http_url) as http:
         await build_room(http, "src")
-        await make_room(http, "empty")
+        await create_room(http, "empty")
         before = await snapshot(http)
     await d1.stop()
     assert names(tmp_path) == ["empty.annotd", "src.annotd"]
@@ -61,7 +61,7 @@ async def test_bad_files_are_skipped_with_a_warning_and_never_overwritten(
     d1 = await make_daemon(rooms={"save_dir": str(tmp_path)})
     async with aiohttp.ClientSession(base_url=d1.http_url) as http:
         await build_room(http, "src")
-        await make_room(http, "keep")
+        await create_room(http, "keep")
     await d1.stop()
     good = (tmp_path / "src.annotd").read_bytes()
     truncated = good[: len(good) // 2]
@@ -75,7 +75,7 @@ async def test_bad_files_are_skipped_with_a_warning_and_never_overwritten(
     assert skipped == ["foreign.annotd", "keep.annotd", "src.annotd"]  # keep: already loaded from copy-of-keep
     assert sorted(d2.hub.rooms) == ["keep"]
     async with aiohttp.ClientSession(base_url=d2.http_url) as http:
-        await make_room(http, "src")  # a new room under the id whose file could not be read
+        await create_room(http, "src")  # a new room under the id whose file could not be read
     await d2.stop()
     assert (tmp_path / "src.annotd").read_bytes() == truncated
     assert (tmp_path / "src.1.annotd").exists() and (tmp_path / "keep.annotd").exists()
@@ -133,7 +133,7 @@ async def test_a_saved_file_over_the_bundle_limit_is_skipped(
     d1 = await make_daemon(rooms={"save_dir": str(tmp_path)})
     async with aiohttp.ClientSession(base_url=d1.http_url) as http:
         await build_room(http, "big")
-        await make_room(http, "small")
+        await create_room(http, "small")
     await d1.stop()
     small = len((tmp_path / "small.annotd").read_bytes())
     caplog.set_level(logging.WARNING, logger="annotd.savedir")

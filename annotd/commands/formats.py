@@ -20,10 +20,10 @@ from ..formats import coco, w3c
 from ..formats.coco import normalize_categories
 from ..formats.plan import ImportPlan, apply_plan
 from ..formats.w3c_in import parse_page
+from ..identifiers import ID_PATTERN, TAG_PATTERN
 from .base import Caller, Document, Download, command
-from .canvas import TAG_PATTERN
 from .params import rule
-from .rooms import ID_PATTERN, room_json
+from .rooms import RoomRef, room_json
 from .versions import version_json
 
 if TYPE_CHECKING:
@@ -32,13 +32,8 @@ if TYPE_CHECKING:
 BASE_URL_PATTERN = r"https?://[^\s?#]{1,400}"
 
 
-@dataclass(frozen=True)
-class ExportBundle:
-    roomId: str = rule(pattern=ID_PATTERN)
-
-
 @command("rooms.exportBundle", method="GET", path="/v1/rooms/{roomId}/bundle")
-async def export_bundle(hub: Hub, p: ExportBundle, caller: Caller) -> Download:
+async def export_bundle(hub: Hub, p: RoomRef, caller: Caller) -> Download:
     """Download the room as a `.annotd` bundle (head, tags with their states, images, comments)."""
     data, warnings = await bundles.save(hub, p.roomId)
     for w in warnings:
@@ -154,7 +149,5 @@ def _image_size(hub: Hub, room_id: str) -> tuple[int, int] | None:
 
 
 def _apply(hub: Hub, room_id: str, plan: ImportPlan, caller: Caller) -> dict[str, Any]:
-    result, event = hub.mutate(room_id, caller.user_id,
-                               lambda doc: apply_plan(doc, plan, caller.user_id, hub.now_ms()))
-    return {**result, "skipped": plan.skipped, "notes": plan.notes,
-            "seq": event.seq if event is not None else hub.room(room_id).head}
+    result, seq = hub.change(room_id, caller.user_id, lambda doc: apply_plan(doc, plan, caller.user_id, hub.now_ms()))
+    return {**result, "skipped": plan.skipped, "notes": plan.notes, "seq": seq}

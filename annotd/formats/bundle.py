@@ -40,9 +40,9 @@ from typing import Any
 import orjson
 
 from .. import __version__, images
-from ..canvas.schema import MAX_TAG_LENGTH, MAX_USER_LENGTH, SCHEMA_VERSION, SHA256_RE, is_id
+from ..canvas.schema import MAX_USER_LENGTH, SCHEMA_VERSION
 from ..errors import AnnotdError, InvalidParams
-from ..history import TAG_RE
+from ..identifiers import SHA256_RE, TAG_RE, is_id
 from ..images import StoredImage
 from .safezip import SafeZip, ZipLimits
 
@@ -242,7 +242,7 @@ def _read_versions(manifest: dict[str, Any], n_steps: int) -> list[BundleVersion
     for i, raw in enumerate(_list(manifest.get("versions", []), "bundle.manifest.versions")):
         f = f"bundle.manifest.versions[{i}]"
         entry = _obj(raw, f)
-        tag = _str(entry.get("tag"), f"{f}.tag", MAX_TAG_LENGTH, lambda s: TAG_RE.fullmatch(s) is not None)
+        tag = _str(entry.get("tag"), f"{f}.tag", 64, lambda s: TAG_RE.fullmatch(s) is not None)
         if tag in seen:
             raise InvalidParams(f"{f}.tag", f"{tag!r} appears twice")
         seen.add(tag)

@@ -32,6 +32,7 @@ from ..canvas import schema as S
 from ..canvas.model import Annotation, CanvasView
 from ..canvas.validate import validate_annotation_create
 from ..errors import InvalidParams
+from ..identifiers import COLOR_RE
 from .geometry import Pt, bbox, outline, polygon_area
 from .plan import DraftAnnotation, ImportPlan, label_draft
 
@@ -59,7 +60,7 @@ def normalize_categories(mapping: dict[str, Any] | None) -> dict[str, str]:
     """The request's style → category mapping, keys as ``#rrggbb`` (``InvalidParams`` otherwise)."""
     out: dict[str, str] = {}
     for key, name in (mapping or {}).items():
-        if not isinstance(key, str) or not S.COLOR_RE.fullmatch(key):
+        if not isinstance(key, str) or not COLOR_RE.fullmatch(key):
             raise InvalidParams(f"categories.{key}", "keys must be stroke colours #rrggbb or #rrggbbaa")
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_CATEGORY_LENGTH:
             raise InvalidParams(f"categories.{key}", f"must be a category name of 1 to {MAX_CATEGORY_LENGTH} characters")

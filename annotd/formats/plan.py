@@ -21,7 +21,7 @@ from typing import Any
 
 import pycrdt
 
-from ..canvas import mutations as mut
+from ..canvas import ops
 from ..canvas import schema as S
 from ..canvas.fractional import is_valid_key, n_keys_between
 from ..canvas.reader import read_fields
@@ -120,9 +120,9 @@ def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> 
         keys = n_keys_between(_top_z(doc), None, len(drafts))
         writes: list[tuple[dict[str, Any], str, int]] = []
         for (i, draft), z in zip(drafts, keys, strict=True):
-            new = mut.new_id()
+            new = ops.new_id()
             ids[draft.key] = new
-            groups = [group_ids.setdefault(g, mut.new_id()) for g in draft.groups][: S.MAX_GROUP_DEPTH]
+            groups = [group_ids.setdefault(g, ops.new_id()) for g in draft.groups][: S.MAX_GROUP_DEPTH]
             payload = validate_annotation_create({**draft.fields, "id": new, "z": z, "groupIds": groups},
                                                  f"annotations[{i}]")
             writes.append((payload, validate_user(draft.created_by or user_id), draft.updated_at or now_ms))
@@ -138,20 +138,20 @@ def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> 
                 raise InvalidParams(f"threads[{i}]", f"must have 1 to {S.MAX_MESSAGES_PER_THREAD} messages")
             resolved = (validate_user(thread.resolved_by or user_id), thread.resolved_at or now_ms) if thread.resolved else None
             threads.append((anchor, messages, resolved))
-        created = [mut.upsert_annotation(doc, payload, by, at)["id"] for payload, by, at in writes]
+        created = [ops.upsert_annotation(doc, payload, by, at)["id"] for payload, by, at in writes]
         made_threads: list[str] = []
         # Threads and messages are shown by (createdAt, id): ids counting up under a random
         # prefix keep the file's order among those of the same millisecond.
-        thread_prefix = mut.new_id()
+        thread_prefix = ops.new_id()
         for n, (anchor, messages, resolved) in enumerate(threads):
-            prefix = mut.new_id()
+            prefix = ops.new_id()
             (body, author, at), *rest = messages
-            made = mut.create_thread(doc, anchor, body, author, at, thread_id=f"{thread_prefix}{n:05d}",
+            made = ops.create_thread(doc, anchor, body, author, at, thread_id=f"{thread_prefix}{n:05d}",
                                      message_id=f"{prefix}0000")
             for k, (body, author, at) in enumerate(rest, start=1):
-                mut.reply(doc, made["id"], body, author, at, message_id=f"{prefix}{k:04d}")
+                ops.reply(doc, made["id"], body, author, at, message_id=f"{prefix}{k:04d}")
             if resolved is not None:
-                mut.resolve_thread(doc, made["id"], *resolved)
+                ops.resolve_thread(doc, made["id"], *resolved)
             made_threads.append(made["id"])
     return {"created": created, "threads": made_threads}
 

@@ -19,9 +19,11 @@ from typing import Any
 from pycrdt import Doc, TransactionEvent
 
 from ..canvas import schema as S
+from ..canvas.codec import view_to_json
 from ..canvas.reader import read_root
-from ..canvas.view import build_view, view_to_json
+from ..canvas.view import build_view
 from ..errors import InvalidParams
+from ..identifiers import SHA256_RE
 from ..images import StoredImage
 from .bundle import Bundle, BundleVersion, write_bundle
 
@@ -76,7 +78,7 @@ class _Replayer:
     def image(self) -> str | None:
         ref = read_root(self.doc, S.ROOT_META).get("image")
         sha = ref.get("sha256") if isinstance(ref, dict) else None
-        return sha if isinstance(sha, str) and S.SHA256_RE.fullmatch(sha) else None
+        return sha if isinstance(sha, str) and SHA256_RE.fullmatch(sha) else None
 
 
 def plan_load(bundle: Bundle) -> LoadPlan:

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from ..canvas.codec import anchor_to_json, annotation_to_fields
 from ..canvas.model import Annotation, CanvasView, Message, Thread
-from ..canvas.view import anchor_to_json, annotation_to_fields
 from .geometry import num
 from .shapes import point_svg, region_svg, to_svg
 

@@ -24,6 +24,7 @@ from typing import Any
 from ..canvas import schema as S
 from ..canvas.validate import validate_anchor, validate_annotation_create, validate_body
 from ..errors import InvalidParams
+from ..identifiers import is_id
 from .plan import DraftAnnotation, DraftMessage, DraftThread, ImportPlan, clean_ms, clean_user, label_draft
 from .shapes import ParsedShape, ShapeError, parse_svg, parse_xywh
 from .w3c import ANCHOR, EXTENSION, THREAD
@@ -194,7 +195,7 @@ class _Reader:
                 validate_annotation_create(fields, f"page.items[{i}].{EXTENSION}")
                 z = ext.get("z")
                 groups = ext.get("groupIds")
-                ok_groups = isinstance(groups, list) and all(S.is_id(g) for g in groups)
+                ok_groups = isinstance(groups, list) and all(is_id(g) for g in groups)
                 return fields, z if isinstance(z, str) else None, tuple(groups) if ok_groups else (), notes  # type: ignore[arg-type]
             except InvalidParams as exc:
                 notes.append(f"{EXTENSION} ignored ({exc.message}); the selector was used")
