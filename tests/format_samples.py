@@ -7,8 +7,8 @@ from typing import Any
 from pycrdt import Doc
 
 from annotd.canvas import ops as mut
-from annotd.canvas.model import CanvasView
 from annotd.canvas.codec import annotation_to_fields
+from annotd.canvas.model import CanvasView
 from annotd.canvas.view import build_view
 
 IMAGE = {"sha256": "ab" * 32, "width": 1600, "height": 1000, "mime": "image/png"}

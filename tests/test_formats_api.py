@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hashlib
 import io
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from annotd.canvas.view import build_view
 from annotd.daemon import Daemon
 from annotd.formats_cli import export_data, import_data, load_room, save_room
 from tests.conftest import DaemonFactory
-from tests.helpers import T, create_room
+from tests.helpers import T, create_room, run_annotd
 
 pytestmark = pytest.mark.asyncio
 
@@ -264,26 +263,17 @@ async def test_cli_save_load_export_import(daemon: Daemon, http: aiohttp.ClientS
     assert await asyncio.to_thread(import_data, url, "imp", coco, "coco", None, False, stderr=err) == 0
 
 
-async def annotd_cli(*args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "annotd", *args,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    async with asyncio.timeout(T):
-        _, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, err.decode()
-
-
 async def test_the_click_commands(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path) -> None:
     await build_room(http)
     url = ("--url", daemon.http_url)
     bundle, coco = tmp_path / "r.annotd", tmp_path / "r.coco.json"
-    assert (await annotd_cli("room", "save", "src", "--out", str(bundle), *url))[0] == 0
-    code, err = await annotd_cli("room", "load", str(bundle), "--id", "fromcli", *url)
+    assert (await run_annotd("room", "save", "src", "--out", str(bundle), *url))[0] == 0
+    code, err = await run_annotd("room", "load", str(bundle), "--id", "fromcli", *url)
     assert code == 0 and "loaded room fromcli" in err, err
-    code, err = await annotd_cli("export", "--room", "src", "--format", "coco", "--category", "#e03131=red",
+    code, err = await run_annotd("export", "--room", "src", "--format", "coco", "--category", "#e03131=red",
                                  "--out", str(coco), *url)
     assert code == 0 and "coco" in err, err
-    assert (await annotd_cli("import", "--room", "fromcli", "--format", "coco", "--no-labels", str(coco), *url))[0] == 0
-    code, err = await annotd_cli("export", "--room", "src", "--format", "bundle", "--tag", "v1",
+    assert (await run_annotd("import", "--room", "fromcli", "--format", "coco", "--no-labels", str(coco), *url))[0] == 0
+    code, err = await run_annotd("export", "--room", "src", "--format", "bundle", "--tag", "v1",
                                  "--out", str(tmp_path / "x.annotd"), *url)
     assert code == 2 and "whole room" in err
