@@ -1,4 +1,5 @@
-"""The aiohttp side port: a REST mirror of every command, images, health, metrics, OpenAPI.
+"""The aiohttp side port: a REST mirror of every command, images, export downloads, health,
+metrics, OpenAPI.
 
 Routes for commands are generated from :data:`annotd.commands.REGISTRY`; this module adds
 only what is HTTP-specific (binary bodies, ETags, streaming). Every error leaves as JSON
@@ -19,10 +20,11 @@ from aiohttp import web
 from . import __version__, images, webui
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
-from .commands.base import Caller, Route
+from .commands.base import Caller, Document, Download, Route
 from .errors import AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
 from .hosts import HostPolicy
-from .hub import Hub, check_room_id
+from .hub import Hub
+from .identifiers import check_room_id
 from .logsetup import Throttled
 from .metrics import prometheus
 from .origins import origin_allowed, same_origin
@@ -30,6 +32,7 @@ from .origins import origin_allowed, same_origin
 log = logging.getLogger("annotd.http")
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 CHUNK = 64 * 1024
+"""Bytes per write when streaming a body (images, exports): the loop serves others between."""
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -111,15 +114,45 @@ def cors_middleware(hub: Hub) -> Any:
     return cors
 
 
+async def read_raw_body(request: web.Request, limit: int) -> bytes:
+    """The request body unparsed, refused with 413 past ``limit`` (also past the app-wide
+    body limit, which a file upload such as a bundle may exceed)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"request body is {request.content_length} bytes; the limit is {limit}",
+                              data={"limit": limit})
+    out = bytearray()
+    async for chunk in request.content.iter_chunked(CHUNK):
+        out += chunk
+        if len(out) > limit:
+            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes", data={"limit": limit})
+    return bytes(out)
+
+
+def result_response(result: Any, status: int) -> web.Response:
+    """A command's result: JSON, or a file/document with its own type and file name."""
+    if isinstance(result, Download | Document):
+        body = result.data if isinstance(result, Download) else orjson.dumps(result.body)
+        disposition = f'attachment; filename="{result.filename}"'
+        return web.Response(body=body, status=status, headers={"Content-Type": result.mime,
+                                                                "Content-Disposition": disposition})
+    return json_response(result, status)
+
+
 def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         hub = request.app[HUB]
         raw: dict[str, Any]
         coerce = False
-        if request.method in ("POST", "PUT", "PATCH"):
+        query = {k: v for k, v in request.query.items() if k != "userId"}
+        if request.method in ("POST", "PUT", "PATCH") and cmd.raw_body is not None:
+            limit = getattr(hub.config.limits, cmd.raw_limit or "max_http_body_bytes")
+            raw = {**query, cmd.raw_body: await read_raw_body(request, limit)}
+            coerce = True
+        elif request.method in ("POST", "PUT", "PATCH"):
             body = await request.read()
             if body.strip():
-                if request.content_type not in ("application/json", "text/plain", "application/octet-stream", ""):
+                if request.content_type not in ("application/json", "application/ld+json", "text/plain",
+                                                "application/octet-stream", ""):
                     raise UnsupportedMedia(f"expected application/json, got {request.content_type}")
                 try:
                     parsed_body = orjson.loads(body)
@@ -127,11 +160,12 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
                     raise BadRequest(f"request body is not valid JSON: {exc}") from None
                 if cmd.body_param is None and not isinstance(parsed_body, dict):
                     raise BadRequest("request body must be a JSON object")
-                raw = {cmd.body_param: parsed_body} if cmd.body_param else parsed_body
+                raw = {**query, cmd.body_param: parsed_body} if cmd.body_param else parsed_body
+                coerce = cmd.body_param is not None
             else:
                 raw = {}
         else:
-            raw = {k: v for k, v in request.query.items() if k != "userId"}
+            raw = query
             coerce = True
         for name in route.path_params:
             if name in raw and raw[name] != request.match_info[name]:
@@ -139,7 +173,7 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
             raw[name] = request.match_info[name]
         parsed = params_mod.parse(cmd.params, raw, coerce=coerce)
         result = await cmd.handler(hub, parsed, _caller(request))
-        return json_response(result, cmd.status)
+        return result_response(result, cmd.status)
 
     return handle
 
@@ -168,8 +202,8 @@ async def upload_image(request: web.Request) -> web.Response:
                                "(image/png, image/jpeg, image/webp, or multipart/form-data)")
     stored = await asyncio.to_thread(
         images.validate, data, max_bytes=limit, max_pixels=hub.config.limits.max_image_pixels)
-    event = hub.set_image(room_id, stored, _caller(request).user_id)
-    return json_response({**stored.ref(), "seq": event.seq if event else hub.room(room_id).head}, 201)
+    seq = hub.set_image(room_id, stored, _caller(request).user_id)
+    return json_response({**stored.ref(), "seq": seq}, 201)
 
 
 async def download_image(request: web.Request) -> web.StreamResponse:
@@ -183,11 +217,26 @@ async def download_image(request: web.Request) -> web.StreamResponse:
     etag = f'"{stored.sha256}"'
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers={"ETag": etag})
-    resp = web.StreamResponse(headers={"ETag": etag, "Content-Type": stored.mime,
-                                       "Cache-Control": "no-cache"})
-    resp.content_length = len(stored.data)
+    return await stream_bytes(request, stored.data, {"ETag": etag, "Content-Type": stored.mime,
+                                                     "Cache-Control": "no-cache"})
+
+
+async def download_export(request: web.Request) -> web.StreamResponse:
+    job, data = request.app[HUB].exports.result(request.match_info["jobId"])
+    return await stream_bytes(request, data, {
+        "Content-Type": job.mime,
+        "Content-Disposition": f'attachment; filename="{job.filename}"',
+        "Cache-Control": "no-store",
+        "X-Annotd-Seq": str(job.seq),
+    })
+
+
+async def stream_bytes(request: web.Request, data: bytes, headers: dict[str, str]) -> web.StreamResponse:
+    """Send ``data`` as the response body in :data:`CHUNK` pieces."""
+    resp = web.StreamResponse(headers=headers)
+    resp.content_length = len(data)
     await resp.prepare(request)
-    view = memoryview(stored.data)
+    view = memoryview(data)
     for i in range(0, len(view), CHUNK):
         await resp.write(view[i : i + CHUNK])
     await resp.write_eof()
@@ -248,6 +297,15 @@ def openapi(hub: Hub) -> dict[str, Any]:
                                 for n in names]
             rest = {k: v for k, v in schema["properties"].items() if k not in names}
             if route.method in ("POST", "PUT", "PATCH"):
+                in_body = cmd.raw_body or cmd.body_param
+                if in_body:
+                    op["parameters"] += [{"name": n, "in": "query", "schema": s}
+                                         for n, s in rest.items() if n != in_body]
+                if cmd.raw_body:
+                    op["requestBody"] = {"content": {"application/octet-stream": {
+                        "schema": {"type": "string", "format": "binary"}}}}
+                    paths.setdefault(route.path, {})[route.method.lower()] = op
+                    continue
                 if cmd.body_param:
                     body = rest[cmd.body_param]
                 else:
@@ -275,9 +333,10 @@ def build_app(hub: Hub) -> web.Application:
         web.get("/openapi.json", openapi_route),
         web.post("/v1/rooms/{roomId}/image", upload_image),
         web.get("/v1/rooms/{roomId}/image", download_image),
+        web.get("/v1/exports/{jobId}/download", download_export),
     ]
     for cmd in REGISTRY.values():
         for route in cmd.routes:
             routes.append(web.route(route.method, route.path, command_route(cmd, route)))
-    app.add_routes(routes + hub.exports.routes() + webui.routes(hub))
+    app.add_routes(routes + webui.routes(hub))
     return app

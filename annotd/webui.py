@@ -28,7 +28,8 @@ from aiohttp import web
 from . import __version__, images
 from .canvas import schema
 from .errors import NotFound
-from .hub import ROOM_ID_RE, Hub
+from .hub import Hub
+from .identifiers import is_id
 from .render.fonts import FACES, WEIGHTS, font_path, load_font
 from .render.scene import REF_SIZE
 
@@ -159,7 +160,7 @@ def routes(hub: Hub) -> list[web.RouteDef]:
 
     async def room_page(request: web.Request) -> web.Response:
         room_id = request.match_info["roomId"]
-        room = hub.rooms.get(room_id) if ROOM_ID_RE.fullmatch(room_id) else None
+        room = hub.rooms.get(room_id) if is_id(room_id) else None
         if room is None:
             shown = html.escape(room_id[:80])
             body = (

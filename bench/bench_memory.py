@@ -27,8 +27,8 @@ from pathlib import Path
 
 from pycrdt import Doc, Map
 
-from annotd.canvas import mutations
-from annotd.canvas.view import annotation_to_fields
+from annotd.canvas import ops
+from annotd.canvas.codec import annotation_to_fields
 
 from .bench_export import SERVER_ONLY
 from .bench_render import base_image, scene
@@ -42,7 +42,7 @@ CASES = {  # output size -> (base width, base height, base format, scale)
 
 _CHILD = """
 import json, resource, sys, time
-from annotd.exports import render_export
+from annotd.exports.worker import render_export
 from annotd.render import RenderOptions
 
 def status(key):
@@ -73,12 +73,12 @@ def state(width: int, height: int, sha: str, mime: str, frame: bool) -> bytes:
         view = replace(view, annotations=(*view.annotations, box))
     doc = Doc()
     with doc.transaction():
-        mutations.set_image(doc, {"sha256": sha, "width": width, "height": height, "mime": mime})
+        ops.set_image(doc, {"sha256": sha, "width": width, "height": height, "mime": mime})
         for a in view.annotations:
             patch = {k: v for k, v in annotation_to_fields(a).items() if k not in SERVER_ONLY}
-            mutations.upsert_annotation(doc, patch, "bench", 1)
+            ops.upsert_annotation(doc, patch, "bench", 1)
         for t in view.threads:
-            mutations.create_thread(doc, {"kind": "point", "x": t.anchor.x, "y": t.anchor.y}, "look here", "bench", 1,
+            ops.create_thread(doc, {"kind": "point", "x": t.anchor.x, "y": t.anchor.y}, "look here", "bench", 1,
                                     thread_id=t.id)
     doc.get("moves", type=Map)  # nothing else: the blob is the canvas only
     return doc.get_update()

@@ -17,17 +17,15 @@ import pytest
 from PIL import Image
 from pycrdt import Doc, Map
 
-from annotd.canvas.mutations import upsert_annotation
+from annotd.canvas.ops import upsert_annotation
 from annotd.canvas.view import build_view
 from annotd.client import RoomClient, RpcError
 from annotd.daemon import Daemon
 from annotd.exports import Job
 from annotd.render import RenderOptions, render
 
-from .helpers import make_room
+from .helpers import Open, T, create_room, run_annotd
 
-Open = Callable[..., Awaitable[RoomClient]]
-T = 30.0  # generous: renders run on a loaded 2-core CI machine
 ROOT = Path(__file__).resolve().parent.parent
 RED, BLUE = "#ff0000", "#0000ff"
 
@@ -105,7 +103,7 @@ def gate(daemon: Daemon) -> tuple[asyncio.Event, asyncio.Event]:
 
 # -- versions and content ---------------------------------------------------------------
 async def test_export_at_tag_shows_tagged_canvas(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     seq_v1 = tag(daemon, "r1", "v1")
     add_rect(daemon, "r1", "a", BLUE)  # later edit: the same rect turns blue
@@ -130,7 +128,7 @@ async def test_export_at_tag_shows_tagged_canvas(daemon: Daemon, http: aiohttp.C
 
 
 async def test_tagged_export_uses_the_base_image_of_its_seq(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     await upload(http, "r1", png_bytes((0, 200, 0)))
     tag(daemon, "r1", "green")
     await upload(http, "r1", png_bytes((0, 0, 200)))  # the current image differs from the tagged one
@@ -144,7 +142,7 @@ async def test_tagged_export_uses_the_base_image_of_its_seq(daemon: Daemon, http
 # -- downloads ----------------------------------------------------------------------------
 @pytest.mark.parametrize(("fmt", "mime"), [("png", "image/png"), ("jpg", "image/jpeg"), ("svg", "image/svg+xml")])
 async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt: str, mime: str) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     seq = tag(daemon, "r1", "v1")
     job, resp, data = await export(daemon, http, format=fmt, tag="v1")
@@ -167,7 +165,7 @@ async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt
 
 
 async def test_transparent_png_keeps_alpha(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED, x=40, y=40)
     _, _, data = await export(daemon, http, format="png", background="transparent")
     img = Image.open(io.BytesIO(data))
@@ -179,7 +177,7 @@ async def test_transparent_png_keeps_alpha(daemon: Daemon, http: aiohttp.ClientS
 
 
 async def test_download_states(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     r = await http.get("/v1/exports/nope/download")
     assert r.status == 404
     assert (await r.json())["error"]["code"] == "not_found"
@@ -224,7 +222,7 @@ BAD: list[tuple[dict[str, Any], int, str]] = [
 
 
 async def test_bad_parameters_never_reach_the_queue(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     tag(daemon, "r1", "v1")
     service = daemon.hub.exports
@@ -248,7 +246,7 @@ async def test_bad_parameters_never_reach_the_queue(daemon: Daemon, http: aiohtt
 async def test_pruned_seq_is_gone(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
     daemon = await make_daemon(history={"snapshots_kept": 1})
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         first = add_rect(daemon, "r1", "a", RED)
         add_rect(daemon, "r1", "a", BLUE)
         daemon.hub.snapshot("r1")  # keeps only the newest snapshot: seq `first` is pruned
@@ -264,7 +262,7 @@ async def test_export_larger_than_the_pixel_limit_is_refused_before_queueing(dae
                                                                               clients: Open) -> None:
     """Issue 10 finding 6: two 1x1 rects two million pixels apart at scale 8 made a 16M x 16M
     canvas and failed in the worker with MemoryError. The size is known before queueing."""
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED, x=-1e6, y=-1e6, w=1, h=1)
     add_rect(daemon, "r1", "b", BLUE, x=999999, y=999999, w=1, h=1)
     service = daemon.hub.exports
@@ -291,7 +289,7 @@ async def test_export_larger_than_the_pixel_limit_is_refused_before_queueing(dae
 async def test_pixel_limit_uses_the_image_size_and_the_scale(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
     daemon = await make_daemon(export={"max_output_pixels": 200 * 120 * 4})
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         await upload(http, "r1", png_bytes((0, 200, 0), (200, 120)))
         done, _, data = await export(daemon, http, format="png", scale=2)  # exactly the limit
         assert Image.open(io.BytesIO(data)).size == (400, 240)
@@ -311,7 +309,7 @@ async def test_full_queue_is_refused(make_daemon: Callable[..., Awaitable[Daemon
     daemon = await make_daemon(export={"queue_size": 1})
     entered, release = gate(daemon)
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         first = await create(http, format="png")
         async with asyncio.timeout(T):
@@ -339,7 +337,7 @@ async def test_full_queue_is_refused(make_daemon: Callable[..., Awaitable[Daemon
 async def test_eviction_by_byte_cap(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
     daemon = await make_daemon(export={"result_bytes_cap": 1300})
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         jobs = [(await export(daemon, http, format="svg"))[0] for _ in range(3)]
         size = jobs[0]["size"]
@@ -363,7 +361,7 @@ async def test_eviction_by_ttl(make_daemon: Callable[..., Awaitable[Daemon]]) ->
     now = [1000.0]
     daemon.hub.exports.clock = lambda: now[0]
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         old, _, _ = await export(daemon, http, format="svg")
         now[0] += 30
@@ -380,7 +378,7 @@ async def test_eviction_by_ttl(make_daemon: Callable[..., Awaitable[Daemon]]) ->
 
 # -- notifications and metrics ------------------------------------------------------------
 async def test_socket_caller_is_notified(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     asker = RoomClient(daemon.ws_url, "r1", user_id="asker")
     other = RoomClient(daemon.ws_url, "r1", user_id="other")
@@ -402,7 +400,7 @@ async def test_socket_caller_is_notified(daemon: Daemon, http: aiohttp.ClientSes
 
 
 async def test_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     await export(daemon, http, format="png")
     await export(daemon, http, format="jpg")
@@ -416,7 +414,7 @@ async def test_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
 
 # -- the loop stays free ------------------------------------------------------------------
 async def test_relay_keeps_working_during_an_export(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     for i in range(120):
         add_rect(daemon, "r1", f"a{i}", RED if i % 2 else BLUE, x=(i * 37) % 700, y=(i * 23) % 400, w=90, h=60)
     a = await clients("r1", "a")
@@ -457,7 +455,7 @@ print(hashlib.sha256(render(build_view(doc), None, opts, {"roomId": "r1", "seq":
 @pytest.mark.parametrize("fmt", ["png", "jpg"])
 async def test_bytes_identical_in_a_separate_process(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path,
                                                       fmt: str) -> None:
-    await make_room(http)
+    await create_room(http)
     for i in range(10):
         add_rect(daemon, "r1", f"a{i}", RED if i % 2 else BLUE, x=i * 30, y=i * 20)
     job, _, data = await export(daemon, http, format=fmt, background="white", includeComments=True)
@@ -474,17 +472,11 @@ async def test_bytes_identical_in_a_separate_process(daemon: Daemon, http: aioht
 
 # -- the CLI ------------------------------------------------------------------------------
 async def run_cli(*args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "annotd", "export", *args, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    async with asyncio.timeout(T):
-        _, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, err.decode()
+    return await run_annotd("export", *args, cwd=str(ROOT))
 
 
 async def test_cli_export(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     seq = tag(daemon, "r1", "v1")
     add_rect(daemon, "r1", "a", BLUE)
@@ -517,7 +509,7 @@ async def test_cli_export(daemon: Daemon, http: aiohttp.ClientSession, tmp_path:
 ])
 async def test_cli_errors(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path,
                           args: list[str], code: int, needle: str) -> None:
-    await make_room(http)
+    await create_room(http)
     room = [] if "--room" in args else ["--room", "r1"]
     out = tmp_path / "x.png"
     got, err = await run_cli("--url", daemon.http_url, *room, *args, "--out", str(out))
@@ -537,7 +529,7 @@ async def test_stop_fails_queued_jobs(make_daemon: Callable[..., Awaitable[Daemo
     daemon = await make_daemon(export={"queue_size": 3})
     entered, release = gate(daemon)
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         running = await create(http, format="svg")
         queued = await create(http, format="svg")
@@ -546,7 +538,7 @@ async def test_stop_fails_queued_jobs(make_daemon: Callable[..., Awaitable[Daemo
     service = daemon.hub.exports
     stopping = asyncio.create_task(daemon.stop())
     async with asyncio.timeout(T):
-        await service.get(queued["jobId"]).done.wait()  # failed by stop() without running
+        await service.wait(queued["jobId"])  # failed by stop() without running
         release.set()  # now let the running one finish within the deadline
         await stopping
     assert service.get(queued["jobId"]).status == "failed"
@@ -558,7 +550,7 @@ async def test_stop_fails_queued_jobs(make_daemon: Callable[..., Awaitable[Daemo
 async def test_a_dead_render_process_fails_one_job_only(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     service = daemon.hub.exports
     assert service.executor_kind == "process"  # the default; this test is about worker processes
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     await export(daemon, http, format="svg")  # the pool's processes exist now
     procs = list(service._executor._processes.values())  # type: ignore[union-attr]
@@ -576,7 +568,7 @@ async def test_stop_cancels_a_job_still_running_at_the_deadline(make_daemon: Cal
     daemon = await make_daemon(server={"shutdown_timeout_s": 0.3})
     entered, _never = gate(daemon)
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         job = await create(http, format="png")
         async with asyncio.timeout(T):
@@ -605,7 +597,7 @@ def test_export_config_is_checked(export_cfg: dict[str, Any], message: str) -> N
 async def test_png_speed_small_is_used_and_echoed(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
     daemon = await make_daemon(export={"png_speed": "small"})
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         job, _, data = await export(daemon, http, format="png", background="white")
         assert job["options"]["pngSpeed"] == "small"
