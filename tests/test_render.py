@@ -218,7 +218,7 @@ def test_output_size_is_the_rendered_size(case, opts) -> None:  # type: ignore[n
     """What the pixel limit is checked against before queueing is what gets rendered."""
     from dataclasses import replace
 
-    from annotd.render.raster import output_size
+    from annotd.render.frame import output_size
 
     options = replace(case.options, **opts)
     img = render_image(case.view, case.base() if case.base else None, options)

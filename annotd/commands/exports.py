@@ -26,7 +26,6 @@ from ..render.options import (
     SCALE_MIN,
     RenderOptions,
 )
-from ..render.raster import output_size
 from .base import Caller, command
 from .params import rule
 from .rooms import RoomRef
@@ -103,10 +102,12 @@ def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, 
 def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> None:
     """Refuse a PNG/JPEG larger than ``export.max_output_pixels`` before it takes a queue
     slot (an SVG is vector: not limited). The size is the renderer's own rule
-    (:func:`annotd.render.raster.output_size`) on the view at the job's seq: the image's size
+    (:func:`annotd.render.frame.output_size`) on the view at the job's seq: the image's size
     times the scale, or, without an image, the bounds of the content."""
     if opts.format == "svg":
         return
+    from ..render.frame import output_size  # layout only (no aggdraw); not loaded by ``annotd export``
+
     _, view = hub.view(p.roomId, p.seq, p.tag)
     w, h = output_size(view, opts)
     limit = hub.config.export.max_output_pixels

@@ -4,7 +4,7 @@ Canvas (documented contract):
 - with a base image: the base image's size x scale; annotations outside it are clipped;
 - with ``view.image`` set but no base bytes given: that size x scale, background only;
 - with no image at all: the annotations' (and shown badges') rotated ink bounds plus a
-  ``CONTENT_PADDING`` margin, x scale; an empty canvas is 1x1.
+  ``frame.CONTENT_PADDING`` margin, x scale; an empty canvas is 1x1.
 Output size is ``max(1, round(size * scale))`` per axis; ``scale = dpi / 96`` when ``dpi`` is set.
 
 How it paints (why, in DESIGN.md): each item (annotation or badge) is painted into a small
@@ -37,13 +37,11 @@ from . import geometry as g
 from .colors import RGBA, parse_color
 from .encode import encode_jpeg, encode_png
 from .fonts import load_font
+from .frame import content_frame, pixel_size
 from .options import RenderOptions
 from .prepare import PaintOp, Prepared, ShapeOp, Step, TextOp, steps
-from .scene import Item, Text, build_items, item_bounds
+from .scene import Item, Text, build_items
 from .schedule import AGG, Box, phases, regions
-
-CONTENT_PADDING = 16.0
-"""Margin (image px) around the content when there is no base image."""
 
 _FREETYPE_LOCK = threading.Lock()
 """Cached FreeType faces are shared; Pillow may release the GIL while rasterising glyphs."""
@@ -57,35 +55,6 @@ def canvas_frame(view: CanvasView, base: Image.Image | None, items: list[Item]) 
     if base is not None:
         return 0.0, 0.0, float(base.width), float(base.height)
     return content_frame(view, items)
-
-
-def content_frame(view: CanvasView, items: list[Item]) -> tuple[float, float, float, float]:
-    """The frame without base image bytes: the image reference's size, else the content."""
-    if view.image is not None:
-        return 0.0, 0.0, float(view.image.width), float(view.image.height)
-    boxes = [b for b in (item_bounds(it) for it in items) if b is not None]
-    if not boxes:
-        return 0.0, 0.0, 1.0, 1.0
-    x0 = math.floor(min(b[0] for b in boxes) - CONTENT_PADDING)
-    y0 = math.floor(min(b[1] for b in boxes) - CONTENT_PADDING)
-    x1 = math.ceil(max(b[2] for b in boxes) + CONTENT_PADDING)
-    y1 = math.ceil(max(b[3] for b in boxes) + CONTENT_PADDING)
-    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
-
-
-def pixel_size(w: float, h: float, scale: float) -> tuple[int, int]:
-    """Output pixels of a ``w`` x ``h`` frame at ``scale``."""
-    return max(1, round(w * scale)), max(1, round(h * scale))
-
-
-def output_size(view: CanvasView, options: RenderOptions) -> tuple[int, int]:
-    """Pixel size of the export of ``view`` (PNG/JPEG size, SVG width/height), computed as
-    the renderer computes it but without painting: what the output pixel limit is checked
-    against before an export is queued. Cheap with an image reference; without one it lays
-    out the annotations (text wrapping included) to find their bounds."""
-    items = [] if view.image is not None else build_items(view, options.include_comments, options.comment_states)
-    _, _, w, h = content_frame(view, items)
-    return pixel_size(w, h, options.effective_scale)
 
 
 def background_color(options: RenderOptions) -> RGBA:

@@ -23,8 +23,9 @@ from annotd.canvas.model import CanvasView
 from . import geometry as g
 from .colors import RGBA, css_hex
 from .fonts import FACES, WEIGHTS
+from .frame import pixel_size
 from .options import RenderOptions
-from .raster import background_color, canvas_frame, pixel_size
+from .raster import background_color, canvas_frame
 from .scene import Fill, Item, Stroke, Text, build_items
 
 _GENERIC = {"sans": "sans-serif", "serif": "serif", "mono": "monospace"}
