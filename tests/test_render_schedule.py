@@ -87,3 +87,35 @@ def test_opacity_one_items_paint_straight_on_opaque_and_transparent_canvases() -
     diffs = [abs(a - b) for p, q in zip(white.get_flattened_data(), flat.convert("RGB").get_flattened_data(),  # type: ignore[attr-defined]
                                         strict=True) for a, b in zip(p, q, strict=True)]
     assert max(diffs) <= 3  # rounding only
+
+
+def test_steps_use_a_layer_only_for_group_opacity_over_overlapping_ops() -> None:
+    from annotd.render import geometry as g
+    from annotd.render.prepare import Prepared, ShapeOp, TextOp, steps
+    from annotd.render.scene import annotation_item
+
+    def plan(a):  # type: ignore[no-untyped-def]
+        return steps(Prepared(annotation_item(a), g.scale_translate(1.0, 0, 0), 1.0), (200, 150))
+
+    solid = plan(ann("r", "rect", 10, 10, 50, 40, stroke="#000000", fill="#ff0000"))
+    assert [(s.kind, s.layer, len(s.ops)) for s in solid] == [(AGG, False, 2)]  # fill and stroke, straight on
+    group = plan(ann("r", "rect", 10, 10, 50, 40, stroke="#000000", fill="#ff0000", opacity=0.5))
+    assert [(s.kind, s.layer) for s in group] == [(PIL, True)]  # the stroke must not darken the fill
+    line = plan(ann("l", "line", 10, 10, 100, 0, stroke="#00ff0080", points=[(0, 0), (100, 0)], opacity=0.5))
+    (only,) = line
+    assert only.kind == AGG and not only.layer
+    op = only.ops[0]
+    assert isinstance(op, ShapeOp) and op.color == (0, 255, 0, 64)  # 128 x 0.5 folded into the colour
+    text = plan(ann("t", "text", 10, 10, 150, 30, stroke="#0000ff", fill="#ffff00", text="hi"))
+    assert [(s.kind, type(s.ops[0]).__name__) for s in text] == [(AGG, "ShapeOp"), (PIL, "TextOp")]
+    faded = plan(ann("t", "text", 10, 10, 150, 30, stroke="#0000ff", text="hi", opacity=0.25))
+    assert isinstance(faded[0].ops[0], TextOp) and faded[0].ops[0].alpha == 64
+    assert plan(ann("r", "rect", 10, 10, 50, 40, fill="#ff0000", opacity=0.0)) == []
+    assert plan(ann("r", "rect", 500, 500, 50, 40, fill="#ff0000")) == []  # off the canvas
+
+
+def test_layered_items_on_a_transparent_canvas_keep_group_opacity() -> None:
+    v = view(ann("r", "rect", 40, 40, 100, 60, stroke="#000000", fill="#000000", strokeWidth=10, opacity=0.5))
+    img = render_image(v, None, RenderOptions(background="transparent"))
+    assert img.mode == "RGBA"
+    assert img.getpixel((40, 70)) == img.getpixel((90, 70)) == (0, 0, 0, 128)  # stroke and fill alike
