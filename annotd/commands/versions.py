@@ -67,5 +67,6 @@ async def revert(hub: Hub, p: Revert, caller: Caller) -> dict[str, Any]:
     changes, event = hub.mutate(p.roomId, caller.user_id,
                                 lambda doc: mut.revert_to(doc, target, caller.user_id, hub.now_ms()))
     seq = event.seq if event is not None else room.head
-    hub.notify(p.roomId, "versions.reverted", {"roomId": p.roomId, "tag": p.tag, "seq": seq, "changes": changes})
+    hub.notify(p.roomId, "versions.reverted",
+               {"roomId": p.roomId, "tag": p.tag, "seq": seq, "changes": changes, "revertedBy": caller.user_id})
     return {"seq": seq, "tag": p.tag, "changes": changes}
