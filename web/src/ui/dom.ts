@@ -45,3 +45,20 @@ export function relativeTime(ms: number, now = Date.now()): string {
   const d = Math.round(hr / 24);
   return d === 1 ? "yesterday" : `${d} days ago`;
 }
+
+/**
+ * Rebuild part of a list without losing the keyboard focus: if focus is on a control inside
+ * an item of `container` (an element with `data-key`), the control at the same position in
+ * the rebuilt item with that key gets it back.
+ */
+export function keepingFocus(container: Element, rebuild: () => void): void {
+  const active = document.activeElement;
+  const item = active && container.contains(active) ? active.closest<HTMLElement>("[data-key]") : null;
+  const key = item?.dataset.key;
+  const index = item && active ? [...item.querySelectorAll("button, input, a, textarea")].indexOf(active) : -1;
+  rebuild();
+  if (key === undefined || index < 0) return;
+  const again = [...container.querySelectorAll<HTMLElement>("[data-key]")].find((el) => el.dataset.key === key);
+  const target = again?.querySelectorAll<HTMLElement>("button, input, a, textarea")[index];
+  target?.focus();
+}
