@@ -58,6 +58,10 @@ export class Preview extends Emitter<{ change: PreviewTarget | null }> {
       if (this.current !== null) this.exit();
       else deselect?.();
     });
+    const selectAll = app.commands.get("selectAll");
+    app.registerCommand("selectAll", () => {
+      if (this.current === null) selectAll?.(); // the live selection means nothing on a preview
+    });
   }
 
   private showLive(): void {
