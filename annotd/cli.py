@@ -14,6 +14,7 @@ import click
 
 from . import __version__
 from .config import LOG_FORMATS, LOG_LEVELS, Config, ConfigError, load
+from .render.options import DEFAULT_JPEG_QUALITY, FORMATS, QUALITY_MAX, QUALITY_MIN, SCALE_MAX, SCALE_MIN
 
 EXIT_BAD_CONFIG = 2
 
@@ -74,12 +75,12 @@ def serve(config_path: Path | None, **overrides: Any) -> None:
 @click.option("--room", "room_id", required=True, help="Room id.")
 @click.option("--tag", help="Version tag to export.")
 @click.option("--seq", type=int, help="Seq to export (default: head).")
-@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "svg"]), default="png", show_default=True)
-@click.option("--scale", type=float, help="Scale factor 0.1-8 (default 1).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True)
+@click.option("--scale", type=float, help=f"Scale factor {SCALE_MIN:g}-{SCALE_MAX:g} (default 1).")
 @click.option("--dpi", type=float, help="Alternative to --scale; also written into the file.")
 @click.option("--background", help="transparent | white | #rrggbb")
 @click.option("--include-comments", is_flag=True, help="Draw numbered badges at open comment threads.")
-@click.option("--quality", type=click.IntRange(1, 100), help="JPG quality.")
+@click.option("--quality", type=int, help=f"JPG quality {QUALITY_MIN}-{QUALITY_MAX} (default {DEFAULT_JPEG_QUALITY}).")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True)
 def export_cmd(url: str, room_id: str, out_path: Path, **opts: Any) -> None:
     """Export a room (at a tag or seq) from a running daemon to a file, showing progress."""

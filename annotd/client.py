@@ -32,9 +32,19 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from . import yproto
+from .errors import (
+    CLOSE_BAD_REQUEST,
+    CLOSE_NOT_FOUND,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_ROOM_DELETED,
+    CLOSE_TOO_BIG,
+    CLOSE_UNSUPPORTED,
+)
 
 log = logging.getLogger("annotd.client")
-PERMANENT_CLOSE_CODES = frozenset({1002, 1003, 1009, 4400, 4404, 4410})
+PERMANENT_CLOSE_CODES = frozenset({
+    CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED, CLOSE_TOO_BIG, CLOSE_BAD_REQUEST, CLOSE_NOT_FOUND, CLOSE_ROOM_DELETED,
+})
 """Close codes after which reconnecting cannot help (see protocol.md)."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from . import hosts
+from .render.options import DEFAULT_PNG_COMPRESS_LEVEL, PNG_COMPRESS_MAX, PNG_COMPRESS_MIN
 
 
 class ConfigError(ValueError):
@@ -77,7 +78,7 @@ class ExportConfig:
     queue_size: int = 16
     result_bytes_cap: int = 256_000_000
     result_ttl_s: float = 3600.0
-    png_compress_level: int = 3
+    png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
     workers: int = 1
     executor: str = "process"
     worker_nice: int = 5
@@ -174,8 +175,8 @@ def _check(section: str, obj: Any) -> None:
         if obj.snapshot_every_ops < 1 or obj.snapshots_kept < 1 or obj.max_events_per_request < 1:
             raise ConfigError("history: snapshot_every_ops, snapshots_kept and max_events_per_request must be at least 1")
     if section == "export":
-        if not 0 <= obj.png_compress_level <= 9:
-            raise ConfigError("export.png_compress_level: must be within 0..9")
+        if not PNG_COMPRESS_MIN <= obj.png_compress_level <= PNG_COMPRESS_MAX:
+            raise ConfigError(f"export.png_compress_level: must be within {PNG_COMPRESS_MIN}..{PNG_COMPRESS_MAX}")
         if obj.queue_size < 1 or obj.workers < 1:
             raise ConfigError("export: queue_size and workers must be at least 1")
         if obj.executor not in ("process", "thread"):

@@ -70,18 +70,11 @@ class Daemon:
         log.info("listening", extra={"ws": self.ws_url, "http": self.http_url})
 
     async def _ticker(self) -> None:
-        """Presence expiry/rebroadcast and the snapshot policy, for every room."""
+        """The hub's periodic work (:meth:`Hub.tick`) and the metrics' rate sample."""
         while True:
             await asyncio.sleep(TICK_S)
-            now = self.hub.clock()
             self.hub.metrics.sample(time.monotonic())
-            for room in list(self.hub.rooms.values()):
-                self.hub.maintain(room)
-                snap, out = room.tick(now)
-                if out:
-                    self.ws.deliver(room.id, out)
-                if snap is not None:
-                    self.hub.notify(room.id, "snapshots.created", {"roomId": room.id, "seq": snap.seq})
+            self.hub.tick()
 
     async def stop(self) -> None:
         """Ordered, repeat-safe shutdown."""

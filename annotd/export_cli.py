@@ -9,6 +9,7 @@ line per status change otherwise.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import sys
@@ -18,7 +19,9 @@ from typing import Any, TextIO
 
 import aiohttp
 
-from .render.options import DPI_MAX, DPI_MIN, SCALE_MAX, SCALE_MIN
+from .commands.exports import CreateExport, check_combinations
+from .commands.params import parse
+from .errors import InvalidParams
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -27,7 +30,12 @@ POLL_S = 0.1
 POLL_MAX_S = 1.0
 TIMEOUT_S = 3600.0
 """Give up waiting for one export after this long."""
-BACKGROUND_RE = re.compile(r"transparent|white|#[0-9a-fA-F]{6}")
+FLAGS = {
+    "roomId": "--room", "format": "--format", "tag": "--tag", "seq": "--seq", "scale": "--scale", "dpi": "--dpi",
+    "background": "--background", "includeComments": "--include-comments", "quality": "--quality",
+}
+"""``exports.create`` parameter → the option that sets it."""
+_PARAM_WORD = re.compile(r"\b(" + "|".join(FLAGS) + r")\b")
 
 
 class ExportFailed(Exception):
@@ -36,38 +44,32 @@ class ExportFailed(Exception):
         self.code = code
 
 
-def build_body(opts: dict[str, Any]) -> dict[str, Any]:
-    """The ``exports.create`` body from the click options; ``ExportFailed(..., 2)`` on bad ones."""
-    fmt = opts.get("fmt") or "png"
-    body: dict[str, Any] = {"format": fmt}
-    if opts.get("tag") is not None and opts.get("seq") is not None:
-        raise ExportFailed("give --tag or --seq, not both", EXIT_BAD_OPTIONS)
-    if opts.get("scale") is not None and opts.get("dpi") is not None:
-        raise ExportFailed("give --scale or --dpi, not both", EXIT_BAD_OPTIONS)
-    if opts.get("tag") is not None:
-        body["tag"] = opts["tag"]
-    if opts.get("seq") is not None:
-        if opts["seq"] < 0:
-            raise ExportFailed("--seq must be >= 0", EXIT_BAD_OPTIONS)
-        body["seq"] = opts["seq"]
-    if opts.get("scale") is not None:
-        if not SCALE_MIN <= opts["scale"] <= SCALE_MAX:
-            raise ExportFailed(f"--scale must be within {SCALE_MIN:g}..{SCALE_MAX:g}", EXIT_BAD_OPTIONS)
-        body["scale"] = opts["scale"]
-    if opts.get("dpi") is not None:
-        if not DPI_MIN <= opts["dpi"] <= DPI_MAX:
-            raise ExportFailed(f"--dpi must be within {DPI_MIN:g}..{DPI_MAX:g}", EXIT_BAD_OPTIONS)
-        body["dpi"] = opts["dpi"]
-    if opts.get("background") is not None:
-        if not BACKGROUND_RE.fullmatch(opts["background"]):
-            raise ExportFailed("--background must be transparent, white or #rrggbb", EXIT_BAD_OPTIONS)
-        body["background"] = opts["background"]
-    if opts.get("include_comments"):
-        body["includeComments"] = True
-    if opts.get("quality") is not None:
-        if fmt != "jpg":
-            raise ExportFailed("--quality applies to --format jpg only", EXIT_BAD_OPTIONS)
-        body["quality"] = opts["quality"]
+def _bad_option(exc: InvalidParams, value: Any) -> ExportFailed:
+    """The daemon's rule, worded with the CLI's option names (``value``: what was given)."""
+    flag = FLAGS.get(exc.field, exc.field)
+    rule = next((dict(f.metadata) for f in dataclasses.fields(CreateExport) if f.name == exc.field), {})
+    lo, hi = rule.get("minimum"), rule.get("maximum")
+    if lo is not None and hi is not None and isinstance(value, int | float) and not lo <= value <= hi:
+        text = f"{flag} must be within {lo:g}..{hi:g}"
+    else:
+        text = f"{flag}: " + _PARAM_WORD.sub(lambda m: FLAGS[m.group(1)], exc.message.removeprefix(f"{exc.field}: "))
+    return ExportFailed(text, EXIT_BAD_OPTIONS)
+
+
+def build_body(room_id: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """The ``exports.create`` body from the click options (``opts`` keyed by click's names),
+    checked by the very rules the daemon applies (:class:`CreateExport`);
+    ``ExportFailed(..., 2)`` on bad ones."""
+    body: dict[str, Any] = {}
+    for param, flag in FLAGS.items():
+        value = opts.get("fmt" if param == "format" else flag[2:].replace("-", "_"))
+        if value is not None and value is not False:
+            body[param] = value
+    body.setdefault("format", "png")
+    try:
+        check_combinations(parse(CreateExport, {**body, "roomId": room_id}))
+    except InvalidParams as exc:
+        raise _bad_option(exc, body.get(exc.field)) from None
     return body
 
 
@@ -148,7 +150,7 @@ def run_export(url: str, room_id: str, out_path: Path, opts: dict[str, Any], *, 
     err = stderr if stderr is not None else sys.stderr
     progress = Progress(err)
     try:
-        body = build_body(opts)
+        body = build_body(room_id, opts)
         if not out_path.parent.is_dir():
             raise ExportFailed(f"directory {out_path.parent} does not exist", EXIT_BAD_OPTIONS)
         job = asyncio.run(export(url, room_id, out_path, body, progress))

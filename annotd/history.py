@@ -18,7 +18,6 @@ Nothing here knows about sockets or clocks: ``now`` is always passed in.
 from __future__ import annotations
 
 import hashlib
-import re
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,8 +26,7 @@ from typing import Any
 from pycrdt import Doc
 
 from .errors import Conflict, Gone, InvalidParams, NotFound
-
-TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+from .identifiers import check_tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +205,13 @@ class History:
         doc.apply_update(self.state_at(seq))
         return doc
 
+    def replay_from(self, seq: int) -> tuple[Doc, list[bytes]] | None:
+        """The document at ``seq`` and every update since, or ``None`` if that is no longer
+        retained (for callers that must see each intermediate state, not only the head)."""
+        if seq < 0 or not self.is_retained(seq) or not self.log.covers_after(seq):
+            return None
+        return self.doc_at(seq), [e.update for e in self.log.after(seq)]
+
     # -- versions ------------------------------------------------------------------------
     @property
     def versions(self) -> list[Version]:
@@ -220,8 +225,7 @@ class History:
 
     def add_version(self, tag: str, seq: int, ts: float, user_id: str) -> Version:
         """Tag ``seq`` and pin a snapshot there so pruning can never lose it."""
-        if not TAG_RE.fullmatch(tag):
-            raise InvalidParams("tag", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+        check_tag(tag)
         if tag in self._versions:
             raise Conflict(f"version {tag!r} already exists", data={"field": "tag"})
         self.check_seq(seq)

@@ -1,4 +1,5 @@
-"""The aiohttp side port: a REST mirror of every command, images, health, metrics, OpenAPI.
+"""The aiohttp side port: a REST mirror of every command, images, export downloads, health,
+metrics, OpenAPI.
 
 Routes for commands are generated from :data:`annotd.commands.REGISTRY`; this module adds
 only what is HTTP-specific (binary bodies, ETags, streaming). Every error leaves as JSON
@@ -22,7 +23,8 @@ from .commands import params as params_mod
 from .commands.base import Caller, Route
 from .errors import AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
 from .hosts import HostPolicy
-from .hub import Hub, check_room_id
+from .hub import Hub
+from .identifiers import check_room_id
 from .logsetup import Throttled
 from .metrics import prometheus
 from .origins import origin_allowed, same_origin
@@ -30,6 +32,7 @@ from .origins import origin_allowed, same_origin
 log = logging.getLogger("annotd.http")
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 CHUNK = 64 * 1024
+"""Bytes per write when streaming a body (images, exports): the loop serves others between."""
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -168,8 +171,8 @@ async def upload_image(request: web.Request) -> web.Response:
                                "(image/png, image/jpeg, image/webp, or multipart/form-data)")
     stored = await asyncio.to_thread(
         images.validate, data, max_bytes=limit, max_pixels=hub.config.limits.max_image_pixels)
-    event = hub.set_image(room_id, stored, _caller(request).user_id)
-    return json_response({**stored.ref(), "seq": event.seq if event else hub.room(room_id).head}, 201)
+    seq = hub.set_image(room_id, stored, _caller(request).user_id)
+    return json_response({**stored.ref(), "seq": seq}, 201)
 
 
 async def download_image(request: web.Request) -> web.StreamResponse:
@@ -183,11 +186,26 @@ async def download_image(request: web.Request) -> web.StreamResponse:
     etag = f'"{stored.sha256}"'
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers={"ETag": etag})
-    resp = web.StreamResponse(headers={"ETag": etag, "Content-Type": stored.mime,
-                                       "Cache-Control": "no-cache"})
-    resp.content_length = len(stored.data)
+    return await stream_bytes(request, stored.data, {"ETag": etag, "Content-Type": stored.mime,
+                                                     "Cache-Control": "no-cache"})
+
+
+async def download_export(request: web.Request) -> web.StreamResponse:
+    job, data = request.app[HUB].exports.result(request.match_info["jobId"])
+    return await stream_bytes(request, data, {
+        "Content-Type": job.mime,
+        "Content-Disposition": f'attachment; filename="{job.filename}"',
+        "Cache-Control": "no-store",
+        "X-Annotd-Seq": str(job.seq),
+    })
+
+
+async def stream_bytes(request: web.Request, data: bytes, headers: dict[str, str]) -> web.StreamResponse:
+    """Send ``data`` as the response body in :data:`CHUNK` pieces."""
+    resp = web.StreamResponse(headers=headers)
+    resp.content_length = len(data)
     await resp.prepare(request)
-    view = memoryview(stored.data)
+    view = memoryview(data)
     for i in range(0, len(view), CHUNK):
         await resp.write(view[i : i + CHUNK])
     await resp.write_eof()
@@ -275,9 +293,10 @@ def build_app(hub: Hub) -> web.Application:
         web.get("/openapi.json", openapi_route),
         web.post("/v1/rooms/{roomId}/image", upload_image),
         web.get("/v1/rooms/{roomId}/image", download_image),
+        web.get("/v1/exports/{jobId}/download", download_export),
     ]
     for cmd in REGISTRY.values():
         for route in cmd.routes:
             routes.append(web.route(route.method, route.path, command_route(cmd, route)))
-    app.add_routes(routes + hub.exports.routes() + webui.routes(hub))
+    app.add_routes(routes + webui.routes(hub))
     return app

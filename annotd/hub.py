@@ -1,15 +1,16 @@
-"""The hub: every room, the image store and the metrics, plus where outbound frames go.
+"""The hub: every room, the image store, the metrics and the export service, plus where
+outbound frames go.
 
 The hub is synchronous and owns no sockets. The WebSocket adapter installs a
 :class:`Delivery` so that changes made by commands (JSON-RPC or REST) reach connected
 clients the same way client updates do; without one (unit tests, REST-only use) frames
-simply have nobody to go to.
+simply have nobody to go to (:class:`NoDelivery`). The export service sees the hub only as
+:class:`annotd.exports.Rooms`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -17,18 +18,19 @@ from typing import Any, Protocol, TypeVar
 
 from pycrdt import Doc
 
-from .canvas import mutations
+from .canvas import ops
 from .canvas.live import LiveCanvas
 from .canvas.model import CanvasView
 from .config import Config
 from .errors import Conflict, InvalidParams, LimitReached, RoomNotFound
+from .exports import ExportService
 from .history import Event
+from .identifiers import check_room_id, is_id
 from .images import ImageStore, StoredImage
 from .metrics import Metrics
 from .room import Outbound, Room, RoomLimits
 
 log = logging.getLogger("annotd.hub")
-ROOM_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 T = TypeVar("T")
 
 
@@ -38,18 +40,14 @@ class Delivery(Protocol):
     def room_deleted(self, room_id: str) -> None: ...
 
 
-class _Nobody:
+class NoDelivery:
+    """Where frames go before a WebSocket adapter is installed: nowhere."""
+
     def deliver(self, room_id: str, outbounds: Iterable[Outbound]) -> None:
         return None
 
     def room_deleted(self, room_id: str) -> None:
         return None
-
-
-def check_room_id(room_id: str, field: str = "roomId") -> str:
-    if not isinstance(room_id, str) or not ROOM_ID_RE.fullmatch(room_id):
-        raise InvalidParams(field, "must match [A-Za-z0-9_-]{1,64}")
-    return room_id
 
 
 class Hub:
@@ -60,10 +58,8 @@ class Hub:
         self.canvases: dict[str, LiveCanvas] = {}
         self.images = ImageStore()
         self.metrics = Metrics()
-        self.delivery: Delivery = _Nobody()
-        from .exports import ExportService  # late: exports imports the renderer, which is heavy
-
-        self.exports = ExportService(self)
+        self.delivery: Delivery = NoDelivery()
+        self.exports = ExportService(self, config.export)
         lim, rc, hc = config.limits, config.rooms, config.history
         self.room_limits = RoomLimits(
             max_clients=lim.max_clients_per_room,
@@ -88,7 +84,7 @@ class Hub:
         room = Room(room_id, name or room_id, self.clock(), self.room_limits)
         self.rooms[room_id] = room
         self.canvases[room_id] = LiveCanvas()
-        room.apply_local("annotd", mutations.ensure_schema, self.clock())
+        room.apply_local("annotd", ops.ensure_schema, self.clock())
         log.info("room created", extra={"roomId": room_id})
         return room
 
@@ -101,7 +97,7 @@ class Hub:
     def room_for_join(self, room_id: str) -> Room:
         """The room a socket asks for, created on the fly when ``rooms.auto_create`` is on."""
         room = self.rooms.get(room_id)
-        if room is None and self.config.rooms.auto_create and ROOM_ID_RE.fullmatch(room_id):
+        if room is None and self.config.rooms.auto_create and is_id(room_id):
             room = self.create_room(room_id)
         if room is None:
             raise RoomNotFound(room_id)
@@ -127,51 +123,95 @@ class Hub:
         self.delivery.deliver(room_id, out)
         return result, event
 
-    def notify(self, room_id: str, method: str, params: dict[str, Any]) -> None:
+    def change(self, room_id: str, user_id: str, fn: Callable[[Doc], T]) -> tuple[T, int]:
+        """:meth:`mutate`, answering the seq the room is at afterwards: the change's own, or
+        the unchanged head when ``fn`` wrote nothing (what every command returns)."""
+        result, event = self.mutate(room_id, user_id, fn)
+        return result, event.seq if event is not None else self.room(room_id).head
+
+    def notify(self, room_id: str, method: str, params: dict[str, Any], *, session: str | None = None) -> None:
+        """A JSON-RPC notification to the room's annotd.v1 sessions (or to ``session`` alone);
+        nothing if the room is gone."""
         room = self.rooms.get(room_id)
         if room is not None:
-            self.delivery.deliver(room_id, room.notify({"method": method, "params": params}))
+            self.delivery.deliver(room_id, room.notify(method, params, session=session))
 
-    def set_image(self, room_id: str, image: StoredImage, user_id: str) -> Event | None:
+    def set_image(self, room_id: str, image: StoredImage, user_id: str) -> int:
+        """Store ``image`` and make it the room's base image; returns the seq."""
         self.images.put(room_id, image)
-        _, event = self.mutate(room_id, user_id, lambda doc: mutations.set_image(doc, image.ref()))
-        return event
+        _, seq = self.change(room_id, user_id, lambda doc: ops.set_image(doc, image.ref()))
+        return seq
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
     # -- the materialized view ---------------------------------------------------------
-    def view(self, room_id: str, seq: int | None = None, tag: str | None = None) -> tuple[int, CanvasView]:
-        """The one materialized view, at the head (cached) or at a retained seq or tag."""
+    def resolve_seq(self, room_id: str, seq: int | None, tag: str | None) -> int:
+        """The seq a request names: the tag's, else ``seq`` (checked: retained), else the head.
+
+        Raises ``RoomNotFound``, ``NotFound`` (tag), ``InvalidParams`` (both given, or a seq
+        in the future), ``Gone`` (a pruned seq)."""
         room = self.room(room_id)
         if tag is not None:
             if seq is not None:
                 raise InvalidParams("tag", "give seq or tag, not both")
             seq = room.history.version(tag).seq
-        if seq is None or seq == room.head:
-            return room.head, self.canvases[room_id].view(room.doc, room.head)
+        if seq is None:
+            return room.head
         room.history.check_seq(seq)
+        return seq
+
+    def view(self, room_id: str, seq: int | None = None, tag: str | None = None) -> tuple[int, CanvasView]:
+        """The one materialized view, at the head (cached) or at a retained seq or tag."""
+        seq = self.resolve_seq(room_id, seq, tag)
+        room = self.room(room_id)
+        if seq == room.head:
+            return seq, self.canvases[room_id].view(room.doc, seq)
         return seq, LiveCanvas().view(room.history.doc_at(seq), seq)
 
-    def maintain(self, room: Room) -> None:
-        """Periodic canvas upkeep: detach comment threads whose annotation a client deleted."""
+    # -- what the export service reads (annotd.exports.Rooms) ---------------------------
+    def state_at(self, room_id: str, seq: int) -> bytes:
+        return self.room(room_id).history.state_at(seq)
+
+    def current_image(self, room_id: str) -> str | None:
+        ref = self.room(room_id).image_ref()
+        sha = ref.get("sha256") if ref else None
+        return sha if isinstance(sha, str) else None
+
+    def image_bytes(self, sha256: str) -> bytes | None:
+        stored = self.images.get(sha256)
+        return stored.data if stored is not None else None
+
+    # -- periodic work -------------------------------------------------------------------
+    def tick(self) -> None:
+        """Every room's periodic work (the daemon calls this every ``TICK_S``): orphaned
+        comment threads, presence expiry and rebroadcast, the snapshot policy."""
+        now = self.clock()
+        for room in list(self.rooms.values()):
+            self.detach_orphaned_threads(room)
+            snap, out = room.tick(now)
+            if out:
+                self.delivery.deliver(room.id, out)
+            if snap is not None:
+                self._snapshot_created(room, snap.seq)
+
+    def detach_orphaned_threads(self, room: Room) -> None:
+        """Detach comment threads whose annotation a client deleted, where each pin last was
+        (one server update); cheap when the head did not move. Called by the tick."""
         canvas = self.canvases.get(room.id)
         if canvas is None or canvas.checked_seq == room.head:
             return
-        orphans = canvas.orphaned(room.doc)
-        if orphans:
-            start = canvas.checked_seq
-            if start >= 0 and room.history.is_retained(start) and room.history.log.covers_after(start):
-                updates = [e.update for e in room.history.log.after(start)]
-                pins = canvas.last_pins(orphans, room.history.doc_at(start), updates)
-            else:  # nothing to replay from: the last tracked pins (or the anchors' own x, y)
-                pins = {tid: (aid, fallback) for tid, (aid, _, _, fallback) in orphans.items()}
-            self.mutate(room.id, "annotd", lambda doc: mutations.detach_threads(doc, pins))
+        pins = canvas.orphan_pins(room.doc, room.history.replay_from)
+        if pins:
+            self.mutate(room.id, "annotd", lambda doc: ops.detach_threads(doc, pins))
         canvas.track(room.doc, room.head)
 
     def snapshot(self, room_id: str) -> int:
         room = self.room(room_id)
         snap = room.snapshot(self.clock())
-        self.notify(room_id, "snapshots.created", {"roomId": room_id, "seq": snap.seq})
+        self._snapshot_created(room, snap.seq)
         return snap.seq
+
+    def _snapshot_created(self, room: Room, seq: int) -> None:
+        self.notify(room.id, "snapshots.created", {"roomId": room.id, "seq": seq})
 

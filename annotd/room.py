@@ -244,7 +244,7 @@ class Room:
         """Run ``mutate`` in one transaction; a change becomes one sequenced event relayed to all.
 
         If ``mutate`` raises, pycrdt has already committed whatever it wrote before the
-        exception, so mutations validate fully *before* writing (see annotd.canvas).
+        exception, so operations validate fully *before* writing (see annotd.canvas.ops).
         """
         self._captured = None
         with self.doc.transaction(origin="annotd"):
@@ -255,11 +255,13 @@ class Room:
         event, out = self._sequence(changed, user_id, now, None)
         return result, event, out
 
-    def notify(self, message: dict[str, Any]) -> list[Outbound]:
-        """A server-pushed JSON-RPC notification for every annotd.v1 session."""
-        if not self._v1:
+    def notify(self, method: str, params: dict[str, Any], *, session: str | None = None) -> list[Outbound]:
+        """A server-pushed JSON-RPC notification for every annotd.v1 session, or for
+        ``session`` alone (the one way notifications are built)."""
+        to = self._v1 if session is None else (session,)
+        if not to:
             return []
-        return [Outbound(self._v1, _json({"jsonrpc": "2.0", **message}))]
+        return [Outbound(to, _json({"jsonrpc": "2.0", "method": method, "params": params}))]
 
     def tick(self, now: float) -> tuple[Snapshot | None, list[Outbound]]:
         """Periodic work: held-back and stale presence, expiry, and the snapshot policy."""

@@ -1,10 +1,10 @@
 """The WebSocket adapter: moves frames between sockets and rooms, nothing more.
 
-Per connection there is exactly one writer task draining a bounded queue, so fan-out
-never awaits a client: :meth:`Hub.deliver` only appends to queues. A client whose queue
-overflows is closed with 4008 (it may come back with ``lastSeq``); nobody else waits for
-it. Presence and awareness frames are "noisy": they are kept latest-per-sender and flushed
-at most once per batch window, while document frames always go out at once and in order.
+Fan-out never awaits a client: :meth:`WsServer.deliver` writes to an idle transport or
+queues, by each connection's write policy (:mod:`annotd.outbox`: bounded queue, batch
+window for presence and awareness, the too-slow verdict); one writer task per connection
+drains its queue. A client whose queue overflows is closed with 4008 (it may come back
+with ``lastSeq``); nobody else waits for it.
 
 Connection lifecycle: handshake (path, Origin, subprotocol checked in
 ``process_request``) → joined (room admitted the session) → live → closing → closed.
@@ -18,7 +18,6 @@ import itertools
 import logging
 import re
 import time
-from collections import deque
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -36,9 +35,11 @@ from . import errors, rpc
 from .commands.base import Caller
 from .errors import AnnotdError, MalformedFrame
 from .hosts import HostPolicy
-from .hub import ROOM_ID_RE, Hub
+from .hub import Hub
+from .identifiers import check_room_id
 from .logsetup import Throttled
 from .origins import is_own_origin, origin_allowed
+from .outbox import Offer, Outbox
 from .room import Outbound, Room
 
 log = logging.getLogger("annotd.ws")
@@ -51,15 +52,14 @@ WRITE_LIMIT = 64 * 1024
 
 
 class Connection:
-    """One socket's outbound side: a bounded queue, coalesced noisy frames, one writer.
+    """One socket's outbound side: the adapter between an :class:`Outbox` (the policy) and
+    the websockets connection, with one writer task.
 
-    Fast path: when nothing is queued for this socket, no write is in progress and the
-    transport's buffer is below the high-water mark, a frame is framed and handed to the
-    transport at once, synchronously. ``transport.write`` never blocks, so fan-out still
-    never waits for a client, and the common case costs no task switch. Otherwise frames
-    wait in the bounded queue and the writer task drains them in batches (one
-    ``writelines`` per batch), awaiting the transport's drain: that is where a slow client
-    waits, alone. A queue that overflows means the client is too slow: it is closed (4008).
+    Fast path: when the outbox says :data:`Offer.WRITE`, the frame is handed to the
+    transport at once, synchronously (``transport.write`` never blocks, so fan-out still
+    never waits for a client, and the common case costs no task switch). Otherwise the
+    writer task drains the outbox in batches (one ``writelines`` per batch), awaiting the
+    transport's drain: that is where a slow client waits, alone.
     """
 
     def __init__(self, ws: ServerConnection, session: str, *, max_frames: int, window_s: float,
@@ -67,40 +67,30 @@ class Connection:
         self.ws = ws
         # Without a negotiated extension (no permessage-deflate) a server frame is the same
         # bytes for every recipient, so it is framed once per message and written as is.
-        self.raw = not ws.protocol.extensions
+        self.wire_frames = not ws.protocol.extensions
         self.session = session
-        self.max_frames = max_frames
-        self.window_s = window_s
         self.high_water = high_water
-        self.queue: deque[bytes | str] = deque()
-        self.noisy: dict[str, bytes | str] = {}
-        self.noisy_at = 0.0
-        self.noisy_last = -1e9
+        self.outbox: Outbox[bytes | str] = Outbox(max_frames=max_frames, window_s=window_s)
         self.wake = asyncio.Event()
-        self.busy = False
-        self.kick: tuple[int, str] | None = None
+        self.writing = False
+        """The writer task is in a write (awaiting the transport's drain)."""
         self.task: asyncio.Task[None] | None = None
 
-    def _can_write_now(self) -> bool:
-        transport = self.ws.transport
-        return (
-            not self.queue
-            and not self.busy
-            and self.kick is None
-            and self.ws.protocol.state is State.OPEN
-            and transport.get_write_buffer_size() < self.high_water
-        )
+    def _ready(self) -> bool:
+        """The transport can take a write now."""
+        return (not self.writing and self.ws.protocol.state is State.OPEN
+                and self.ws.transport.get_write_buffer_size() < self.high_water)
 
     def _write(self, items: Iterable[bytes | str]) -> None:
         """Give ``items`` to the transport in one call (one syscall).
 
-        In raw mode the items are complete WebSocket frames (see :func:`wire`); otherwise
-        they are messages framed here by websockets (with the connection's extensions).
+        With :attr:`wire_frames` the items are complete WebSocket frames (see :func:`wire`);
+        otherwise they are messages framed here by websockets (with the connection's extensions).
         """
         protocol = self.ws.protocol
         chunks: list[bytes]
-        if self.raw:
-            # anything websockets had pending goes first; raw items are always bytes
+        if self.wire_frames:
+            # anything websockets had pending goes first; wire frames are always bytes
             chunks = [*protocol.data_to_send(), *(i for i in items if isinstance(i, bytes))]
         else:
             for item in items:
@@ -114,92 +104,76 @@ class Connection:
 
     def push(self, message: bytes | str, framed: bytes) -> bool:
         """Send or queue a document frame; ``False`` when the client is too far behind."""
-        item = framed if self.raw else message
-        if self._can_write_now():
+        item = framed if self.wire_frames else message
+        offer = self.outbox.offer(item, self._ready())
+        if offer is Offer.WRITE:
             self._write((item,))
-            return True
-        if len(self.queue) >= self.max_frames:
-            return False
-        self.queue.append(item)
-        self.wake.set()
-        return True
+        elif offer is Offer.QUEUED:
+            self.wake.set()
+        return offer is not Offer.TOO_SLOW
 
     def reply(self, message: bytes | str) -> bool:
-        """Queue a message for this socket alone (JSON-RPC replies, errors)."""
-        return self.push(message, wire(message) if self.raw else b"")
+        """Send or queue a message for this socket alone (JSON-RPC replies, errors)."""
+        return self.push(message, wire(message) if self.wire_frames else b"")
 
     def push_noisy(self, key: str, message: bytes | str, framed: bytes) -> None:
         """Presence/awareness: latest per key, at most one flush per batch window."""
-        item = framed if self.raw else message
-        now = time.monotonic()
-        if not self.noisy and now >= self.noisy_last + self.window_s and self._can_write_now():
-            self.noisy_last = now
+        item = framed if self.wire_frames else message
+        if self.outbox.offer_noisy(key, item, time.monotonic(), self._ready()):
             self._write((item,))
-            return
-        if not self.noisy:
-            self.noisy_at = max(now, self.noisy_last + self.window_s)
-        self.noisy[key] = item
-        self.wake.set()
+        else:
+            self.wake.set()
 
     def close_soon(self, code: int, reason: str) -> None:
         """Ask the writer to close the socket after what is already queued.
 
-        A client that is too slow gets no more data: its queue is dropped and the writer,
-        which is likely blocked waiting for the kernel buffer to drain, is interrupted so
-        the close frame goes out now (behind what the kernel already holds).
+        A client that is too slow gets no more data (the outbox drops its queue), and the
+        writer, which is likely blocked waiting for the kernel buffer to drain, is
+        interrupted so the close frame goes out now (behind what the kernel already holds).
         """
-        if self.kick is None:
-            self.kick = (code, reason)
-            if code == errors.CLOSE_TOO_SLOW:
-                self.queue.clear()
-                self.noisy.clear()
-                if self.task is not None:
-                    self.task.cancel()
+        if self.outbox.request_close(code, reason):
+            if self.outbox.aborted and self.task is not None:
+                self.task.cancel()
             self.wake.set()
 
     async def _flush(self, frames: list[bytes | str]) -> None:
-        self.busy = True
+        self.writing = True
         try:
             async with self.ws.send_context():  # state checks, then drain: a slow client waits here
                 self._write(frames)
         finally:
-            self.busy = False
+            self.writing = False
 
     async def run(self) -> None:
-        ws = self.ws
+        ws, outbox = self.ws, self.outbox
         try:
             while True:
-                if not self.queue and self.kick is None:
+                timeout = outbox.wait_time(time.monotonic())
+                if timeout is None:
                     self.wake.clear()
-                    if not self.noisy:
-                        await self.wake.wait()
-                    else:
-                        timeout = self.noisy_at - time.monotonic()
-                        if timeout > 0:
-                            try:
-                                async with asyncio.timeout(timeout):
-                                    await self.wake.wait()
-                            except TimeoutError:
-                                pass
-                while self.queue:
-                    batch = list(self.queue)
-                    self.queue.clear()
+                    await self.wake.wait()
+                elif timeout > 0:
+                    self.wake.clear()
+                    try:
+                        async with asyncio.timeout(timeout):
+                            await self.wake.wait()
+                    except TimeoutError:
+                        pass
+                while batch := outbox.take_batch():
                     await self._flush(batch)
-                if self.noisy and time.monotonic() >= self.noisy_at:
-                    frames = list(self.noisy.values())
-                    self.noisy.clear()
-                    self.noisy_last = time.monotonic()
-                    await self._flush(frames)
-                if self.kick is not None:
-                    await ws.close(*self.kick)
+                if noisy := outbox.take_noisy(time.monotonic()):
+                    await self._flush(noisy)
+                if outbox.close_request is not None:
+                    await ws.close(*outbox.close_request)
                     return
         except ConnectionClosed:
             return
         except asyncio.CancelledError:
-            if self.kick is None or self.kick[0] != errors.CLOSE_TOO_SLOW:
+            request = outbox.close_request
+            if request is None or not outbox.aborted:
                 raise
             with contextlib.suppress(ConnectionClosed):
-                await ws.close(*self.kick)
+                await ws.close(*request)
 
 
 def wire(message: bytes | str) -> bytes:
@@ -240,12 +214,12 @@ class WsServer:
                 conn = conns.get(sid)
                 if conn is None:
                     continue
-                if not framed and conn.raw:
+                if not framed and conn.wire_frames:
                     framed = wire(o.frame)  # once per message, whatever the number of recipients
                 if o.noisy:
                     conn.push_noisy(o.key or "", o.frame, framed)
                 elif not conn.push(o.frame, framed):
-                    if conn.kick is None:
+                    if not conn.outbox.closing:
                         self.hub.metrics.clients_too_slow += 1
                         log.warning("client too slow, closing", extra={"roomId": room_id, "session": sid})
                         conn.close_soon(errors.CLOSE_TOO_SLOW, "too slow: send queue full; reconnect with lastSeq")
@@ -322,8 +296,7 @@ class WsServer:
         v1 = ws.subprotocol == SUBPROTOCOL
         try:
             last_seq = _parse_last_seq(query.get("lastSeq"))
-            if not ROOM_ID_RE.fullmatch(room_id):
-                raise errors.InvalidParams("roomId", "must match [A-Za-z0-9_-]{1,64}")
+            check_room_id(room_id)
             room = hub.room_for_join(room_id)
             joined = room.join(session, user_id, v1=v1, last_seq=last_seq, epoch=query.get("epoch"), now=hub.clock())
         except AnnotdError as exc:
@@ -342,7 +315,7 @@ class WsServer:
             self.deliver(room_id, joined)
             caller = Caller(user_id, session, room_id)
             async for message in ws:
-                if conn.kick is not None:
+                if conn.outbox.closing:
                     break
                 if isinstance(message, bytes):
                     self._binary(room, conn, user_id, message)
@@ -362,7 +335,7 @@ class WsServer:
             hub.metrics.connected_clients -= 1
             if hub.rooms.get(room_id) is room:
                 self.deliver(room_id, room.leave(session))
-            if conn.kick is not None and not writer.done():
+            if conn.outbox.closing and not writer.done():
                 await asyncio.wait([writer], timeout=cfg.server.shutdown_timeout_s)
             writer.cancel()
             log.info("client left", extra={"roomId": room_id, "userId": user_id, "session": session,

@@ -8,8 +8,8 @@ server's ``renderMs``) at scale 1 and 3, PNG and JPG (and SVG).
 
 ``--with-exports`` also runs bench_relay's room10 scenario (1 room x 10 clients x 30
 updates/s) twice per executor: idle, and while a loop keeps two exports queued back to back.
-``--executor thread,process`` chooses which executors to compare (``ANNOTD_EXPORT_EXECUTOR``
-is set for the server process).
+``--executor thread,process`` chooses which executors to compare (the server's config file
+sets ``export.executor``).
 
     .venv/bin/python -m bench.bench_export [--runs 7] [--executor process]
     .venv/bin/python -m bench.bench_export --with-exports --executor thread,process --duration 10
@@ -48,8 +48,8 @@ from typing import Any
 
 import aiohttp
 
-from annotd.canvas import mutations
-from annotd.canvas.view import annotation_to_fields
+from annotd.canvas import ops
+from annotd.canvas.codec import annotation_to_fields
 from annotd.client import RoomClient
 
 from . import bench_relay
@@ -74,9 +74,9 @@ async def fill_room(http: aiohttp.ClientSession, ws_url: str, room_id: str) -> i
     with c.doc.transaction():
         for a in view.annotations:
             patch = {k: v for k, v in annotation_to_fields(a).items() if k not in SERVER_ONLY}
-            mutations.upsert_annotation(c.doc, patch, "bench", 1)
+            ops.upsert_annotation(c.doc, patch, "bench", 1)
         for t in view.threads:
-            mutations.create_thread(c.doc, {"kind": "point", "x": t.anchor.x, "y": t.anchor.y}, "look here", "bench", 1,
+            ops.create_thread(c.doc, {"kind": "point", "x": t.anchor.x, "y": t.anchor.y}, "look here", "bench", 1,
                                     thread_id=t.id)
     seq = await c.flush()
     await c.close()

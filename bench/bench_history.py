@@ -1,5 +1,5 @@
 """History benchmark: memory of a room with 1,000 annotations, and the time to rebuild a
-state 5,000 events past a snapshot (issue "Canvas model, comments and history").
+state 5,000 events past a snapshot.
 
 Runs the sans-I/O room directly (no sockets are involved in either figure) in a fresh
 process per measurement so RSS deltas are clean:
@@ -24,7 +24,7 @@ from typing import Any
 
 from pycrdt import Doc
 
-from annotd.canvas import mutations
+from annotd.canvas import ops
 from annotd.canvas.view import build_view
 from annotd.room import Room, RoomLimits
 
@@ -54,7 +54,7 @@ def payload(i: int) -> dict[str, Any]:
 
 def fill(room: Room, n: int) -> None:
     for i in range(n):
-        room.apply_local("bench", lambda d, i=i: mutations.upsert_annotation(d, payload(i), "bench", 1_700_000_000_000 + i),
+        room.apply_local("bench", lambda d, i=i: ops.upsert_annotation(d, payload(i), "bench", 1_700_000_000_000 + i),
                          time.time())
 
 
@@ -87,7 +87,7 @@ def measure_reconstruct(n: int, events: int, runs: int) -> dict[str, Any]:
     for k in range(events):  # moves, restyles and text edits spread over the annotations
         i = (k * 7919) % n
         patch = {"id": f"a{i}", "x": (k * 13) % 1500 + 0.5, "y": k % 900 + 0.25}
-        room.apply_local("bench", lambda d, p=patch, k=k: mutations.upsert_annotation(d, p, "bench", 1_800_000_000_000 + k),
+        room.apply_local("bench", lambda d, p=patch, k=k: ops.upsert_annotation(d, p, "bench", 1_800_000_000_000 + k),
                          time.time())
     target = room.head  # a patch that changes nothing is no event, so count what was logged
     events = target - snap.seq

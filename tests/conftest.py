@@ -1,4 +1,5 @@
-"""Shared fixtures: a real daemon on port 0 inside the test's event loop."""
+"""Shared fixtures: a real daemon on port 0 inside the test's event loop, clients of it,
+and stock node peers (tests/nodepeer.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest
 from annotd.client import RoomClient
 from annotd.config import Config
 from annotd.daemon import Daemon
+
+from .helpers import Open
+from .nodepeer import NodePeer, Peers, node_binary
 
 DaemonFactory = Callable[..., Awaitable[Daemon]]
 
@@ -49,7 +53,7 @@ async def http(daemon: Daemon) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-async def clients(daemon: Daemon) -> AsyncIterator[Callable[..., Awaitable[RoomClient]]]:
+async def clients(daemon: Daemon) -> AsyncIterator[Open]:
     opened: list[RoomClient] = []
 
     async def open_client(room_id: str, user_id: str = "u", **kw: Any) -> RoomClient:
@@ -61,3 +65,22 @@ async def clients(daemon: Daemon) -> AsyncIterator[Callable[..., Awaitable[RoomC
     yield open_client
     for c in opened:
         await c.close()
+
+
+@pytest.fixture
+async def peers(daemon: Daemon) -> AsyncIterator[Peers]:
+    """Start node peers against ``daemon`` (or ``on=``another); every one is killed and
+    reaped at teardown, whatever the test did."""
+    started: list[NodePeer] = []
+
+    async def start(room: str, user_id: str, *, on: Daemon | None = None) -> NodePeer:
+        # Checked here, in the test body, so a missing install is a FAILED test, not an ERROR.
+        peer = await NodePeer.start(node_binary(), (on or daemon).ws_url, room, user_id)
+        started.append(peer)
+        return peer
+
+    try:
+        yield start
+    finally:
+        for peer in started:
+            await peer.kill()

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotd.canvas import mutations as M
-from annotd.canvas import schema as S
-from annotd.canvas.view import ViewBuilder, annotation_to_json, build_view, view_to_json
+from annotd.canvas import ops, schema
+from annotd.canvas.codec import annotation_to_json, view_to_json
+from annotd.canvas.view import ViewBuilder, build_view
+from annotd.identifiers import is_id
 
 
 def raw_doc(annotations: dict[str, Any]) -> pycrdt.Doc:
@@ -53,8 +54,8 @@ def only(doc: pycrdt.Doc) -> Any:
         ({"y": float("inf")}, lambda a: a.y == 0, "y: not a finite number"),
         ({"w": "12"}, lambda a: a.w == 0, "w: expected a number, got a string"),
         ({"h": -5}, lambda a: a.h == 0, "h: -5 out of range"),
-        ({"x": 1e300}, lambda a: a.x == S.COORD_LIMIT, "x: 1e+300 out of range"),
-        ({"x": 2**62}, lambda a: a.x == S.COORD_LIMIT, "x: 4.61169e+18 out of range"),
+        ({"x": 1e300}, lambda a: a.x == schema.COORD_LIMIT, "x: 1e+300 out of range"),
+        ({"x": 2**62}, lambda a: a.x == schema.COORD_LIMIT, "x: 4.61169e+18 out of range"),
         ({"locked": 1}, lambda a: a.locked is False, "locked: expected a boolean"),
         ({"z": ""}, lambda a: a.z == "a0", "z: not a fractional index key"),
         ({"z": 5}, lambda a: a.z == "a0", "z: not a fractional index key"),
@@ -128,7 +129,7 @@ def test_points_are_repaired() -> None:
         }
     )
     a = {x.id: x for x in build_view(doc).annotations}
-    assert len(a["big"].points) == S.MAX_POINTS and any("truncated" in i for i in a["big"].issues)
+    assert len(a["big"].points) == schema.MAX_POINTS and any("truncated" in i for i in a["big"].issues)
     assert len(a["odd"].points) == 2 and any("odd number" in i for i in a["odd"].issues)
     assert [(p.x, p.y) for p in a["nan"].points] == [(0, 0), (2, 2), (4, 4)]
     assert any("2 point(s) not finite" in i for i in a["nan"].issues)
@@ -200,10 +201,10 @@ def test_repairs_are_logged_once_per_change(caplog: pytest.LogCaptureFixture) ->
 def test_builder_reuses_unchanged_annotations_and_sees_changes() -> None:
     doc = pycrdt.Doc()
     builder = ViewBuilder()
-    M.upsert_annotation(doc, {"id": "a", "type": "freehand", "points": [0, 0, 1, 1]}, "u", 1)
-    M.upsert_annotation(doc, {"id": "b", "type": "rect"}, "u", 1)
+    ops.upsert_annotation(doc, {"id": "a", "type": "freehand", "points": [0, 0, 1, 1]}, "u", 1)
+    ops.upsert_annotation(doc, {"id": "b", "type": "rect"}, "u", 1)
     v1 = builder.build(doc)
-    M.upsert_annotation(doc, {"id": "b", "x": 5}, "u", 2)
+    ops.upsert_annotation(doc, {"id": "b", "x": 5}, "u", 2)
     v2 = builder.build(doc)
     assert v2.annotations[0] is v1.annotations[0]
     assert v2.annotations[1].x == 5
@@ -231,7 +232,7 @@ junk_json = st.recursive(
     max_leaves=20,
 )
 field_names = st.one_of(
-    st.sampled_from([*S.COMMON_FIELDS, "text", "wrap", "points", "pressures", "closed", "startArrowhead", "endArrowhead"]),
+    st.sampled_from([*schema.COMMON_FIELDS, "text", "wrap", "points", "pressures", "closed", "startArrowhead", "endArrowhead"]),
     st.text(max_size=10),
 )
 
@@ -273,28 +274,28 @@ def test_random_junk_never_breaks_build_view(
     view = build_view(doc)
     out = view_to_json(view)
     for a in view.annotations:
-        assert S.is_id(a.id) and a.type in S.ANNOTATION_TYPES
+        assert is_id(a.id) and a.type in schema.ANNOTATION_TYPES
         for v in (a.x, a.y, a.w, a.h, a.rotation, a.style.opacity, a.style.strokeWidth):
             assert math.isfinite(v)
-        assert len(a.points) <= S.MAX_POINTS
+        assert len(a.points) <= schema.MAX_POINTS
     # replicas agree, and mutations keep working on top of junk
     other = pycrdt.Doc()
     other.apply_update(doc.get_update())
     assert view_to_json(build_view(other)) == out
     for a in view.annotations:
         if not a.locked:
-            M.upsert_annotation(doc, {"id": a.id, "x": 1, "style": {"stroke": "#123456"}}, "u", 1)
-            M.reorder(doc, a.id, "front", "u", 2)
+            ops.upsert_annotation(doc, {"id": a.id, "x": 1, "style": {"stroke": "#123456"}}, "u", 1)
+            ops.reorder(doc, a.id, "front", "u", 2)
             fixed = next(b for b in build_view(doc).annotations if b.id == a.id)
             assert fixed.x == 1 and fixed.style.stroke == "#123456"
     for t in view.threads:
-        M.reply(doc, t.id, "still here", "u", 3)
-        M.resolve_thread(doc, t.id, "u", 4)
+        ops.reply(doc, t.id, "still here", "u", 3)
+        ops.resolve_thread(doc, t.id, "u", 4)
 
 
 def test_annotation_to_json_has_schema_field_names() -> None:
     doc = pycrdt.Doc()
-    out = M.upsert_annotation(doc, {"type": "text", "text": "hi"}, "u", 1)
-    assert set(out) == {*S.COMMON_FIELDS, "text", "wrap", "issues"}
-    assert set(out["style"]) == set(S.STYLE_FIELDS)
+    out = ops.upsert_annotation(doc, {"type": "text", "text": "hi"}, "u", 1)
+    assert set(out) == {*schema.COMMON_FIELDS, "text", "wrap", "issues"}
+    assert set(out["style"]) == set(schema.STYLE_FIELDS)
     assert annotation_to_json(build_view(doc).annotations[0]) == out

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from annotd import yproto
 
-T = 30.0
+from .helpers import T
 
 
 async def start_serve(*args: str, env: dict[str, str] | None = None) -> tuple[asyncio.subprocess.Process, str, str]:

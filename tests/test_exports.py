@@ -17,17 +17,15 @@ import pytest
 from PIL import Image
 from pycrdt import Doc, Map
 
-from annotd.canvas.mutations import upsert_annotation
+from annotd.canvas.ops import upsert_annotation
 from annotd.canvas.view import build_view
 from annotd.client import RoomClient, RpcError
 from annotd.daemon import Daemon
 from annotd.exports import Job
 from annotd.render import RenderOptions, render
 
-from .helpers import make_room
+from .helpers import Open, T, create_room
 
-Open = Callable[..., Awaitable[RoomClient]]
-T = 30.0  # generous: renders run on a loaded 2-core CI machine
 ROOT = Path(__file__).resolve().parent.parent
 RED, BLUE = "#ff0000", "#0000ff"
 
@@ -105,7 +103,7 @@ def gate(daemon: Daemon) -> tuple[asyncio.Event, asyncio.Event]:
 
 # -- versions and content ---------------------------------------------------------------
 async def test_export_at_tag_shows_tagged_canvas(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     seq_v1 = tag(daemon, "r1", "v1")
     add_rect(daemon, "r1", "a", BLUE)  # later edit: the same rect turns blue
@@ -130,7 +128,7 @@ async def test_export_at_tag_shows_tagged_canvas(daemon: Daemon, http: aiohttp.C
 
 
 async def test_tagged_export_uses_the_base_image_of_its_seq(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     await upload(http, "r1", png_bytes((0, 200, 0)))
     tag(daemon, "r1", "green")
     await upload(http, "r1", png_bytes((0, 0, 200)))  # the current image differs from the tagged one
@@ -144,7 +142,7 @@ async def test_tagged_export_uses_the_base_image_of_its_seq(daemon: Daemon, http
 # -- downloads ----------------------------------------------------------------------------
 @pytest.mark.parametrize(("fmt", "mime"), [("png", "image/png"), ("jpg", "image/jpeg"), ("svg", "image/svg+xml")])
 async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt: str, mime: str) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     seq = tag(daemon, "r1", "v1")
     job, resp, data = await export(daemon, http, format=fmt, tag="v1")
@@ -168,7 +166,7 @@ async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt
 
 
 async def test_transparent_png_keeps_alpha(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED, x=40, y=40)
     _, _, data = await export(daemon, http, format="png", background="transparent")
     img = Image.open(io.BytesIO(data))
@@ -180,7 +178,7 @@ async def test_transparent_png_keeps_alpha(daemon: Daemon, http: aiohttp.ClientS
 
 
 async def test_download_states(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     r = await http.get("/v1/exports/nope/download")
     assert r.status == 404
     assert (await r.json())["error"]["code"] == "not_found"
@@ -225,7 +223,7 @@ BAD: list[tuple[dict[str, Any], int, str]] = [
 
 
 async def test_bad_parameters_never_reach_the_queue(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     tag(daemon, "r1", "v1")
     service = daemon.hub.exports
@@ -249,7 +247,7 @@ async def test_bad_parameters_never_reach_the_queue(daemon: Daemon, http: aiohtt
 async def test_pruned_seq_is_gone(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
     daemon = await make_daemon(history={"snapshots_kept": 1})
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         first = add_rect(daemon, "r1", "a", RED)
         add_rect(daemon, "r1", "a", BLUE)
         daemon.hub.snapshot("r1")  # keeps only the newest snapshot: seq `first` is pruned
@@ -265,7 +263,7 @@ async def test_full_queue_is_refused(make_daemon: Callable[..., Awaitable[Daemon
     daemon = await make_daemon(export={"queue_size": 1})
     entered, release = gate(daemon)
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         first = await create(http, format="png")
         async with asyncio.timeout(T):
@@ -293,7 +291,7 @@ async def test_full_queue_is_refused(make_daemon: Callable[..., Awaitable[Daemon
 async def test_eviction_by_byte_cap(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
     daemon = await make_daemon(export={"result_bytes_cap": 1300})
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         jobs = [(await export(daemon, http, format="svg"))[0] for _ in range(3)]
         size = jobs[0]["size"]
@@ -317,7 +315,7 @@ async def test_eviction_by_ttl(make_daemon: Callable[..., Awaitable[Daemon]]) ->
     now = [1000.0]
     daemon.hub.exports.clock = lambda: now[0]
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         old, _, _ = await export(daemon, http, format="svg")
         now[0] += 30
@@ -334,7 +332,7 @@ async def test_eviction_by_ttl(make_daemon: Callable[..., Awaitable[Daemon]]) ->
 
 # -- notifications and metrics ------------------------------------------------------------
 async def test_socket_caller_is_notified(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     asker = RoomClient(daemon.ws_url, "r1", user_id="asker")
     other = RoomClient(daemon.ws_url, "r1", user_id="other")
@@ -356,7 +354,7 @@ async def test_socket_caller_is_notified(daemon: Daemon, http: aiohttp.ClientSes
 
 
 async def test_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     await export(daemon, http, format="png")
     await export(daemon, http, format="jpg")
@@ -370,7 +368,7 @@ async def test_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
 
 # -- the loop stays free ------------------------------------------------------------------
 async def test_relay_keeps_working_during_an_export(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     for i in range(120):
         add_rect(daemon, "r1", f"a{i}", RED if i % 2 else BLUE, x=(i * 37) % 700, y=(i * 23) % 400, w=90, h=60)
     a = await clients("r1", "a")
@@ -411,7 +409,7 @@ print(hashlib.sha256(render(build_view(doc), None, opts, {"roomId": "r1", "seq":
 @pytest.mark.parametrize("fmt", ["png", "jpg"])
 async def test_bytes_identical_in_a_separate_process(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path,
                                                       fmt: str) -> None:
-    await make_room(http)
+    await create_room(http)
     for i in range(10):
         add_rect(daemon, "r1", f"a{i}", RED if i % 2 else BLUE, x=i * 30, y=i * 20)
     job, _, data = await export(daemon, http, format=fmt, background="white", includeComments=True)
@@ -438,7 +436,7 @@ async def run_cli(*args: str) -> tuple[int, str]:
 
 
 async def test_cli_export(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path) -> None:
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     seq = tag(daemon, "r1", "v1")
     add_rect(daemon, "r1", "a", BLUE)
@@ -471,7 +469,7 @@ async def test_cli_export(daemon: Daemon, http: aiohttp.ClientSession, tmp_path:
 ])
 async def test_cli_errors(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path,
                           args: list[str], code: int, needle: str) -> None:
-    await make_room(http)
+    await create_room(http)
     room = [] if "--room" in args else ["--room", "r1"]
     out = tmp_path / "x.png"
     got, err = await run_cli("--url", daemon.http_url, *room, *args, "--out", str(out))
@@ -491,7 +489,7 @@ async def test_stop_fails_queued_jobs(make_daemon: Callable[..., Awaitable[Daemo
     daemon = await make_daemon(export={"queue_size": 3})
     entered, release = gate(daemon)
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         running = await create(http, format="svg")
         queued = await create(http, format="svg")
@@ -500,7 +498,7 @@ async def test_stop_fails_queued_jobs(make_daemon: Callable[..., Awaitable[Daemo
     service = daemon.hub.exports
     stopping = asyncio.create_task(daemon.stop())
     async with asyncio.timeout(T):
-        await service.get(queued["jobId"]).done.wait()  # failed by stop() without running
+        await service.wait(queued["jobId"])  # failed by stop() without running
         release.set()  # now let the running one finish within the deadline
         await stopping
     assert service.get(queued["jobId"]).status == "failed"
@@ -512,7 +510,7 @@ async def test_stop_fails_queued_jobs(make_daemon: Callable[..., Awaitable[Daemo
 async def test_a_dead_render_process_fails_one_job_only(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     service = daemon.hub.exports
     assert service.executor_kind == "process"  # the default; this test is about worker processes
-    await make_room(http)
+    await create_room(http)
     add_rect(daemon, "r1", "a", RED)
     await export(daemon, http, format="svg")  # the pool's processes exist now
     procs = list(service._executor._processes.values())  # type: ignore[union-attr]
@@ -530,7 +528,7 @@ async def test_stop_cancels_a_job_still_running_at_the_deadline(make_daemon: Cal
     daemon = await make_daemon(server={"shutdown_timeout_s": 0.3})
     entered, _never = gate(daemon)
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
-        await make_room(http)
+        await create_room(http)
         add_rect(daemon, "r1", "a", RED)
         job = await create(http, format="png")
         async with asyncio.timeout(T):

@@ -15,7 +15,8 @@ from annotd.history import History
 from annotd.room import Room, RoomLimits
 
 
-def make_room(**limits: object) -> Room:
+def room_with_writer(**limits: object) -> Room:
+    """A room (no sockets) with limits ``limits`` and one stock session ``w`` to write."""
     room = Room("r", "r", 0.0, RoomLimits(**limits))  # type: ignore[arg-type]
     room.join("w", "writer", v1=False, last_seq=None, epoch=None, now=0)
     return room
@@ -34,7 +35,7 @@ def content(blob: bytes) -> dict[str, object]:
 
 
 def test_snapshot_policy_ops_and_time() -> None:
-    room = make_room(snapshot_every_ops=3, snapshot_every_s=10.0)
+    room = room_with_writer(snapshot_every_ops=3, snapshot_every_s=10.0)
     doc = Doc()
     write(room, doc, "a", 1)
     write(room, doc, "b", 2)
@@ -43,7 +44,7 @@ def test_snapshot_policy_ops_and_time() -> None:
     snap = room.tick(now=2)[0]
     assert snap is not None and snap.seq == 3
     assert room.tick(now=50)[0] is None  # nothing changed since
-    room2 = make_room(snapshot_every_ops=3, snapshot_every_s=10.0)
+    room2 = room_with_writer(snapshot_every_ops=3, snapshot_every_s=10.0)
     write(room2, Doc(), "d", 4, now=1)
     assert room2.tick(now=5)[0] is None  # 1 op, 5 s
     snap = room2.tick(now=10)[0]  # 10 s since the room's first snapshot
@@ -52,7 +53,7 @@ def test_snapshot_policy_ops_and_time() -> None:
 
 def test_log_bounded_over_100k_ops() -> None:
     every, kept = 200, 5
-    room = make_room(snapshot_every_ops=every, snapshots_kept=kept)
+    room = room_with_writer(snapshot_every_ops=every, snapshots_kept=kept)
     doc = Doc()
     m = doc.get("annotations", type=Map)
     updates: list[bytes] = []
@@ -70,7 +71,7 @@ def test_log_bounded_over_100k_ops() -> None:
 
 
 def test_reconstruct_checks_checksum() -> None:
-    room = make_room(snapshot_every_ops=2)
+    room = room_with_writer(snapshot_every_ops=2)
     doc = Doc()
     for i in range(4):
         write(room, doc, f"k{i}", i)
@@ -83,7 +84,7 @@ def test_reconstruct_checks_checksum() -> None:
 
 
 def test_seq_bounds() -> None:
-    room = make_room(snapshot_every_ops=2, snapshots_kept=1)
+    room = room_with_writer(snapshot_every_ops=2, snapshots_kept=1)
     doc = Doc()
     for i in range(6):
         write(room, doc, f"k{i}", i)
@@ -96,7 +97,7 @@ def test_seq_bounds() -> None:
 
 
 def test_version_pins_state_against_pruning() -> None:
-    room = make_room(snapshot_every_ops=2, snapshots_kept=1)
+    room = room_with_writer(snapshot_every_ops=2, snapshots_kept=1)
     doc = Doc()
     write(room, doc, "a", 1)
     v = room.history.add_version("v1", room.head, 0, "alice")
@@ -135,7 +136,7 @@ def test_reconstruction_cache_serves_repeats() -> None:
 )
 def test_reconstructed_state_equals_live_state(ops: list[tuple[str, int, bool]], every: int, kept: int) -> None:
     """For random histories, the state rebuilt at every retained seq is what the live document had then."""
-    room = make_room(snapshot_every_ops=every, snapshots_kept=kept)
+    room = room_with_writer(snapshot_every_ops=every, snapshots_kept=kept)
     doc = Doc()
     m = doc.get("annotations", type=Map)
     live: dict[int, dict[str, object]] = {room.head: {}}

@@ -18,9 +18,7 @@ from annotd.client import RoomClient, RpcError
 from annotd.daemon import Daemon
 from annotd.history import Event
 from tests.conftest import DaemonFactory
-from tests.test_canvas_api import clients_on, ok, rest, within
-
-from .helpers import make_room
+from .helpers import clients_on, create_room, ok, rest, within
 
 PNG_1x1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc000000301010018dd8db00000000049454e44ae426082"
@@ -61,7 +59,7 @@ def test_describe_replays_each_update_on_the_state_before_it() -> None:
 
 
 async def test_history_events_over_rest_rpc_and_raw_yjs(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http, "h")
+    await create_room(http, "h")
     base = "/v1/rooms/h"
     async with clients_on(daemon) as clients:
         s_rect = (await ok(http, "POST", f"{base}/annotations", {"id": "a1", "type": "rect", "x": 1}, user="Alice#a"))["seq"]
@@ -118,7 +116,7 @@ async def test_history_events_over_rest_rpc_and_raw_yjs(daemon: Daemon, http: ai
 async def test_history_events_limits_and_pruned_steps(make_daemon: DaemonFactory) -> None:
     d = await make_daemon(history={"snapshot_every_ops": 1000, "snapshots_kept": 1, "max_events_per_request": 3})
     async with aiohttp.ClientSession(base_url=d.http_url) as http:
-        await make_room(http, "p")
+        await create_room(http, "p")
         base = "/v1/rooms/p"
         for i in range(4):
             await ok(http, "POST", f"{base}/annotations", {"id": f"a{i}", "type": "rect", "x": i})

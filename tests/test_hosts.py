@@ -20,7 +20,7 @@ from annotd.daemon import Daemon
 from annotd.hosts import HostPolicy, hostname
 from tests.conftest import DaemonFactory
 
-from .helpers import T, make_room
+from .helpers import T, create_room
 
 EVIL = "evil.example"
 
@@ -70,7 +70,7 @@ def _png() -> bytes:
 
 async def _populated(daemon: Daemon, http: aiohttp.ClientSession) -> dict[str, str]:
     """A room with an image, an annotation, a thread, a version and a finished export."""
-    await make_room(http, "r1")
+    await create_room(http, "r1")
     r = await http.post("/v1/rooms/r1/image", data=_png(), headers={"Content-Type": "image/png"})
     assert r.status == 201, await r.text()
     r = await http.post("/v1/rooms/r1/annotations", json={"type": "rect", "x": 1, "y": 1, "w": 2, "h": 2})
@@ -100,6 +100,9 @@ ROUTES = [  # (method, path, status when allowed); bodies come from _body()
     ("GET", "/metrics", 200),
     ("GET", "/metrics?format=prometheus", 200),
     ("GET", "/healthz", 200),
+    ("GET", "/", 200),
+    ("GET", "/r/r1", 200),
+    ("GET", "/v1/client-config", 200),
     ("GET", "/no/such/route", 404),
     ("POST", "/v1/rooms", 201),
 ]

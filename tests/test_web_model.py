@@ -1,6 +1,6 @@
 """The web client's document model (web/src/model) against documents this server produced.
 
-The Python side writes documents with the server's own mutations (and a "raw" one that
+The Python side writes documents with the server's own operations (and a "raw" one that
 breaks the schema the way a careless Yjs client might), plus what the server's view reads
 from them; web/test/model.test.ts (bundled with esbuild, run with ``node --test``) must read
 the same values, compute the same z keys and groups, and write a document that the server
@@ -21,10 +21,11 @@ from typing import Any
 import pycrdt
 import pytest
 
-from annotd.canvas import mutations
+from annotd.canvas import ops
+from annotd.canvas.codec import annotation_to_json
 from annotd.canvas.fractional import key_between
 from annotd.canvas.reader import YMapData, read_root
-from annotd.canvas.view import annotation_to_json, build_view
+from annotd.canvas.view import build_view
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 NOW = 1764160000000
@@ -42,12 +43,12 @@ def _node() -> str:
 
 def server_doc() -> tuple[pycrdt.Doc, dict[str, str]]:
     doc: pycrdt.Doc = pycrdt.Doc()
-    mutations.ensure_schema(doc)
-    mutations.set_image(doc, {"sha256": SHA, "width": 1920, "height": 1080, "mime": "image/png"})
+    ops.ensure_schema(doc)
+    ops.set_image(doc, {"sha256": SHA, "width": 1920, "height": 1080, "mime": "image/png"})
     ids: dict[str, str] = {}
 
     def up(name: str, ann: dict[str, Any], user: str = "alice") -> None:
-        ids[name] = mutations.upsert_annotation(doc, {"id": name, **ann}, user, NOW)["id"]
+        ids[name] = ops.upsert_annotation(doc, {"id": name, **ann}, user, NOW)["id"]
 
     up("r1", {"type": "rect", "x": 100, "y": 80, "w": 300, "h": 200,
               "style": {"stroke": "#e03131", "fill": "#ffec9933", "strokeWidth": 3, "strokeStyle": "dashed"}})
@@ -59,9 +60,9 @@ def server_doc() -> tuple[pycrdt.Doc, dict[str, str]]:
     up("f1", {"type": "freehand", "x": 50, "y": 600, "points": [0, 0, 10.5, 4.25, 25, 12.25, 42.5, 8],
               "pressures": [0.3, 0.5, 0.62, 0.4]}, "bob")
     up("e1", {"type": "ellipse", "x": 900, "y": 100, "w": 120, "h": 60, "rotation": 370, "style": {"opacity": 0.5}})
-    mutations.group(doc, ["r1", "t1"], "alice", NOW, group_id="g1")
-    mutations.group(doc, ["r1", "t1", "a1"], "alice", NOW, group_id="g2")
-    mutations.reorder(doc, "l1", "front", "alice", NOW)
+    ops.group(doc, ["r1", "t1"], "alice", NOW, group_id="g1")
+    ops.group(doc, ["r1", "t1", "a1"], "alice", NOW, group_id="g2")
+    ops.reorder(doc, "l1", "front", "alice", NOW)
     return doc, ids
 
 
@@ -100,12 +101,12 @@ def test_node_model_matches_the_server(tmp_path: Path) -> None:
     for ann_id in ("r1", "a1", "l1", "e1", "f1"):
         for direction in ("forward", "backward", "front", "back"):
             d, _ = server_doc()
-            reorders.append({"id": ann_id, "direction": direction, "z": mutations.reorder(d, ann_id, direction, "x", NOW)})
+            reorders.append({"id": ann_id, "direction": direction, "z": ops.reorder(d, ann_id, direction, "x", NOW)})
     (tmp_path / "reorder.json").write_text(json.dumps(reorders))
     groups = []
     for members in (["r1", "t1"], ["r1", "e1"], ["a1", "l1", "f1"], ["r1", "t1", "a1"]):
         d, _ = server_doc()
-        mutations.group(d, members, "x", NOW, group_id="NEWGROUP")
+        ops.group(d, members, "x", NOW, group_id="NEWGROUP")
         view = {a.id: list(a.groupIds) for a in build_view(d).annotations}
         groups.append({"ids": members, "groupIds": {m: view[m] for m in members}})
     (tmp_path / "group.json").write_text(json.dumps(groups))

@@ -17,7 +17,7 @@ from annotd.errors import InvalidParams
 from annotd.presence import validate_presence
 from annotd.render.fonts import font_path
 
-from .helpers import T, make_room
+from .helpers import T, create_room
 
 
 async def test_rooms_page_and_bundle(http: aiohttp.ClientSession) -> None:
@@ -49,7 +49,7 @@ async def test_rooms_page_and_bundle(http: aiohttp.ClientSession) -> None:
 
 
 async def test_room_page_and_unknown_room(http: aiohttp.ClientSession) -> None:
-    await make_room(http, "r1")
+    await create_room(http, "r1")
     r = await http.get("/r/r1")
     assert r.status == 200 and 'data-page="room" data-room-id="r1"' in await r.text()
     missing = await http.get("/r/nope")
@@ -81,7 +81,7 @@ async def test_client_config(daemon: Daemon, http: aiohttp.ClientSession) -> Non
 
 
 async def test_rooms_report_their_last_change(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http, "r1")
+    await create_room(http, "r1")
     first = (await (await http.get("/v1/rooms/r1")).json())["lastChangeAt"]
     created = (await (await http.get("/v1/rooms/r1")).json())["createdAt"]
     assert first >= created
@@ -140,7 +140,7 @@ async def _handshake(port: int, host: str, origin: str) -> int:
 
 
 async def test_room_socket_accepts_the_side_ports_own_origin(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http, "r1")
+    await create_room(http, "r1")
     ws_port = int(daemon.ws_url.rsplit(":", 1)[1])
     http_port = int(daemon.http_url.rsplit(":", 1)[1])
     host = f"192.0.2.7:{ws_port}"  # what a browser on the LAN sends after --host 0.0.0.0

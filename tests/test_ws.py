@@ -17,20 +17,11 @@ from annotd import yproto
 from annotd.client import RoomClient, RpcError
 from annotd.daemon import Daemon
 
-from .helpers import make_room, settle
-
-Open = Callable[..., Awaitable[RoomClient]]
-T = 20.0  # generous: a loaded 2-core CI machine
-
-
-def annotations_of(doc: Doc) -> dict[str, Any]:
-    return doc.get("annotations", type=Map).to_py() or {}
-
-
+from .helpers import Open, T, annotations_of, create_room, settle
 
 
 async def test_concurrent_edits_converge(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     cs = [await clients("r1", f"u{i}") for i in range(4)]
     for round_ in range(5):
         for i, c in enumerate(cs):
@@ -45,7 +36,7 @@ async def test_concurrent_edits_converge(daemon: Daemon, http: aiohttp.ClientSes
 
 
 async def test_reconnect_with_last_seq_gets_exactly_missing(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     writer = await clients("r1", "writer")
     reader = await clients("r1", "reader")
     seen: list[int] = []
@@ -70,7 +61,7 @@ async def test_reconnect_with_last_seq_gets_exactly_missing(daemon: Daemon, http
 
 
 async def test_offline_edits_arrive_after_reconnect(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     a = await clients("r1", "alice")
     b = await clients("r1", "bob")
     await a.close()
@@ -123,7 +114,7 @@ async def test_auto_create(make_daemon: Callable[..., Awaitable[Daemon]]) -> Non
 
 
 async def test_bad_last_seq_closes_4400(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     async with connect(f"{daemon.ws_url}/v1/ws/rooms/r1?lastSeq=abc") as ws:
         with pytest.raises(ConnectionClosed):
             await ws.recv()
@@ -131,7 +122,7 @@ async def test_bad_last_seq_closes_4400(daemon: Daemon, http: aiohttp.ClientSess
 
 
 async def test_origin_refused(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     with pytest.raises(InvalidStatus) as err:
         async with connect(f"{daemon.ws_url}/v1/ws/rooms/r1", origin="https://evil.example"):  # type: ignore[arg-type]
             pass
@@ -173,7 +164,7 @@ async def expect_close(ws: Any) -> None:
 async def test_malformed_frame_leaves_room_intact(
     daemon: Daemon, http: aiohttp.ClientSession, clients: Open, frame: bytes, code: int
 ) -> None:
-    await make_room(http)
+    await create_room(http)
     good = await clients("r1", "good")
     good.doc.get("annotations", type=Map)["before"] = 1
     await settle(daemon, "r1", good)
@@ -202,7 +193,7 @@ async def test_oversized_frame_closes_1009(make_daemon: Callable[..., Awaitable[
 
 
 async def test_text_frame_from_stock_client_closes_1003(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     async with connect(f"{daemon.ws_url}/v1/ws/rooms/r1") as ws:
         await ws.send("hello")
         await expect_close(ws)
@@ -237,8 +228,8 @@ async def test_slow_consumer_closed_others_unaffected(make_daemon: Callable[...,
 
 
 async def test_room_delete_closes_sockets_4410(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http, "doomed")
-    await make_room(http, "other")
+    await create_room(http, "doomed")
+    await create_room(http, "other")
     c = await clients("doomed", "a")
     other = await clients("other", "b")
     r = await http.delete("/v1/rooms/doomed")
@@ -250,7 +241,7 @@ async def test_room_delete_closes_sockets_4410(daemon: Daemon, http: aiohttp.Cli
 
 
 async def test_rpc_on_room_socket_and_errors(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     c = await clients("r1", "a")
     info = await c.call("rooms.get")  # roomId defaults to the socket's room
     assert info["id"] == "r1"
@@ -292,7 +283,7 @@ async def test_control_socket_jsonrpc(daemon: Daemon) -> None:
 
 
 async def test_presence_between_v1_clients(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     a = await clients("r1", "alice")
     b = await clients("r1", "bob")
     await a.send_presence(cursor={"x": 100, "y": 200}, selection=["anno-123"], name="Alice", color="#ff0000")
@@ -331,7 +322,7 @@ async def test_room_client_limit_closes_4429(make_daemon: Callable[..., Awaitabl
 
 
 async def test_client_auto_reconnects_with_replay(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
-    await make_room(http)
+    await create_room(http)
     writer = await clients("r1", "writer")
     c = RoomClient(daemon.ws_url, "r1", user_id="roamer", auto_reconnect=True)
     await c.connect()
@@ -351,7 +342,7 @@ async def test_client_auto_reconnects_with_replay(daemon: Daemon, http: aiohttp.
 
 
 async def test_client_does_not_reconnect_to_deleted_room(daemon: Daemon, http: aiohttp.ClientSession) -> None:
-    await make_room(http)
+    await create_room(http)
     c = RoomClient(daemon.ws_url, "r1", user_id="a", auto_reconnect=True)
     await c.connect()
     await http.delete("/v1/rooms/r1")

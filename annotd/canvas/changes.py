@@ -13,14 +13,30 @@ the events; nothing here touches a room.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import pycrdt
 
-from ..history import Event
-from . import schema as S
+from . import schema
 
 Summary = dict[str, Any]
+
+
+class LoggedUpdate(Protocol):
+    """One step of a room's log (``history.Event`` has these fields; the canvas layer does
+    not import the room core)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def ts(self) -> float: ...
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def update(self) -> bytes: ...
 
 
 def _type_of(value: Any) -> str | None:
@@ -44,13 +60,13 @@ def _top_keys(events: list[Any]) -> tuple[dict[str, str], set[str]]:
     return top, below
 
 
-def describe(base: pycrdt.Doc[Any], events: Iterable[Event]) -> list[Summary]:
+def describe(base: pycrdt.Doc[Any], events: Iterable[LoggedUpdate]) -> list[Summary]:
     """Replay ``events`` on ``base`` (the state just before the first of them) and say, for
     each, which annotations it created, updated or deleted (with their types), which comment
     threads it touched, and whether it changed the base image. ``base`` is modified."""
-    annotations = base.get(S.ROOT_ANNOTATIONS, type=pycrdt.Map)
-    comments = base.get(S.ROOT_COMMENTS, type=pycrdt.Map)
-    meta = base.get(S.ROOT_META, type=pycrdt.Map)
+    annotations = base.get(schema.ROOT_ANNOTATIONS, type=pycrdt.Map)
+    comments = base.get(schema.ROOT_COMMENTS, type=pycrdt.Map)
+    meta = base.get(schema.ROOT_META, type=pycrdt.Map)
     types: dict[str, str] = {}
     for key in annotations.keys():
         t = _type_of(annotations.get(key))

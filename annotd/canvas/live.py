@@ -16,18 +16,19 @@ update.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from typing import Any
 
 import pycrdt
 
-from . import schema as S
-from .model import CanvasView
-from .mutations import thread_pins
-from .reader import read_fields
-from .view import ViewBuilder, annotation_box_point, read_annotation
+from annotd.canvas import schema
+from annotd.canvas.model import CanvasView
+from annotd.canvas.pins import Pins, anchor_offsets, anchor_position, anchor_target, annotation_box_point, thread_pins
+from annotd.canvas.reader import read_fields
+from annotd.canvas.view import ViewBuilder, read_annotation
 
-Pins = dict[str, tuple[str, tuple[float, float]]]
+Orphans = dict[str, tuple[str, float, float, tuple[float, float]]]
+"""Thread id → (annotation id, offsetX, offsetY, fallback pin)."""
 
 
 class LiveCanvas:
@@ -43,31 +44,28 @@ class LiveCanvas:
             self._view = (seq, self._builder.build(doc))
         return self._view[1]
 
-    def orphaned(self, doc: pycrdt.Doc[Any]) -> dict[str, tuple[str, float, float, tuple[float, float]]]:
+    def orphaned(self, doc: pycrdt.Doc[Any]) -> Orphans:
         """Threads anchored to an annotation the document no longer has.
 
-        Returns thread id → (annotation id, offsetX, offsetY, fallback pin). Read from the
-        document itself, so a thread anchored and orphaned between two checks is found too.
+        The fallback pin is where the last check saw the pin, else the anchor's stored
+        ``x, y``. Read from the document itself, so a thread anchored and orphaned between
+        two checks is found too.
         """
-        if S.ROOT_COMMENTS not in doc.keys():
+        if schema.ROOT_COMMENTS not in doc.keys():
             return {}
-        annotations = doc.get(S.ROOT_ANNOTATIONS, type=pycrdt.Map)
-        found: dict[str, tuple[str, float, float, tuple[float, float]]] = {}
-        for tid, anchor in _anchors(doc):
-            aid = anchor["annotationId"]
-            if aid in annotations:
+        annotations = doc.get(schema.ROOT_ANNOTATIONS, type=pycrdt.Map)
+        found: Orphans = {}
+        for tid, fields in read_fields(doc, schema.ROOT_COMMENTS, ("anchor",)).items():
+            anchor = fields.get("anchor")
+            if not isinstance(anchor, dict) or (aid := anchor_target(anchor)) is None or aid in annotations:
                 continue
             tracked = self._pins.get(tid)
-            fallback = tracked[1] if tracked is not None and tracked[0] == aid else _stored_pin(anchor)
-            found[tid] = (aid, anchor["offsetX"], anchor["offsetY"], fallback)
+            fallback = tracked[1] if tracked is not None and tracked[0] == aid else anchor_position(anchor)
+            found[tid] = (aid, *anchor_offsets(anchor), fallback)
         return found
 
     @staticmethod
-    def last_pins(
-        orphans: dict[str, tuple[str, float, float, tuple[float, float]]],
-        base: pycrdt.Doc[Any],
-        updates: list[bytes],
-    ) -> Pins:
+    def last_pins(orphans: Orphans, base: pycrdt.Doc[Any], updates: list[bytes]) -> Pins:
         """Where each orphaned thread's pin last was: replay ``updates`` on ``base`` (the state
         at the last check) and note the pin after every update in which the annotation still
         existed. Threads whose annotation never shows up keep their fallback pin."""
@@ -85,31 +83,24 @@ class LiveCanvas:
             note()
         return pins
 
+    def orphan_pins(self, doc: pycrdt.Doc[Any], replay_from: Callable[[int], tuple[pycrdt.Doc[Any], list[bytes]] | None]) -> Pins:
+        """The threads to detach and where each pin last was (empty: nothing to do).
+
+        ``replay_from(seq)`` gives the document at the last check and the updates since
+        (``None`` when no longer retained: the last tracked pins, or the anchors' own
+        ``x, y``, are used instead). Call :meth:`track` after acting on the result.
+        """
+        orphans = self.orphaned(doc)
+        if not orphans:
+            return {}
+        replay = replay_from(self.checked_seq) if self.checked_seq >= 0 else None
+        if replay is None:
+            return {tid: (aid, fallback) for tid, (aid, _, _, fallback) in orphans.items()}
+        return self.last_pins(orphans, *replay)
+
     def track(self, doc: pycrdt.Doc[Any], seq: int) -> None:
         """Remember where every annotation-anchored pin is at ``seq``."""
         self.checked_seq = seq
-        has_comments = S.ROOT_COMMENTS in doc.keys()
+        has_comments = schema.ROOT_COMMENTS in doc.keys()
         self._pins = thread_pins(doc, lambda aid: read_annotation(doc, aid)) if has_comments else {}
 
-
-def _anchors(doc: pycrdt.Doc[Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(thread id, anchor) for every thread anchored to an annotation, offsets made safe."""
-    out = []
-    for tid, fields in read_fields(doc, S.ROOT_COMMENTS, ("anchor",)).items():
-        anchor = fields.get("anchor")
-        if not isinstance(anchor, dict) or anchor.get("kind") != "annotation":
-            continue
-        if not isinstance(anchor.get("annotationId"), str):
-            continue
-        fx, fy = anchor.get("offsetX", 0.5), anchor.get("offsetY", 0.5)
-        if not all(isinstance(v, int | float) and 0 <= v <= 1 for v in (fx, fy)):
-            fx = fy = 0.5
-        out.append((tid, {**anchor, "offsetX": float(fx), "offsetY": float(fy)}))
-    return out
-
-
-def _stored_pin(anchor: dict[str, Any]) -> tuple[float, float]:
-    x, y = anchor.get("x", 0.0), anchor.get("y", 0.0)
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (x, y)):
-        return (0.0, 0.0)
-    return (float(x), float(y))

@@ -2,21 +2,22 @@
 defaults and limits.
 
 Why one module: the view (which repairs what raw Yjs clients wrote), the validator (which
-refuses bad API input) and the mutations (which write) must agree on every name and every
+refuses bad API input) and the operations (which write) must agree on every name and every
 bound; the "Document schema" section of protocol.md is the same schema written for frontend developers.
 Limits are module constants so the tests and the docs can cite them.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, Final, TypeGuard
+import dataclasses
+from typing import Any, Final
 
 from annotd.canvas.model import (
     ANNOTATION_TYPES,
     ARROWHEADS,
     FONT_FAMILIES,
     SCHEMA_VERSION,
+    Style,
 )
 
 __all__ = [
@@ -30,10 +31,6 @@ __all__ = [
 ROOT_META: Final = "meta"
 ROOT_ANNOTATIONS: Final = "annotations"
 ROOT_COMMENTS: Final = "comments"
-
-ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
-COLOR_RE: Final = re.compile(r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
-SHA256_RE: Final = re.compile(r"[0-9a-f]{64}")
 
 STROKE_STYLES: Final = ("solid", "dashed", "dotted")
 FONT_WEIGHTS: Final = ("normal", "bold")
@@ -52,7 +49,6 @@ MAX_THREADS: Final = 10_000
 MAX_MESSAGES_PER_THREAD: Final = 1_000
 MAX_GROUP_DEPTH: Final = 32
 MAX_USER_LENGTH: Final = 128
-MAX_TAG_LENGTH: Final = 64
 COORD_LIMIT: Final = 1_000_000.0
 """|x|, |y|, w, h and point offsets, in base-image pixels (images are far smaller)."""
 MAX_STROKE_WIDTH: Final = 1_000.0
@@ -64,17 +60,8 @@ POINT_QUANTUM: Final = 1 / 16
 """Stored point offsets are multiples of 1/16 px: exact in float32, so Yjs encodes each
 number in 5 bytes instead of 9 (measured with pycrdt 0.14), with no visible loss."""
 
-STYLE_DEFAULTS: Final[dict[str, Any]] = {
-    "stroke": "#e03131",
-    "fill": "none",
-    "strokeWidth": 2.0,
-    "strokeStyle": "solid",
-    "opacity": 1.0,
-    "fontFamily": "sans",
-    "fontSize": 16.0,
-    "fontWeight": "normal",
-    "textAlign": "left",
-}
+STYLE_DEFAULTS: Final[dict[str, Any]] = {f.name: f.default for f in dataclasses.fields(Style)}
+"""Defined once, by :class:`~annotd.canvas.model.Style`'s field defaults."""
 STYLE_FIELDS: Final = tuple(STYLE_DEFAULTS)
 
 COMMON_FIELDS: Final = (
@@ -132,6 +119,3 @@ def quantize(value: float) -> float:
     """Round a point offset to the stored resolution (see :data:`POINT_QUANTUM`)."""
     return round(value / POINT_QUANTUM) * POINT_QUANTUM
 
-
-def is_id(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and ID_RE.fullmatch(value) is not None

@@ -16,9 +16,10 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from annotd.canvas import schema as S
+from annotd.canvas import schema
 from annotd.canvas.fractional import is_valid_key
 from annotd.errors import InvalidParams
+from annotd.identifiers import COLOR_RE, SHA256_RE, is_id
 
 __all__ = [
     "validate_anchor",
@@ -29,7 +30,6 @@ __all__ = [
     "validate_id",
     "validate_ids",
     "validate_image_ref",
-    "validate_tag",
     "validate_user",
 ]
 
@@ -91,12 +91,12 @@ def _text(value: Any, field: str, max_len: int, *, allow_newlines: bool = True) 
 
 def validate_id(value: Any, field: str = "id") -> str:
     """An id: 1 to 64 of ``A-Z a-z 0-9 _ -``."""
-    if not S.is_id(value):
+    if not is_id(value):
         raise InvalidParams(field, "must be 1 to 64 characters of A-Z, a-z, 0-9, _ or -")
     return str(value)
 
 
-def validate_ids(value: Any, field: str = "ids", *, min_count: int = 1, max_count: int = S.MAX_ANNOTATIONS) -> list[str]:
+def validate_ids(value: Any, field: str = "ids", *, min_count: int = 1, max_count: int = schema.MAX_ANNOTATIONS) -> list[str]:
     """A list of distinct ids (order kept)."""
     if not isinstance(value, list):
         raise InvalidParams(field, "must be an array of ids")
@@ -110,7 +110,7 @@ def validate_ids(value: Any, field: str = "ids", *, min_count: int = 1, max_coun
 
 def validate_user(value: Any, field: str = "user") -> str:
     """A user id as stamped into ``createdBy``/``updatedBy``/``author``."""
-    text = _text(value, field, S.MAX_USER_LENGTH, allow_newlines=False)
+    text = _text(value, field, schema.MAX_USER_LENGTH, allow_newlines=False)
     if not text:
         raise InvalidParams(field, "must not be empty")
     return text
@@ -123,18 +123,10 @@ def validate_direction(value: Any, field: str = "direction") -> str:
 def validate_body(value: Any, field: str = "body") -> str:
     """A comment body: 1..MAX_BODY_LENGTH characters, not only whitespace, newlines and
     tabs allowed, other control characters refused. Stored as given (not stripped)."""
-    body = _text(value, field, S.MAX_BODY_LENGTH)
+    body = _text(value, field, schema.MAX_BODY_LENGTH)
     if not body.strip():
         raise InvalidParams(field, "must not be empty")
     return body
-
-
-def validate_tag(value: Any, field: str = "tag") -> str:
-    """A version tag: 1..64 characters, no control characters, no leading/trailing space."""
-    tag = _text(value, field, S.MAX_TAG_LENGTH, allow_newlines=False)
-    if not tag or tag != tag.strip():
-        raise InvalidParams(field, "must be 1 to 64 characters without leading or trailing spaces")
-    return tag
 
 
 def validate_image_ref(value: Any, field: str = "image") -> dict[str, Any]:
@@ -144,15 +136,15 @@ def validate_image_ref(value: Any, field: str = "image") -> dict[str, Any]:
     if unknown:
         raise InvalidParams(f"{field}.{sorted(unknown)[0]}", "unknown field")
     sha = obj.get("sha256")
-    if not isinstance(sha, str) or not S.SHA256_RE.fullmatch(sha):
+    if not isinstance(sha, str) or not SHA256_RE.fullmatch(sha):
         raise InvalidParams(f"{field}.sha256", "must be 64 lowercase hex digits")
     out: dict[str, Any] = {"sha256": sha}
     for side in ("width", "height"):
-        v = _number(obj.get(side), f"{field}.{side}", 1, S.MAX_IMAGE_SIDE)
+        v = _number(obj.get(side), f"{field}.{side}", 1, schema.MAX_IMAGE_SIDE)
         if v != int(v):
             raise InvalidParams(f"{field}.{side}", "must be an integer")
         out[side] = int(v)
-    out["mime"] = _choice(obj.get("mime"), f"{field}.mime", S.IMAGE_MIMES)
+    out["mime"] = _choice(obj.get("mime"), f"{field}.mime", schema.IMAGE_MIMES)
     return out
 
 
@@ -162,23 +154,23 @@ def _style(value: Any, field: str) -> dict[str, Any]:
     for key, v in obj.items():
         f = f"{field}.{key}"
         if key in ("stroke", "fill"):
-            if not isinstance(v, str) or not (v == "none" or S.COLOR_RE.fullmatch(v)):
+            if not isinstance(v, str) or not (v == "none" or COLOR_RE.fullmatch(v)):
                 raise InvalidParams(f, "must be #rrggbb, #rrggbbaa or none")
             out[key] = v
         elif key == "strokeWidth":
-            out[key] = _number(v, f, 0, S.MAX_STROKE_WIDTH, f" ≥ 0 and ≤ {S.MAX_STROKE_WIDTH:g}")
+            out[key] = _number(v, f, 0, schema.MAX_STROKE_WIDTH, f" ≥ 0 and ≤ {schema.MAX_STROKE_WIDTH:g}")
         elif key == "strokeStyle":
-            out[key] = _choice(v, f, S.STROKE_STYLES)
+            out[key] = _choice(v, f, schema.STROKE_STYLES)
         elif key == "opacity":
             out[key] = _number(v, f, 0, 1)
         elif key == "fontFamily":
-            out[key] = _choice(v, f, S.FONT_FAMILIES)
+            out[key] = _choice(v, f, schema.FONT_FAMILIES)
         elif key == "fontSize":
-            out[key] = _number(v, f, S.MIN_FONT_SIZE, S.MAX_FONT_SIZE)
+            out[key] = _number(v, f, schema.MIN_FONT_SIZE, schema.MAX_FONT_SIZE)
         elif key == "fontWeight":
-            out[key] = _choice(v, f, S.FONT_WEIGHTS)
+            out[key] = _choice(v, f, schema.FONT_WEIGHTS)
         elif key == "textAlign":
-            out[key] = _choice(v, f, S.TEXT_ALIGNS)
+            out[key] = _choice(v, f, schema.TEXT_ALIGNS)
         else:
             raise InvalidParams(f, "unknown style field")
     return out
@@ -190,13 +182,13 @@ def _points(value: Any, field: str, type_: str) -> list[float]:
     if len(value) % 2:
         raise InvalidParams(field, "must hold an even count of numbers (x, y pairs)")
     n = len(value) // 2
-    if n > S.MAX_POINTS:
-        raise InvalidParams(field, f"must hold at most {S.MAX_POINTS} points")
-    if n < S.MIN_POINTS[type_]:
-        raise InvalidParams(field, f"must hold at least {S.MIN_POINTS[type_]} points for a {type_}")
-    lim = S.COORD_LIMIT
+    if n > schema.MAX_POINTS:
+        raise InvalidParams(field, f"must hold at most {schema.MAX_POINTS} points")
+    if n < schema.MIN_POINTS[type_]:
+        raise InvalidParams(field, f"must hold at least {schema.MIN_POINTS[type_]} points for a {type_}")
+    lim = schema.COORD_LIMIT
     out: list[float] = []
-    q = S.quantize
+    q = schema.quantize
     for i, v in enumerate(value):
         if type(v) is float or type(v) is int:
             if not (math.isfinite(v) and -lim <= v <= lim):
@@ -219,21 +211,21 @@ def _pressures(value: Any, field: str, n_points: int | None) -> list[float] | No
 
 def _fields(obj: Mapping[str, Any], type_: str, field: str, *, creating: bool) -> dict[str, Any]:
     """Validate every field present in ``obj`` for an annotation of ``type_``."""
-    allowed = set(S.fields_for(type_))
-    lim = S.COORD_LIMIT
+    allowed = set(schema.fields_for(type_))
+    lim = schema.COORD_LIMIT
     out: dict[str, Any] = {}
     for key, v in obj.items():
         f = f"{field}.{key}"
         if not isinstance(key, str) or key not in allowed:
-            if isinstance(key, str) and any(key in fs for fs in S.TYPE_FIELDS.values()):
+            if isinstance(key, str) and any(key in fs for fs in schema.TYPE_FIELDS.values()):
                 raise InvalidParams(f, f"not allowed for type {type_}")
             raise InvalidParams(f, "unknown field")
-        if key in S.SERVER_FIELDS:
+        if key in schema.SERVER_FIELDS:
             raise InvalidParams(f, "set by the server")
         if key == "id":
             out[key] = validate_id(v, f)
         elif key == "type":
-            out[key] = _choice(v, f, S.ANNOTATION_TYPES)
+            out[key] = _choice(v, f, schema.ANNOTATION_TYPES)
         elif key in ("x", "y"):
             out[key] = _number(v, f, -lim, lim)
         elif key in ("w", "h"):
@@ -245,16 +237,16 @@ def _fields(obj: Mapping[str, Any], type_: str, field: str, *, creating: bool) -
                 raise InvalidParams(f, "must be a fractional index key (base-62, e.g. a0)")
             out[key] = v
         elif key == "groupIds":
-            ids = validate_ids(v, f, min_count=0, max_count=S.MAX_GROUP_DEPTH)
+            ids = validate_ids(v, f, min_count=0, max_count=schema.MAX_GROUP_DEPTH)
             out[key] = ids
         elif key in ("locked", "wrap", "closed"):
             out[key] = _bool(v, f)
         elif key == "style":
             out[key] = _style(v, f)
         elif key == "text":
-            out[key] = _text(v, f, S.MAX_TEXT_LENGTH)
+            out[key] = _text(v, f, schema.MAX_TEXT_LENGTH)
         elif key in ("startArrowhead", "endArrowhead"):
-            out[key] = _choice(v, f, S.ARROWHEADS)
+            out[key] = _choice(v, f, schema.ARROWHEADS)
         elif key == "points":
             out[key] = _points(v, f, type_)
         elif key == "pressures":
@@ -264,7 +256,7 @@ def _fields(obj: Mapping[str, Any], type_: str, field: str, *, creating: bool) -
         if n is None and not creating:
             raise InvalidParams(f"{field}.pressures", "must be sent together with points")
         out["pressures"] = _pressures(obj["pressures"], f"{field}.pressures", n)
-    if creating and type_ in S.POINT_TYPES and "points" not in out:
+    if creating and type_ in schema.POINT_TYPES and "points" not in out:
         raise InvalidParams(f"{field}.points", f"required for a {type_}")
     return out
 
@@ -276,7 +268,7 @@ def validate_annotation_create(payload: Any, field: str = "annotation") -> dict[
     obj = _object(payload, field)
     if "type" not in obj:
         raise InvalidParams(f"{field}.type", "required")
-    type_ = _choice(obj["type"], f"{field}.type", S.ANNOTATION_TYPES)
+    type_ = _choice(obj["type"], f"{field}.type", schema.ANNOTATION_TYPES)
     return _fields(obj, type_, field, creating=True)
 
 
@@ -302,8 +294,8 @@ def validate_anchor(value: Any, field: str = "anchor") -> dict[str, Any]:
     Existence of ``annotationId`` is checked by the mutation, not here.
     """
     obj = _object(value, field)
-    kind = _choice(obj.get("kind"), f"{field}.kind", S.ANCHOR_KINDS)
-    lim = S.COORD_LIMIT
+    kind = _choice(obj.get("kind"), f"{field}.kind", schema.ANCHOR_KINDS)
+    lim = schema.COORD_LIMIT
     allowed = {
         "annotation": {"kind", "annotationId", "offsetX", "offsetY"},
         "point": {"kind", "x", "y"},

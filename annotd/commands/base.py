@@ -64,6 +64,22 @@ class Command:
 REGISTRY: dict[str, Command] = {}
 
 
+def _params_type(handler: Handler) -> type:
+    """The params dataclass a handler declares as its second parameter's type.
+
+    Looked up by name in the handler's module rather than resolved like other hints: the
+    hub type in the same signature is imported for type checking alone.
+    """
+    second = list(inspect.signature(handler).parameters)[1]
+    annotation = handler.__annotations__[second]
+    if isinstance(annotation, type):
+        return annotation
+    found = handler.__globals__.get(annotation) if isinstance(annotation, str) else None
+    if not isinstance(found, type):
+        raise TypeError(f"{handler.__qualname__}: the params annotation {annotation!r} must name a class of its module")
+    return found
+
+
 def command(
     name: str, *, method: str, path: str, status: int = 200,
     also: tuple[tuple[str, str], ...] = (), body_param: str | None = None,
@@ -74,11 +90,7 @@ def command(
     """
 
     def register(handler: Handler) -> Handler:
-        # Only the params annotation is resolved: the hub type is imported for type
-        # checking alone, so get_type_hints() over the whole signature would fail.
-        second = list(inspect.signature(handler).parameters)[1]
-        annotation = handler.__annotations__[second]
-        params_type = eval(annotation, handler.__globals__) if isinstance(annotation, str) else annotation
+        params_type = _params_type(handler)
         if name in REGISTRY:
             raise RuntimeError(f"command {name} defined twice")
         summary = (handler.__doc__ or name).strip().splitlines()[0]

@@ -7,22 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..canvas import mutations as mut
-from ..canvas.view import annotation_to_json, image_json, thread_to_json
+from ..canvas import ops
+from ..canvas.codec import annotation_to_json, image_json, thread_to_json
 from ..errors import InvalidParams, NotFound
+from ..identifiers import ID_PATTERN, TAG_PATTERN
 from .base import Caller, command
 from .params import rule
-from .rooms import ID_PATTERN
 
 if TYPE_CHECKING:
     from ..hub import Hub
-
-TAG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
-
-
-def _changed(hub: Hub, room_id: str, user: str, fn: Any) -> tuple[Any, int]:
-    result, event = hub.mutate(room_id, user, fn)
-    return result, event.seq if event is not None else hub.room(room_id).head
 
 
 # -- annotations ----------------------------------------------------------------------------
@@ -78,8 +71,8 @@ async def upsert(hub: Hub, p: Upsert, caller: Caller) -> dict[str, Any]:
         if patch.get("id", p.id) != p.id:
             raise InvalidParams("annotation.id", "differs from the id in the path")
         patch["id"] = p.id
-    result, seq = _changed(hub, p.roomId, caller.user_id,
-                           lambda doc: mut.upsert_annotation(doc, patch, caller.user_id, hub.now_ms()))
+    result, seq = hub.change(p.roomId, caller.user_id,
+                           lambda doc: ops.upsert_annotation(doc, patch, caller.user_id, hub.now_ms()))
     return {"annotation": result, "seq": seq}
 
 
@@ -96,8 +89,8 @@ async def delete(hub: Hub, p: Delete, caller: Caller) -> dict[str, Any]:
     if (p.id is None) == (p.ids is None):
         raise InvalidParams("id", "give id or ids")
     ids = [p.id] if p.id is not None else p.ids
-    deleted, seq = _changed(hub, p.roomId, caller.user_id,
-                            lambda doc: mut.delete_annotations(doc, ids, caller.user_id, hub.now_ms()))
+    deleted, seq = hub.change(p.roomId, caller.user_id,
+                            lambda doc: ops.delete_annotations(doc, ids, caller.user_id, hub.now_ms()))
     return {"deleted": deleted, "seq": seq}
 
 
@@ -111,8 +104,8 @@ class Reorder:
 @command("annotations.reorder", method="POST", path="/v1/rooms/{roomId}/annotations/{id}/reorder")
 async def reorder(hub: Hub, p: Reorder, caller: Caller) -> dict[str, Any]:
     """Move an annotation forward, backward, to the front or to the back (rewrites only its z)."""
-    z, seq = _changed(hub, p.roomId, caller.user_id,
-                      lambda doc: mut.reorder(doc, p.id, p.direction, caller.user_id, hub.now_ms()))
+    z, seq = hub.change(p.roomId, caller.user_id,
+                      lambda doc: ops.reorder(doc, p.id, p.direction, caller.user_id, hub.now_ms()))
     return {"id": p.id, "z": z, "seq": seq}
 
 
@@ -126,8 +119,8 @@ class Group:
 @command("annotations.group", method="POST", path="/v1/rooms/{roomId}/groups", status=201)
 async def group(hub: Hub, p: Group, caller: Caller) -> dict[str, Any]:
     """Group annotations (nested groups allowed); returns the group id."""
-    gid, seq = _changed(hub, p.roomId, caller.user_id,
-                        lambda doc: mut.group(doc, p.ids, caller.user_id, hub.now_ms(), p.groupId))
+    gid, seq = hub.change(p.roomId, caller.user_id,
+                        lambda doc: ops.group(doc, p.ids, caller.user_id, hub.now_ms(), p.groupId))
     return {"groupId": gid, "seq": seq}
 
 
@@ -140,8 +133,8 @@ class Ungroup:
 @command("annotations.ungroup", method="DELETE", path="/v1/rooms/{roomId}/groups/{groupId}")
 async def ungroup(hub: Hub, p: Ungroup, caller: Caller) -> dict[str, Any]:
     """Dissolve a group; returns its former members."""
-    members, seq = _changed(hub, p.roomId, caller.user_id,
-                            lambda doc: mut.ungroup(doc, p.groupId, caller.user_id, hub.now_ms()))
+    members, seq = hub.change(p.roomId, caller.user_id,
+                            lambda doc: ops.ungroup(doc, p.groupId, caller.user_id, hub.now_ms()))
     return {"members": members, "seq": seq}
 
 
@@ -183,7 +176,7 @@ class CreateThread:
 @command("comments.create", method="POST", path="/v1/rooms/{roomId}/comments", status=201)
 async def create_thread(hub: Hub, p: CreateThread, caller: Caller) -> dict[str, Any]:
     """Open a comment thread with its first message."""
-    thread, seq = _changed(hub, p.roomId, caller.user_id, lambda doc: mut.create_thread(
+    thread, seq = hub.change(p.roomId, caller.user_id, lambda doc: ops.create_thread(
         doc, p.anchor, p.body, caller.user_id, hub.now_ms(), thread_id=p.id))
     return {"thread": thread, "seq": seq}
 
@@ -198,8 +191,8 @@ class Reply:
 @command("comments.reply", method="POST", path="/v1/rooms/{roomId}/comments/{commentId}/replies", status=201)
 async def reply(hub: Hub, p: Reply, caller: Caller) -> dict[str, Any]:
     """Add a reply to a thread."""
-    message, seq = _changed(hub, p.roomId, caller.user_id,
-                            lambda doc: mut.reply(doc, p.commentId, p.body, caller.user_id, hub.now_ms()))
+    message, seq = hub.change(p.roomId, caller.user_id,
+                            lambda doc: ops.reply(doc, p.commentId, p.body, caller.user_id, hub.now_ms()))
     return {"message": message, "seq": seq}
 
 
@@ -229,18 +222,18 @@ async def update_thread(hub: Hub, p: UpdateThread, caller: Caller) -> dict[str, 
 
     def apply(doc: Any) -> Any:
         if p.action == "resolve":
-            return mut.resolve_thread(doc, p.commentId, user, now)
+            return ops.resolve_thread(doc, p.commentId, user, now)
         if p.action == "reopen":
-            return mut.reopen_thread(doc, p.commentId, user, now)
+            return ops.reopen_thread(doc, p.commentId, user, now)
         if p.action == "move":
             if p.anchor is None:
                 raise InvalidParams("anchor", "is required to move a thread")
-            return mut.move_thread(doc, p.commentId, p.anchor, user, now)
+            return ops.move_thread(doc, p.commentId, p.anchor, user, now)
         if p.action == "edit":
             if p.body is None:
                 raise InvalidParams("body", "is required to edit a message")
-            return mut.edit_message(doc, p.commentId, message_id(doc), p.body, user, now)
-        return mut.delete_message(doc, p.commentId, message_id(doc), user, now)
+            return ops.edit_message(doc, p.commentId, message_id(doc), p.body, user, now)
+        return ops.delete_message(doc, p.commentId, message_id(doc), user, now)
 
-    result, seq = _changed(hub, p.roomId, user, apply)
+    result, seq = hub.change(p.roomId, user, apply)
     return {"result": result, "seq": seq}

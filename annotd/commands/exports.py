@@ -1,9 +1,10 @@
 """Export commands: queue a render of a room (at head, a seq or a tag), see its job, list jobs.
 
 Every parameter is checked here (types and ranges by the params dataclass, combinations
-below, seq/tag against the room by :meth:`ExportService.submit`) before anything is queued,
-so a bad request never takes a queue slot. The file itself is downloaded from
-``GET /v1/exports/{jobId}/download`` (an HTTP route of :mod:`annotd.exports`).
+by :func:`check_combinations`, seq/tag against the room by
+:meth:`~annotd.exports.ExportService.submit`) before anything is queued, so a bad request
+never takes a queue slot. The file itself is downloaded from
+``GET /v1/exports/{jobId}/download`` (an HTTP-only route of :mod:`annotd.httpserver`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import InvalidParams
-from ..exports import JOB_ID_PATTERN
+from ..identifiers import BACKGROUND_PATTERN, ID_PATTERN, JOB_ID_PATTERN, TAG_PATTERN
 from ..render.options import (
+    DEFAULT_JPEG_QUALITY,
     DPI_MAX,
     DPI_MIN,
     QUALITY_MAX,
@@ -24,13 +26,10 @@ from ..render.options import (
 )
 from .base import Caller, command
 from .params import rule
-from .rooms import ID_PATTERN
+from .rooms import RoomRef
 
 if TYPE_CHECKING:
     from ..hub import Hub
-
-BACKGROUND_PATTERN = r"transparent|white|#[0-9a-fA-F]{6}"
-DEFAULT_JPEG_QUALITY = 90
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class CreateExport:
     roomId: str = rule(pattern=ID_PATTERN)
     format: Literal["png", "jpg", "svg"] = rule(doc="output format")
     seq: int | None = rule(default=None, minimum=0, doc="export the document at this seq (default: head)")
-    tag: str | None = rule(default=None, max_len=64, doc="export the named version (not with seq)")
+    tag: str | None = rule(default=None, pattern=TAG_PATTERN, doc="export the named version (not with seq)")
     scale: float | None = rule(default=None, minimum=SCALE_MIN, maximum=SCALE_MAX,
                                doc="output pixels per image pixel (default 1; not with dpi)")
     dpi: float | None = rule(default=None, minimum=DPI_MIN, maximum=DPI_MAX,
@@ -49,7 +48,7 @@ class CreateExport:
     background: str = rule(default="transparent", pattern=BACKGROUND_PATTERN,
                            doc="transparent | white | #rrggbb (JPEG turns transparent into white)")
     quality: int | None = rule(default=None, minimum=QUALITY_MIN, maximum=QUALITY_MAX,
-                               doc="JPEG quality (jpg only; default 90)")
+                               doc=f"JPEG quality (jpg only; default {DEFAULT_JPEG_QUALITY})")
 
 
 @dataclass(frozen=True)
@@ -57,29 +56,32 @@ class JobRef:
     jobId: str = rule(pattern=JOB_ID_PATTERN)
 
 
-@dataclass(frozen=True)
-class RoomExports:
-    roomId: str = rule(pattern=ID_PATTERN)
+def check_combinations(p: CreateExport) -> None:
+    """The rules between render parameters (each parameter alone is checked by its
+    ``rule``; seq and tag against each other and the room by :meth:`Hub.resolve_seq`)."""
+    if p.scale is not None and p.dpi is not None:
+        raise InvalidParams("dpi", "give scale or dpi, not both")
+    if p.quality is not None and p.format != "jpg":
+        raise InvalidParams("quality", "applies to format jpg only")
 
 
 def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, Any]]:
     """The renderer's options and their JSON echo; cross-field rules name the field."""
-    if p.scale is not None and p.dpi is not None:
-        raise InvalidParams("dpi", "give scale or dpi, not both")
-    if p.quality is not None and p.format != "jpg":
-        raise InvalidParams("quality", "applies to jpg exports only")
-    if p.seq is not None and p.tag is not None:
-        raise InvalidParams("tag", "give seq or tag, not both")
-    states = tuple(dict.fromkeys(p.commentStates)) if p.commentStates is not None else ("open",)
+    check_combinations(p)
+    given: dict[str, Any] = {}  # the rest keep RenderOptions' defaults
+    if p.scale is not None:
+        given["scale"] = p.scale
+    if p.quality is not None:
+        given["quality"] = p.quality
+    if p.commentStates is not None:
+        given["comment_states"] = tuple(dict.fromkeys(p.commentStates))
     opts = RenderOptions(
         format=p.format,
-        scale=p.scale if p.scale is not None else 1.0,
         dpi=p.dpi,
         background=p.background.lower(),
         include_comments=p.includeComments,
-        comment_states=states,
-        quality=p.quality if p.quality is not None else DEFAULT_JPEG_QUALITY,
         png_compress_level=hub.config.export.png_compress_level,
+        **given,
     )
     echo: dict[str, Any] = {
         "scale": opts.effective_scale,
@@ -99,7 +101,9 @@ def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, 
 async def create(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
     """Queue an export of the room (head, seq or tag) as PNG, JPEG or SVG; returns the job id."""
     opts, echo = render_options(hub, p)
-    job = hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, caller=caller)
+    # Asked on this room's socket: that session alone is told when the job ends.
+    session = caller.session if caller.room_id == p.roomId else None
+    job = hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, session=session)
     return {"jobId": job.id, "status": job.status, "seq": job.seq}
 
 
@@ -110,7 +114,7 @@ async def get(hub: Hub, p: JobRef, caller: Caller) -> dict[str, Any]:
 
 
 @command("exports.list", method="GET", path="/v1/rooms/{roomId}/exports")
-async def list_exports(hub: Hub, p: RoomExports, caller: Caller) -> dict[str, Any]:
+async def list_exports(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """The room's export jobs still remembered, oldest first."""
     hub.room(p.roomId)
     return {"exports": [j.to_json() for j in hub.exports.room_jobs(p.roomId)]}

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..canvas.changes import describe
 from ..errors import Gone, InvalidParams
+from ..identifiers import ID_PATTERN
 from .base import Caller, command
 from .params import rule
-from .rooms import ID_PATTERN
 
 if TYPE_CHECKING:
     from ..hub import Hub

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..identifiers import ID_PATTERN
 from .base import Caller, command
 from .params import rule
 
 if TYPE_CHECKING:
     from ..hub import Hub
     from ..room import Room
-
-ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 
 
 def last_change(room: Room) -> float:
@@ -49,6 +48,8 @@ class CreateRoom:
 
 @dataclass(frozen=True)
 class RoomRef:
+    """The parameters of every command that takes only a room."""
+
     roomId: str = rule(pattern=ID_PATTERN)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..canvas import mutations as mut
+from ..canvas import ops
+from ..identifiers import ID_PATTERN, TAG_PATTERN
 from .base import Caller, command
-from .canvas import TAG_PATTERN
 from .params import rule
-from .rooms import ID_PATTERN
+from .rooms import RoomRef
 
 if TYPE_CHECKING:
     from ..history import Version
@@ -38,13 +38,8 @@ async def create(hub: Hub, p: CreateVersion, caller: Caller) -> dict[str, Any]:
     return body
 
 
-@dataclass(frozen=True)
-class RoomOnly:
-    roomId: str = rule(pattern=ID_PATTERN)
-
-
 @command("versions.list", method="GET", path="/v1/rooms/{roomId}/versions")
-async def list_versions(hub: Hub, p: RoomOnly, caller: Caller) -> dict[str, Any]:
+async def list_versions(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """Named versions in seq order."""
     return {"versions": [version_json(v) for v in hub.room(p.roomId).history.versions]}
 
@@ -64,9 +59,8 @@ async def revert(hub: Hub, p: Revert, caller: Caller) -> dict[str, Any]:
     room = hub.room(p.roomId)
     version = room.history.version(p.tag)
     target = room.history.doc_at(version.seq)
-    changes, event = hub.mutate(p.roomId, caller.user_id,
-                                lambda doc: mut.revert_to(doc, target, caller.user_id, hub.now_ms()))
-    seq = event.seq if event is not None else room.head
+    changes, seq = hub.change(p.roomId, caller.user_id,
+                              lambda doc: ops.revert_to(doc, target, caller.user_id, hub.now_ms()))
     hub.notify(p.roomId, "versions.reverted",
                {"roomId": p.roomId, "tag": p.tag, "seq": seq, "changes": changes, "revertedBy": caller.user_id})
     return {"seq": seq, "tag": p.tag, "changes": changes}

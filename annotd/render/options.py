@@ -1,8 +1,10 @@
 """Export options.
 
 Why a frozen dataclass with plain constants instead of a validating constructor: user input is
-validated at the API edge (one place maps errors to codes); the renderer trusts these values and
-only needs the published ranges, so both sides read the same numbers.
+validated at the API edge (one place maps errors to codes: ``annotd.commands.exports``, whose
+parameter rules the ``annotd export`` CLI reuses, and ``annotd.config`` for the compression
+level); the renderer trusts these values. The ranges and defaults below are the one home of
+each number.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ CSS_DPI = 96.0
 """One image pixel at scale 1 is one CSS pixel, so ``scale = dpi / 96``."""
 QUALITY_MIN = 1
 QUALITY_MAX = 100
+DEFAULT_JPEG_QUALITY = 90
 PNG_COMPRESS_MIN = 0
 PNG_COMPRESS_MAX = 9
 DEFAULT_PNG_COMPRESS_LEVEL = 3
@@ -44,7 +47,7 @@ class RenderOptions:
     background: str = "transparent"
     include_comments: bool = False
     comment_states: tuple[str, ...] = ("open",)
-    quality: int = 90
+    quality: int = DEFAULT_JPEG_QUALITY
     png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
 
     @property

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from PIL import Image
-from playwright.sync_api import WebSocketRoute, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from .conftest import PageFactory, Server, wait_for
 from .helpers import at_100, drag, tool, wait_count
@@ -27,6 +27,14 @@ def png_bytes(w: int = 320, h: int = 200) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (w, h), (120, 160, 200)).save(buf, "PNG")
     return buf.getvalue()
+
+
+def drop(page: Page, selector: str, name: str, data: bytes, mime: str = "image/png") -> None:
+    """Drop a file on an element, as the browser does for a file dragged from the desktop."""
+    dt = page.evaluate_handle("""([bytes, name, mime]) => { const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], name, { type: mime })); return dt; }""", [list(data), name, mime])
+    page.dispatch_event(selector, "dragover", {"dataTransfer": dt})
+    page.dispatch_event(selector, "drop", {"dataTransfer": dt})
 
 
 class Cable:
@@ -113,6 +121,9 @@ def test_rooms_page_creates_a_room_uploads_an_image_and_shows_a_bad_files_error(
     expect(card.locator(".meta")).to_contain_text(re.compile(r"last change (just now|\d+ seconds ago)"))
     status, body = server.request("GET", "/v1/rooms/harbour")
     assert body["image"]["width"] == 320
+    # drag-and-drop a file onto the card
+    drop(page, 'li.room[data-room-id="harbour"]', "drop.png", png_bytes(200, 100))
+    expect(card.locator(".upload-status")).to_have_text("Image set (200×100).")
     # a file that is not an image: the server's words, not a code (Chromium logs the 4xx responses)
     w.allow_console(r"status of (422|415)")
     card = page.locator('li.room[data-room-id="harbour"]')
@@ -124,7 +135,7 @@ def test_rooms_page_creates_a_room_uploads_an_image_and_shows_a_bad_files_error(
     text = err.inner_text()
     assert "image" in text.lower() and "422" not in text and "415" not in text, text
     _, after = server.request("GET", "/v1/rooms/harbour")
-    assert after["image"]["width"] == 320  # the previous image stays
+    assert after["image"]["width"] == 200  # the previous (dropped) image stays
     # a wrong type is refused in words too
     with page.expect_file_chooser() as fc:
         card.get_by_role("button", name="Set the image of Harbour <survey>").click()
@@ -161,3 +172,16 @@ def test_a_room_deleted_under_the_page_is_explained(server: Server, open_page: P
     a.page.get_by_role("link", name="Back to the rooms page").click()
     expect(a.page).to_have_url(server.http + "/")
     wait_for(a.page, "() => document.querySelector('ul.rooms') !== null")
+
+
+def test_an_image_dropped_on_the_canvas_becomes_the_rooms_image(server: Server, open_page: PageFactory) -> None:
+    rid = room(server)
+    a = open_page(f"/r/{rid}", "Alice")
+    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    expect(a.page.locator(".empty-state")).to_contain_text("No image yet")
+    drop(a.page, ".stage", "photo.png", png_bytes(640, 360))
+    for p in (a.page, b.page):
+        expect(p.locator("svg.canvas image.base")).to_have_attribute("width", "640")
+        expect(p.locator(".empty-state")).to_be_hidden()
+    _, info = server.request("GET", f"/v1/rooms/{rid}")
+    assert info["image"]["width"] == 640 and info["image"]["height"] == 360

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import io
 import os
-import time
 import urllib.request
 from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageStat
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from .conftest import PageFactory, Server, wait_for
 from .scene import HEIGHT, WIDTH, annotations, base_png
@@ -59,16 +58,15 @@ def compare(screen: Image.Image, export: Image.Image) -> tuple[float, float, flo
     return mean, bad, bad_shapes
 
 
-def export_png(server: Server, rid: str, seq: int) -> Image.Image:
-    status, job = server.request("POST", f"/v1/rooms/{rid}/exports", {"format": "png", "seq": seq})
-    assert status == 202, job
-    deadline = time.monotonic() + 60
-    while True:  # the server's job API has no push over HTTP; poll its status (not a timing assertion)
-        _, job = server.request("GET", f"/v1/exports/{job['jobId']}")
-        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert job["status"] == "done", job
+def export_png(server: Server, page: Page, seq: int) -> Image.Image:
+    """Ask for the export over the page's own socket and await its exports.finished notification."""
+    job = page.evaluate("""async (seq) => { const socket = window.annotd.app.socket;
+        const done = new Promise((resolve, reject) => { const off = socket.on('notification', ({ method, params }) => {
+          if (method === 'exports.finished') { off(); resolve(params); }
+          else if (method === 'exports.failed') { off(); reject(new Error(JSON.stringify(params))); } }); });
+        await socket.call('exports.create', { format: 'png', seq });
+        return await done; }""", seq)
+    assert job["status"] == "done" and job["seq"] == seq, job
     with urllib.request.urlopen(f"{server.http}/v1/exports/{job['jobId']}/download", timeout=30) as r:
         return Image.open(io.BytesIO(r.read())).convert("RGB")
 
@@ -98,7 +96,7 @@ def test_screen_matches_the_export(server: Server, open_page: PageFactory, tmp_p
     assert box is not None
     shot = page.screenshot(clip={"x": box["x"], "y": box["y"], "width": WIDTH, "height": HEIGHT}, animations="disabled")
     screen = Image.open(io.BytesIO(shot)).convert("RGB")
-    export = export_png(server, rid, seq)
+    export = export_png(server, page, seq)
     mean, bad, bad_shapes = compare(screen, export)
     out = Path(os.environ.get("ANNOTD_EXPORT_DIFF_DIR", tmp_path))
     out.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,17 @@ def test_shortcuts_drive_every_command(server: Server, open_page: PageFactory) -
     wait_count(page, 2)
     [copy] = selected(page)
     assert copy != first
+    page.keyboard.press("Escape")
+    assert selected(page) == []
+    drag(page, [(20, 20), (250, 250)])  # marquee from empty canvas around both
+    assert sorted(selected(page)) == sorted([first, copy])
+    page.keyboard.press("Escape")
+    page.locator(".stage").focus()
+    page.keyboard.press("Tab")  # Tab on the canvas walks the annotations in paint order
+    assert selected(page) == [first]
+    page.keyboard.press("Tab")
+    assert selected(page) == [copy]
+    page.keyboard.press("Escape")
     page.keyboard.press("Control+a")
     assert sorted(selected(page)) == sorted([first, copy])
     page.keyboard.press("Control+g")

@@ -160,6 +160,16 @@ export function attachInput(app: RoomApp): void {
       e.preventDefault();
       return;
     }
+    if (e.key === "Tab" && t === stage && !isMod(e)) {
+      // Tab / Shift+Tab on the canvas walk through the annotations in paint order
+      const list = app.canvas.list();
+      if (list.length === 0) return;
+      e.preventDefault();
+      const cur = list.findIndex((x) => x.id === app.selection.ids[0]);
+      const next = cur < 0 ? (e.shiftKey ? list.length - 1 : 0) : (cur + (e.shiftKey ? list.length - 1 : 1)) % list.length;
+      app.selection.set(app.canvas.groupMembers(list[next]!.id));
+      return;
+    }
     if (e.key.startsWith("Arrow") && !isMod(e)) {
       const step = e.shiftKey ? 10 : 1;
       const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[e.key];

@@ -558,10 +558,11 @@ export class RoomApp {
       this.shell.root.dataset.synced = "true";
     });
     this.socket.on("closed", ({ code, final }) => {
+      if (code === CLOSE.TOO_SLOW) toast("The connection fell behind and the server dropped it; reconnecting — nothing is lost.");
       if (!final) return;
       if (code === CLOSE.NOT_FOUND) this.fatal("This room does not exist.", "It may have been deleted, or the server restarted (rooms live in memory).");
       else if (code === CLOSE.DELETED) this.fatal("This room was deleted.", "Someone deleted it while you were here. Your last edits could not be kept.");
-      else this.fatal("The connection was refused.", `The server closed the connection (code ${code}). Reload the page to try again.`);
+      else this.fatal("The connection was refused.", `The server closed the connection (code ${code}). Reload the page to try again.`, null);
     });
     this.socket.on("notification", ({ method }) => {
       if (method === "versions.reverted") this.undo.clear(); // a revert rewrote the canvas: old steps no longer apply
@@ -607,10 +608,20 @@ export class RoomApp {
     }
   }
 
-  private fatal(title: string, detail: string): void {
+  private fatal(title: string, detail: string, backInS: number | null = 10): void {
     this.presence.destroy();
-    const box = h("div", { class: "fatal", role: "alert" }, h("h2", {}, title), h("p", {}, detail), h("a", { href: "/", class: "primary" }, "Back to the rooms page"));
+    const countdown = h("p", { class: "hint" });
+    const box = h("div", { class: "fatal", role: "alert" }, h("h2", {}, title), h("p", {}, detail),
+      h("a", { href: "/", class: "primary" }, "Back to the rooms page"), countdown);
     this.shell.root.replaceChildren(box);
     document.title = `${title} — annotd`;
+    if (backInS === null) return;
+    let left = backInS;
+    const tick = () => {
+      countdown.textContent = `Going back to the rooms page in ${left} s.`;
+      if (left-- <= 0) location.assign("/");
+      else setTimeout(tick, 1000);
+    };
+    tick();
   }
 }

@@ -9,6 +9,7 @@
  * property by property), so a concurrent edit of another field by someone else survives.
  */
 import * as Y from "yjs";
+import { reportError } from "../net/emitter";
 import { readAnnotation, readImage } from "./read";
 import {
   MAX_GROUP_DEPTH,
@@ -104,12 +105,26 @@ export class CanvasDoc {
       for (const id of ids) this.cache.delete(id);
       this.sorted = null;
       const local = tr.origin === LOCAL_ORIGIN;
-      for (const l of this.listeners) l(ids, tr.origin, local);
+      // A listener must never throw into Yjs: that would skip the transaction's 'update'
+      // event, and the change would not be sent.
+      for (const l of this.listeners) {
+        try {
+          l(ids, tr.origin, local);
+        } catch (err) {
+          reportError(err);
+        }
+      }
     });
     this.meta.observe((ev) => {
       if (ev.keysChanged.has("image")) {
         const img = this.image();
-        for (const l of this.imageListeners) l(img);
+        for (const l of this.imageListeners) {
+          try {
+            l(img);
+          } catch (err) {
+            reportError(err);
+          }
+        }
       }
     });
   }

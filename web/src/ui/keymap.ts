@@ -43,6 +43,7 @@ export const SHORTCUTS: Shortcut[] = [
   { command: "delete", keys: "Delete", description: "Delete the selection", group: "Edit", match: (e) => !mod(e) && (e.key === "Delete" || e.key === "Backspace") },
   { command: "deselect", keys: "Esc", description: "Clear the selection / stop following / back to live", group: "Edit", match: (e) => e.key === "Escape" },
   { command: "editText", keys: "Enter", description: "Edit the selected text", group: "Edit", match: (e) => e.key === "Enter" && !mod(e) },
+  { command: "cycle", keys: "Tab", description: "Select the next annotation (Shift: previous)", group: "Edit", match: () => false },
   { command: "nudge", keys: "Arrows", description: "Nudge 1 px (Shift: 10 px)", group: "Arrange", match: (e) => !mod(e) && e.key.startsWith("Arrow") },
   { command: "forward", keys: `${MOD}+]`, description: "Bring forward", group: "Arrange", match: withMod("BracketRight") },
   { command: "backward", keys: `${MOD}+[`, description: "Send backward", group: "Arrange", match: withMod("BracketLeft") },

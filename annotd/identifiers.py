@@ -1,0 +1,55 @@
+"""Every identifier and string pattern a client sends, defined once.
+
+Why one module: the same id is checked by the params dataclasses (JSON-RPC, REST,
+OpenAPI and protocol.md are generated from their ``pattern``), by the hub (rooms created
+by a socket), by history (tags) and by the canvas (ids stored in the document); a
+pattern written twice drifts. Each ``*_PATTERN`` is the text published in the docs and
+matched with ``fullmatch``; each ``*_RE`` is the same pattern compiled.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final, TypeGuard
+
+from .errors import InvalidParams
+
+ID_PATTERN: Final = r"[A-Za-z0-9_-]{1,64}"
+"""Ids of rooms and of every canvas object (annotations, threads, messages, groups)."""
+ID_RE: Final = re.compile(ID_PATTERN)
+
+TAG_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+"""Version tags: safe in a URL path and a file name (exports are named after them)."""
+TAG_RE: Final = re.compile(TAG_PATTERN)
+
+JOB_ID_PATTERN: Final = r"[A-Za-z0-9_-]{1,32}"
+"""Export job ids (the server makes them; a longer string cannot be one)."""
+
+COLOR_PATTERN: Final = r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})"
+"""Colours stored in an annotation's style (``none`` is allowed besides)."""
+COLOR_RE: Final = re.compile(COLOR_PATTERN)
+
+BACKGROUND_PATTERN: Final = r"transparent|white|#[0-9a-fA-F]{6}"
+"""An export's background."""
+
+SHA256_PATTERN: Final = r"[0-9a-f]{64}"
+"""Base images are named by the lowercase hex sha256 of their bytes."""
+SHA256_RE: Final = re.compile(SHA256_PATTERN)
+
+
+def is_id(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
+
+
+def check_room_id(room_id: Any, field: str = "roomId") -> str:
+    """``room_id`` if it is a valid id, else ``InvalidParams`` naming ``field``."""
+    if not is_id(room_id):
+        raise InvalidParams(field, f"must match {ID_PATTERN}")
+    return room_id
+
+
+def check_tag(tag: Any, field: str = "tag") -> str:
+    """``tag`` if it is a valid version tag, else ``InvalidParams`` naming ``field``."""
+    if not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
+        raise InvalidParams(field, f"must match {TAG_PATTERN}")
+    return tag
