@@ -72,9 +72,10 @@ export class Comments extends Emitter<CommentsEvents> {
     this.emit("pins", undefined);
   }
 
+  /** New messages in the threads shown (a resolved thread's news count once it is shown). */
   private countUnread(): void {
     this.unreadBy.clear();
-    for (const t of this.threads) {
+    for (const t of this.shown()) {
       const n = t.messages.filter((m) => !this.seen.has(m.id)).length;
       if (n) this.unreadBy.set(t.id, n);
     }
@@ -132,6 +133,7 @@ export class Comments extends Emitter<CommentsEvents> {
 
   setShowResolved(on: boolean): void {
     this.showResolved = on;
+    this.countUnread();
     this.emit("threads", undefined);
     this.emit("pins", undefined);
   }

@@ -13,6 +13,7 @@ import type { Annotation, ImageRef } from "../model/schema";
 import { Emitter } from "../net/emitter";
 import type { ToolId } from "../tools/tool";
 import { button, h } from "../ui/dom";
+import { icon } from "../ui/icons";
 import type { RoomApp } from "./room";
 
 export type PreviewTarget = { kind: "tag"; tag: string; seq: number } | { kind: "seq"; seq: number };
@@ -86,7 +87,7 @@ export class Preview extends Emitter<{ change: PreviewTarget | null }> {
     const back = button("Back to live", { text: "Back to live", cls: "primary", onClick: () => this.exit() });
     back.setAttribute("aria-keyshortcuts", "Escape");
     this.app.setPreview(at.annotations, [
-      h("span", { class: "preview-icon", "aria-hidden": "true" }, "⏲"),
+      icon("history"),
       h("span", { class: "preview-label" }, h("strong", {}, label), " — read-only", this.live),
       ...actions,
       back,

@@ -44,6 +44,7 @@ const LIVE_MS = 400;
 export function historyPanel(app: RoomApp): Panel {
   const range = app.history;
   let describeLive = () => {};
+  let resync = () => {};
   const changes = svgEl("g", { class: "step-changes" });
   app.scene.overlay.appendChild(changes);
   let shownStep: Step | null = null;
@@ -83,7 +84,9 @@ export function historyPanel(app: RoomApp): Panel {
         slider.min = String(range.oldest);
         slider.max = String(range.head);
         slider.value = String(position());
-        rangeText.textContent = `Kept: seq ${range.oldest} to ${range.head}. Older steps were pruned; named versions are always kept.`;
+        rangeText.textContent = range.oldest === 0
+          ? `Every step is kept so far (seq 0 to ${range.head}); named versions are kept for good.`
+          : `Kept: seq ${range.oldest} to ${range.head}. Older steps were pruned; named versions are kept for good.`;
         const seq = position();
         slider.setAttribute("aria-valuetext", seq >= range.head && !app.preview.current ? `seq ${seq}, live` : `seq ${seq}`);
         back.disabled = seq <= range.oldest;
@@ -91,14 +94,25 @@ export function historyPanel(app: RoomApp): Panel {
         live.disabled = app.preview.current === null;
         const span = Math.max(1, range.head - range.oldest);
         const inside = app.versions.list.filter((v) => v.seq >= range.oldest && v.seq <= range.head);
+        // a mark whose label would overlap the previous one goes on the next row (label widths
+        // estimated from their text: the panel may be hidden, with nothing laid out)
+        const track = marks.clientWidth || 260;
+        const rowEnds: number[] = [];
         marks.replaceChildren(...inside.map((v) => {
           const b = button(`Version ${v.tag} at seq ${v.seq}: show it`, { text: v.tag, cls: "tag-mark", onClick: () => void previewVersion(app, v) });
           const pct = ((v.seq - range.oldest) / span) * 100;
+          const width = 22 + 6.5 * v.tag.length;
+          const left = (pct / 100) * (track - width);
+          let row = rowEnds.findIndex((end) => left > end + 4);
+          if (row < 0) row = rowEnds.push(0) - 1;
+          rowEnds[row] = left + width;
           b.style.left = `${pct}%`;
+          b.style.top = `${row * 24}px`;
           b.style.transform = `translateX(-${pct}%)`;
           b.dataset.seq = String(v.seq);
           return b;
         }));
+        marks.style.height = `${Math.max(1, rowEnds.length) * 24}px`;
         const outside = app.versions.list.filter((v) => v.seq < range.oldest);
         older.replaceChildren(...(outside.length ? [h("p", { class: "label" }, "Older named versions (before the kept steps):"),
           h("div", { class: "row" }, ...outside.map((v) => button(`Show version ${v.tag} (seq ${v.seq})`, { text: `${v.tag} · seq ${v.seq}`, onClick: () => void previewVersion(app, v) })))] : []));
@@ -167,9 +181,11 @@ export function historyPanel(app: RoomApp): Panel {
         sync();
         void describe(position());
       });
+      resync = sync;
       sync();
     },
     shown() {
+      resync();
       void range.refresh();
       describeLive();
     },
