@@ -69,7 +69,8 @@ SCRUB_JS = """async ([seq]) => {
   const frame = """ + FRAME_JS + """;
   const el = document.getElementById('history-seq');
   const info = document.getElementById('history-step');
-  const drawn = new Promise(r => { const off = app.preview.on('change', (c) => { if (c && c.seq === seq) { off(); r(performance.now()); } }); });
+  const drawn = new Promise(r => {
+    const off = app.preview.on('change', (c) => { if (c && c.seq === seq) { off(); r(performance.now()); } }); });
   const t0 = performance.now();
   el.value = String(seq);
   el.dispatchEvent(new Event('input', { bubbles: true }));
@@ -159,7 +160,8 @@ def main() -> None:
     chromium = shutil.which("chromium")
     if chromium is None:
         sys.exit("chromium is not on PATH (apt-get install chromium)")
-    result: dict[str, Any] = {"load_before": os.getloadavg(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "annotations": args.annotations}
+    result: dict[str, Any] = {"load_before": os.getloadavg(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                              "annotations": args.annotations}
     server = start_server()
     try:
         result["room"] = prepare(server, args.annotations)

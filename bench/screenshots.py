@@ -49,10 +49,12 @@ def panel_shots(server: Server, alice: Page, bob: Page, ids: list[str], out_dir:
     t1 = as_user(server, "Alice#demo", "POST", f"{base}/comments", {
         "body": "Is this the crack we saw last week? It looks longer.",
         "anchor": {"kind": "annotation", "annotationId": ids[0], "offsetX": 1, "offsetY": 0}})["thread"]["id"]
-    as_user(server, "Bob#demo", "POST", f"{base}/comments/{t1}/replies", {"body": "Yes, about 2 mm longer. I marked the end with the arrow."})
+    as_user(server, "Bob#demo", "POST", f"{base}/comments/{t1}/replies",
+            {"body": "Yes, about 2 mm longer. I marked the end with the arrow."})
     t2 = as_user(server, "Bob#demo", "POST", f"{base}/comments", {
         "body": "Rust under the paint here?", "anchor": {"kind": "region", "x": 500, "y": 300, "w": 200, "h": 160}})["thread"]["id"]
-    t3 = as_user(server, "Alice#demo", "POST", f"{base}/comments", {"body": "Label moved, fine now.", "anchor": {"kind": "point", "x": 600, "y": 420}})
+    t3 = as_user(server, "Alice#demo", "POST", f"{base}/comments",
+                 {"body": "Label moved, fine now.", "anchor": {"kind": "point", "x": 600, "y": 420}})
     as_user(server, "Bob#demo", "PATCH", f"{base}/comments/{t3['thread']['id']}", {"action": "resolve"})
     as_user(server, "Bob#demo", "PATCH", f"{base}/annotations/{ids[3]}", {"x": 430, "style": {"fill": "#ffd43b"}})
     as_user(server, "Bob#demo", "DELETE", f"{base}/annotations/{ids[13]}")

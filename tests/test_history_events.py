@@ -18,6 +18,7 @@ from annotd.client import RoomClient, RpcError
 from annotd.daemon import Daemon
 from annotd.history import Event
 from tests.conftest import DaemonFactory
+
 from .helpers import clients_on, create_room, ok, rest, within
 
 PNG_1x1 = bytes.fromhex(

@@ -9,8 +9,6 @@ server's view puts it. Node and web/node_modules are required (bin/test installs
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ from annotd.canvas import ops
 from annotd.canvas.codec import thread_to_json
 from annotd.canvas.view import build_view
 
-from .test_web_model import WEB, _node
+from .test_web_model import run_node_tests
 
 NOW = 1764160000000
 
@@ -65,7 +63,8 @@ def raw_doc() -> pycrdt.Doc[Any]:
     c = doc.get("comments", type=pycrdt.Map)
     c["plain"] = {"status": "resolved", "createdBy": "x", "createdAt": 5.9, "resolvedBy": 42,
                   "anchor": {"kind": "region", "x": 2e7, "y": "3", "w": -5, "h": 10},
-                  "messages": {"b": {"author": "x", "body": "second", "createdAt": 2}, "a": {"author": "y", "body": "first", "createdAt": 2},
+                  "messages": {"b": {"author": "x", "body": "second", "createdAt": 2},
+                               "a": {"author": "y", "body": "first", "createdAt": 2},
                                "bad key!": {"body": "skipped"}, "c": "not a map",
                                "d": {"author": "z", "body": "gone", "deleted": True, "createdAt": "soon", "editedAt": "x"}}}
     c["badanchor"] = pycrdt.Map({"anchor": "nope", "status": "weird", "resolvedBy": "q", "createdAt": -4})
@@ -78,7 +77,6 @@ def raw_doc() -> pycrdt.Doc[Any]:
 
 
 def test_node_comments_model_matches_the_server(tmp_path: Path) -> None:
-    node = _node()
     for name, doc in (("comments", server_doc()), ("raw-comments", raw_doc())):
         (tmp_path / f"{name}.bin").write_bytes(doc.get_update())
         view = build_view(doc)
@@ -86,10 +84,4 @@ def test_node_comments_model_matches_the_server(tmp_path: Path) -> None:
     served = json.loads((tmp_path / "comments-view.json").read_text())
     assert [t["id"] for t in served][:2] == ["onrect", "onarrow"]
     assert next(t for t in served if t["id"] == "gone")["anchor"]["detachedFrom"] == "e1"
-    built = tmp_path / "build"
-    subprocess.run([node, str(WEB / "test" / "build.mjs"), str(built)], cwd=WEB, check=True, timeout=120)
-    env = {**os.environ, "ANNOTD_FIXTURES": str(tmp_path)}
-    run = subprocess.run([node, "--test", "--test-reporter=tap", str(built / "comments.test.mjs")], cwd=WEB, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "# fail 0" in run.stdout and "# pass 3" in run.stdout, run.stdout
+    run_node_tests(tmp_path, "comments", 3)

@@ -4,26 +4,19 @@ never lost); pins and threads by keyboard; comments across a reconnect."""
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
 from .conftest import PageFactory, Server, Watched, wait_for
-from .helpers import at_100, click, drag, origin, tool
+from .helpers import alice_and_bob, at_100, click, drag, new_room, origin, tool
 
-_rooms = itertools.count(1)
 RECT = {"id": "shape1", "type": "rect", "x": 100, "y": 100, "w": 200, "h": 120, "style": {"fill": "#a5d8ff80"}}
 
 
 def room(server: Server, *anns: dict[str, Any]) -> str:
-    rid = f"comments{next(_rooms)}"
-    server.create_room(rid, f"Room {rid}")
-    for ann in anns:
-        status, body = server.request("POST", f"/v1/rooms/{rid}/annotations", ann)
-        assert status == 200, body
-    return rid
+    return new_room(server, "comments", *anns)
 
 
 def threads(server: Server, rid: str) -> list[dict[str, Any]]:
@@ -56,11 +49,8 @@ def open_comments(page: Page) -> None:
 
 def test_two_people_discuss_a_shape_and_the_thread_survives_its_deletion(server: Server, open_page: PageFactory) -> None:
     rid = room(server, RECT)
-    a = open_page(f"/r/{rid}", "Alice")
-    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    a, b = alice_and_bob(open_page, rid)
     pa, pb = a.page, b.page
-    at_100(pa)
-    at_100(pb)
     open_comments(pb)
 
     # Alice pins a comment on the shape at the clicked point of its box: (250, 130) = (0.75, 0.25)
@@ -153,11 +143,8 @@ def test_two_people_discuss_a_shape_and_the_thread_survives_its_deletion(server:
 
 def test_edit_delete_own_message_point_and_region_comments(server: Server, open_page: PageFactory) -> None:
     rid = room(server)
-    a = open_page(f"/r/{rid}", "Alice")
-    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    a, b = alice_and_bob(open_page, rid)
     pa, pb = a.page, b.page
-    at_100(pa)
-    at_100(pb)
     open_comments(pa)
     open_comments(pb)
     # a point on empty canvas, and a dragged region
@@ -219,7 +206,8 @@ def test_comments_by_keyboard(server: Server, open_page: PageFactory) -> None:
     assert t["anchor"]["annotationId"] == "shape1" and t["anchor"]["offsetX"] == 0.5
     pin = pa.locator(f'.pins .pin[data-thread-id="{t["id"]}"]')
     pin.focus()
-    assert pa.evaluate("document.activeElement.matches(':focus-visible') && getComputedStyle(document.activeElement).outlineStyle !== 'none'"), \
+    assert pa.evaluate("document.activeElement.matches(':focus-visible') "
+                       "&& getComputedStyle(document.activeElement).outlineStyle !== 'none'"), \
         "focus is visible on a pin"
     pa.keyboard.press("Enter")
     reply = pa.get_by_role("textbox", name=re.compile("^Reply to comment 1"))
@@ -253,7 +241,8 @@ def test_comments_keep_working_across_a_reconnect(server: Server, open_page: Pag
     cable.unplug()
     expect(pa.locator(".status")).to_contain_text(re.compile("Reconnecting|Offline"))
     # while Alice is away, Carol comments (through the API)
-    status, body = server.request("POST", f"/v1/rooms/{rid}/comments", {"body": "While you were away", "anchor": {"kind": "point", "x": 50, "y": 60}})
+    status, body = server.request("POST", f"/v1/rooms/{rid}/comments",
+                                  {"body": "While you were away", "anchor": {"kind": "point", "x": 50, "y": 60}})
     assert status == 201, body
     tid = body["thread"]["id"]
     # Alice's reply box keeps its text while offline; sending says why it cannot

@@ -25,9 +25,11 @@ def scene_room(server: Server, rid: str) -> None:
     for ann in annotations()[:8]:
         status, body = server.request("POST", f"/v1/rooms/{rid}/annotations", ann)
         assert status == 200, body
-    status, body = server.request("POST", f"/v1/rooms/{rid}/comments", {"body": "open one", "anchor": {"kind": "point", "x": 300, "y": 200}})
+    status, body = server.request("POST", f"/v1/rooms/{rid}/comments",
+                                  {"body": "open one", "anchor": {"kind": "point", "x": 300, "y": 200}})
     assert status == 201, body
-    status, body = server.request("POST", f"/v1/rooms/{rid}/comments", {"body": "closed one", "anchor": {"kind": "point", "x": 500, "y": 100}})
+    status, body = server.request("POST", f"/v1/rooms/{rid}/comments",
+                                  {"body": "closed one", "anchor": {"kind": "point", "x": 500, "y": 100}})
     server.request("PATCH", f"/v1/rooms/{rid}/comments/{body['thread']['id']}", {"action": "resolve"})
 
 

@@ -4,26 +4,19 @@ for everyone (undo cleared), the history scrubber at a past seq equal to the ser
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
 from .conftest import PageFactory, Server, wait_for
-from .helpers import at_100, drag, tool, wait_count
+from .helpers import alice_and_bob, at_100, drag, new_room, tool, wait_count
 
-_rooms = itertools.count(1)
 STAMPS = ("updatedBy", "updatedAt", "issues")
 
 
 def room(server: Server, *anns: dict[str, Any]) -> str:
-    rid = f"versions{next(_rooms)}"
-    server.create_room(rid, f"Room {rid}")
-    for ann in anns:
-        status, body = server.request("POST", f"/v1/rooms/{rid}/annotations", ann)
-        assert status == 200, body
-    return rid
+    return new_room(server, "versions", *anns)
 
 
 def unstamped(anns: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -37,7 +30,8 @@ def head(server: Server, rid: str) -> int:
 
 
 def shown_ids(page: Page) -> list[str]:
-    return sorted(page.evaluate("[...document.querySelectorAll('svg.canvas .shapes [data-annotation-id]')].map(e => e.dataset.annotationId)"))
+    return sorted(page.evaluate(
+        "[...document.querySelectorAll('svg.canvas .shapes [data-annotation-id]')].map(e => e.dataset.annotationId)"))
 
 
 def wait_shown(page: Page, ids: list[str]) -> None:
@@ -52,7 +46,8 @@ def scene_models(page: Page) -> list[dict[str, Any]]:
         return list.map(a => { const o = { id: a.id, type: a.type, x: a.x, y: a.y, w: a.w, h: a.h, rotation: a.rotation, z: a.z,
             groupIds: a.groupIds, locked: a.locked, style: a.style, createdBy: a.createdBy };
           if (a.type === 'text') Object.assign(o, { text: a.text, wrap: a.wrap });
-          if (a.type === 'line' || a.type === 'arrow') Object.assign(o, { points: a.points, startArrowhead: a.startArrowhead, endArrowhead: a.endArrowhead });
+          if (a.type === 'line' || a.type === 'arrow')
+            Object.assign(o, { points: a.points, startArrowhead: a.startArrowhead, endArrowhead: a.endArrowhead });
           if (a.type === 'polygon') Object.assign(o, { points: a.points, closed: a.closed });
           if (a.type === 'freehand') { o.points = a.points; if (a.pressures) o.pressures = a.pressures; }
           return o; }); }"""))
@@ -60,11 +55,8 @@ def scene_models(page: Page) -> list[dict[str, Any]]:
 
 def test_tag_preview_while_editing_and_revert_for_everyone(server: Server, open_page: PageFactory) -> None:
     rid = room(server, {"id": "base", "type": "rect", "x": 40, "y": 40, "w": 120, "h": 80, "style": {"fill": "#ffec99"}})
-    a = open_page(f"/r/{rid}", "Alice")
-    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    a, b = alice_and_bob(open_page, rid)
     pa, pb = a.page, b.page
-    at_100(pa)
-    at_100(pb)
     for p in (pa, pb):
         p.get_by_role("tab", name=re.compile("^Versions")).click()
 
@@ -137,7 +129,8 @@ def test_tag_preview_while_editing_and_revert_for_everyone(server: Server, open_
 def watch_toasts(page: Page) -> None:
     """Record every toast's text (they vanish after a few seconds; a loaded machine is slow)."""
     page.evaluate("""() => { window.__toasts = []; new MutationObserver(ms => { for (const m of ms) for (const n of m.addedNodes)
-        if (n.classList?.contains('toast')) window.__toasts.push(n.textContent); }).observe(document.body, { childList: true, subtree: true }); }""")
+        if (n.classList?.contains('toast')) window.__toasts.push(n.textContent); })
+        .observe(document.body, { childList: true, subtree: true }); }""")
 
 
 def unstamped_models(anns: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -18,8 +18,10 @@ import type { RoomApp } from "./room";
 export interface CommentsEvents extends Record<string, unknown> {
   /** The threads changed (added, replied, resolved, edited, moved). */
   threads: void;
-  /** Pins may have moved (an anchored annotation changed) or the active thread changed. */
+  /** Pins changed (threads, states, the active one, an anchored annotation deleted). */
   pins: void;
+  /** An anchored annotation moved, resized or rotated: only positions changed. */
+  moved: void;
   active: string | null;
 }
 
@@ -44,12 +46,16 @@ export class Comments extends Emitter<CommentsEvents> {
       this.primed = true;
     });
     app.canvas.onChange((ids) => {
+      let moved = false;
       for (const id of ids) {
-        if (this.anchored.has(id)) {
+        if (!this.anchored.has(id)) continue;
+        if (!app.canvas.has(id)) {
           this.emit("pins", undefined);
           return;
         }
+        moved = true;
       }
+      if (moved) this.emit("moved", undefined);
     });
     this.reload();
   }

@@ -15,7 +15,7 @@ import type { RoomApp } from "../app/room";
 import { corners } from "../model/geometry";
 import type { Thread } from "../model/comments";
 import { svgEl } from "../render/svg";
-import { h } from "./dom";
+import { h, keyedChildren } from "./dom";
 
 const PIN = 26;
 
@@ -54,6 +54,7 @@ export class PinLayer {
     this.highlight = svgEl("g", { class: "comment-highlight" });
     app.scene.overlay.appendChild(this.highlight);
     comments.on("pins", () => this.render());
+    comments.on("moved", () => this.position());
     app.viewport.onChange(() => this.position());
     app.onPreview(() => this.render());
     this.render();
@@ -65,24 +66,11 @@ export class PinLayer {
 
   render(): void {
     const shown = this.hiddenNow ? [] : this.comments.shown();
-    const keep = new Set(shown.map((t) => t.id));
-    for (const [id, b] of this.buttons) {
-      if (!keep.has(id)) {
-        b.remove();
-        this.buttons.delete(id);
-      }
-    }
-    shown.forEach((t, i) => {
-      let b = this.buttons.get(t.id);
-      if (b === undefined) {
-        b = h("button", { type: "button", class: "pin", "data-thread-id": t.id });
-        const id = t.id;
-        b.addEventListener("click", () => this.open(id));
-        this.buttons.set(t.id, b);
-      }
-      this.paint(b, t, i + 1);
-      if (this.root.children[i] !== b) this.root.insertBefore(b, this.root.children[i] ?? null);
-    });
+    keyedChildren(this.root, this.buttons, shown, (t) => t.id, (t) => {
+      const b = h("button", { type: "button", class: "pin", "data-thread-id": t.id });
+      b.addEventListener("click", () => this.open(t.id));
+      return b;
+    }, (b, t, i) => this.paint(b, t, i + 1), (b) => b);
     this.position();
   }
 

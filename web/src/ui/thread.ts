@@ -12,7 +12,7 @@ import { inWords } from "../app/errors";
 import type { RoomApp } from "../app/room";
 import { MAX_BODY_LENGTH, type Message, type Thread } from "../model/comments";
 import { confirmDialog } from "./dialog";
-import { button, h, relativeTime } from "./dom";
+import { button, h, keyedChildren, relativeTime } from "./dom";
 import { anchorWords } from "./pins";
 
 function time(ms: number): HTMLTimeElement {
@@ -115,22 +115,8 @@ export class ThreadCard {
   }
 
   private renderMessages(messages: Message[]): void {
-    const keep = new Set(messages.map((m) => m.id));
-    for (const [id, li] of this.items) {
-      if (!keep.has(id)) {
-        li.remove();
-        this.items.delete(id);
-      }
-    }
-    messages.forEach((m, i) => {
-      let li = this.items.get(m.id);
-      if (li === undefined) {
-        li = h("li", { class: "message", "data-message-id": m.id });
-        this.items.set(m.id, li);
-      }
-      if (this.editing?.id !== m.id) this.paintMessage(li, m);
-      if (this.list.children[i] !== li) this.list.insertBefore(li, this.list.children[i] ?? null);
-    });
+    keyedChildren(this.list, this.items, messages, (m) => m.id, (m) => h("li", { class: "message", "data-message-id": m.id }),
+      (li, m) => { if (this.editing?.id !== m.id) this.paintMessage(li, m); }, (li) => li);
   }
 
   private paintMessage(li: HTMLLIElement, m: Message): void {

@@ -8,7 +8,7 @@ import type { RoomApp } from "../../app/room";
 import type { NewAnchor } from "../../model/comments";
 import { CommentTool } from "../../tools/comment";
 import { Composer } from "../composer";
-import { button, h } from "../dom";
+import { button, h, keyedChildren } from "../dom";
 import { titleFor } from "../keymap";
 import { PinLayer } from "../pins";
 import type { Panel } from "../shell";
@@ -83,19 +83,7 @@ export function commentsPanel(app: RoomApp): Panel {
         toggle.setAttribute("aria-label", comments.showResolved ? "Hide resolved comments" : "Show resolved comments");
         toggle.hidden = resolved.length === 0 && !comments.showResolved;
         const wanted = comments.showResolved ? [...open, ...resolved] : open;
-        const keep = new Set(wanted.map((t) => t.id));
-        for (const [id, card] of cards) {
-          if (!keep.has(id)) {
-            card.root.remove();
-            cards.delete(id);
-          }
-        }
-        wanted.forEach((t, i) => {
-          let card = cards.get(t.id);
-          if (card === undefined) cards.set(t.id, (card = new ThreadCard(app, comments, t)));
-          else card.update(t);
-          if (list.children[i] !== card.root) list.insertBefore(card.root, list.children[i] ?? null);
-        });
+        keyedChildren(list, cards, wanted, (t) => t.id, (t) => new ThreadCard(app, comments, t), (card, t) => card.update(t), (card) => card.root);
         empty.hidden = wanted.length > 0;
         empty.textContent = comments.threads.length ? "No open comments." : "No comments yet.";
         const unread = comments.unreadTotal;
