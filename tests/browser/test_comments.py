@@ -226,7 +226,7 @@ def test_comments_by_keyboard(server: Server, open_page: PageFactory) -> None:
     expect(pa.locator('button[data-tool="comment"]')).to_have_attribute("title", "Comment (C)")
 
 
-def test_comments_keep_working_across_a_reconnect(server: Server, open_page: PageFactory) -> None:
+def test_comments_versions_and_history_keep_working_across_a_reconnect(server: Server, open_page: PageFactory) -> None:
     from .test_connection import Cable
 
     rid = room(server, RECT)
@@ -245,6 +245,8 @@ def test_comments_keep_working_across_a_reconnect(server: Server, open_page: Pag
                                   {"body": "While you were away", "anchor": {"kind": "point", "x": 50, "y": 60}})
     assert status == 201, body
     tid = body["thread"]["id"]
+    status, version = server.request("POST", f"/v1/rooms/{rid}/versions", {"tag": "while-away"})
+    assert status == 201, version
     # Alice's reply box keeps its text while offline; sending says why it cannot
     tool(pa, "comment")
     click(pa, 500, 400)
@@ -262,3 +264,10 @@ def test_comments_keep_working_across_a_reconnect(server: Server, open_page: Pag
     expect(pa.locator(".composer")).to_have_count(0)
     expect(pa.locator(".pins .pin")).to_have_count(2)
     assert sorted(t["messages"][0]["body"] for t in threads(server, rid)) == ["While you were away", "Written offline"]
+    # the version made while away is listed (and marked on the history), the range is current
+    pa.get_by_role("tab", name=re.compile("^Versions")).click()
+    expect(pa.locator('li.version[data-tag="while-away"] .meta')).to_contain_text(f"seq {version['seq']}")
+    pa.get_by_role("tab", name="History").click()
+    expect(pa.locator(".tag-mark")).to_have_text("while-away")
+    status, info = server.request("GET", f"/v1/rooms/{rid}")
+    expect(pa.get_by_role("slider", name="Step in the history")).to_have_attribute("max", str(info["headSeq"]))
