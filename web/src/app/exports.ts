@@ -57,10 +57,9 @@ function readJob(v: unknown): ExportJob | null {
 
 /**
  * Run one export to its end: `onStatus` hears every state change; resolves with the final
- * job (done or failed); rejects with the server's error when it refuses the request.
- * `cancelled()` stops the waiting (the job itself finishes on the server anyway).
+ * job (done, failed or evicted); rejects with the server's error when it refuses the request.
  */
-export async function runExport(app: RoomApp, req: ExportRequest, onStatus: (job: ExportJob) => void, cancelled: () => boolean = () => false): Promise<ExportJob> {
+export async function runExport(app: RoomApp, req: ExportRequest, onStatus: (job: ExportJob) => void): Promise<ExportJob> {
   const params: Record<string, unknown> = { ...req };
   for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
   const created = readJob(await app.socket.call("exports.create", params));
@@ -89,10 +88,6 @@ export async function runExport(app: RoomApp, req: ExportRequest, onStatus: (job
       }
     });
     const timer = setInterval(() => {
-      if (cancelled()) {
-        finish({ ...job, status: "failed", error: "cancelled" });
-        return;
-      }
       if (!app.socket.connected) return;
       app.socket.call("exports.get", { jobId: job.jobId }).then((j) => {
         const got = readJob(j);

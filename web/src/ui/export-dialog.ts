@@ -12,6 +12,7 @@ import { modal } from "./dialog";
 import { button, h } from "./dom";
 import { icon } from "./icons";
 import { titleFor } from "./keymap";
+import { toast } from "./toast";
 
 const LABELS: Record<string, string> = {
   format: "Format", scale: "Scale", dpi: "DPI", background: "Background", quality: "JPG quality",
@@ -104,9 +105,10 @@ export function openExport(app: RoomApp, preset: { tag?: string; seq?: number } 
     progress, status, error,
   ], [close, go], "export");
   open = d;
-  let waiting = false;
+  // Closing the dialog does not cancel an export under way: its file still downloads.
+  let closed = false;
   close.addEventListener("click", () => d.close());
-  d.addEventListener("close", () => { waiting = false; open = null; });
+  d.addEventListener("close", () => { closed = true; open = null; });
 
   const request = (): ExportRequest | string => {
     const f = format.value() as ExportFormat;
@@ -145,21 +147,22 @@ export function openExport(app: RoomApp, preset: { tag?: string; seq?: number } 
     go.disabled = true;
     progress.hidden = false;
     progress.removeAttribute("value");
-    waiting = true;
     const t0 = performance.now();
     try {
-      const job = await runExport(app, req, show, () => !waiting);
+      const job = await runExport(app, req, show);
       if (job.status === "done") {
         download(job);
+        if (closed) toast(`Export ready: downloading ${job.fileName ?? "the file"}.`);
         progress.value = 1;
         progress.max = 1;
         status.textContent = `Done: downloading ${job.fileName ?? "the file"} (${sizeText(job.size)}, ${Math.round(performance.now() - t0)} ms).`;
         status.dataset.status = "done";
         d.dataset.lastJob = job.jobId;
         close.focus();
-      } else if (waiting) {
+      } else {
         progress.hidden = true;
         error.textContent = job.status === "evicted" ? STATUS_WORDS.evicted! : `The export failed: ${job.error ?? "no reason given"}.`;
+        if (closed) toast(error.textContent, "error");
       }
     } catch (err) {
       progress.hidden = true;
