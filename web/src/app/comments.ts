@@ -16,7 +16,7 @@ import { nameFromUserId } from "../net/presence";
 import type { RoomApp } from "./room";
 
 export interface CommentsEvents extends Record<string, unknown> {
-  /** The threads changed (added, replied, resolved, edited, moved). */
+  /** The threads changed (added, replied, resolved, edited, moved, detached). */
   threads: void;
   /** Pins changed (threads, states, the active one, an anchored annotation deleted). */
   pins: void;
@@ -50,6 +50,7 @@ export class Comments extends Emitter<CommentsEvents> {
       for (const id of ids) {
         if (!this.anchored.has(id)) continue;
         if (!app.canvas.has(id)) {
+          this.emit("threads", undefined); // a thread is now detached: the list says so too
           this.emit("pins", undefined);
           return;
         }

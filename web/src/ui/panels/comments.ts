@@ -57,7 +57,7 @@ export function commentsPanel(app: RoomApp): Panel {
   app.onPreview((on) => {
     if (on && composer !== null && !composer.hasText) composer.close(null);
   });
-  new PinLayer(app, comments, (id) => open(id, true));
+  new PinLayer(app, comments, (id) => open(id, true, false)); // the pin is where you clicked: no pan
 
   return {
     id: "comments",
@@ -92,15 +92,19 @@ export function commentsPanel(app: RoomApp): Panel {
       };
       const refreshTyping = () => {
         const names = comments.typingNames();
-        typing.textContent = names.length === 0 ? "" : names.length === 1 ? `${names[0]} is typing…` : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]} are typing…`;
+        const text = names.length === 0 ? "" : names.length === 1 ? `${names[0]} is typing…` : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]} are typing…`;
+        if (typing.textContent !== text) typing.textContent = text;
       };
       comments.on("threads", refresh);
+      // presence changes with every cursor move: redraw the cards only when a name changed
+      let peerNames = "";
       app.presence.on("change", () => {
         refreshTyping();
-        refresh();
-      });
-      app.canvas.onChange((ids) => {
-        for (const t of comments.threads) if (t.anchor.annotationId !== null && ids.has(t.anchor.annotationId) && !app.canvas.has(t.anchor.annotationId)) return refresh();
+        const now = [...app.presence.peers.values()].map((p) => `${p.userId}\u0000${p.name}`).sort().join("\u0001");
+        if (now !== peerNames) {
+          peerNames = now;
+          refresh();
+        }
       });
       setInterval(() => { for (const c of cards.values()) c.tick(); }, TICK_MS);
       refresh();
