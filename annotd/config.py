@@ -74,6 +74,7 @@ class HistoryConfig:
     snapshot_every_s: float = 30.0
     snapshots_kept: int = 5
     reconstruct_cache: int = 8
+    max_events_per_request: int = 1000
 
 
 @dataclass(frozen=True)
@@ -183,8 +184,8 @@ def _check(section: str, obj: Any) -> None:
     if section == "rooms" and not 0 <= obj.batch_window_ms <= 1000:
         raise ConfigError("rooms.batch_window_ms: must be within 0..1000")
     if section == "history":
-        if obj.snapshot_every_ops < 1 or obj.snapshots_kept < 1:
-            raise ConfigError("history: snapshot_every_ops and snapshots_kept must be at least 1")
+        if obj.snapshot_every_ops < 1 or obj.snapshots_kept < 1 or obj.max_events_per_request < 1:
+            raise ConfigError("history: snapshot_every_ops, snapshots_kept and max_events_per_request must be at least 1")
     if section == "export":
         if obj.png_speed not in PNG_SPEEDS:
             raise ConfigError(f"export.png_speed: expected one of {', '.join(PNG_SPEEDS)}, got {obj.png_speed!r}")

@@ -148,6 +148,7 @@ async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt
     job, resp, data = await export(daemon, http, format=fmt, tag="v1")
     assert resp.headers["Content-Type"] == mime
     assert resp.headers["Content-Disposition"] == f'attachment; filename="r1-seq{seq}-v1.{fmt}"'
+    assert job["fileName"] == f"r1-seq{seq}-v1.{fmt}"
     assert int(resp.headers["Content-Length"]) == len(data) == job["size"]
     assert job["mime"] == mime
     if fmt == "svg":
