@@ -7,17 +7,19 @@ Canvas (documented contract):
   ``frame.CONTENT_PADDING`` margin, x scale; an empty canvas is 1x1.
 Output size is ``max(1, round(size * scale))`` per axis; ``scale = dpi / 96`` when ``dpi`` is set.
 
-How it paints (why, in DESIGN.md): each item (annotation or badge) is painted into a small
-transparent scratch layer the size of its clipped ink box -- shapes by aggdraw (AGG:
-anti-aliased, exact sub-pixel geometry), text by Pillow/FreeType into a coverage mask that is
-affinely rotated -- then the layer is alpha-composited onto the canvas with the item's opacity.
-Per-item layers give SVG-like group opacity (fill and stroke of a 50 % shape do not double up)
-and keep aggdraw, which copies its target in and out, away from the large canvas.
+How it paints (why and measurements in DESIGN.md): shapes by aggdraw (AGG: anti-aliased,
+exact sub-pixel geometry), text by Pillow/FreeType as a coverage mask (affinely rotated) through
+which its colour is pasted. :mod:`.prepare` turns each item into paint steps -- straight onto the
+canvas when that is the item's group (opacity 1, or ops that do not overlap), else one layer
+composited with the item's opacity (SVG-like group opacity: a 50 % shape's stroke does not darken
+its fill) -- and :mod:`.schedule` orders them into alternating aggdraw / Pillow phases (steps
+that do not overlap commute) and splits each aggdraw phase into disjoint regions, each copied
+into aggdraw and back once.
 
-aggdraw blends as "premultiplied over" (drawing 50 % red on transparent black yields
-(127, 0, 0, 127)), so scratch layers are premultiplied and are converted once before
-compositing. Text is pasted into the same premultiplied layer with an opaque colour and a
-coverage mask, which is exactly premultiplied "over".
+The canvas is RGB when it will be opaque, else RGBA holding premultiplied values while
+painting: aggdraw blends as "premultiplied over" (50 % red on transparent black gives
+(127, 0, 0, 127)); Pillow's per-channel paste through a mask is the same operation. It is
+converted to straight alpha once, at the end.
 """
 
 from __future__ import annotations
