@@ -83,7 +83,9 @@ export function historyPanel(app: RoomApp): Panel {
       const sync = () => {
         slider.min = String(range.oldest);
         slider.max = String(range.head);
-        slider.value = String(position());
+        // While a step is being fetched the slider stays where the person put it: a preview
+        // that just arrived (or a range update) must not move it back and eat a keypress.
+        slider.value = String(wanted ?? fetching ?? position());
         rangeText.textContent = range.oldest === 0
           ? `Every step is kept so far (seq 0 to ${range.head}); named versions are kept for good.`
           : `Kept: seq ${range.oldest} to ${range.head}. Older steps were pruned; named versions are kept for good.`;
@@ -141,6 +143,7 @@ export function historyPanel(app: RoomApp): Panel {
 
       // One request at a time; while one is out, only the newest position is remembered.
       let wanted: number | null = null;
+      let fetching: number | null = null;
       let busy = false;
       const go = async (seq: number) => {
         wanted = Math.min(range.head, Math.max(range.oldest, Math.round(seq)));
@@ -151,6 +154,7 @@ export function historyPanel(app: RoomApp): Panel {
           while (wanted !== null) {
             const s = wanted;
             wanted = null;
+            fetching = s;
             try {
               if (s >= range.head) app.preview.exit();
               else await app.preview.show({ kind: "seq", seq: s }, `Viewing the history at seq ${s}`);
@@ -160,6 +164,7 @@ export function historyPanel(app: RoomApp): Panel {
           }
         } finally {
           busy = false;
+          fetching = null;
         }
       };
       slider.addEventListener("input", () => void go(Number(slider.value)));
