@@ -54,6 +54,9 @@ class LimitsConfig:
     presence_max_hz: float = 30.0
     max_rpc_batch: int = 50
     max_http_body_bytes: int = 25_000_000
+    max_bundle_bytes: int = 100_000_000
+    max_bundle_uncompressed_bytes: int = 400_000_000
+    max_bundle_entries: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class RoomsConfig:
     batch_window_ms: float = 12.0
     presence_ttl_s: float = 30.0
     presence_rebroadcast_s: float = 10.0
+    save_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,8 @@ def _check(section: str, obj: Any) -> None:
             raise ConfigError(f"log.format: expected json or text, got {obj.format!r}")
     if section == "limits":
         for name in ("max_frame_bytes", "max_rooms", "max_clients_per_room", "send_queue_frames",
-                     "max_image_bytes", "max_image_pixels", "max_connections"):
+                     "max_image_bytes", "max_image_pixels", "max_connections", "max_bundle_bytes",
+                     "max_bundle_uncompressed_bytes", "max_bundle_entries"):
             if getattr(obj, name) < 1:
                 raise ConfigError(f"limits.{name}: must be at least 1")
     if section == "rooms" and not 0 <= obj.batch_window_ms <= 1000:

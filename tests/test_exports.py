@@ -24,7 +24,7 @@ from annotd.daemon import Daemon
 from annotd.exports import Job
 from annotd.render import RenderOptions, render
 
-from .helpers import Open, T, create_room
+from .helpers import Open, T, create_room, run_annotd
 
 ROOT = Path(__file__).resolve().parent.parent
 RED, BLUE = "#ff0000", "#0000ff"
@@ -425,13 +425,7 @@ async def test_bytes_identical_in_a_separate_process(daemon: Daemon, http: aioht
 
 # -- the CLI ------------------------------------------------------------------------------
 async def run_cli(*args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "annotd", "export", *args, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    async with asyncio.timeout(T):
-        _, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, err.decode()
+    return await run_annotd("export", *args, cwd=str(ROOT))
 
 
 async def test_cli_export(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path) -> None:
