@@ -253,6 +253,17 @@ def test_duplicate_and_encrypted_entries_are_refused() -> None:
     assert "encrypted" in refused(bytes(data)).message
 
 
+@pytest.mark.parametrize("bit", [0x20, 0x40])
+def test_zip_features_zipfile_cannot_read_are_refused_in_words(bit: int) -> None:
+    """Patched data (bit 5) and strong encryption (bit 6) in the central directory made
+    zipfile raise NotImplementedError, an internal error (found by the fuzz test): now 422."""
+    data = bytearray(encoded())
+    at = data.rfind(b"PK\x01\x02") + 8
+    struct.pack_into("<H", data, at, struct.unpack_from("<H", data, at)[0] | bit)
+    err = refused(bytes(data))
+    assert err.field.startswith("bundle.") and "zip feature" in err.message
+
+
 @pytest.mark.parametrize(
     ("edit", "field"),
     [

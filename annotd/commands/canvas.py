@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..canvas import ops
-from ..canvas.codec import annotation_to_json, thread_to_json
+from ..canvas.codec import annotation_to_json, image_json, thread_to_json
 from ..errors import InvalidParams, NotFound
 from ..identifiers import ID_PATTERN, TAG_PATTERN
 from .base import Caller, command
@@ -32,7 +32,8 @@ class ListAnnotations:
 async def list_annotations(hub: Hub, p: ListAnnotations, caller: Caller) -> dict[str, Any]:
     """Annotations in paint order (z, id), at the head or at a retained seq or tag."""
     seq, view = hub.view(p.roomId, p.seq, p.tag)
-    return {"seq": seq, "annotations": [annotation_to_json(a) for a in view.annotations], "issues": list(view.issues)}
+    return {"seq": seq, "annotations": [annotation_to_json(a) for a in view.annotations], "image": image_json(view.image),
+            "issues": list(view.issues)}
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class Job:
             "seq": self.seq,
             "tag": self.tag,
             "mime": self.mime,
+            "fileName": self.filename,
             "size": self.size,
             "error": self.error,
             "createdAt": self.created_at,

@@ -32,6 +32,9 @@ EOCD_SIZE = 22
 MAX_COMMENT = 0xFFFF
 CHUNK = 1 << 16
 ALLOWED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+UNREADABLE_FLAGS = 0x1 | 0x20 | 0x40
+"""General-purpose flag bits 0 (encrypted), 5 (compressed patched data) and 6 (strong
+encryption): zipfile raises NotImplementedError on the last two, so they are refused first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +83,9 @@ class SafeZip:
             name = info.filename
             if name in self._infos:
                 raise InvalidParams(f"bundle.{name}", "appears twice in the archive")
-            if info.flag_bits & 0x1:
-                raise InvalidParams(f"bundle.{name}", "is encrypted")
+            if info.flag_bits & UNREADABLE_FLAGS:
+                raise InvalidParams(f"bundle.{name}", "is encrypted or uses a zip feature annotd does not read "
+                                    "(patched data, strong encryption)")
             if info.compress_type not in ALLOWED_METHODS:
                 raise InvalidParams(f"bundle.{name}", "uses a compression method other than stored or deflate")
             self._infos[name] = info
@@ -113,7 +117,8 @@ class SafeZip:
                     out += chunk
                     if len(out) > cap:
                         raise InvalidParams(f"bundle.{name}", "inflates to more than its declared size")
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            # NotImplementedError: a local header that contradicts the checked central directory
             raise InvalidParams(f"bundle.{name}", f"is corrupt: {exc}") from None
         if len(out) != info.file_size:
             raise InvalidParams(f"bundle.{name}", "is shorter than its declared size")

@@ -6,7 +6,7 @@
  */
 import * as Y from "yjs";
 import { CanvasDoc } from "../model/canvas";
-import { STYLE_DEFAULTS, type Annotation, type Arrowhead, type Style } from "../model/schema";
+import { STYLE_DEFAULTS, type Annotation, type Arrowhead, type ImageRef, type Style } from "../model/schema";
 import { Undo } from "../model/undo";
 import { reportError } from "../net/emitter";
 import { Presence } from "../net/presence";
@@ -25,13 +25,21 @@ import { button, h } from "../ui/dom";
 import { showHelp } from "../ui/help";
 import { icon } from "../ui/icons";
 import { titleFor } from "../ui/keymap";
+import { exportButton } from "../ui/export-dialog";
+import { commentsPanel } from "../ui/panels/comments";
+import { historyPanel } from "../ui/panels/history";
 import { peoplePanel } from "../ui/panels/people";
 import { stylePanel } from "../ui/panels/style";
+import { versionsPanel } from "../ui/panels/versions";
 import { Shell } from "../ui/shell";
 import { toast } from "../ui/toast";
+import { Comments } from "./comments";
+import { HistoryRange } from "./history";
 import { imageUrl, uploadImage, wsBase, type ClientConfig } from "./http";
 import { attachInput } from "./input";
+import { Preview } from "./preview";
 import { Selection } from "./selection";
+import { Versions } from "./versions";
 
 const TOOL_BUTTONS: { id: ToolId; label: string }[] = [
   { id: "select", label: "Select" },
@@ -75,6 +83,11 @@ export class RoomApp {
   readonly overlay: Overlay;
   readonly editor: TextEditor;
   readonly commands = new Map<string, () => void>();
+  /** Issue 9: comment threads, read-only previews, named versions, the retained seq range. */
+  readonly comments: Comments;
+  readonly preview: Preview;
+  readonly versions: Versions;
+  readonly history: HistoryRange;
   tool: ToolId = "select";
   /** Measured on this page (benchmarks read them): the first full render after the first sync. */
   readonly timings: { firstRenderMs?: number; firstFrameMs?: number; annotations?: number } = {};
@@ -86,6 +99,9 @@ export class RoomApp {
   private styleListeners = new Set<() => void>();
   private followListeners = new Set<() => void>();
   private readOnlyReason: string | null = null;
+  private previewListeners = new Set<(on: boolean) => void>();
+  /** While previewing: the image of the previewed step (undefined when live). */
+  private previewImage: ImageRef | null | undefined = undefined;
   private fitted = false;
   private emptyState: HTMLElement;
   private status: HTMLElement;
@@ -120,8 +136,16 @@ export class RoomApp {
     this.status = this.shell.status;
     this.buildToolbar();
     this.registerCommands();
+    this.comments = new Comments(this);
+    this.preview = new Preview(this);
+    this.versions = new Versions(this);
+    this.history = new HistoryRange(this);
     this.shell.addPanel(stylePanel(this));
     this.shell.addPanel(peoplePanel(this));
+    this.shell.addPanel(commentsPanel(this));
+    this.shell.addPanel(versionsPanel(this));
+    this.shell.addPanel(historyPanel(this));
+    exportButton(this);
     this.wire();
     attachInput(this);
     this.socket.connect();
@@ -141,11 +165,34 @@ export class RoomApp {
     this.overlay.render();
   }
 
-  /** Draw `list` instead of the live document (read-only) or go back to live with null. */
-  setPreview(list: Annotation[] | null, banner: Node[] | null = null): void {
+  /**
+   * Draw `list` instead of the live document (read-only) or go back to live with null.
+   * `image`, when given, is the base image to show while previewing (the previewed step's).
+   */
+  setPreview(list: Annotation[] | null, banner: Node[] | null = null, image?: ImageRef | null): void {
+    if (list !== null) this.selection.clear();
     this.scene.showStatic(list);
     this.setReadOnly(list === null ? null : "preview");
     this.shell.setBanner(list === null ? null : banner);
+    this.previewImage = list === null ? undefined : image;
+    this.showImage(this.canvas.image());
+    for (const l of this.previewListeners) l(list !== null);
+  }
+
+  /** Called when a preview starts (true) or ends (false). */
+  onPreview(l: (on: boolean) => void): () => void {
+    this.previewListeners.add(l);
+    return () => this.previewListeners.delete(l);
+  }
+
+  /** Add a tool with its toolbar button and its `tool.<id>` command (shortcut in the keymap). */
+  addTool(tool: Tool, label: string, iconName: string): void {
+    this.tools.set(tool.id, tool);
+    const b = button(label, { icon: icon(iconName), title: titleFor(`tool.${tool.id}`, label), cls: "tool", pressed: this.tool === tool.id, onClick: () => this.setTool(tool.id) });
+    b.dataset.tool = tool.id;
+    this.toolButtons.set(tool.id, b);
+    this.shell.tools.appendChild(b);
+    this.registerCommand(`tool.${tool.id}`, () => this.setTool(tool.id));
   }
 
   selectedAnnotations(): Annotation[] {
@@ -541,7 +588,8 @@ export class RoomApp {
     }
   }
 
-  private showImage(img: ReturnType<CanvasDoc["image"]>): void {
+  private showImage(live: ReturnType<CanvasDoc["image"]>): void {
+    const img = this.previewImage !== undefined ? this.previewImage : live;
     if (img) {
       this.scene.setImage(imageUrl(this.roomId, img.sha256), img.width, img.height);
       this.emptyState.hidden = true;
