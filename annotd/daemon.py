@@ -1,7 +1,7 @@
 """Start and stop the whole daemon in order.
 
 Start: hub → rooms from ``rooms.save_dir`` (if set) → WebSocket server → HTTP side port →
-background tasks (room ticker).
+background tasks (room ticker, event-loop lag monitor).
 Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
 socket with 1001, save every room to ``rooms.save_dir`` (if set), then finish or cancel
 background tasks by ``shutdown_timeout_s``; exit 0.
@@ -26,6 +26,8 @@ from .config import Config
 from .hosts import HostPolicy
 from .httpserver import build_app
 from .hub import Hub
+from .looplag import LagMonitor
+from .metrics import Metrics
 from .savedir import SaveDir
 from .wsserver import WsServer
 
@@ -41,11 +43,14 @@ class Daemon:
     http_url: str = ""
 
     def __post_init__(self) -> None:
-        self.hub = Hub(self.config)
+        self.metrics = Metrics()
+        """This daemon's registry and series (never the library's global registry)."""
+        self.hub = Hub(self.config, metrics=self.metrics)
         self.ws = WsServer(self.hub)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe)
         save_dir = self.config.rooms.save_dir
         self.save_dir = SaveDir(self.hub, Path(save_dir)) if save_dir else None
 
@@ -75,6 +80,7 @@ class Daemon:
         self.ws_url = f"ws://{host}:{ws_port}"
         self.http_url = f"http://{host}:{http_port}"
         self._tasks.append(asyncio.create_task(self._ticker(), name="room-ticker"))
+        self._tasks.append(asyncio.create_task(self.lag_monitor.run(), name="loop-lag"))
         await self.hub.exports.start()
         log.info("listening", extra={"ws": self.ws_url, "http": self.http_url})
 

@@ -21,12 +21,12 @@ from . import __version__, images, webui
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
 from .commands.base import Caller, Document, Download, Route
-from .errors import AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
+from .errors import CLOSE_TOO_SLOW, AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
 from .hosts import HostPolicy
 from .hub import Hub
 from .identifiers import check_room_id
 from .logsetup import Throttled
-from .metrics import prometheus
+from .metrics import Metrics
 from .origins import origin_allowed, same_origin
 
 log = logging.getLogger("annotd.http")
@@ -70,6 +70,24 @@ async def errors_middleware(request: web.Request, handler: Callable[[web.Request
     except Exception:
         log.exception("request failed", extra={"path": request.path})
         return error_response(500, "internal", "internal error")
+
+
+def count_middleware(metrics: Metrics) -> Any:
+    """Count every answer by route template and status (outermost: refusals count too)."""
+
+    @web.middleware
+    async def count(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"  # never the raw path
+        try:
+            resp = await handler(request)
+        except web.HTTPException as exc:
+            metrics.http_request(route, exc.status)
+            raise
+        metrics.http_request(route, resp.status)
+        return resp
+
+    return count
 
 
 def host_middleware(policy: HostPolicy) -> Any:
@@ -249,34 +267,45 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def metrics_values(hub: Hub) -> dict[str, Any]:
+    """The JSON ``/metrics``: read from the same counters and gauge functions as the
+    Prometheus series, plus windowed figures (rates, lag max/p99, export percentiles)."""
     m = hub.metrics
     values: dict[str, Any] = {
         "connected_clients": m.connected_clients,
-        "rooms_active": sum(1 for r in hub.rooms.values() if r.sessions),
-        "rooms_total": len(hub.rooms),
+        "rooms_active": int(m.gauge("rooms_active")),
+        "rooms_total": int(m.gauge("rooms")),
         "ops_broadcast_per_sec": round(m.deliveries_per_second(time.monotonic()), 1),
         "deliveries_total": m.deliveries,
         "updates_sequenced_total": m.updates_sequenced,
-        "frames_rejected_total": m.frames_rejected,
-        "clients_too_slow_total": m.clients_too_slow,
-        "image_bytes": hub.images.total_bytes,
+        "frames_rejected_total": int(m.total(m.frames_rejected)),
+        "clients_too_slow_total": int(m.total(m.clients_closed, code=str(CLOSE_TOO_SLOW))),
+        "image_bytes": int(m.gauge("image_bytes")),
+        "event_loop_lag_ms": m.loop_lag.current().to_json(),
+        "process_rss_bytes": m.rss_bytes(),
     }
     values.update(hub.exports.metrics())
     return values
 
 
+def wants_prometheus(request: web.Request) -> bool:
+    """``?format=prometheus`` (or ``json``) decides; without it, an ``Accept`` naming
+    OpenMetrics or ``text/plain`` (what a Prometheus server sends) gets the text format."""
+    fmt = request.query.get("format")
+    if fmt is not None:
+        if fmt not in ("json", "prometheus"):
+            raise InvalidParams("format", "must be json or prometheus")
+        return fmt == "prometheus"
+    accept = request.headers.get("Accept", "")
+    return any(part.split(";")[0].strip() in ("application/openmetrics-text", "text/plain")
+               for part in accept.split(","))
+
+
 async def metrics(request: web.Request) -> web.Response:
-    values = metrics_values(request.app[HUB])
-    if request.query.get("format") == "prometheus":
-        flat: dict[str, float | int] = {}
-        for k, v in values.items():
-            if isinstance(v, dict):
-                flat.update({f"{k}_{kk}": vv for kk, vv in v.items() if isinstance(vv, int | float)})
-            elif isinstance(v, int | float):
-                flat[k] = v
-        return web.Response(text=prometheus(flat), content_type="text/plain", charset="utf-8",
-                            headers={"X-Content-Format": "prometheus-text-0.0.4"})
-    return json_response(values)
+    hub = request.app[HUB]
+    if wants_prometheus(request):
+        body, content_type = hub.metrics.exposition(request.headers.get("Accept"))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+    return json_response(metrics_values(hub))
 
 
 def openapi(hub: Hub) -> dict[str, Any]:
@@ -324,7 +353,8 @@ async def openapi_route(request: web.Request) -> web.Response:
 
 def build_app(hub: Hub) -> web.Application:
     policy = HostPolicy(hub.config.server.host, hub.config.server.allowed_hosts)
-    app = web.Application(middlewares=[host_middleware(policy), cors_middleware(hub), errors_middleware],
+    app = web.Application(middlewares=[count_middleware(hub.metrics), host_middleware(policy), cors_middleware(hub),
+                                       errors_middleware],
                           client_max_size=hub.config.limits.max_http_body_bytes)
     app[HUB] = hub
     routes = [

@@ -51,15 +51,20 @@ class NoDelivery:
 
 
 class Hub:
-    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
+                 metrics: Metrics | None = None) -> None:
         self.config = config
         self.clock = clock
         self.rooms: dict[str, Room] = {}
         self.canvases: dict[str, LiveCanvas] = {}
         self.images = ImageStore()
-        self.metrics = Metrics()
+        self.metrics = metrics if metrics is not None else Metrics()
         self.delivery: Delivery = NoDelivery()
-        self.exports = ExportService(self, config.export)
+        self.exports = ExportService(self, config.export, metrics=self.metrics)
+        self.metrics.watch(rooms=lambda: len(self.rooms), rooms_active=self.rooms_active,
+                           export_queue_depth=lambda: self.exports.pending,
+                           export_bytes_held=lambda: self.exports.held_bytes,
+                           image_bytes=lambda: self.images.total_bytes)
         lim, rc, hc = config.limits, config.rooms, config.history
         self.room_limits = RoomLimits(
             max_clients=lim.max_clients_per_room,
@@ -97,6 +102,10 @@ class Hub:
         if room is None:
             raise RoomNotFound(room_id)
         return room
+
+    def rooms_active(self) -> int:
+        """Rooms with at least one connected client."""
+        return sum(1 for r in self.rooms.values() if r.sessions)
 
     def room_for_join(self, room_id: str) -> Room:
         """The room a socket asks for, created on the fly when ``rooms.auto_create`` is on."""
@@ -193,7 +202,10 @@ class Hub:
         now = self.clock()
         for room in list(self.rooms.values()):
             self.detach_orphaned_threads(room)
+            t0 = time.perf_counter()
             snap, out = room.tick(now)
+            if snap is not None:  # the tick's other work (presence) is microseconds
+                self.metrics.snapshot_seconds.observe(time.perf_counter() - t0)
             if out:
                 self.delivery.deliver(room.id, out)
             if snap is not None:
@@ -212,7 +224,9 @@ class Hub:
 
     def snapshot(self, room_id: str) -> int:
         room = self.room(room_id)
+        t0 = time.perf_counter()
         snap = room.snapshot(self.clock())
+        self.metrics.snapshot_seconds.observe(time.perf_counter() - t0)
         self._snapshot_created(room, snap.seq)
         return snap.seq
 

@@ -18,7 +18,7 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,7 +31,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from . import errors, rpc
+from . import errors, rpc, yproto
 from .commands.base import Caller
 from .errors import AnnotdError, MalformedFrame
 from .hosts import HostPolicy
@@ -63,8 +63,10 @@ class Connection:
     """
 
     def __init__(self, ws: ServerConnection, session: str, *, max_frames: int, window_s: float,
-                 high_water: int) -> None:
+                 high_water: int, on_close: Callable[[int], None] | None = None) -> None:
         self.ws = ws
+        self.on_close = on_close
+        """Told the code once, when annotd decides to close this socket (metrics)."""
         # Without a negotiated extension (no permessage-deflate) a server frame is the same
         # bytes for every recipient, so it is framed once per message and written as is.
         self.wire_frames = not ws.protocol.extensions
@@ -75,6 +77,8 @@ class Connection:
         self.writing = False
         """The writer task is in a write (awaiting the transport's drain)."""
         self.task: asyncio.Task[None] | None = None
+        self.sync_started: float | None = None
+        """``perf_counter()`` when the join began, until its first sync step 1 is answered."""
 
     def _ready(self) -> bool:
         """The transport can take a write now."""
@@ -132,6 +136,8 @@ class Connection:
         interrupted so the close frame goes out now (behind what the kernel already holds).
         """
         if self.outbox.request_close(code, reason):
+            if self.on_close is not None:
+                self.on_close(code)
             if self.outbox.aborted and self.task is not None:
                 self.task.cancel()
             self.wake.set()
@@ -220,7 +226,6 @@ class WsServer:
                     conn.push_noisy(o.key or "", o.frame, framed)
                 elif not conn.push(o.frame, framed):
                     if not conn.outbox.closing:
-                        self.hub.metrics.clients_too_slow += 1
                         log.warning("client too slow, closing", extra={"roomId": room_id, "session": sid})
                         conn.close_soon(errors.CLOSE_TOO_SLOW, "too slow: send queue full; reconnect with lastSeq")
                     continue
@@ -283,6 +288,7 @@ class WsServer:
         session = f"c{next(_session_ids)}"
         user_id = query.get("userId") or f"anon-{session}"
         if len(user_id) > 128:
+            self.hub.metrics.client_closed(errors.CLOSE_BAD_REQUEST)
             await ws.close(errors.CLOSE_BAD_REQUEST, "userId: at most 128 characters")
             return
         match = ROOM_PATH.fullmatch(url.path)
@@ -294,6 +300,7 @@ class WsServer:
     async def _room(self, ws: ServerConnection, room_id: str, session: str, user_id: str, query: dict[str, str]) -> None:
         hub = self.hub
         v1 = ws.subprotocol == SUBPROTOCOL
+        started = time.perf_counter()
         try:
             last_seq = _parse_last_seq(query.get("lastSeq"))
             check_room_id(room_id)
@@ -301,11 +308,14 @@ class WsServer:
             joined = room.join(session, user_id, v1=v1, last_seq=last_seq, epoch=query.get("epoch"), now=hub.clock())
         except AnnotdError as exc:
             log.info("join refused", extra={"roomId": room_id, "userId": user_id, "error": exc.message})
+            hub.metrics.client_closed(exc.close_code)
             await ws.close(exc.close_code, exc.message[:120])
             return
         cfg = hub.config
         conn = Connection(ws, session, max_frames=cfg.limits.send_queue_frames,
-                          window_s=cfg.rooms.batch_window_ms / 1000.0, high_water=WRITE_LIMIT)
+                          window_s=cfg.rooms.batch_window_ms / 1000.0, high_water=WRITE_LIMIT,
+                          on_close=hub.metrics.client_closed)
+        conn.sync_started = started
         self.conns[session] = conn
         self.by_room.setdefault(room_id, set()).add(session)
         hub.metrics.connected_clients += 1
@@ -320,6 +330,7 @@ class WsServer:
                 if isinstance(message, bytes):
                     self._binary(room, conn, user_id, message)
                 elif not v1:
+                    hub.metrics.frame_rejected("text_without_subprotocol")
                     conn.close_soon(errors.CLOSE_UNSUPPORTED, "text frames need the annotd.v1 subprotocol")
                 else:
                     await self._text(room, conn, caller, message)
@@ -333,6 +344,7 @@ class WsServer:
                 if not members:
                     del self.by_room[room_id]
             hub.metrics.connected_clients -= 1
+            _count_close(hub, ws, conn)
             if hub.rooms.get(room_id) is room:
                 self.deliver(room_id, room.leave(session))
             if conn.outbox.closing and not writer.done():
@@ -346,13 +358,18 @@ class WsServer:
         try:
             event, out = room.receive(conn.session, data, self.hub.clock())
         except MalformedFrame as exc:
-            self.hub.metrics.frames_rejected += 1
+            self.hub.metrics.frame_rejected("malformed")
             log.warning("malformed frame", extra={"roomId": room.id, "userId": user_id, "error": exc.message})
             conn.close_soon(exc.close_code, exc.message[:120])
             return
         self.deliver(room.id, out)
+        if conn.sync_started is not None and yproto.is_sync_step1(data):  # the joiner is in sync now
+            self.hub.metrics.join_seconds.observe(time.perf_counter() - conn.sync_started)
+            conn.sync_started = None
         if event is not None:
-            self.hub.metrics.updates_sequenced += 1
+            metrics = self.hub.metrics
+            metrics.updates_sequenced += 1
+            metrics.relayed(start)
             if self.debug:
                 log.debug("update", extra={"roomId": room.id, "seq": event.seq, "userId": user_id,
                                            "relay_ms": round((time.perf_counter() - start) * 1000, 3)})
@@ -381,6 +398,7 @@ class WsServer:
         try:
             async for message in ws:
                 if isinstance(message, bytes):
+                    self.hub.metrics.frame_rejected("binary_on_control")
                     await ws.close(errors.CLOSE_UNSUPPORTED, "the control socket takes JSON-RPC text frames")
                     return
                 reply = await rpc.handle(self.hub, message, caller)
@@ -390,12 +408,30 @@ class WsServer:
             pass
         finally:
             self.hub.metrics.connected_clients -= 1
+            _count_close(self.hub, ws, None)
 
     async def close(self) -> None:
         """Stop accepting and close every socket with 1001; waits for the handlers."""
         if self.server is not None:
             self.server.close(close_connections=True)
             await self.server.wait_closed()
+
+
+def _count_close(hub: Hub, ws: ServerConnection, conn: Connection | None) -> None:
+    """Count a socket's end by the code it ended with, unless annotd decided the close (then it
+    was counted at once, by :meth:`Connection.close_soon`): the code websockets sent first (a
+    frame over ``limits.max_frame_bytes`` is 1009, a rejected frame; shutdown is 1001), else
+    the client's (1006 without a close frame)."""
+    if conn is not None and conn.outbox.close_request is not None:
+        return
+    protocol = ws.protocol
+    if protocol.close_sent is not None and not protocol.close_rcvd_then_sent:
+        code: int | None = protocol.close_sent.code
+        if code == errors.CLOSE_TOO_BIG:
+            hub.metrics.frame_rejected("too_large")
+    else:
+        code = ws.close_code
+    hub.metrics.client_closed(code)
 
 
 def _parse_last_seq(raw: str | None) -> int | None:

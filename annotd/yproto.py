@@ -33,6 +33,13 @@ MSG_AUTH = 2
 MSG_QUERY_AWARENESS = 3
 MSG_SEQ = 100
 EMPTY_UPDATE = b"\x00\x00"
+_SYNC_STEP1_PREFIX = bytes((YMessageType.SYNC, YSyncMessageType.SYNC_STEP1))
+
+
+def is_sync_step1(data: bytes) -> bool:
+    """Whether a frame is a sync step 1, from its first two bytes (no parse: the relay path
+    uses it to time a joiner's first sync)."""
+    return data[:2] == _SYNC_STEP1_PREFIX
 
 
 class Kind(Enum):

@@ -410,7 +410,7 @@ async def test_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     assert m["export_time_ms"]["p50"] > 0 and m["export_time_ms"]["p95"] >= m["export_time_ms"]["p50"]
     assert m["export_failures_total"] == 0 and m["export_bytes_held"] > 0
     text = await (await http.get("/metrics?format=prometheus")).text()
-    assert "annotd_export_time_ms_p95" in text and "annotd_export_bytes_held" in text
+    assert 'annotd_export_duration_seconds_count{format="png"} 1.0' in text and "annotd_export_bytes_held" in text
 
 
 # -- the loop stays free ------------------------------------------------------------------

@@ -187,7 +187,7 @@ async def test_health_and_metrics(daemon: Daemon, http: aiohttp.ClientSession) -
     for key in ("connected_clients", "rooms_active", "ops_broadcast_per_sec", "export_jobs_pending", "export_time_ms"):
         assert key in m
     text = await (await http.get("/metrics", params={"format": "prometheus"})).text()
-    assert "# TYPE annotd_connected_clients gauge" in text and "annotd_rooms_active 0" in text
+    assert "# TYPE annotd_connected_clients gauge" in text and "annotd_rooms_active 0.0" in text
 
 
 async def test_cors(daemon: Daemon, http: aiohttp.ClientSession) -> None:

@@ -40,6 +40,7 @@ from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import AnnotdError, Conflict, Gone, LimitReached, NotFound, RoomNotFound
+from ..metrics import Metrics
 from ..render.options import RenderOptions
 from . import worker
 from .jobs import FINISHED, Job, Status
@@ -83,9 +84,11 @@ class Rooms(Protocol):
 class ExportService:
     """Owns the export queue, its worker tasks, the render pool and the held results."""
 
-    def __init__(self, rooms: Rooms, config: ExportConfig) -> None:
+    def __init__(self, rooms: Rooms, config: ExportConfig, *, metrics: Metrics | None = None) -> None:
         self.rooms = rooms
         self.config = config
+        self.recorder = metrics if metrics is not None else Metrics()
+        """Where finished jobs and evictions are counted (the daemon's; a private one in tests)."""
         self.clock: Callable[[], float] = time.monotonic
         """Ages results for the TTL; tests replace it."""
         self.before_render: Callable[[Job], Awaitable[None]] | None = None
@@ -101,9 +104,6 @@ class ExportService:
         self._workers: list[asyncio.Task[None]] = []
         self._closing = False
         self._times: deque[float] = deque(maxlen=RECENT_TIMES)
-        self._failures = 0
-        self._completed = 0
-        self._evicted = 0
         self._ttl_timer: asyncio.TimerHandle | None = None
         self._status_event = asyncio.Event()
         """Set (then replaced) whenever any job changes status: the one completion signal."""
@@ -248,6 +248,11 @@ class ExportService:
         """Jobs queued or running (what ``export.queue_size`` limits)."""
         return self._pending
 
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of finished exports held for download."""
+        return self._held_bytes
+
     # -- the worker tasks ----------------------------------------------------------------
     async def _work(self) -> None:
         while True:
@@ -317,13 +322,13 @@ class ExportService:
         if data is None:
             job.error = error or "failed"
             self._set_status(job, "failed")
-            self._failures += 1
+            self.recorder.export_finished(job.format, "failed", None)
             log.warning("export failed", extra={"roomId": job.room_id, "jobId": job.id, "error": job.error})
         else:
             job.result = data
             job.size = len(data)
             self._set_status(job, "done")
-            self._completed += 1
+            self.recorder.export_finished(job.format, "done", None if job.render_ms is None else job.render_ms / 1000)
             if job.render_ms is not None:
                 self._times.append(job.render_ms)
             self._held[job.id] = job
@@ -342,7 +347,7 @@ class ExportService:
             self._held_bytes -= job.size or 0
             job.result = None
             self._set_status(job, "evicted")
-            self._evicted += 1
+            self.recorder.export_evictions.inc()
             log.info("export evicted", extra={"roomId": job.room_id, "jobId": job.id, "why": why})
 
     def _evict_over_cap(self) -> None:
@@ -382,11 +387,12 @@ class ExportService:
         if times:
             p50 = round(statistics.median(times), 1)
             p95 = round(times[min(len(times) - 1, max(0, int(round(0.95 * len(times) + 0.5)) - 1))], 1)
+        m = self.recorder
         return {
             "export_jobs_pending": self._pending,
             "export_time_ms": {"p50": p50, "p95": p95},
-            "export_jobs_completed_total": self._completed,
-            "export_failures_total": self._failures,
-            "export_evictions_total": self._evicted,
+            "export_jobs_completed_total": int(m.total(m.exports, status="done")),
+            "export_failures_total": int(m.total(m.exports, status="failed")),
+            "export_evictions_total": int(m.total(m.export_evictions)),
             "export_bytes_held": self._held_bytes,
         }
