@@ -14,6 +14,7 @@ import click
 
 from . import __version__
 from .config import LOG_FORMATS, LOG_LEVELS, Config, ConfigError, load
+from .formats_cli import DATA_FORMATS, EXPORT_DATA_FORMATS
 from .render.options import DEFAULT_JPEG_QUALITY, FORMATS, QUALITY_MAX, QUALITY_MIN, SCALE_MAX, SCALE_MIN
 
 EXIT_BAD_CONFIG = 2
@@ -75,15 +76,66 @@ def serve(config_path: Path | None, **overrides: Any) -> None:
 @click.option("--room", "room_id", required=True, help="Room id.")
 @click.option("--tag", help="Version tag to export.")
 @click.option("--seq", type=int, help="Seq to export (default: head).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True)
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, *EXPORT_DATA_FORMATS]), default="png", show_default=True,
+              help="An image (png, jpg, svg), the annotations as data (w3c = wadm: W3C Web Annotation; coco), "
+                   "or the whole room (bundle).")
 @click.option("--scale", type=float, help=f"Scale factor {SCALE_MIN:g}-{SCALE_MAX:g} (default 1).")
 @click.option("--dpi", type=float, help="Alternative to --scale; also written into the file.")
 @click.option("--background", help="transparent | white | #rrggbb")
 @click.option("--include-comments", is_flag=True, help="Draw numbered badges at open comment threads.")
 @click.option("--quality", type=int, help=f"JPG quality {QUALITY_MIN}-{QUALITY_MAX} (default {DEFAULT_JPEG_QUALITY}).")
+@click.option("--category", multiple=True, help="coco: map a stroke colour to a category, e.g. '#e03131=crack' "
+              "(repeatable; linked label texts still win).")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True)
 def export_cmd(url: str, room_id: str, out_path: Path, **opts: Any) -> None:
     """Export a room (at a tag or seq) from a running daemon to a file, showing progress."""
+    fmt = opts.pop("fmt")
+    if fmt in EXPORT_DATA_FORMATS:
+        from .formats_cli import export_data
+
+        sys.exit(export_data(url, room_id, out_path, fmt, opts))
     from .export_cli import run_export
 
-    sys.exit(run_export(url, room_id, out_path, opts))
+    opts.pop("category")
+    sys.exit(run_export(url, room_id, out_path, {**opts, "fmt": fmt}))
+
+
+@main.command("import")
+@click.option("--url", default="http://127.0.0.1:8766", show_default=True, help="The daemon's HTTP side port.")
+@click.option("--room", "room_id", required=True, help="Room to add the annotations to.")
+@click.option("--format", "fmt", type=click.Choice(list(DATA_FORMATS)), required=True)
+@click.option("--image-id", type=int, help="coco: which image of the file (when it has several).")
+@click.option("--no-labels", is_flag=True, help="coco: do not add category names as text labels.")
+@click.argument("in_path", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+def import_cmd(url: str, room_id: str, fmt: str, image_id: int | None, no_labels: bool, in_path: Path) -> None:
+    """Add the annotations of a W3C Web Annotation page or a COCO file to a room, as new ones."""
+    from .formats_cli import import_data
+
+    sys.exit(import_data(url, room_id, in_path, fmt, image_id, not no_labels))
+
+
+@main.group()
+def room() -> None:
+    """Save a room of a running daemon to a .annotd bundle, or load one into it."""
+
+
+@room.command("save")
+@click.option("--url", default="http://127.0.0.1:8766", show_default=True, help="The daemon's HTTP side port.")
+@click.argument("room_id", metavar="ROOM")
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True)
+def room_save(url: str, room_id: str, out_path: Path) -> None:
+    """Save ROOM (annotations, comments, versions, images) to a .annotd file."""
+    from .formats_cli import save_room
+
+    sys.exit(save_room(url, room_id, out_path))
+
+
+@room.command("load")
+@click.option("--url", default="http://127.0.0.1:8766", show_default=True, help="The daemon's HTTP side port.")
+@click.argument("in_path", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--id", "room_id", help="Create the room under this id instead of the saved one.")
+def room_load(url: str, in_path: Path, room_id: str | None) -> None:
+    """Create a room from a .annotd FILE (tags renumbered; the saved id unless --id)."""
+    from .formats_cli import load_room
+
+    sys.exit(load_room(url, in_path, room_id))

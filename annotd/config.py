@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from . import hosts
-from .render.options import DEFAULT_PNG_COMPRESS_LEVEL, PNG_COMPRESS_MAX, PNG_COMPRESS_MIN
+from .render.options import DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_PNG_SPEED, PNG_SPEEDS
 
 
 class ConfigError(ValueError):
@@ -54,6 +54,9 @@ class LimitsConfig:
     presence_max_hz: float = 30.0
     max_rpc_batch: int = 50
     max_http_body_bytes: int = 25_000_000
+    max_bundle_bytes: int = 100_000_000
+    max_bundle_uncompressed_bytes: int = 400_000_000
+    max_bundle_entries: int = 10_000
     max_document_bytes: int = 16_777_216
     max_inbound_bytes_per_s: int = 1_048_576
     inbound_burst_bytes: int = 4_194_304
@@ -66,6 +69,7 @@ class RoomsConfig:
     batch_window_ms: float = 12.0
     presence_ttl_s: float = 30.0
     presence_rebroadcast_s: float = 10.0
+    save_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class HistoryConfig:
     snapshots_kept: int = 5
     snapshot_every_bytes: int = 4_194_304
     reconstruct_cache: int = 8
+    max_events_per_request: int = 1000
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,8 @@ class ExportConfig:
     queue_size: int = 16
     result_bytes_cap: int = 256_000_000
     result_ttl_s: float = 3600.0
-    png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
+    png_speed: str = DEFAULT_PNG_SPEED
+    max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS
     workers: int = 1
     executor: str = "process"
     worker_nice: int = 5
@@ -134,10 +140,16 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
     raise ConfigError(f"{name}: unsupported type")  # pragma: no cover - schema bug
 
 
+RENAMED = {"export": "png_compress_level"}
+"""Keys that were replaced: named in the error so an old config file says what to change."""
+
+
 def _build(cls: type, raw: dict[str, Any], section: str) -> Any:
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(raw) - known)
+    if section in RENAMED and RENAMED[section] in unknown:
+        raise ConfigError(f"[{section}] {RENAMED[section]} was replaced by png_speed (fast or small); see config.toml")
     if unknown:
         raise ConfigError(f"[{section}] unknown key {unknown[0]!r}")
     values = {k: _coerce(f"{section}.{k}", hints[k], v) for k, v in raw.items()}
@@ -170,7 +182,8 @@ def _check(section: str, obj: Any) -> None:
             raise ConfigError(f"log.format: expected json or text, got {obj.format!r}")
     if section == "limits":
         for name in ("max_frame_bytes", "max_rooms", "max_clients_per_room", "send_queue_frames",
-                     "max_image_bytes", "max_image_pixels", "max_connections", "max_document_bytes",
+                     "max_image_bytes", "max_image_pixels", "max_connections", "max_bundle_bytes",
+                     "max_bundle_uncompressed_bytes", "max_bundle_entries", "max_document_bytes",
                      "max_inbound_bytes_per_s", "max_pending_handshakes"):
             if getattr(obj, name) < 1:
                 raise ConfigError(f"limits.{name}: must be at least 1")
@@ -180,11 +193,15 @@ def _check(section: str, obj: Any) -> None:
     if section == "rooms" and not 0 <= obj.batch_window_ms <= 1000:
         raise ConfigError("rooms.batch_window_ms: must be within 0..1000")
     if section == "history":
-        if obj.snapshot_every_ops < 1 or obj.snapshots_kept < 1 or obj.snapshot_every_bytes < 1:
-            raise ConfigError("history: snapshot_every_ops, snapshot_every_bytes and snapshots_kept must be at least 1")
+        if (obj.snapshot_every_ops < 1 or obj.snapshots_kept < 1 or obj.snapshot_every_bytes < 1
+                or obj.max_events_per_request < 1):
+            raise ConfigError("history: snapshot_every_ops, snapshot_every_bytes, snapshots_kept and "
+                              "max_events_per_request must be at least 1")
     if section == "export":
-        if not PNG_COMPRESS_MIN <= obj.png_compress_level <= PNG_COMPRESS_MAX:
-            raise ConfigError(f"export.png_compress_level: must be within {PNG_COMPRESS_MIN}..{PNG_COMPRESS_MAX}")
+        if obj.png_speed not in PNG_SPEEDS:
+            raise ConfigError(f"export.png_speed: expected one of {', '.join(PNG_SPEEDS)}, got {obj.png_speed!r}")
+        if obj.max_output_pixels < 1:
+            raise ConfigError("export.max_output_pixels: must be at least 1")
         if obj.queue_size < 1 or obj.workers < 1:
             raise ConfigError("export: queue_size and workers must be at least 1")
         if obj.executor not in ("process", "thread"):

@@ -1,9 +1,10 @@
 """Start and stop the whole daemon in order.
 
-Start: hub → WebSocket server → HTTP side port → background tasks (room ticker, event-loop
-lag monitor, memory trimmer).
+Start: hub → rooms from ``rooms.save_dir`` (if set) → WebSocket server → HTTP side port →
+background tasks (room ticker, event-loop lag monitor, memory trimmer).
 Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
-socket with 1001, then finish or cancel background tasks by ``shutdown_timeout_s``; exit 0.
+socket with 1001, save every room to ``rooms.save_dir`` (if set), then finish or cancel
+background tasks by ``shutdown_timeout_s``; exit 0.
 A second signal during that shutdown exits at once with status 3 (worker processes are
 terminated and multiprocessing's semaphores released first, so nothing is reported
 leaked). Every task the daemon starts is kept in ``self._tasks`` and awaited or cancelled
@@ -20,6 +21,7 @@ import multiprocessing.util
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
@@ -31,6 +33,7 @@ from .httpserver import build_app
 from .hub import Hub
 from .looplag import LagMonitor
 from .metrics import Metrics
+from .savedir import SaveDir
 from .wsserver import WsServer
 
 log = logging.getLogger("annotd.daemon")
@@ -59,10 +62,15 @@ class Daemon:
         self.ticked = asyncio.Event()
         """Set after every periodic tick (tests await :func:`Daemon.next_tick` instead of sleeping)."""
         self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe)
+        save_dir = self.config.rooms.save_dir
+        self.save_dir = SaveDir(self.hub, Path(save_dir)) if save_dir else None
 
     async def start(self) -> None:
         memtrim.configure()
         cfg = self.config.server
+        if self.save_dir is not None:  # before listening: no client can race a loading room
+            self.save_dir.open()
+            await self.save_dir.load_all()
         policy = HostPolicy(cfg.host, cfg.allowed_hosts)
         if not hosts.is_loopback(cfg.host):
             log.warning("listening on a non-loopback address: annotd has no authentication; "
@@ -138,6 +146,8 @@ class Daemon:
             log.warning("sockets did not close in time")
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.save_dir is not None:  # every socket and request is done: the rooms are final
+            await self.save_dir.save_all()
         try:
             async with asyncio.timeout(deadline):
                 await self.hub.exports.stop()

@@ -22,6 +22,8 @@ def _type(schema: dict[str, Any]) -> str:
     if "enum" in schema:
         return " \\| ".join(f"`{v}`" for v in schema["enum"])
     t = schema.get("type", "any")
+    if schema.get("contentEncoding") == "base64":
+        return "string (base64)"
     if t == "array":
         return f"array of {_type(schema.get('items', {}))}"
     extra = []
@@ -46,6 +48,9 @@ def methods_markdown() -> str:
         lines.append(f"{summary} REST: {routes} → {cmd.status}.")
         if cmd.body_param:
             lines.append(f"On REST the request body is the `{cmd.body_param}` object itself.")
+        if cmd.raw_body:
+            lines.append(f"On REST the request body is the `{cmd.raw_body}` file itself (raw bytes); "
+                         "JSON-RPC sends it base64-encoded.")
         lines.append("")
         if schema["properties"]:
             lines.append("| param | type | required | notes |")

@@ -65,8 +65,8 @@ class InvalidParams(AnnotdError):
     http_status = 422
     close_code = CLOSE_BAD_REQUEST
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", data={"field": field})
+    def __init__(self, field: str, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{field}: {message}", data={"field": field, **(data or {})})
         self.field = field
 
 

@@ -96,13 +96,15 @@ class Progress:
             self.out.flush()
 
 
-async def _error_of(resp: aiohttp.ClientResponse) -> ExportFailed:
+async def error_of(resp: aiohttp.ClientResponse, bad: tuple[str, ...] = ("invalid_params",)) -> ExportFailed:
+    """The daemon's JSON error as an exit: status 2 when its code is one of ``bad`` (the
+    user's options or file are at fault), else 1."""
     try:
         err = (await resp.json(content_type=None))["error"]
         message, code = err.get("message", resp.reason), err.get("code")
     except (ValueError, KeyError, TypeError, aiohttp.ContentTypeError):
         message, code = f"HTTP {resp.status} {resp.reason}", None
-    return ExportFailed(message, EXIT_BAD_OPTIONS if code == "invalid_params" else EXIT_FAILED)
+    return ExportFailed(message, EXIT_BAD_OPTIONS if code in bad else EXIT_FAILED)
 
 
 async def export(url: str, room_id: str, out_path: Path, body: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -111,14 +113,14 @@ async def export(url: str, room_id: str, out_path: Path, body: dict[str, Any], p
                                      headers={"X-Annotd-User": "annotd-export"}) as http:
         async with http.post(f"/v1/rooms/{room_id}/exports", json=body) as resp:
             if resp.status != 202:
-                raise await _error_of(resp)
+                raise await error_of(resp)
             job_id = (await resp.json())["jobId"]
         delay = POLL_S
         deadline = time.monotonic() + TIMEOUT_S
         while True:
             async with http.get(f"/v1/exports/{job_id}") as resp:
                 if resp.status != 200:
-                    raise await _error_of(resp)
+                    raise await error_of(resp)
                 job = await resp.json()
             progress.show(job["status"])
             if job["status"] == "done":
@@ -135,7 +137,7 @@ async def export(url: str, room_id: str, out_path: Path, body: dict[str, Any], p
         try:
             async with http.get(f"/v1/exports/{job_id}/download") as resp:
                 if resp.status != 200:
-                    raise await _error_of(resp)
+                    raise await error_of(resp)
                 with tmp.open("wb") as f:
                     async for chunk in resp.content.iter_chunked(64 * 1024):
                         f.write(chunk)

@@ -20,7 +20,7 @@ from aiohttp import web
 from . import __version__, images, webui
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
-from .commands.base import Caller, Route, invoke
+from .commands.base import Caller, Document, Download, Route, invoke
 from .errors import CLOSE_TOO_SLOW, AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
 from .hosts import HostPolicy
 from .hub import Hub
@@ -55,7 +55,7 @@ def _caller(request: web.Request) -> Caller:
     return Caller(check_user_id(request.query.get("userId") or "api", "userId"))
 
 
-JSON_ONLY = ("application/json", "text/plain", "application/octet-stream", "")
+JSON_ONLY = ("application/json", "application/ld+json", "text/plain", "application/octet-stream", "")
 """Body types read as JSON. A cross-site form cannot send ``application/json`` without a
 CORS preflight, which the Origin check refuses: this is a CSRF defence, not pedantry."""
 
@@ -159,12 +159,41 @@ def cors_middleware(hub: Hub) -> Any:
     return cors
 
 
+async def read_raw_body(request: web.Request, limit: int) -> bytes:
+    """The request body unparsed, refused with 413 past ``limit`` (also past the app-wide
+    body limit, which a file upload such as a bundle may exceed)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"request body is {request.content_length} bytes; the limit is {limit}",
+                              data={"limit": limit})
+    out = bytearray()
+    async for chunk in request.content.iter_chunked(CHUNK):
+        out += chunk
+        if len(out) > limit:
+            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes", data={"limit": limit})
+    return bytes(out)
+
+
+def result_response(result: Any, status: int) -> web.Response:
+    """A command's result: JSON, or a file/document with its own type and file name."""
+    if isinstance(result, Download | Document):
+        body = result.data if isinstance(result, Download) else orjson.dumps(result.body)
+        disposition = f'attachment; filename="{result.filename}"'
+        return web.Response(body=body, status=status, headers={"Content-Type": result.mime,
+                                                                "Content-Disposition": disposition})
+    return json_response(result, status)
+
+
 def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         hub = request.app[HUB]
         raw: dict[str, Any]
         coerce = False
-        if request.method in ("POST", "PUT", "PATCH"):
+        query = _query(cmd, request)
+        if request.method in ("POST", "PUT", "PATCH") and cmd.raw_body is not None:
+            limit = getattr(hub.config.limits, cmd.raw_limit or "max_http_body_bytes")
+            raw = {**query, cmd.raw_body: await read_raw_body(request, limit)}
+            coerce = True
+        elif request.method in ("POST", "PUT", "PATCH"):
             body = await request.read()
             if body.strip():
                 if request.content_type not in JSON_ONLY:
@@ -178,14 +207,15 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
                     raise BadRequest(f"request body is not valid JSON: {exc}") from None
                 if cmd.body_param is None and not isinstance(parsed_body, dict):
                     raise BadRequest("request body must be a JSON object")
-                raw = {cmd.body_param: parsed_body} if cmd.body_param else parsed_body
+                raw = {**query, cmd.body_param: parsed_body} if cmd.body_param else parsed_body
+                coerce = cmd.body_param is not None
             else:
                 raw = {}
         else:
             if request.body_exists:
                 raise BadRequest(f"{request.method} takes its parameters in the path and the query string "
                                  "(a list as ?ids=a&ids=b); this request has a body, which would be ignored")
-            raw = _query(cmd, request)
+            raw = query
             coerce = True
         for name in route.path_params:
             if name in raw and raw[name] != request.match_info[name]:
@@ -193,7 +223,7 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
             raw[name] = request.match_info[name]
         parsed = params_mod.parse(cmd.params, raw, coerce=coerce)
         result = await invoke(cmd, hub, parsed, _caller(request))
-        return json_response(result, cmd.status)
+        return result_response(result, cmd.status)
 
     return handle
 
@@ -334,6 +364,15 @@ def openapi(hub: Hub) -> dict[str, Any]:
                                 for n in names]
             rest = {k: v for k, v in schema["properties"].items() if k not in names}
             if route.method in ("POST", "PUT", "PATCH"):
+                in_body = cmd.raw_body or cmd.body_param
+                if in_body:
+                    op["parameters"] += [{"name": n, "in": "query", "schema": s}
+                                         for n, s in rest.items() if n != in_body]
+                if cmd.raw_body:
+                    op["requestBody"] = {"content": {"application/octet-stream": {
+                        "schema": {"type": "string", "format": "binary"}}}}
+                    paths.setdefault(route.path, {})[route.method.lower()] = op
+                    continue
                 if cmd.body_param:
                     body = rest[cmd.body_param]
                 else:

@@ -97,7 +97,10 @@ class Hub:
         memory back to the system (see :mod:`annotd.memtrim`)."""
 
     # -- rooms ---------------------------------------------------------------------------
-    def create_room(self, room_id: str | None = None, name: str | None = None) -> Room:
+    def create_room(self, room_id: str | None = None, name: str | None = None, *,
+                    created_at: float | None = None, initialise: bool = True) -> Room:
+        """A new, empty room; ``initialise=False`` leaves the document untouched (a loaded
+        bundle brings its own schema version) and ``created_at`` keeps a saved creation time."""
         if room_id is None:
             room_id = secrets.token_urlsafe(9)
         check_room_id(room_id, "id")
@@ -105,10 +108,11 @@ class Hub:
             raise Conflict(f"room {room_id!r} already exists", data={"field": "id"})
         if len(self.rooms) >= self.config.limits.max_rooms:
             raise LimitReached(f"the server already has {self.config.limits.max_rooms} rooms")
-        room = Room(room_id, name or room_id, self.clock(), self.room_limits)
+        room = Room(room_id, name or room_id, self.clock() if created_at is None else created_at, self.room_limits)
         self.rooms[room_id] = room
         self.canvases[room_id] = LiveCanvas()
-        room.apply_local("annotd", ops.ensure_schema, self.clock(), check=False)
+        if initialise:
+            room.apply_local("annotd", ops.ensure_schema, self.clock(), check=False)
         log.info("room created", extra={"roomId": room_id})
         return room
 

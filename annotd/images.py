@@ -102,6 +102,10 @@ class ImageStore:
     def get(self, sha256: str) -> StoredImage | None:
         return self._images.get(sha256)
 
+    def room_images(self, room_id: str) -> dict[str, StoredImage]:
+        """Every image ``room_id`` ever had (a bundle keeps those its head and tags show)."""
+        return {d: self._images[d] for d, users in self._users.items() if room_id in users and d in self._images}
+
     def release_room(self, room_id: str) -> None:
         for digest, users in list(self._users.items()):
             users.discard(room_id)

@@ -46,6 +46,7 @@ from prometheus_client.registry import Collector
 
 from . import errors
 from .looplag import LagWindow
+from .render.options import FORMATS as EXPORT_FORMATS
 
 RELAY_SAMPLE_EVERY = 8
 """Relay time is observed for every 8th sequenced update (a power of two: a mask test)."""
@@ -55,7 +56,6 @@ RejectReason = Literal["malformed", "too_large", "text_without_subprotocol", "bi
 REJECT_REASONS: tuple[RejectReason, ...] = ("malformed", "too_large", "text_without_subprotocol", "binary_on_control",
                                             "document_too_large")
 """Why a client's frame was refused (``annotd_frames_rejected_total{reason}``)."""
-EXPORT_FORMATS = ("png", "jpg", "svg")
 ExportStatus = Literal["done", "failed"]
 EXPORT_STATUSES: tuple[ExportStatus, ...] = ("done", "failed")
 

@@ -376,6 +376,16 @@ class Room:
         event, out = self._sequence(changed, user_id, now, None)
         return result, event, out
 
+    def apply_update(self, update: bytes, user_id: str, now: float) -> tuple[Event | None, list[Outbound]]:
+        """Apply a Yjs update made elsewhere (a loaded bundle) as one sequenced event, like a
+        client's; raise :class:`MalformedFrame` if Yjs cannot decode it, or
+        :class:`DocumentTooLarge` (nothing applied) past ``max_document_bytes``."""
+        self._fits(len(update), measured=True)
+        changed = self._apply(update)
+        if changed is None:
+            return None, []
+        return self._sequence(changed, user_id, now, None)
+
     def notify(self, method: str, params: dict[str, Any], *, session: str | None = None) -> list[Outbound]:
         """A server-pushed JSON-RPC notification for every annotd.v1 session, or for
         ``session`` alone (the one way notifications are built)."""

@@ -14,7 +14,7 @@ import orjson
 
 from . import commands
 from .commands import params as params_mod
-from .commands.base import Caller, invoke
+from .commands.base import Caller, Document, Download, invoke
 from .errors import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
@@ -71,6 +71,10 @@ async def call(hub: Hub, req: Any, caller: Caller) -> dict[str, Any] | None:
         return error(id_, INTERNAL_ERROR, "internal error") if has_id else None
     if not has_id:
         return None
+    if isinstance(result, Download):
+        result = result.to_json()
+    elif isinstance(result, Document):
+        result = result.body
     return {"jsonrpc": "2.0", "id": id_, "result": result}
 
 

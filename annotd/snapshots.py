@@ -30,6 +30,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from . import docstate
 from .docstate import StateParts
 from .history import Snapshot
 from .metrics import Metrics
@@ -155,6 +156,8 @@ class Snapshots:
         if existing is not None:
             return existing
         if not room.is_big:
+            if seq == room.head:  # encoding the live document beats rebuilding it
+                return Snapshot.encoded(docstate.encode_doc(room.doc, seq), self.clock())
             return Snapshot.of(seq, self.clock(), room.history.state_at(seq))
         encoded = await self.states.encode(room.history.parts_at(seq))
         return Snapshot.encoded(encoded, self.clock())

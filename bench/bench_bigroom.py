@@ -10,7 +10,7 @@ trip in an unrelated room every 10 ms. The daemon's own ``event_loop_lag_ms`` ma
 Actions: ``join`` (a fresh annotd.v1 client until its sync step 2 is applied), ``join x5``
 (five fresh clients at once), ``snapshot`` (``snapshots.create``), ``export`` (PNG of the
 head, submit to done), ``history`` (``annotations.list`` at an older retained seq),
-``version`` (``versions.create`` at an older retained seq), ``write`` (one more 900 KB
+``version`` (``versions.create`` at an older retained seq), ``write`` (one more 400 KB
 update).
 
     .venv/bin/python -m bench.bench_bigroom [--content text|annotations] [--mb 16] [--root /tmp/harden-base]
@@ -146,7 +146,7 @@ async def action(name: str, server: Server, http: aiohttp.ClientSession, old_seq
         doc: Doc[Any] = Doc()
         updates: list[bytes] = []
         doc.observe(lambda e: updates.append(e.update))
-        doc.get("w", type=Map)["k"] = "w" * CHUNK
+        doc.get("w", type=Map)["k"] = "w" * 400_000  # fits under the default limit after the fill
         try:
             await ws.send(create_update_message(updates.pop()))
             out["ack"] = await asyncio.wait_for(read_ack(ws), 120)

@@ -13,6 +13,7 @@ sets ``export.executor``).
 
     .venv/bin/python -m bench.bench_export [--runs 7] [--executor process]
     .venv/bin/python -m bench.bench_export --with-exports --executor thread,process --duration 10
+    .venv/bin/python -m bench.bench_export --workers-compare --duration 10 [--batch 8]
 
 Results on the 2-core dev machine (server and its render worker on core 0, load generator on
 core 1; other work shared the machine, so +-20 %), ``--runs 5 --executor process,thread
@@ -145,9 +146,60 @@ async def relay_with_exports(server: bench_relay.Server, duration: float, body: 
                                           warmup=1.0)
         stop.set()
         await asyncio.gather(*loops)
-    keys = ("p50_ms", "p99_ms", "p999_ms", "max_ms", "lost", "server_cpu_pct")
+    keys = ("p50_ms", "p99_ms", "p999_ms", "max_ms", "lost", "server_cpu_pct", "other_on_server_core_pct")
     return {"idle": {k: asdict(idle)[k] for k in keys}, "during_exports": {k: asdict(busy)[k] for k in keys},
             "exports_done": len(done), "export_render_p50_ms": round(statistics.median(done), 1) if done else None}
+
+
+async def workers_compare(workers: int, duration: float, body: dict[str, Any], batch: int) -> dict[str, Any]:
+    """``batch`` exports queued at once, again and again: alone, then while room10 runs.
+
+    The server may use both cores here (its render processes inherit its affinity): with
+    one core, a second worker could not help. The load generator stays on core 1, so during
+    the relay run a second worker competes with it too (as a client on the same machine would).
+    """
+    toml = f'[export]\nqueue_size = {max(16, batch)}\nworkers = {workers}\n'
+    server = bench_relay.Server(uvloop=True, extra_toml=toml, cores="0,1")
+    try:
+        async with aiohttp.ClientSession(base_url=server.http_url) as http:
+            await fill_room(http, server.ws_url, "exp")
+            for _ in range(workers):  # warm every worker process
+                await asyncio.gather(*(export_once(http, "exp", body) for _ in range(workers)))
+
+            async def one_batch() -> float:
+                t0 = pc()
+                await asyncio.gather(*(export_once(http, "exp", body, poll_s=0.02) for _ in range(batch)))
+                return pc() - t0
+
+            alone = [await one_batch() for _ in range(2)]
+            stop = asyncio.Event()
+            during: list[float] = []
+
+            async def batches() -> None:
+                while not stop.is_set():
+                    during.append(await one_batch())
+
+            task = asyncio.create_task(batches())
+            await asyncio.sleep(0.3)
+            busy = await bench_relay.run_load(server, tag="room10w", rooms=1, per_room=10, rate=30,
+                                              seconds=duration, warmup=1.0)
+            stop.set()
+            await task
+        idle = await bench_relay.run_load(server, tag="room10i", rooms=1, per_room=10, rate=30, seconds=duration,
+                                          warmup=1.0)
+    finally:
+        await asyncio.to_thread(server.stop)
+    keys = ("p50_ms", "p99_ms", "p999_ms", "max_ms", "lost", "other_on_server_core_pct")
+    return {
+        "workers": workers,
+        "batch": batch,
+        "alone_batch_s": [round(t, 2) for t in alone],
+        "alone_exports_per_s": round(batch / statistics.median(alone), 2),
+        "during_batch_s": [round(t, 2) for t in during],
+        "during_exports_per_s": round(batch / statistics.median(during), 2) if during else None,
+        "relay_idle": {k: asdict(idle)[k] for k in keys},
+        "relay_during": {k: asdict(busy)[k] for k in keys},
+    }
 
 
 def _progress(text: str) -> None:
@@ -156,6 +208,13 @@ def _progress(text: str) -> None:
 
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    if args.workers_compare:
+        body = {"format": args.relay_format, "scale": args.relay_scale, "includeComments": True}
+        for n in (1, 2):
+            _progress(f"[workers {n}] batches of {args.batch} {body}, alone and during room10")
+            results[f"workers{n}"] = await workers_compare(n, args.duration, body, args.batch)
+            _progress(f"  {results[f'workers{n}']}")
+        return results
     for kind in args.executor:
         toml = f'[export]\nqueue_size = 4\nexecutor = "{kind}"\n'
         res: dict[str, Any] = {}
@@ -189,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per room10 run (default 10)")
     p.add_argument("--relay-format", default="png", choices=("png", "jpg", "svg"))
     p.add_argument("--relay-scale", type=float, default=1.0)
+    p.add_argument("--workers-compare", action="store_true",
+                   help="export.workers 1 vs 2: batches of --batch exports alone and during room10 (server on both cores)")
+    p.add_argument("--batch", type=int, default=8)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     bad = [k for k in args.executor if k not in ("process", "thread")]
@@ -205,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         runner = asyncio.Runner()
     with runner:
         results = runner.run(amain(args))
-    if args.json:
+    if args.json or args.workers_compare:
         print(json.dumps(results, indent=2))
     else:
         for kind, res in results.items():
@@ -219,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
                     f = rl[phase]
                     print(f"  room10 {phase:15s} p50 {f['p50_ms']:.3f} ms  p99 {f['p99_ms']:.3f} ms  "
                           f"p99.9 {f['p999_ms']:.3f} ms  max {f['max_ms']:.3f} ms  lost {f['lost']}  "
-                          f"server cpu {f['server_cpu_pct']} %")
+                          f"server cpu {f['server_cpu_pct']} %  other processes on its core "
+                          f"{f['other_on_server_core_pct']} %")
                 print(f"  exports done during the busy run: {rl['exports_done']} (render p50 {rl['export_render_p50_ms']} ms)")
     return 0
 

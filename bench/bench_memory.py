@@ -1,152 +1,124 @@
-"""Do deleted rooms give memory back (issue 10, finding 4)? Leak or allocator?
+"""Peak memory of one export in a fresh process, as a render worker runs it.
 
-Each cycle creates ``--rooms`` rooms, has three annotd.v1 clients join each, write (new
-annotations, moves, a 200 KB text), send presence, takes a snapshot and a version, closes
-the clients and deletes every room. Printed per cycle: RSS after filling, after deleting
-(and waiting ``--settle`` s, long enough for the daemon's trimmer), and in ``inprocess``
-mode also what Python still holds.
+Each case runs ``render_export`` (what a worker process runs: decode the Yjs state, build
+the view, decode the base image, render, encode; the size limit is checked before queueing,
+so it is not applied here) in a new Python process and reports its
+peak RSS (``VmHWM``), the RSS before the export (imports and inputs loaded: the worker's
+idle size), the CPU time and the output size. Scenes are the bench scene's 500 annotations
+and 20 comment badges spread over a photo-like base (``bench_render.base_image``), given as
+PNG (1600x1000) or JPEG q90 (6000x4000, a camera photo).
 
-* ``--mode external`` (default): the server in its own process (``--root`` another tree
-  for "before" figures); RSS from /proc.
-* ``--mode inprocess``: the daemon runs in this process under ``tracemalloc`` (so Python
-  allocations are traced: a leak of Python objects shows as traced memory that grows cycle
-  after cycle, and as surviving ``Room``/``Doc`` objects), and RSS is read before and after
-  an explicit ``malloc_trim`` (what the allocator kept but did not need). pycrdt's own
-  (Rust) allocations are not traced; they show in RSS only.
+    .venv/bin/python -m bench.bench_memory [--cases 4800x3000,12000x8000] [--formats png,jpg] [--frame]
 
-    .venv/bin/python -m bench.bench_memory [--mode external|inprocess] [--cycles 5] [--rooms 20]
+``--frame`` adds a rectangle around the whole image: its aggdraw region is then the whole
+canvas, copied in and out (the worst case for memory).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
+import hashlib
+import io
 import json
-import os
-import random
-import time
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
-from typing import Any
 
-import aiohttp
-from pycrdt import Doc, Map, Text
+from pycrdt import Doc, Map
 
-from annotd.client import RoomClient
+from annotd.canvas import ops
+from annotd.canvas.codec import annotation_to_fields
 
-from .bench_relay import ROOT, Server
-from .probes import json_request, load_avg, proc_sample
+from .bench_export import SERVER_ONLY
+from .bench_render import base_image, scene
 
+ROOT = Path(__file__).resolve().parent.parent
+CASES = {  # output size -> (base width, base height, base format, scale)
+    "4800x3000": (1600, 1000, "PNG", 3.0),
+    "8000x5000": (4000, 2500, "JPEG", 2.0),  # 40 MP: the default export.max_output_pixels
+    "12000x8000": (6000, 4000, "JPEG", 2.0),
+}
 
-async def cycle(ws_url: str, http_url: str, n_rooms: int, seed: int) -> None:
-    rng = random.Random(seed)
-    async with aiohttp.ClientSession() as http:
-        ids = [f"m{seed}-{i}" for i in range(n_rooms)]
-        for rid in ids:
-            await json_request(http, "POST", f"{http_url}/v1/rooms", {"id": rid})
+_CHILD = """
+import json, resource, sys, time
+from annotd.docstate import StateParts, sha256
+from annotd.exports.worker import render_export
+from annotd.render import RenderOptions
 
-        async def work(rid: str) -> None:
-            clients = [RoomClient(ws_url, rid, user_id=f"u{k}") for k in range(3)]
-            for c in clients:
-                await c.connect()
-            for k, c in enumerate(clients):
-                anns = c.doc.get("annotations", type=Map)
-                for j in range(30):
-                    anns[f"a{k}-{j}"] = Map({"id": f"a{k}-{j}", "type": "rect", "x": rng.uniform(0, 900),
-                                             "y": rng.uniform(0, 900), "w": 40, "h": 30})
-                for j in range(60):
-                    anns[f"a{k}-{j % 30}"]["x"] = rng.uniform(0, 900)
-                await c.send_presence(cursor={"x": 1, "y": 2}, selection=[])
-            clients[0].doc.get("notes", type=Text).insert(0, "n" * 200_000)
-            for c in clients:
-                await c.flush()
-            await json_request(http, "POST", f"{http_url}/v1/rooms/{rid}/snapshots")
-            await json_request(http, "POST", f"{http_url}/v1/rooms/{rid}/versions", {"tag": "v"})
-            for c in clients:
-                await c.close()
-
-        await asyncio.gather(*(work(rid) for rid in ids))
-        for rid in ids:
-            await json_request(http, "DELETE", f"{http_url}/v1/rooms/{rid}")
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+blob = open(sys.argv[1], "rb").read()
+data = open(sys.argv[2], "rb").read()
+sha, fmt, scale = sys.argv[3], sys.argv[4], float(sys.argv[5])
+before = status("VmRSS")
+t0 = time.process_time()
+opts = RenderOptions(format=fmt, scale=scale, include_comments=True)
+out = render_export(StateParts(1, blob, sha256(blob)), (sha, data), opts, {"seq": "1"})
+cpu = (time.process_time() - t0) * 1000
+print(json.dumps({"before_mb": before, "peak_mb": status("VmHWM"), "cpu_ms": cpu,
+                  "bytes": len(getattr(out, "data", b""))}))
+"""
 
 
-async def external(args: argparse.Namespace) -> dict[str, Any]:
-    server = Server(uvloop=True, root=args.root)
-    try:
-        await asyncio.sleep(1.0)
-        base = proc_sample(server.pid)["rss_mib"]
-        rows = []
-        for k in range(args.cycles):
-            await cycle(server.ws_url, server.http_url, args.rooms, k)
-            deleted = proc_sample(server.pid)["rss_mib"]
-            await asyncio.sleep(args.settle)
-            settled = proc_sample(server.pid)
-            rows.append({"cycle": k + 1, "rss_at_delete_mib": deleted, "rss_settled_mib": settled["rss_mib"],
-                         "fds": settled["fds"], "threads": settled["threads"]})
-            print(json.dumps(rows[-1]), flush=True)
-        last = rows[-1]["rss_settled_mib"]
-        return {"mode": "external", "root": str(args.root), "load_1min": load_avg(), "rss_baseline_mib": base,
-                "rss_last_mib": last, "above_baseline_pct": round(100 * (last - base) / base, 1), "cycles": rows}
-    finally:
-        server.stop()
+def state(width: int, height: int, sha: str, mime: str, frame: bool) -> bytes:
+    view = scene(width=width, height=height)
+    if frame:  # one rectangle around the whole image: its aggdraw region is the whole canvas
+        from dataclasses import replace
+
+        from annotd.canvas.model import Annotation, Style
+
+        box = Annotation("frame", "rect", 10, 10, width - 20, height - 20, z="a9999", style=Style(stroke="#e03131",
+                                                                                                   strokeWidth=8))
+        view = replace(view, annotations=(*view.annotations, box))
+    doc = Doc()
+    with doc.transaction():
+        ops.set_image(doc, {"sha256": sha, "width": width, "height": height, "mime": mime})
+        for a in view.annotations:
+            patch = {k: v for k, v in annotation_to_fields(a).items() if k not in SERVER_ONLY}
+            ops.upsert_annotation(doc, patch, "bench", 1)
+        for t in view.threads:
+            ops.create_thread(doc, {"kind": "point", "x": t.anchor.x, "y": t.anchor.y}, "look here", "bench", 1,
+                                    thread_id=t.id)
+    doc.get("moves", type=Map)  # nothing else: the blob is the canvas only
+    return doc.get_update()
 
 
-async def inprocess(args: argparse.Namespace) -> dict[str, Any]:
-    import tracemalloc
-
-    from annotd import memtrim
-    from annotd.config import Config
-    from annotd.daemon import Daemon
-    from annotd.room import Room
-
-    cfg = Config().replace("server", ws_port=0, http_port=0, use_uvloop=False)
-    daemon = Daemon(cfg)
-    await daemon.start()
-    tracemalloc.start()
-    try:
-        gc.collect()
-        memtrim.trim()
-        base_traced = tracemalloc.get_traced_memory()[0]
-        base_rss = proc_sample(os.getpid())["rss_mib"]
-        rows = []
-        for k in range(args.cycles):
-            await cycle(daemon.ws_url, daemon.http_url, args.rooms, k)
-            await asyncio.sleep(0.5)  # the sockets' handlers finish
-            daemon.hub.freed_bytes = 0  # this bench trims by hand, to see both sides
-            gc.collect()
-            rss_before = proc_sample(os.getpid())["rss_mib"]
-            t0 = time.perf_counter()
-            memtrim.trim()
-            trim_ms = (time.perf_counter() - t0) * 1000
-            rows.append({
-                "cycle": k + 1,
-                "traced_python_mib": round((tracemalloc.get_traced_memory()[0] - base_traced) / 2**20, 2),
-                "rooms_alive": sum(1 for o in gc.get_objects() if isinstance(o, Room)),
-                "docs_alive": sum(1 for o in gc.get_objects() if isinstance(o, Doc)),
-                "clients_alive": sum(1 for o in gc.get_objects() if isinstance(o, RoomClient)),
-                "rss_before_trim_mib": rss_before, "rss_after_trim_mib": proc_sample(os.getpid())["rss_mib"],
-                "trim_ms": round(trim_ms, 1),
-            })
-            print(json.dumps(rows[-1]), flush=True)
-        top = tracemalloc.take_snapshot().statistics("filename")[:5]
-        return {"mode": "inprocess", "load_1min": load_avg(), "rss_baseline_mib": base_rss, "cycles": rows,
-                "traced_top_files": [f"{s.traceback[0].filename.split('site-packages/')[-1]}: {s.size / 2**20:.2f} MiB"
-                                     for s in top]}
-    finally:
-        tracemalloc.stop()
-        await daemon.stop()
+def run(case: str, fmt: str, tmp: Path, frame: bool) -> dict[str, float]:
+    w, h, base_fmt, scale = CASES[case]
+    buf = io.BytesIO()
+    base_image(w, h).save(buf, format=base_fmt, **({"quality": 90} if base_fmt == "JPEG" else {"compress_level": 1}))
+    data = buf.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    (tmp / "base").write_bytes(data)
+    (tmp / "blob").write_bytes(state(w, h, sha, "image/jpeg" if base_fmt == "JPEG" else "image/png", frame))
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(tmp / "blob"), str(tmp / "base"), sha, fmt, str(scale)],
+                         cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1]}  # type: ignore[dict-item]
+    res: dict[str, float] = json.loads(out.stdout)
+    res["base_mb"] = len(data) / 1e6
+    return res
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mode", choices=("external", "inprocess"), default="external")
-    ap.add_argument("--cycles", type=int, default=5)
-    ap.add_argument("--rooms", type=int, default=20)
-    ap.add_argument("--settle", type=float, default=3.0)
-    ap.add_argument("--root", type=Path, default=ROOT)
+    ap.add_argument("--cases", type=lambda s: s.split(","), default=list(CASES))
+    ap.add_argument("--formats", type=lambda s: s.split(","), default=["png", "jpg"])
+    ap.add_argument("--frame", action="store_true", help="add a rectangle around the whole image (worst case)")
     args = ap.parse_args()
-    run = external if args.mode == "external" else inprocess
-    print(json.dumps(asyncio.run(run(args))), flush=True)
+    with tempfile.TemporaryDirectory() as d:
+        for case in args.cases:
+            for fmt in args.formats:
+                r = run(case, fmt, Path(d), args.frame)
+                if "error" in r:
+                    print(f"{case} {fmt}: FAILED {r['error']}")
+                    continue
+                print(f"{case} {fmt}: peak RSS {r['peak_mb']:7.0f} MB (before the export {r['before_mb']:5.0f} MB), "
+                      f"CPU {r['cpu_ms'] / 1000:6.2f} s, output {r['bytes'] / 1e6:6.1f} MB, "
+                      f"base {r['base_mb']:5.1f} MB {CASES[case][2]}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """Export benchmark: a 1600x1000 base with 500 annotations of every kind plus comment badges.
 
-Prints p50 wall time of render+encode at scale 1 and 3 for PNG, JPEG and SVG, the same scene
-rasterised through resvg (the alternative considered, fed by our own SVG export), and PNG
-encode time/size per zlib level. Figures go into annotd/render/DESIGN.md.
+Prints p50 time of render+encode at scale 1 and 3 for PNG, JPEG and SVG, and the same scene
+rasterised through resvg (the alternative considered, fed by our own SVG export). PNG
+encoders are compared by ``bench/bench_png.py``. Figures go into annotd/render/DESIGN.md.
 
-    .venv/bin/python -m bench.bench_render [--runs N] [--quick]
+``--cpu`` measures the process's CPU time instead of wall time: on a machine shared with
+other work it moves much less with the load (this process is single-threaded).
+
+    .venv/bin/python -m bench.bench_render [--runs N] [--quick] [--cpu]
 """
 
 from __future__ import annotations
@@ -28,14 +31,17 @@ W, H = 1600, 1000
 COLORS = ("#e03131", "#1971c2", "#2f9e44", "#f08c00", "#6741d9", "#000000")
 
 
-def base_image() -> Image.Image:
-    gx = Image.linear_gradient("L").rotate(90).resize((W, H))
-    gy = Image.linear_gradient("L").resize((W, H))
-    m = Image.effect_mandelbrot((W, H), (-2.0, -1.2, 1.0, 1.2), 60)
+def base_image(width: int = W, height: int = H) -> Image.Image:
+    gx = Image.linear_gradient("L").rotate(90).resize((width, height))
+    gy = Image.linear_gradient("L").resize((width, height))
+    m = Image.effect_mandelbrot((width, height), (-2.0, -1.2, 1.0, 1.2), 60)
     return Image.merge("RGB", (gx, gy, m))
 
 
-def scene(n: int = 500, threads: int = 20) -> CanvasView:
+def scene(n: int = 500, threads: int = 20, width: int = W, height: int = H) -> CanvasView:
+    """The bench scene; on a larger image (``width`` x ``height``) the same annotations are
+    spread over it (same sizes)."""
+    W, H = width, height  # noqa: N806
     rnd = random.Random(42)
     anns: list[Annotation] = []
     kinds = ("rect", "rect_rot", "ellipse_dashed", "arrow", "polygon", "freehand", "text_rot", "line_dotted")
@@ -80,12 +86,15 @@ def scene(n: int = 500, threads: int = 20) -> CanvasView:
     return CanvasView(1, ImageRef("0" * 64, W, H, "image/png"), tuple(sorted(anns, key=lambda a: (a.z, a.id))), ths)
 
 
+CLOCK = time.perf_counter
+
+
 def p50(fn: Callable[[], object], runs: int) -> float:
     times = []
     for _ in range(runs):
-        t = time.perf_counter()
+        t = CLOCK()
         fn()
-        times.append(time.perf_counter() - t)
+        times.append(CLOCK() - t)
     return statistics.median(times) * 1000
 
 
@@ -99,18 +108,23 @@ def resvg_path(view: CanvasView, base: Image.Image, opts: RenderOptions) -> byte
     layer = Image.open(io.BytesIO(bytes(png))).convert("RGBA")
     canvas = base.convert("RGBA").resize(layer.size, Image.Resampling.LANCZOS)
     canvas.alpha_composite(layer)
-    return encode_png(canvas, compress_level=opts.png_compress_level)
+    return encode_png(canvas)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--quick", action="store_true", help="skip resvg and the zlib level sweep")
+    ap.add_argument("--quick", action="store_true", help="skip resvg")
+    ap.add_argument("--cpu", action="store_true", help="CPU time of this process instead of wall time")
     args = ap.parse_args()
+    global CLOCK
+    if args.cpu:
+        CLOCK = time.process_time
     view, base = scene(), base_image()
     base_png = io.BytesIO()
     base.save(base_png, format="PNG", compress_level=1)
-    print(f"scene: {len(view.annotations)} annotations, {len(view.threads)} badges, base {W}x{H}")
+    print(f"scene: {len(view.annotations)} annotations, {len(view.threads)} badges, base {W}x{H}; "
+          f"{'CPU' if args.cpu else 'wall'} ms, p50 of {args.runs} (scale 3: {max(3, args.runs // 2)})")
     for scale in (1.0, 3.0):
         runs = args.runs if scale == 1 else max(3, args.runs // 2)
         opts = RenderOptions(scale=scale, include_comments=True)
@@ -122,13 +136,6 @@ def main() -> None:
         if not args.quick:
             rv = p50(lambda o=opts: resvg_path(view, base, o), max(1, runs // 2))  # type: ignore[misc]
             print(f"scale {scale:g}: resvg(our svg)+composite+png {rv:7.0f} ms")
-    if not args.quick:
-        for scale in (1.0, 3.0):
-            img = render_image(view, base, RenderOptions(scale=scale, include_comments=True)).convert("RGB")
-            for level in (0, 1, 2, 3, 4, 6, 9):
-                ms = p50(lambda i=img, lv=level: encode_png(i, compress_level=lv), 3 if scale == 1 else 1)  # type: ignore[misc]
-                size_mb = len(encode_png(img, compress_level=level)) / 1e6
-                print(f"png encode {img.width}x{img.height} level {level}: {ms:7.0f} ms {size_mb:6.2f} MB")
 
 
 if __name__ == "__main__":

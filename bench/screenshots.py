@@ -1,10 +1,14 @@
-"""Retake the README screenshot: two browsers (Alice and Bob) in one room.
+"""Retake the README screenshots: two browsers (Alice and Bob) in one room, then the
+Comments, Versions and History panels.
 
-    .venv/bin/python bench/screenshots.py [--out docs/screenshots/two-browsers.png]
+    .venv/bin/python bench/screenshots.py [--dir docs/screenshots]
 
 Starts its own annotd (free ports), creates a room with the test scene of every primitive,
 opens two Chromium contexts side by side, has Alice select a shape and Bob point at
-another, and writes one PNG with both windows. Needs Debian's chromium on PATH.
+another, and writes one PNG with both windows (two-browsers.png). Then: a discussion on a
+shape with Alice typing, seen by Bob (comments.png); two named versions with one previewed
+(versions.png); the history scrubber at a past step (history.png). Needs Debian's chromium
+on PATH.
 """
 
 from __future__ import annotations
@@ -15,25 +19,86 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from annotd.render.fonts import load_font  # noqa: E402
-from tests.browser.conftest import CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
+from tests.browser.conftest import CHROMIUM_ARGS, Server, start_server, stop_server  # noqa: E402
 from tests.browser.scene import annotations, base_png  # noqa: E402
 
 W, H = 1200, 680
 
 
+def as_user(server: Server, user: str, method: str, path: str, body: Any = None) -> Any:
+    sep = "&" if "?" in path else "?"
+    status, out = server.request(method, f"{path}{sep}userId={user.replace('#', '%23')}", body)
+    assert status < 300, out
+    return out
+
+
+def panel_shots(server: Server, alice: Page, bob: Page, ids: list[str], out_dir: Path) -> None:
+    """comments.png (Bob's window), versions.png and history.png (Alice's)."""
+    base = "/v1/rooms/harbour"
+    as_user(server, "Alice#demo", "POST", f"{base}/versions", {"tag": "first-pass"})
+    t1 = as_user(server, "Alice#demo", "POST", f"{base}/comments", {
+        "body": "Is this the crack we saw last week? It looks longer.",
+        "anchor": {"kind": "annotation", "annotationId": ids[0], "offsetX": 1, "offsetY": 0}})["thread"]["id"]
+    as_user(server, "Bob#demo", "POST", f"{base}/comments/{t1}/replies",
+            {"body": "Yes, about 2 mm longer. I marked the end with the arrow."})
+    t2 = as_user(server, "Bob#demo", "POST", f"{base}/comments", {
+        "body": "Rust under the paint here?", "anchor": {"kind": "region", "x": 500, "y": 300, "w": 200, "h": 160}})["thread"]["id"]
+    t3 = as_user(server, "Alice#demo", "POST", f"{base}/comments",
+                 {"body": "Label moved, fine now.", "anchor": {"kind": "point", "x": 600, "y": 420}})
+    as_user(server, "Bob#demo", "PATCH", f"{base}/comments/{t3['thread']['id']}", {"action": "resolve"})
+    as_user(server, "Bob#demo", "PATCH", f"{base}/annotations/{ids[3]}", {"x": 430, "style": {"fill": "#ffd43b"}})
+    as_user(server, "Bob#demo", "DELETE", f"{base}/annotations/{ids[13]}")
+    as_user(server, "Alice#demo", "POST", f"{base}/versions", {"tag": "after-review"})
+    as_user(server, "Alice#demo", "PATCH", f"{base}/annotations/{ids[5]}", {"style": {"stroke": "#1971c2"}})
+
+    # Comments: Bob reads the discussion on the red rectangle while Alice types a reply
+    bob.get_by_role("tab", name="Comments").click()
+    bob.locator(f'li.thread[data-thread-id="{t1}"] .thread-open').click()
+    bob.evaluate("window.annotd.app.fit()")
+    alice.get_by_role("tab", name="Comments").click()
+    alice.locator(f'li.thread[data-thread-id="{t1}"] .thread-open').click()
+    alice.locator(f'li.thread[data-thread-id="{t1}"] textarea').click()
+    alice.keyboard.type("Then we")
+    bob.wait_for_function("() => document.querySelector('.typing-indicator').textContent === 'Alice is typing…'", polling=50)
+    bob.wait_for_selector(f'.pins .pin[data-thread-id="{t2}"]')
+    Image.open(io.BytesIO(bob.screenshot())).convert("RGB").save(out_dir / "comments.png", optimize=True)
+    alice.keyboard.press("Escape")
+
+    # Versions: Alice previews the first pass while the room has moved on
+    alice.get_by_role("tab", name="Versions").click()
+    alice.get_by_role("button", name="Preview version first-pass").click()
+    alice.wait_for_selector(".banner[data-preview=tag]")
+    alice.evaluate("window.annotd.app.fit()")
+    alice.mouse.move(5, H - 5)
+    Image.open(io.BytesIO(alice.screenshot())).convert("RGB").save(out_dir / "versions.png", optimize=True)
+    alice.keyboard.press("Escape")
+
+    # History: the scrubber a few steps back, with who changed what
+    alice.get_by_role("tab", name="History").click()
+    step = alice.evaluate("window.annotd.app.history.head") - 2  # Bob moved and filled the ellipse
+    alice.evaluate("""s => { const el = document.getElementById('history-seq'); el.value = String(s);
+        el.dispatchEvent(new Event('input', { bubbles: true })); }""", step)
+    alice.wait_for_function("s => document.getElementById('history-step').dataset.seq === String(s)", arg=step, polling=50)
+    alice.evaluate("window.annotd.app.fit()")
+    Image.open(io.BytesIO(alice.screenshot())).convert("RGB").save(out_dir / "history.png", optimize=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots" / "two-browsers.png"))
+    ap.add_argument("--dir", default=str(ROOT / "docs" / "screenshots"))
     args = ap.parse_args()
+    out_dir = Path(args.dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     chromium = shutil.which("chromium")
     if chromium is None:
         sys.exit("chromium is not on PATH (apt-get install chromium)")
@@ -78,6 +143,8 @@ def main() -> None:
             alice.wait_for_selector('.cursor[data-user="Bob#demo"]')
             for page in (alice, bob):
                 shots.append(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
+            alice.evaluate("window.annotd.app.selection.clear()")
+            panel_shots(server, alice, bob, ids, out_dir)
             browser.close()
     finally:
         stop_server(server)
@@ -89,9 +156,8 @@ def main() -> None:
         x = gap + i * (W + gap)
         draw.text((x, gap - 4), who, fill=(248, 249, 250), font=font)
         out.paste(shot, (x, gap + label_h - 8))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    out.save(args.out, optimize=True)
-    print(f"wrote {args.out} ({out.width}x{out.height})")
+    out.save(out_dir / "two-browsers.png", optimize=True)
+    print(f"wrote {out_dir}: two-browsers.png ({out.width}x{out.height}), comments.png, versions.png, history.png")
 
 
 if __name__ == "__main__":

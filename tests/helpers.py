@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
@@ -155,3 +156,13 @@ async def control_call(d: Daemon, method: str, **params: Any) -> J:
         reply: J = orjson.loads(await within(ws.recv(), f"reply to {method}"))
     assert reply["id"] == 1
     return reply
+
+
+async def run_annotd(*args: str, cwd: str | None = None) -> tuple[int, str]:
+    """Run ``python -m annotd ARGS`` to the end; its exit status and stderr."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "annotd", *args, cwd=cwd,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(T):
+        _, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()

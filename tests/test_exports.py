@@ -24,7 +24,7 @@ from annotd.daemon import Daemon
 from annotd.exports import Job
 from annotd.render import RenderOptions, render
 
-from .helpers import Open, T, create_room
+from .helpers import Open, T, create_room, run_annotd
 
 ROOT = Path(__file__).resolve().parent.parent
 RED, BLUE = "#ff0000", "#0000ff"
@@ -112,7 +112,7 @@ async def test_export_at_tag_shows_tagged_canvas(daemon: Daemon, http: aiohttp.C
 
     job, resp, data = await export(daemon, http, format="png", tag="v1", background="white")
     assert (job["seq"], job["tag"]) == (seq_v1, "v1")
-    opts = RenderOptions(format="png", background="white", png_compress_level=daemon.config.export.png_compress_level)
+    opts = RenderOptions(format="png", background="white", png_speed=daemon.config.export.png_speed)
     expected = direct_render(daemon, "r1", seq_v1, opts, {"roomId": "r1", "seq": str(seq_v1), "tag": "v1"})
     assert data == expected
     img = Image.open(io.BytesIO(data)).convert("RGB")
@@ -148,6 +148,7 @@ async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt
     job, resp, data = await export(daemon, http, format=fmt, tag="v1")
     assert resp.headers["Content-Type"] == mime
     assert resp.headers["Content-Disposition"] == f'attachment; filename="r1-seq{seq}-v1.{fmt}"'
+    assert job["fileName"] == f"r1-seq{seq}-v1.{fmt}"
     assert int(resp.headers["Content-Length"]) == len(data) == job["size"]
     assert job["mime"] == mime
     if fmt == "svg":
@@ -258,6 +259,53 @@ async def test_pruned_seq_is_gone(make_daemon: Callable[..., Awaitable[Daemon]])
 
 
 # -- limits -------------------------------------------------------------------------------
+async def test_export_larger_than_the_pixel_limit_is_refused_before_queueing(daemon: Daemon, http: aiohttp.ClientSession,
+                                                                              clients: Open) -> None:
+    """Issue 10 finding 6: two 1x1 rects two million pixels apart at scale 8 made a 16M x 16M
+    canvas and failed in the worker with MemoryError. The size is known before queueing."""
+    await create_room(http)
+    add_rect(daemon, "r1", "a", RED, x=-1e6, y=-1e6, w=1, h=1)
+    add_rect(daemon, "r1", "b", BLUE, x=999999, y=999999, w=1, h=1)
+    service = daemon.hub.exports
+    limit = daemon.config.export.max_output_pixels
+    for fmt in ("png", "jpg"):
+        r = await http.post("/v1/rooms/r1/exports", json={"format": fmt, "scale": 8})
+        assert r.status == 422
+        err = (await r.json())["error"]
+        assert err["code"] == "invalid_params" and err["data"]["field"] == "scale"
+        assert err["data"]["maxPixels"] == limit and err["data"]["width"] * err["data"]["height"] > limit
+        assert "export.max_output_pixels" in err["message"]
+    r = await http.post("/v1/rooms/r1/exports", json={"format": "png", "dpi": 300})
+    assert r.status == 422 and (await r.json())["error"]["data"]["field"] == "dpi"
+    c = await clients("r1")
+    with pytest.raises(RpcError) as exc:
+        await c.call("exports.create", format="png", scale=8)
+    assert exc.value.code == -32602 and exc.value.data["field"] == "scale"
+    assert service.pending == 0 and service.room_jobs("r1") == []
+    # SVG is vector: not limited; the same content exports.
+    job, _, data = await export(daemon, http, format="svg", scale=8)
+    assert data.startswith(b"<?xml")
+
+
+async def test_pixel_limit_uses_the_image_size_and_the_scale(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    daemon = await make_daemon(export={"max_output_pixels": 200 * 120 * 4})
+    async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
+        await create_room(http)
+        await upload(http, "r1", png_bytes((0, 200, 0), (200, 120)))
+        done, _, data = await export(daemon, http, format="png", scale=2)  # exactly the limit
+        assert Image.open(io.BytesIO(data)).size == (400, 240)
+        r = await http.post("/v1/rooms/r1/exports", json={"format": "jpg", "scale": 2.01})
+        err = (await r.json())["error"]
+        assert r.status == 422 and err["data"]["field"] == "scale"
+        assert (err["data"]["width"], err["data"]["height"]) == (402, 241)
+        assert "scale at most 2" in err["message"]
+        seq = tag(daemon, "r1", "v1")
+        r = await http.post("/v1/rooms/r1/exports", json={"format": "png", "tag": "v1", "dpi": 200})
+        assert r.status == 422 and (await r.json())["error"]["data"]["field"] == "dpi"
+        r = await http.post("/v1/rooms/r1/exports", json={"format": "png", "seq": seq, "scale": 1.5})
+        assert r.status == 202
+
+
 async def test_full_queue_is_refused(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
     daemon = await make_daemon(export={"queue_size": 1})
     entered, release = gate(daemon)
@@ -400,7 +448,7 @@ from annotd.render import RenderOptions, render
 blob = open(sys.argv[1], "rb").read()
 doc = Doc()
 doc.apply_update(blob)
-opts = RenderOptions(format=sys.argv[2], background="white", png_compress_level=int(sys.argv[3]), include_comments=True)
+opts = RenderOptions(format=sys.argv[2], background="white", png_speed=sys.argv[3], include_comments=True)
 print(hashlib.sha256(render(build_view(doc), None, opts, {"roomId": "r1", "seq": sys.argv[4]})).hexdigest())
 """
 
@@ -415,7 +463,7 @@ async def test_bytes_identical_in_a_separate_process(daemon: Daemon, http: aioht
     blob = tmp_path / "state.bin"
     blob.write_bytes(daemon.hub.room("r1").history.state_at(job["seq"]))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _CHILD, str(blob), fmt, str(daemon.config.export.png_compress_level), str(job["seq"]),
+        sys.executable, "-c", _CHILD, str(blob), fmt, daemon.config.export.png_speed, str(job["seq"]),
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     async with asyncio.timeout(T):
         out, err = await proc.communicate()
@@ -425,13 +473,7 @@ async def test_bytes_identical_in_a_separate_process(daemon: Daemon, http: aioht
 
 # -- the CLI ------------------------------------------------------------------------------
 async def run_cli(*args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "annotd", "export", *args, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    async with asyncio.timeout(T):
-        _, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, err.decode()
+    return await run_annotd("export", *args, cwd=str(ROOT))
 
 
 async def test_cli_export(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path) -> None:
@@ -537,3 +579,28 @@ async def test_stop_cancels_a_job_still_running_at_the_deadline(make_daemon: Cal
     stuck = daemon.hub.exports.get(job["jobId"])
     assert stuck.status == "failed" and "shut down" in (stuck.error or "")
     assert daemon.hub.exports.pending == 0
+
+
+# -- configuration ------------------------------------------------------------------------
+@pytest.mark.parametrize(("export_cfg", "message"), [
+    ({"png_speed": "turbo"}, "export.png_speed: expected one of fast, small"),
+    ({"png_compress_level": 3}, "png_compress_level was replaced by png_speed"),
+    ({"max_output_pixels": 0}, "export.max_output_pixels: must be at least 1"),
+])
+def test_export_config_is_checked(export_cfg: dict[str, Any], message: str) -> None:
+    from annotd.config import ConfigError, from_mapping
+
+    with pytest.raises(ConfigError, match=message):
+        from_mapping({"export": export_cfg})
+    assert from_mapping({"export": {"png_speed": "small", "max_output_pixels": 10}}).export.png_speed == "small"
+
+
+async def test_png_speed_small_is_used_and_echoed(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    daemon = await make_daemon(export={"png_speed": "small"})
+    async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
+        await create_room(http)
+        add_rect(daemon, "r1", "a", RED)
+        job, _, data = await export(daemon, http, format="png", background="white")
+        assert job["options"]["pngSpeed"] == "small"
+        opts = RenderOptions(format="png", background="white", png_speed="small")
+        assert data == direct_render(daemon, "r1", job["seq"], opts, {"roomId": "r1", "seq": str(job["seq"])})

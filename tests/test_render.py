@@ -210,3 +210,16 @@ def test_manifest_covers_all_cases() -> None:
         if entry["kind"] == "png":
             assert (GOLDEN_DIR / f"{name}.png").is_file()
     assert hashlib.sha256(b"").hexdigest()  # keep hashlib import honest for readers
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("opts", [{}, {"scale": 2.5}, {"dpi": 300.0}, {"include_comments": True, "scale": 0.3}])
+def test_output_size_is_the_rendered_size(case, opts) -> None:  # type: ignore[no-untyped-def]
+    """What the pixel limit is checked against before queueing is what gets rendered."""
+    from dataclasses import replace
+
+    from annotd.render.frame import output_size
+
+    options = replace(case.options, **opts)
+    img = render_image(case.view, case.base() if case.base else None, options)
+    assert output_size(case.view, options) == img.size

@@ -184,7 +184,8 @@ async def test_revert_while_clients_edit_converges(daemon: Daemon, http: aiohttp
     for c in (a, b):
         await within(c.wait_until(reverted_note(c)), f"versions.reverted at {c.user_id}")
         [note] = [n for n in c.notifications if n["method"] == "versions.reverted"]
-        assert note["params"] == {"roomId": "r1", "tag": "v1", "seq": res["seq"], "changes": res["changes"]}
+        assert note["params"] == {"roomId": "r1", "tag": "v1", "seq": res["seq"], "changes": res["changes"],
+                                  "revertedBy": "rev"}
 
     # errors: a taken tag, an unknown tag, a seq in the future
     status, body = await rest(http, "POST", f"{base}/versions", {"tag": "v1"})

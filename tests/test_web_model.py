@@ -41,6 +41,19 @@ def _node() -> str:
     return node
 
 
+def run_node_tests(fixtures: Path, name: str, passes: int) -> None:
+    """Bundle web/test/*.test.ts and run ``<name>.test.mjs`` with ``node --test`` on the
+    documents in ``fixtures`` ($ANNOTD_FIXTURES); every test must pass."""
+    node = _node()
+    built = fixtures / "build"
+    subprocess.run([node, str(WEB / "test" / "build.mjs"), str(built)], cwd=WEB, check=True, timeout=120)
+    env = {**os.environ, "ANNOTD_FIXTURES": str(fixtures)}
+    run = subprocess.run([node, "--test", "--test-reporter=tap", str(built / f"{name}.test.mjs")], cwd=WEB, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "# fail 0" in run.stdout and f"# pass {passes}" in run.stdout, run.stdout
+
+
 def server_doc() -> tuple[pycrdt.Doc, dict[str, str]]:
     doc: pycrdt.Doc = pycrdt.Doc()
     ops.ensure_schema(doc)
@@ -84,7 +97,6 @@ def _view_json(doc: pycrdt.Doc) -> list[dict[str, Any]]:
 
 
 def test_node_model_matches_the_server(tmp_path: Path) -> None:
-    node = _node()
     doc, _ = server_doc()
     (tmp_path / "server.bin").write_bytes(doc.get_update())
     (tmp_path / "server-view.json").write_text(json.dumps(_view_json(doc)))
@@ -111,13 +123,7 @@ def test_node_model_matches_the_server(tmp_path: Path) -> None:
         groups.append({"ids": members, "groupIds": {m: view[m] for m in members}})
     (tmp_path / "group.json").write_text(json.dumps(groups))
 
-    built = tmp_path / "build"
-    subprocess.run([node, str(WEB / "test" / "build.mjs"), str(built)], cwd=WEB, check=True, timeout=120)
-    env = {**os.environ, "ANNOTD_FIXTURES": str(tmp_path)}
-    run = subprocess.run([node, "--test", "--test-reporter=tap", str(built / "model.test.mjs")], cwd=WEB, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "# fail 0" in run.stdout and "# pass 7" in run.stdout, run.stdout
+    run_node_tests(tmp_path, "model", 7)
 
     # what node wrote, read by the server: no repairs, exactly the client's values
     client: pycrdt.Doc = pycrdt.Doc()

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from annotd.canvas import schema
-from annotd.canvas.model import Anchor, Annotation, CanvasView, Message, Style, Thread
+from annotd.canvas.model import Anchor, Annotation, CanvasView, ImageRef, Message, Style, Thread
 
 __all__ = [
     "anchor_to_json",
     "annotation_to_fields",
     "annotation_to_json",
+    "image_json",
     "message_to_json",
     "thread_to_json",
     "view_to_json",
@@ -128,13 +129,17 @@ def thread_to_json(t: Thread) -> dict[str, Any]:
     }
 
 
+def image_json(image: ImageRef | None) -> dict[str, Any] | None:
+    """``meta.image`` as the API returns it (null when the canvas has no base image)."""
+    return None if image is None else {"sha256": image.sha256, "width": image.width, "height": image.height, "mime": image.mime}
+
+
 def view_to_json(view: CanvasView) -> dict[str, Any]:
     """The API's JSON for the whole canvas (annotations in paint order, threads by
     ``(createdAt, id)``)."""
-    image = view.image
     return {
         "schemaVersion": view.schemaVersion,
-        "image": None if image is None else {"sha256": image.sha256, "width": image.width, "height": image.height, "mime": image.mime},
+        "image": image_json(view.image),
         "annotations": [annotation_to_json(a) for a in view.annotations],
         "threads": [thread_to_json(t) for t in view.threads],
         "issues": list(view.issues),

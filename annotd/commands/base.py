@@ -8,6 +8,8 @@ from the same entries.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +31,32 @@ class Caller:
 
 
 Handler = Callable[["Hub", Any, Caller], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A file result (a room bundle). REST sends the bytes as they are, with ``mime`` and a
+    ``Content-Disposition`` naming ``filename``; JSON-RPC cannot carry bytes, so it answers
+    :meth:`to_json`: the same bytes base64-encoded with their size and sha256."""
+
+    data: bytes
+    mime: str
+    filename: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filename": self.filename, "mime": self.mime, "size": len(self.data),
+                "sha256": hashlib.sha256(self.data).hexdigest(), "encoding": "base64",
+                "data": base64.b64encode(self.data).decode("ascii")}
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A JSON document with a media type of its own (a W3C page, a COCO file). REST sends it
+    as that type with a ``Content-Disposition``; JSON-RPC answers the object itself."""
+
+    body: Any
+    mime: str
+    filename: str
 
 
 @dataclass(frozen=True)
@@ -53,7 +81,11 @@ class Command:
     status: int = 200
     body_param: str | None = None
     """When set, a REST body is this one parameter (e.g. the annotation itself) rather than
-    an object of all parameters."""
+    an object of all parameters; the other parameters then come from the query string."""
+    raw_body: str | None = None
+    """When set, a REST body is this ``bytes`` parameter, unparsed (a bundle file), read up to
+    the ``limits`` key named by ``raw_limit``; JSON-RPC sends it base64-encoded."""
+    raw_limit: str | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -89,6 +121,7 @@ def _params_type(handler: Handler) -> type:
 def command(
     name: str, *, method: str, path: str, status: int = 200,
     also: tuple[tuple[str, str], ...] = (), body_param: str | None = None,
+    raw_body: str | None = None, raw_limit: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(hub, params, caller)``; its params type is read from the annotation.
 
@@ -101,7 +134,7 @@ def command(
             raise RuntimeError(f"command {name} defined twice")
         summary = (handler.__doc__ or name).strip().splitlines()[0]
         routes = tuple(Route(m, p) for m, p in ((method, path), *also))
-        REGISTRY[name] = Command(name, summary, params_type, handler, routes, status, body_param)
+        REGISTRY[name] = Command(name, summary, params_type, handler, routes, status, body_param, raw_body, raw_limit)
         return handler
 
     return register

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..canvas import ops
-from ..canvas.codec import annotation_to_json, thread_to_json
+from ..canvas.codec import annotation_to_json, image_json, thread_to_json
 from ..canvas.model import CanvasView
 from ..errors import InvalidParams, NotFound
 from ..identifiers import ID_PATTERN, TAG_PATTERN
@@ -31,7 +31,8 @@ class ListAnnotations:
 
 def annotations_listing(view: CanvasView) -> dict[str, Any]:
     """What ``annotations.list`` answers besides ``seq`` (also run by the state worker)."""
-    return {"annotations": [annotation_to_json(a) for a in view.annotations], "issues": list(view.issues)}
+    return {"annotations": [annotation_to_json(a) for a in view.annotations], "image": image_json(view.image),
+            "issues": list(view.issues)}
 
 
 @command("annotations.list", method="GET", path="/v1/rooms/{roomId}/annotations")

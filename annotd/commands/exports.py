@@ -9,12 +9,14 @@ never takes a queue slot. The file itself is downloaded from
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import InvalidParams
 from ..identifiers import BACKGROUND_PATTERN, ID_PATTERN, JOB_ID_PATTERN, TAG_PATTERN
 from ..render.options import (
+    CSS_DPI,
     DEFAULT_JPEG_QUALITY,
     DPI_MAX,
     DPI_MIN,
@@ -80,7 +82,7 @@ def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, 
         dpi=p.dpi,
         background=p.background.lower(),
         include_comments=p.includeComments,
-        png_compress_level=hub.config.export.png_compress_level,
+        png_speed=hub.config.export.png_speed,
         **given,
     )
     echo: dict[str, Any] = {
@@ -93,14 +95,37 @@ def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, 
     if opts.format == "jpg":
         echo["quality"] = opts.quality
     if opts.format == "png":
-        echo["pngCompressLevel"] = opts.png_compress_level
+        echo["pngSpeed"] = opts.png_speed
     return opts, echo
+
+
+def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> None:
+    """Refuse a PNG/JPEG larger than ``export.max_output_pixels`` before it takes a queue
+    slot (an SVG is vector: not limited). The size is the renderer's own rule
+    (:func:`annotd.render.frame.output_size`) on the view at the job's seq: the image's size
+    times the scale, or, without an image, the bounds of the content."""
+    if opts.format == "svg":
+        return
+    from ..render.frame import output_size  # layout only (no aggdraw); not loaded by ``annotd export``
+
+    _, view = hub.view(p.roomId, p.seq, p.tag)
+    w, h = output_size(view, opts)
+    limit = hub.config.export.max_output_pixels
+    if w * h <= limit:
+        return
+    field = "dpi" if p.dpi is not None else "scale"
+    fit = opts.effective_scale * math.sqrt(limit / (w * h))
+    hint = f"dpi at most {math.floor(fit * CSS_DPI * 10) / 10:g}" if field == "dpi" else f"scale at most {math.floor(fit * 1000) / 1000:g}"
+    raise InvalidParams(field, f"the export would be {w}x{h} = {w * h:,} pixels, more than "
+                               f"export.max_output_pixels ({limit:,}); use {hint}",
+                        data={"width": w, "height": h, "maxPixels": limit})
 
 
 @command("exports.create", method="POST", path="/v1/rooms/{roomId}/exports", status=202)
 async def create(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
     """Queue an export of the room (head, seq or tag) as PNG, JPEG or SVG; returns the job id."""
     opts, echo = render_options(hub, p)
+    check_output_size(hub, p, opts)
     # Asked on this room's socket: that session alone is told when the job ends.
     session = caller.session if caller.room_id == p.roomId else None
     job = hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, session=session)

@@ -8,11 +8,14 @@ A field's extra rules live in ``field(metadata=...)`` built with :func:`rule`.
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import math
 import re
 import types
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import orjson
 
 from ..errors import InvalidParams
 
@@ -98,11 +101,30 @@ def _check(name: str, tp: Any, value: Any, meta: dict[str, Any], coerce: bool) -
         (item,) = get_args(tp) or (Any,)
         inner = {k: v for k, v in meta.items() if k != "max_len"}
         return [_check(f"{name}[{i}]", item, v, inner, coerce) for i, v in enumerate(value)]
+    if tp is bytes:
+        return _bytes(name, value, meta)
     if origin is dict or tp is dict:
+        if coerce and isinstance(value, str):  # REST query strings carry objects as JSON
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise InvalidParams(name, "must be a JSON object") from None
         if not isinstance(value, dict):
             raise InvalidParams(name, "must be an object")
         return value
     raise TypeError(f"unsupported parameter type {tp!r}")  # a schema bug, not user input
+
+
+def _bytes(name: str, value: Any, meta: dict[str, Any]) -> bytes:
+    """Binary parameters: raw bytes from a REST body, or base64 text over JSON-RPC."""
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, str):
+        raise InvalidParams(name, "must be a base64 string")
+    try:
+        return binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise InvalidParams(name, "must be a base64 string (RFC 4648, with padding)") from None
 
 
 def _range(name: str, value: float, meta: dict[str, Any]) -> None:
@@ -173,6 +195,8 @@ def _schema(tp: Any, meta: dict[str, Any]) -> dict[str, Any]:
     elif origin is list:
         (item,) = get_args(tp) or (Any,)
         out = {"type": "array", "items": _schema(item, {})}
+    elif tp is bytes:
+        out = {"type": "string", "contentEncoding": "base64"}
     elif origin is dict or tp is dict:
         out = {"type": "object"}
     else:

@@ -63,5 +63,6 @@ async def revert(hub: Hub, p: Revert, caller: Caller) -> dict[str, Any]:
     target = room.history.doc_at(version.seq)
     changes, seq = hub.change(p.roomId, caller.user_id,
                               lambda doc: ops.revert_to(doc, target, caller.user_id, hub.now_ms()))
-    hub.notify(p.roomId, "versions.reverted", {"roomId": p.roomId, "tag": p.tag, "seq": seq, "changes": changes})
+    hub.notify(p.roomId, "versions.reverted",
+               {"roomId": p.roomId, "tag": p.tag, "seq": seq, "changes": changes, "revertedBy": caller.user_id})
     return {"seq": seq, "tag": p.tag, "changes": changes}

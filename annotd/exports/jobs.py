@@ -55,6 +55,7 @@ class Job:
             "seq": self.seq,
             "tag": self.tag,
             "mime": self.mime,
+            "fileName": self.filename,
             "size": self.size,
             "error": self.error,
             "createdAt": self.created_at,

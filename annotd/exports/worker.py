@@ -78,8 +78,11 @@ def render_export(
     else:
         base = None
         if data is not None:
-            with Image.open(io.BytesIO(data)) as img:
-                base = img.convert("RGBA")
+            # Decoded as stored (RGB for photos): the renderer resizes it and paints on it
+            # as RGB when it is opaque, so an RGBA copy would only cost memory.
+            img = Image.open(io.BytesIO(data))
+            img.load()
+            base = img if img.mode in ("RGB", "RGBA") else img.convert("RGBA")
         out = render(view, base, options, provenance)
     return Rendered(out, (time.process_time() - t0) * 1000)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 Pt = tuple[float, float]
 Affine = tuple[float, float, float, float, float, float]
@@ -84,6 +85,7 @@ def oriented(poly: list[Pt]) -> list[Pt]:
     return poly if signed_area(poly) >= 0 else poly[::-1]
 
 
+@lru_cache(maxsize=4096)
 def circle_segments(radius: float) -> int:
     """Enough segments that a chord deviates < ~0.1 px from the circle, within 8..128."""
     if radius <= 0.5:
@@ -92,12 +94,29 @@ def circle_segments(radius: float) -> int:
     return max(8, min(128, n))
 
 
+@lru_cache(maxsize=256)
+def _unit_circle(n: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """cos and sin of the ``n`` polygon angles; cached because round strokes put a disc on
+    every vertex (the values are the same floats as computing them each time)."""
+    step = 2 * math.pi / n
+    return tuple(math.cos(i * step) for i in range(n)), tuple(math.sin(i * step) for i in range(n))
+
+
 def ellipse(cx: float, cy: float, rx: float, ry: float, n: int | None = None) -> list[Pt]:
     """Polygon approximating an ellipse, positively wound, starting at angle 0."""
     if n is None:
         n = circle_segments(max(rx, ry))
-    step = 2 * math.pi / n
-    return [(cx + rx * math.cos(i * step), cy + ry * math.sin(i * step)) for i in range(n)]
+    cos, sin = _unit_circle(n)
+    return [(cx + rx * c, cy + ry * s) for c, s in zip(cos, sin, strict=True)]
+
+
+def _disc_flat(cx: float, cy: float, r: float) -> list[float]:
+    """``ellipse(cx, cy, r, r)`` as a flat x, y list (what aggdraw takes), built faster."""
+    cos, sin = _unit_circle(circle_segments(r))
+    out = [0.0] * (2 * len(cos))
+    out[0::2] = [cx + r * c for c in cos]
+    out[1::2] = [cy + r * s for s in sin]
+    return out
 
 
 def polyline_length(pts: Sequence[Pt], closed: bool) -> float:
@@ -146,14 +165,14 @@ def dash(pts: Sequence[Pt], closed: bool, on: float, off: float) -> list[list[Pt
     return runs
 
 
-def round_stroke(pts: Sequence[Pt], radii: Sequence[float]) -> list[list[Pt]]:
-    """Outline pieces of a stroke with round caps and joins: one quad per segment (a trapezoid
-    when the two ends have different radii, for pressure) and one disc per vertex, every piece
-    positively wound. Fill them together with a non-zero rule."""
-    pieces: list[list[Pt]] = []
+def round_stroke(pts: Sequence[Pt], radii: Sequence[float]) -> list[list[float]]:
+    """Outline pieces of a stroke with round caps and joins, as flat x, y lists: one quad per
+    segment (a trapezoid when the two ends have different radii, for pressure) and one disc
+    per vertex, every piece positively wound. Fill them together with a non-zero rule."""
+    pieces: list[list[float]] = []
     for i, (p, r) in enumerate(zip(pts, radii, strict=True)):
         if r > 0:
-            pieces.append(ellipse(p[0], p[1], r, r))
+            pieces.append(_disc_flat(p[0], p[1], r))
         if i == 0:
             continue
         (x1, y1), (x2, y2) = pts[i - 1], p
@@ -163,8 +182,14 @@ def round_stroke(pts: Sequence[Pt], radii: Sequence[float]) -> list[list[Pt]]:
         nx, ny = -(y2 - y1) / seg, (x2 - x1) / seg
         r1 = radii[i - 1]
         quad = [(x1 + nx * r1, y1 + ny * r1), (x2 + nx * r, y2 + ny * r), (x2 - nx * r, y2 - ny * r), (x1 - nx * r1, y1 - ny * r1)]
-        pieces.append(oriented(quad))
+        a, b, c, d = quad if signed_area(quad) >= 0 else quad[::-1]
+        pieces.append([a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]])
     return pieces
+
+
+def pairs(flat: Sequence[float]) -> list[Pt]:
+    """A flat x, y list as points."""
+    return list(zip(flat[0::2], flat[1::2], strict=True))
 
 
 def last_direction(pts: Sequence[Pt]) -> tuple[Pt, Pt] | None:

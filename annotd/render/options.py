@@ -2,8 +2,8 @@
 
 Why a frozen dataclass with plain constants instead of a validating constructor: user input is
 validated at the API edge (one place maps errors to codes: ``annotd.commands.exports``, whose
-parameter rules the ``annotd export`` CLI reuses, and ``annotd.config`` for the compression
-level); the renderer trusts these values. The ranges and defaults below are the one home of
+parameter rules the ``annotd export`` CLI reuses, and ``annotd.config`` for the PNG speed
+and the output pixel limit); the renderer trusts these values. The ranges and defaults below are the one home of
 each number.
 """
 
@@ -24,11 +24,14 @@ CSS_DPI = 96.0
 QUALITY_MIN = 1
 QUALITY_MAX = 100
 DEFAULT_JPEG_QUALITY = 90
-PNG_COMPRESS_MIN = 0
-PNG_COMPRESS_MAX = 9
-DEFAULT_PNG_COMPRESS_LEVEL = 3
-"""Measured (see DESIGN.md): level 3 costs little more than level 1 and gives clearly smaller
-files than level 1, while level 6 (Pillow's default) is several times slower at 4800x3000."""
+PNG_SPEEDS: tuple[str, ...] = ("fast", "small")
+DEFAULT_PNG_SPEED = "fast"
+"""``fast``: Up filter + ISA-L, streamed in bands (7x faster than zlib level 3, files as small on
+exports); ``small``: Pillow's zlib at level 6, 5-9 % smaller and 5-15x slower. DESIGN.md."""
+DEFAULT_MAX_OUTPUT_PIXELS = 40_000_000
+"""PNG/JPEG exports larger than this are refused before queueing. A render needs about 10
+bytes per output pixel at its peak (canvas + one aggdraw region copied in and out), so
+40 MP keeps a worker near 500 MB (bench/bench_memory.py, DESIGN.md)."""
 COMMENT_STATES: tuple[str, ...] = ("open", "resolved")
 
 
@@ -48,7 +51,7 @@ class RenderOptions:
     include_comments: bool = False
     comment_states: tuple[str, ...] = ("open",)
     quality: int = DEFAULT_JPEG_QUALITY
-    png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
+    png_speed: str = DEFAULT_PNG_SPEED
 
     @property
     def effective_scale(self) -> float:

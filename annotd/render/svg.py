@@ -23,6 +23,7 @@ from annotd.canvas.model import CanvasView
 from . import geometry as g
 from .colors import RGBA, css_hex
 from .fonts import FACES, WEIGHTS
+from .frame import pixel_size
 from .options import RenderOptions
 from .raster import background_color, canvas_frame
 from .scene import Fill, Item, Stroke, Text, build_items
@@ -60,7 +61,7 @@ def _op_svg(op: Fill | Stroke | Text) -> str:
         if op.pressure is not None:
             pts = list(op.paths[0][0])
             pieces = g.round_stroke(pts, [op.width / 2 * f for f in op.pressure])
-            d = _path_d([(p, True) for p in pieces])
+            d = _path_d([(g.pairs(p), True) for p in pieces])
             return f'<path d="{d}" {_paint("fill", op.color)} fill-rule="nonzero"/>'
         d = _path_d([(list(p), c) for p, c in op.paths])
         cap, join = ("round", "round") if op.round else ("butt", "miter")
@@ -100,8 +101,7 @@ def render_svg(
     items = build_items(view, options.include_comments, options.comment_states)
     base_img = Image.open(io.BytesIO(base_png)) if base_png is not None else None
     ox, oy, w, h = canvas_frame(view, base_img, items)
-    s = options.effective_scale
-    ow, oh = max(1, round(w * s)), max(1, round(h * s))
+    ow, oh = pixel_size(w, h, options.effective_scale)
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{ow}" height="{oh}"'

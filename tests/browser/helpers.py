@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from .conftest import wait_for
+from .conftest import PageFactory, Server, Watched, wait_for
+
+_room_numbers = itertools.count(1)
+
+
+def new_room(server: Server, prefix: str, *anns: dict[str, Any]) -> str:
+    """A fresh room (``<prefix><n>``) with ``anns`` created through the API."""
+    rid = f"{prefix}{next(_room_numbers)}"
+    server.create_room(rid, f"Room {rid}")
+    for ann in anns:
+        status, body = server.request("POST", f"/v1/rooms/{rid}/annotations", ann)
+        assert status == 200, body
+    return rid
+
+
+def alice_and_bob(open_page: PageFactory, rid: str) -> tuple[Watched, Watched]:
+    """Alice's and Bob's pages in room ``rid`` (two browser contexts), both at 100 %."""
+    a = open_page(f"/r/{rid}", "Alice")
+    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    at_100(a.page)
+    at_100(b.page)
+    return a, b
 
 
 def at_100(page: Page) -> None:

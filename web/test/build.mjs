@@ -1,12 +1,14 @@
 // Bundle the node tests (TypeScript) for `node --test`: node test/build.mjs OUTDIR
+// (each test/*.test.ts becomes OUTDIR/*.test.mjs)
 import { build } from "esbuild";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 await build({
-  entryPoints: [resolve(here, "model.test.ts")],
-  outfile: resolve(process.argv[2], "model.test.mjs"),
+  entryPoints: [resolve(here, "model.test.ts"), resolve(here, "comments.test.ts")],
+  outdir: resolve(process.argv[2]),
+  outExtension: { ".js": ".mjs" },
   bundle: true,
   platform: "node",
   format: "esm",

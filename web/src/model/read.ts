@@ -33,9 +33,9 @@ import {
 } from "./schema";
 import { isValidKey } from "./zorder";
 
-type Getter = (key: string) => unknown;
+export type Getter = (key: string) => unknown;
 
-function getter(raw: unknown): Getter | null {
+export function getter(raw: unknown): Getter | null {
   if (raw instanceof Y.Map) return (k) => raw.get(k);
   if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) {
     const o = raw as Record<string, unknown>;
@@ -44,22 +44,22 @@ function getter(raw: unknown): Getter | null {
   return null;
 }
 
-function num(raw: unknown, def: number, lo: number, hi: number): number {
+export function num(raw: unknown, def: number, lo: number, hi: number): number {
   if (typeof raw !== "number" || !Number.isFinite(raw)) return def;
   return Math.min(Math.max(raw, lo), hi);
 }
 
-function choice<T extends string>(raw: unknown, choices: readonly T[], def: T): T {
+export function choice<T extends string>(raw: unknown, choices: readonly T[], def: T): T {
   return typeof raw === "string" && (choices as readonly string[]).includes(raw) ? (raw as T) : def;
 }
 
-function str(raw: unknown, def: string, max: number): string {
+export function str(raw: unknown, def: string, max: number): string {
   if (raw instanceof Y.Text) raw = raw.toString();
   if (typeof raw !== "string") return def;
   return raw.length > max ? raw.slice(0, max) : raw;
 }
 
-function bool(raw: unknown, def: boolean): boolean {
+export function bool(raw: unknown, def: boolean): boolean {
   return typeof raw === "boolean" ? raw : def;
 }
 

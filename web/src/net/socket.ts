@@ -8,8 +8,8 @@
  * - binary: `100 seq <msg>` is unwrapped and `seq` recorded; sync messages go through
  *   y-protocols (step 1 is answered with step 2, so offline edits go up); awareness from
  *   stock clients is ignored (the UI uses JSON presence);
- * - text: JSON — acks (lastSeq), roomInfo (epoch), presence*, JSON-RPC replies (one promise
- *   per id) and notifications;
+ * - text: JSON — acks (lastSeq), roomInfo (epoch), presence*, JSON-RPC replies (to
+ *   net/rpc.ts: one promise per id) and notifications;
  * - reconnect with exponential backoff and `lastSeq`/`epoch` so the server replays exactly
  *   what was missed (or resyncs); 4404/4410 and protocol errors are final and reported.
  *
@@ -33,6 +33,7 @@ import {
   type PresenceState,
   type RoomInfo,
 } from "./protocol";
+import { RpcCalls } from "./rpc";
 
 export type ConnState = "connecting" | "connected" | "reconnecting" | "offline" | "closed";
 
@@ -57,12 +58,6 @@ export interface SocketEvents extends Record<string, unknown> {
   problem: string;
   /** Unacknowledged local updates changed (0 = everything saved on the server). */
   pending: number;
-}
-
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: RpcError) => void;
-  timer: ReturnType<typeof setTimeout>;
 }
 
 export interface RoomSocketOptions {
@@ -99,8 +94,7 @@ export class RoomSocket extends Emitter<SocketEvents> {
   private attempts = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private destroyed = false;
-  private rpcId = 0;
-  private pending = new Map<number, Pending>();
+  private rpc = new RpcCalls();
   private maxBackoff: number;
   private onOnline = () => this.reconnectNow();
   private onOffline = () => this.setState("offline");
@@ -177,7 +171,7 @@ export class RoomSocket extends Emitter<SocketEvents> {
       if (this.ws !== ws) return;
       this.ws = null;
       this.synced = false;
-      this.failPending("the connection was lost before the server answered");
+      this.rpc.failAll("the connection was lost before the server answered");
       const final = FINAL_CODES.has(ev.code) && !this.destroyed;
       this.emit("closed", { code: ev.code, reason: ev.reason, final });
       if (this.destroyed) return;
@@ -225,7 +219,7 @@ export class RoomSocket extends Emitter<SocketEvents> {
     this.detachWindow();
     const ws = this.ws;
     this.ws = null;
-    this.failPending("the room was closed");
+    this.rpc.failAll("the room was closed");
     if (ws !== null) ws.close(CLOSE.NORMAL, "client left");
     this.setState("closed");
   }
@@ -308,17 +302,7 @@ export class RoomSocket extends Emitter<SocketEvents> {
         this.emit("notification", { method: msg.method, params: isObject(msg.params) ? msg.params : {} });
         return;
       }
-      const id = msg.id;
-      const p = typeof id === "number" ? this.pending.get(id) : undefined;
-      if (p === undefined) return;
-      this.pending.delete(id as number);
-      clearTimeout(p.timer);
-      if (isObject(msg.error)) {
-        const e = msg.error as { code?: number; message?: string; data?: Record<string, unknown> };
-        p.reject(new RpcError(String(e.message ?? "request failed"), Number(e.code ?? -32000), e.data));
-      } else {
-        p.resolve(msg.result);
-      }
+      this.rpc.settle(msg);
       return;
     }
     switch (msg.type) {
@@ -357,19 +341,8 @@ export class RoomSocket extends Emitter<SocketEvents> {
 
   /** A JSON-RPC call on this socket; rejects with an RpcError (never throws synchronously). */
   call<T = unknown>(method: string, params: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (!this.connected) {
-        reject(new RpcError("not connected to the server; try again when the connection is back", -32000));
-        return;
-      }
-      const id = ++this.rpcId;
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new RpcError(`the server did not answer ${method} in time`, -32000));
-      }, timeoutMs);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.sendRaw(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
-    });
+    if (!this.connected) return Promise.reject(new RpcError("not connected to the server; try again when the connection is back", -32000));
+    return this.rpc.call<T>(method, params, timeoutMs, (text) => this.sendRaw(text));
   }
 
   /** A JSON-RPC notification (no answer). */
@@ -379,13 +352,5 @@ export class RoomSocket extends Emitter<SocketEvents> {
 
   sendPresence(state: PresenceState): boolean {
     return this.sendRaw(JSON.stringify({ type: "presence", ...state }));
-  }
-
-  private failPending(why: string): void {
-    for (const [, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new RpcError(why, -32000));
-    }
-    this.pending.clear();
   }
 }

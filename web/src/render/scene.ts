@@ -58,6 +58,7 @@ export class Scene {
   private entries = new Map<string, Entry>();
   private hidden = new Set<string>();
   private staticList: Annotation[] | null = null;
+  private staticById = new Map<string, Annotation>();
   private listeners = new Set<(ids: ReadonlySet<string>) => void>();
   private draftEl: SVGGElement;
   private committed = { scale: 1, tx: 0, ty: 0 };
@@ -148,7 +149,7 @@ export class Scene {
   }
 
   private lookup(id: string): Annotation | null {
-    if (this.staticList !== null) return this.staticList.find((a) => a.id === id) ?? null;
+    if (this.staticList !== null) return this.staticById.get(id) ?? null;
     return this.canvas.get(id);
   }
 
@@ -230,6 +231,7 @@ export class Scene {
   /** Draw a fixed list read-only instead of the live document; null goes back to live. */
   showStatic(list: Annotation[] | null): void {
     this.staticList = list === null ? null : [...list].sort(paintCompare);
+    this.staticById = new Map((this.staticList ?? []).map((a) => [a.id, a]));
     this.renderAll();
   }
 

@@ -12,7 +12,7 @@ import type { Scene } from "../render/scene";
 import type { TextLayout } from "../render/text";
 import type { Viewport } from "../render/viewport";
 
-export type ToolId = "select" | "hand" | AnnotationType;
+export type ToolId = "select" | "hand" | "comment" | AnnotationType;
 
 export interface PointerInfo {
   /** Image pixels. */

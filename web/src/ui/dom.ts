@@ -45,3 +45,46 @@ export function relativeTime(ms: number, now = Date.now()): string {
   const d = Math.round(hr / 24);
   return d === 1 ? "yesterday" : `${d} days ago`;
 }
+
+/**
+ * Rebuild part of a list without losing the keyboard focus: if focus is on a control inside
+ * an item of `container` (an element with `data-key`), the control at the same position in
+ * the rebuilt item with that key gets it back.
+ */
+export function keepingFocus(container: Element, rebuild: () => void): void {
+  const active = document.activeElement;
+  const item = active && container.contains(active) ? active.closest<HTMLElement>("[data-key]") : null;
+  const key = item?.dataset.key;
+  const index = item && active ? [...item.querySelectorAll("button, input, a, textarea")].indexOf(active) : -1;
+  rebuild();
+  if (key === undefined || index < 0) return;
+  const again = [...container.querySelectorAll<HTMLElement>("[data-key]")].find((el) => el.dataset.key === key);
+  const target = again?.querySelectorAll<HTMLElement>("button, input, a, textarea")[index];
+  target?.focus();
+}
+
+/**
+ * Make `parent`'s children one element per item of `items`, in order, keyed by `key`:
+ * what is already there (in `cache`) is updated in place and kept, so focus, a caret and
+ * half-typed text survive live updates; new items are made, gone ones removed.
+ */
+export function keyedChildren<T, V>(
+  parent: Element, cache: Map<string, V>, items: readonly T[], key: (item: T) => string,
+  make: (item: T) => V, update: (view: V, item: T, index: number) => void, root: (view: V) => Element,
+): void {
+  const keep = new Set(items.map(key));
+  for (const [k, v] of cache) {
+    if (!keep.has(k)) {
+      root(v).remove();
+      cache.delete(k);
+    }
+  }
+  items.forEach((item, i) => {
+    const k = key(item);
+    let v = cache.get(k);
+    if (v === undefined) cache.set(k, (v = make(item)));
+    update(v, item, i);
+    const el = root(v);
+    if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] ?? null);
+  });
+}

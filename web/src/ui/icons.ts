@@ -18,6 +18,9 @@ const PATHS: Record<string, string> = {
   fit: "M3.5 8 V3.5 H8 M12 3.5 H16.5 V8 M16.5 12 V16.5 H12 M8 16.5 H3.5 V12",
   image: "M3.5 4.5 H16.5 V15.5 H3.5 Z M3.5 13 L8 9 L11.5 12.5 L13.5 10.5 L16.5 13.5 M12.5 7.5 a1 1 0 1 0 0.01 0",
   help: "M7.5 7.5 a2.5 2.5 0 1 1 3.5 2.3 c-0.7 0.3 -1 0.8 -1 1.5 V12 M10 15 V15.2",
+  comment: "M4 4.5 H16 V13 H9 L5.5 16 V13 H4 Z",
+  history: "M10 3.5 a6.5 6.5 0 1 1 -6.1 4.3 M3.5 4 V8 H7.5 M10 6.5 V10 L12.5 11.5",
+  export: "M10 3.5 V12 M6.5 8.5 L10 12 L13.5 8.5 M4 13.5 V16.5 H16 V13.5",
 };
 
 export function icon(name: string): SVGSVGElement {

@@ -6,7 +6,7 @@ export interface Shortcut {
   command: string;
   keys: string;
   description: string;
-  group: "Tools" | "Edit" | "Arrange" | "View" | "Help";
+  group: "Tools" | "Edit" | "Arrange" | "View" | "Review" | "Help";
   match(e: KeyboardEvent): boolean;
 }
 
@@ -35,12 +35,13 @@ export const SHORTCUTS: Shortcut[] = [
   { command: "tool.polygon", keys: "P", description: "Polygon (Enter or double-click closes)", group: "Tools", match: plain("p") },
   { command: "tool.freehand", keys: "D", description: "Freehand draw", group: "Tools", match: plain("d") },
   { command: "tool.text", keys: "T", description: "Text", group: "Tools", match: plain("t") },
+  { command: "tool.comment", keys: "C", description: "Comment: click a shape or a spot, or drag an area", group: "Tools", match: plain("c") },
   { command: "undo", keys: `${MOD}+Z`, description: "Undo your last change", group: "Edit", match: withMod("z") },
   { command: "redo", keys: `${MOD}+Shift+Z`, description: "Redo", group: "Edit", match: (e) => withMod("z", true)(e) || withMod("y")(e) },
   { command: "selectAll", keys: `${MOD}+A`, description: "Select all", group: "Edit", match: withMod("a") },
   { command: "duplicate", keys: `${MOD}+D`, description: "Duplicate", group: "Edit", match: withMod("d") },
   { command: "delete", keys: "Delete", description: "Delete the selection", group: "Edit", match: (e) => !mod(e) && (e.key === "Delete" || e.key === "Backspace") },
-  { command: "deselect", keys: "Esc", description: "Clear the selection / stop following", group: "Edit", match: (e) => e.key === "Escape" },
+  { command: "deselect", keys: "Esc", description: "Clear the selection / stop following / back to live", group: "Edit", match: (e) => e.key === "Escape" },
   { command: "editText", keys: "Enter", description: "Edit the selected text", group: "Edit", match: (e) => e.key === "Enter" && !mod(e) },
   { command: "cycle", keys: "Tab", description: "Select the next annotation (Shift: previous)", group: "Edit", match: () => false },
   { command: "nudge", keys: "Arrows", description: "Nudge 1 px (Shift: 10 px)", group: "Arrange", match: (e) => !mod(e) && e.key.startsWith("Arrow") },
@@ -56,6 +57,7 @@ export const SHORTCUTS: Shortcut[] = [
   { command: "zoomFit", keys: "Shift+1", description: "Fit the image", group: "View", match: (e) => e.shiftKey && e.code === "Digit1" },
   { command: "zoom100", keys: "Shift+0", description: "Zoom to 100 %", group: "View", match: (e) => e.shiftKey && e.code === "Digit0" },
   { command: "pan", keys: "Space+drag", description: "Pan (also middle button, two-finger scroll)", group: "View", match: () => false },
+  { command: "export", keys: `${MOD}+Shift+E`, description: "Export as PNG, JPG or SVG", group: "Review", match: withMod("e", true) },
   { command: "help", keys: "?", description: "This help", group: "Help", match: (e) => e.key === "?" },
 ];
 

@@ -103,12 +103,14 @@ export class Shell {
     return this.active;
   }
 
-  /** A small count on a panel's tab (e.g. unread comments); null hides it. */
-  setBadge(id: string, text: string | null): void {
+  /** A small count on a panel's tab (e.g. unread comments); null hides it. `attention`
+   * marks news (a dot beside it; the text should say so too: colour is not the only signal). */
+  setBadge(id: string, text: string | null, attention = false): void {
     const p = this.panels.find((m) => m.panel.id === id);
     if (!p) return;
     p.badge.hidden = text === null;
     p.badge.textContent = text ?? "";
+    p.badge.classList.toggle("attention", attention && text !== null);
   }
 
   /** A top-bar button (e.g. an export dialog); `area` is where it goes. */

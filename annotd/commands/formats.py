@@ -1,0 +1,153 @@
+"""Annotations as data: room bundles, W3C Web Annotation and COCO, each one command per
+direction, on JSON-RPC and REST alike.
+
+Results that are files: a bundle is a :class:`~annotd.commands.base.Download` (REST: the
+zip itself; JSON-RPC: base64 with size and sha256), a W3C page or a COCO file is a
+:class:`~annotd.commands.base.Document` (REST: the JSON with its media type and a file
+name; JSON-RPC: the JSON object). Conversions run in a thread; writing an import is one
+sequenced update, so connected clients see it like any other edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import bundles
+from ..formats import bundle as bundle_format
+from ..formats import coco, w3c
+from ..formats.coco import normalize_categories
+from ..formats.plan import ImportPlan, apply_plan
+from ..formats.w3c_in import parse_page
+from ..identifiers import ID_PATTERN, TAG_PATTERN
+from .base import Caller, Document, Download, command
+from .params import rule
+from .rooms import RoomRef, room_json
+from .versions import version_json
+
+if TYPE_CHECKING:
+    from ..hub import Hub
+
+BASE_URL_PATTERN = r"https?://[^\s?#]{1,400}"
+
+
+@command("rooms.exportBundle", method="GET", path="/v1/rooms/{roomId}/bundle")
+async def export_bundle(hub: Hub, p: RoomRef, caller: Caller) -> Download:
+    """Download the room as a `.annotd` bundle (head, tags with their states, images, comments)."""
+    data, warnings = await bundles.save(hub, p.roomId)
+    for w in warnings:
+        bundles.log.warning("bundle incomplete", extra={"roomId": p.roomId, "reason": w})
+    return Download(data, bundle_format.MEDIA_TYPE, f"{p.roomId}{bundle_format.SUFFIX}")
+
+
+@dataclass(frozen=True)
+class ImportBundle:
+    bundle: bytes = rule(doc="the .annotd file: REST the raw request body, JSON-RPC base64")
+    roomId: str | None = rule(default=None, pattern=ID_PATTERN, doc="the new room's id (default: the bundle's)")
+
+
+@command("rooms.importBundle", method="POST", path="/v1/bundles", status=201,
+         also=(("POST", "/v1/rooms/{roomId}/bundle"),), raw_body="bundle", raw_limit="max_bundle_bytes")
+async def import_bundle(hub: Hub, p: ImportBundle, caller: Caller) -> dict[str, Any]:
+    """Create a room from a `.annotd` bundle; tags are renumbered (`versions[].savedSeq` → `seq`)."""
+    room, prepared = await bundles.load(hub, p.bundle, p.roomId, caller.user_id)
+    saved = {v.tag: v.seq for v in prepared.bundle.versions}
+    return {
+        "room": room_json(room),
+        "versions": [{**version_json(v), "savedSeq": saved[v.tag]} for v in room.history.versions],
+        "savedHeadSeq": prepared.bundle.head_seq,
+        "warnings": list(prepared.warnings),
+    }
+
+
+# -- W3C Web Annotation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportW3c:
+    roomId: str = rule(pattern=ID_PATTERN)
+    seq: int | None = rule(default=None, minimum=0, doc="a retained seq (default: head)")
+    tag: str | None = rule(default=None, pattern=TAG_PATTERN, doc="a version tag instead of seq")
+    baseUrl: str | None = rule(default=None, pattern=BASE_URL_PATTERN,
+                               doc="the side port's URL, to make ids and the image source links")
+
+
+@command("annotations.exportW3c", method="GET", path="/v1/rooms/{roomId}/formats/w3c")
+async def export_w3c(hub: Hub, p: ExportW3c, caller: Caller) -> Document:
+    """Every annotation and comment thread of a version as a W3C Web Annotation `AnnotationPage`."""
+    seq, view = hub.view(p.roomId, p.seq, p.tag)
+    page = await asyncio.to_thread(w3c.to_page, view, room_id=p.roomId, seq=seq, tag=p.tag,
+                                   base_url=p.baseUrl, generated_ms=hub.now_ms())
+    return Document(page, w3c.MEDIA_TYPE, _filename(p.roomId, seq, p.tag, "w3c.jsonld"))
+
+
+@dataclass(frozen=True)
+class ImportW3c:
+    roomId: str = rule(pattern=ID_PATTERN)
+    page: Any = rule(doc="an AnnotationPage, AnnotationCollection, Annotation or array of annotations")
+
+
+@command("annotations.importW3c", method="POST", path="/v1/rooms/{roomId}/formats/w3c", status=201,
+         body_param="page")
+async def import_w3c(hub: Hub, p: ImportW3c, caller: Caller) -> dict[str, Any]:
+    """Add the annotations of a W3C Web Annotation page as new ones; reports what was skipped."""
+    size = _image_size(hub, p.roomId)
+    plan = await asyncio.to_thread(parse_page, p.page, size)
+    return _apply(hub, p.roomId, plan, caller)
+
+
+# -- COCO ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportCoco:
+    roomId: str = rule(pattern=ID_PATTERN)
+    seq: int | None = rule(default=None, minimum=0, doc="a retained seq (default: head)")
+    tag: str | None = rule(default=None, pattern=TAG_PATTERN, doc="a version tag instead of seq")
+    categories: dict[str, Any] | None = rule(default=None, doc="stroke colour → category name, e.g. "
+                                                              '{"#e03131": "crack"} (REST: as JSON)')
+
+
+@command("annotations.exportCoco", method="GET", path="/v1/rooms/{roomId}/formats/coco")
+async def export_coco(hub: Hub, p: ExportCoco, caller: Caller) -> Document:
+    """Boxes, polygons and strokes of a version as COCO instances JSON (categories: see protocol.md)."""
+    mapping = normalize_categories(p.categories)
+    seq, view = hub.view(p.roomId, p.seq, p.tag)
+    data = await asyncio.to_thread(coco.to_coco, view, room_id=p.roomId, seq=seq, tag=p.tag,
+                                   categories=mapping, generated_ms=hub.now_ms())
+    return Document(data, "application/json", _filename(p.roomId, seq, p.tag, "coco.json"))
+
+
+@dataclass(frozen=True)
+class ImportCoco:
+    roomId: str = rule(pattern=ID_PATTERN)
+    coco: dict[str, Any] = rule(doc="a COCO instances object {images, annotations, categories}")
+    imageId: int | None = rule(default=None, doc="which image of the file (needed when it has several)")
+    labels: bool = rule(default=True, doc="add each object's category as a text label grouped with it")
+
+
+@command("annotations.importCoco", method="POST", path="/v1/rooms/{roomId}/formats/coco", status=201,
+         body_param="coco")
+async def import_coco(hub: Hub, p: ImportCoco, caller: Caller) -> dict[str, Any]:
+    """Add the boxes and polygons of one image of a COCO file as new annotations; reports what was skipped."""
+    size = _image_size(hub, p.roomId)
+    plan = await asyncio.to_thread(coco.parse_coco, p.coco, image=size, image_id=p.imageId, labels=p.labels)
+    return _apply(hub, p.roomId, plan, caller)
+
+
+# -- shared ----------------------------------------------------------------------------------------
+
+
+def _filename(room_id: str, seq: int, tag: str | None, suffix: str) -> str:
+    return f"{room_id}-seq{seq}{'-' + tag if tag else ''}.{suffix}"
+
+
+def _image_size(hub: Hub, room_id: str) -> tuple[int, int] | None:
+    _, view = hub.view(room_id)
+    return (view.image.width, view.image.height) if view.image is not None else None
+
+
+def _apply(hub: Hub, room_id: str, plan: ImportPlan, caller: Caller) -> dict[str, Any]:
+    result, seq = hub.change(room_id, caller.user_id, lambda doc: apply_plan(doc, plan, caller.user_id, hub.now_ms()))
+    return {**result, "skipped": plan.skipped, "notes": plan.notes, "seq": seq}

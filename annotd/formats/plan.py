@@ -1,0 +1,174 @@
+"""What an import adds to a room, decided before anything is written, then written at once.
+
+Why two steps: W3C and COCO files come from other tools, so each item is checked on its own
+and an item that annotd cannot represent is *skipped with a reason* instead of failing the
+whole file. The parsers (:mod:`annotd.formats.w3c_in`, :mod:`annotd.formats.coco`) produce
+an :class:`ImportPlan` of already-validated drafts and a list of what they skipped; this
+module checks the room-wide limits and writes the plan as ONE transaction (one sequenced
+update, one undo step), so an import either fully lands or leaves the room untouched.
+
+Imported things are always *new*: fresh annotation, thread and group ids (a page exported
+from this very room imports as a copy), placed above everything already in the room in the
+file's own paint order. Authors and times come from the file where it has them.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import pycrdt
+
+from ..canvas import ops
+from ..canvas import schema as S
+from ..canvas.fractional import is_valid_key, n_keys_between
+from ..canvas.reader import read_fields
+from ..canvas.validate import validate_anchor, validate_annotation_create, validate_body, validate_user
+from ..errors import InvalidParams, LimitReached
+
+
+@dataclass(slots=True)
+class DraftAnnotation:
+    """A validated create payload (no ``id``, ``z`` or ``groupIds``: those are assigned)."""
+
+    key: str
+    """How the file names it (its id, or its index); threads refer to annotations by key."""
+    fields: dict[str, Any]
+    created_by: str | None = None
+    updated_at: int | None = None
+    groups: tuple[str, ...] = ()
+    """The file's group names, innermost first; mapped to fresh group ids."""
+    order: str | None = None
+    """The file's z key, if it has one: keeps the file's paint order."""
+
+
+@dataclass(slots=True)
+class DraftMessage:
+    author: str | None
+    body: str
+    created_at: int | None = None
+
+
+@dataclass(slots=True)
+class DraftThread:
+    anchor: dict[str, Any]
+    """A validated anchor; for ``kind: annotation`` ``annotationId`` holds a draft's key."""
+    messages: list[DraftMessage]
+    resolved_by: str | None = None
+    resolved_at: int | None = None
+    resolved: bool = False
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    annotations: list[DraftAnnotation] = field(default_factory=list)
+    threads: list[DraftThread] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    """``{"index", "id"?, "reason"}`` per item of the file that was not imported."""
+    notes: list[str] = field(default_factory=list)
+    """Things imported with a loss (a curve flattened, a mask replaced by its box)."""
+
+    def skip(self, index: int | str, reason: str, ident: Any = None) -> None:
+        entry: dict[str, Any] = {"index": index, "reason": reason}
+        if isinstance(ident, str | int) and not isinstance(ident, bool):
+            entry["id"] = ident if not isinstance(ident, str) else ident[:200]
+        self.skipped.append(entry)
+
+
+def clean_user(value: Any) -> str | None:
+    """A user name from a file, made storable (≤ 128 characters, no control characters)."""
+    if not isinstance(value, str):
+        return None
+    text = "".join(ch for ch in value if unicodedata.category(ch) != "Cc").strip()[: S.MAX_USER_LENGTH]
+    return text or None
+
+
+def clean_ms(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return int(value) if 0 <= value <= 2**53 else None
+
+
+def _top_z(doc: pycrdt.Doc) -> str | None:
+    zs = [z for f in read_fields(doc, S.ROOT_ANNOTATIONS, ("z",)).values() if is_valid_key(z := f.get("z"))]
+    return max(zs) if zs else None
+
+
+def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> dict[str, Any]:
+    """Write ``plan`` into ``doc`` (one transaction); return the ids created.
+
+    Raises ``LimitReached`` when the room would pass its annotation or thread cap, and
+    ``InvalidParams`` if a draft is not storable after all (a parser bug); both *before*
+    anything is written.
+    """
+    annotations = doc.get(S.ROOT_ANNOTATIONS, type=pycrdt.Map)
+    comments = doc.get(S.ROOT_COMMENTS, type=pycrdt.Map)
+    if len(annotations) + len(plan.annotations) > S.MAX_ANNOTATIONS:
+        raise LimitReached(f"the import would give the room {len(annotations) + len(plan.annotations)} "
+                           f"annotations; a room holds at most {S.MAX_ANNOTATIONS}")
+    if len(comments) + len(plan.threads) > S.MAX_THREADS:
+        raise LimitReached(f"the import would give the room {len(comments) + len(plan.threads)} "
+                           f"threads; a room holds at most {S.MAX_THREADS}")
+    drafts = sorted(enumerate(plan.annotations), key=lambda p: (p[1].order or "", p[0]))
+    ids: dict[str, str] = {}
+    group_ids: dict[str, str] = {}
+    with doc.transaction():
+        # Every payload is built and validated before the first write: pycrdt cannot roll
+        # back, so nothing below may raise once writing has begun.
+        keys = n_keys_between(_top_z(doc), None, len(drafts))
+        writes: list[tuple[dict[str, Any], str, int]] = []
+        for (i, draft), z in zip(drafts, keys, strict=True):
+            new = ops.new_id()
+            ids[draft.key] = new
+            groups = [group_ids.setdefault(g, ops.new_id()) for g in draft.groups][: S.MAX_GROUP_DEPTH]
+            payload = validate_annotation_create({**draft.fields, "id": new, "z": z, "groupIds": groups},
+                                                 f"annotations[{i}]")
+            writes.append((payload, validate_user(draft.created_by or user_id), draft.updated_at or now_ms))
+        threads = []
+        for i, thread in enumerate(plan.threads):
+            anchor = dict(thread.anchor)
+            if anchor["kind"] == "annotation":
+                anchor["annotationId"] = ids[anchor["annotationId"]]
+            anchor = validate_anchor(anchor, f"threads[{i}].anchor")
+            messages = [(validate_body(m.body, f"threads[{i}].body"), validate_user(m.author or user_id),
+                         m.created_at or now_ms) for m in thread.messages]
+            if not 1 <= len(messages) <= S.MAX_MESSAGES_PER_THREAD:
+                raise InvalidParams(f"threads[{i}]", f"must have 1 to {S.MAX_MESSAGES_PER_THREAD} messages")
+            resolved = (validate_user(thread.resolved_by or user_id), thread.resolved_at or now_ms) if thread.resolved else None
+            threads.append((anchor, messages, resolved))
+        created = [ops.upsert_annotation(doc, payload, by, at)["id"] for payload, by, at in writes]
+        made_threads: list[str] = []
+        # Threads and messages are shown by (createdAt, id): ids counting up under a random
+        # prefix keep the file's order among those of the same millisecond.
+        thread_prefix = ops.new_id()
+        for n, (anchor, messages, resolved) in enumerate(threads):
+            prefix = ops.new_id()
+            (body, author, at), *rest = messages
+            made = ops.create_thread(doc, anchor, body, author, at, thread_id=f"{thread_prefix}{n:05d}",
+                                     message_id=f"{prefix}0000")
+            for k, (body, author, at) in enumerate(rest, start=1):
+                ops.reply(doc, made["id"], body, author, at, message_id=f"{prefix}{k:04d}")
+            if resolved is not None:
+                ops.resolve_thread(doc, made["id"], *resolved)
+            made_threads.append(made["id"])
+    return {"created": created, "threads": made_threads}
+
+LABEL_HEIGHT = 24.0
+LABEL_FONT = 16.0
+
+
+def label_draft(key: str, text: str, box: tuple[float, float, float, float], group: str, color: str | None = None,
+                created_by: str | None = None) -> DraftAnnotation:
+    """A text label for a shape (a COCO category, a W3C tag), grouped with it and placed just
+    above its box, so the label is "linked" the way COCO export reads categories back."""
+    x, y, w, _ = box
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")[: S.MAX_TEXT_LENGTH]
+    width = max(w, min(LABEL_FONT * 0.6 * len(text) + 8, 2000.0))
+    top = max(-S.COORD_LIMIT, y - LABEL_HEIGHT)
+    style: dict[str, Any] = {"fontSize": LABEL_FONT}
+    if color is not None:
+        style["stroke"] = color
+    fields = {"type": "text", "x": x, "y": top, "w": width, "h": LABEL_HEIGHT, "text": text, "wrap": False, "style": style}
+    return DraftAnnotation(key=key, fields=fields, created_by=created_by, groups=(group,))

@@ -1,0 +1,81 @@
+/**
+ * The base image under the drawing: the live one from the document (`meta.image`), or while
+ * a step is previewed that step's own; the "no image yet" prompt when there is none; the
+ * first fit to the window (once per page, so a later replacement keeps the user's view);
+ * and uploading a new one (file picker, or a drop handled by input.ts).
+ */
+import type { ImageRef } from "../model/schema";
+import { button, h } from "../ui/dom";
+import { toast } from "../ui/toast";
+import { imageUrl, uploadImage } from "./http";
+import type { RoomApp } from "./room";
+
+export class BaseImage {
+  /** While previewing: the image of the previewed step (undefined when live). */
+  private previewed: ImageRef | null | undefined = undefined;
+  private fitted = false;
+  private emptyState: HTMLElement;
+
+  constructor(private app: RoomApp) {
+    this.emptyState = h("div", { class: "empty-state" });
+    app.shell.stage.appendChild(this.emptyState);
+    app.canvas.onImage(() => this.show());
+  }
+
+  /** Show a previewed step's image (`undefined`: back to the live one). */
+  preview(image: ImageRef | null | undefined): void {
+    this.previewed = image;
+    this.show();
+  }
+
+  /** Draw the image that should show now (the document's, unless previewing). */
+  show(): void {
+    const { scene, canvas, roomId } = this.app;
+    const img = this.previewed !== undefined ? this.previewed : canvas.image();
+    if (img) {
+      scene.setImage(imageUrl(roomId, img.sha256), img.width, img.height);
+      this.emptyState.hidden = true;
+      if (!this.fitted) {
+        this.fitted = true;
+        this.fit();
+      }
+    } else {
+      scene.setImage(null, 0, 0);
+      this.emptyState.hidden = false;
+      this.emptyState.replaceChildren(
+        h("p", {}, "No image yet. Drop a PNG, JPEG or WebP here, or"),
+        button("Choose an image", { text: "Choose an image…", cls: "primary", onClick: () => this.pick() }),
+        h("p", { class: "hint" }, "You can also draw on the blank canvas."),
+      );
+    }
+  }
+
+  /** Fit the live image in the window (no image: 100 % at the origin). */
+  fit(): void {
+    const img = this.app.canvas.image();
+    if (img) this.app.viewport.showRect({ x: 0, y: 0, w: img.width, h: img.height }, 24);
+    else {
+      this.app.viewport.set(1, 0, 0);
+    }
+  }
+
+  /** Upload a new base image; the outcome is told in a toast. */
+  async upload(file: File): Promise<void> {
+    try {
+      await uploadImage(this.app.roomId, file, this.app.identity.userId);
+      toast(`Image "${file.name}" uploaded.`);
+    } catch (err) {
+      toast(`Upload failed: ${(err as Error).message}`, "error", 10_000);
+    }
+  }
+
+  /** The file picker, limited to the types the server accepts. */
+  pick(): void {
+    const input = h("input", { type: "file", accept: this.app.config.imageTypes.join(",") });
+    input.addEventListener("change", () => {
+      const f = input.files?.[0];
+      if (f) void this.upload(f);
+    });
+    input.click();
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Named versions: the list (fetched on every sync, so a reconnect catches up, and kept live
+ * from `versions.created` / `versions.reverted`), creating a tag, what a revert would change,
+ * and the revert itself. Undo stacks are cleared by RoomApp on `versions.reverted`; here
+ * every browser also says who restored what.
+ */
+import { Emitter } from "../net/emitter";
+import { isObject } from "../net/protocol";
+import { toast } from "../ui/toast";
+import { canvasAt } from "./preview";
+import type { RoomApp } from "./room";
+import type { Annotation } from "../model/schema";
+
+/** protocol.md: a tag is 1–64 of [A-Za-z0-9._-], starting with a letter or digit. */
+export const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface Version {
+  tag: string;
+  seq: number;
+  /** Seconds since the epoch. */
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface RevertSummary {
+  added: number;
+  removed: number;
+  changed: number;
+}
+
+/** Why a tag is not acceptable, in words (null when it is). */
+export function tagProblem(tag: string): string | null {
+  if (!tag) return "Give the version a name.";
+  if (tag.length > 64) return "A version name has at most 64 characters.";
+  if (!/^[A-Za-z0-9]/.test(tag)) return "A version name starts with a letter or a digit.";
+  if (!TAG_RE.test(tag)) return "A version name uses only letters, digits, dots, dashes and underscores (no spaces).";
+  return null;
+}
+
+function readVersion(v: unknown): Version | null {
+  if (!isObject(v) || typeof v.tag !== "string" || typeof v.seq !== "number") return null;
+  return { tag: v.tag, seq: v.seq, createdAt: typeof v.createdAt === "number" ? v.createdAt : 0, createdBy: typeof v.createdBy === "string" ? v.createdBy : "" };
+}
+
+const comparable = (a: Annotation) => JSON.stringify({ ...a, createdBy: "", updatedBy: "", updatedAt: 0 });
+
+/** How the live canvas would change to become `target`. */
+export function revertSummary(live: Annotation[], target: Annotation[]): RevertSummary {
+  const now = new Map(live.map((a) => [a.id, a]));
+  const then = new Map(target.map((a) => [a.id, a]));
+  let added = 0, removed = 0, changed = 0;
+  for (const [id, a] of then) {
+    const cur = now.get(id);
+    if (cur === undefined) added++;
+    else if (comparable(cur) !== comparable(a)) changed++;
+  }
+  for (const id of now.keys()) if (!then.has(id)) removed++;
+  return { added, removed, changed };
+}
+
+export class Versions extends Emitter<{ change: void }> {
+  list: Version[] = [];
+  loaded = false;
+
+  constructor(private app: RoomApp) {
+    super();
+    app.socket.on("synced", () => void this.refresh());
+    app.socket.on("notification", ({ method, params }) => {
+      if (method === "versions.created") {
+        const v = readVersion(params);
+        if (v !== null) this.upsert(v);
+      } else if (method === "versions.reverted") {
+        const who = typeof params.revertedBy === "string" ? params.revertedBy : "";
+        const name = who ? this.app.comments.nameOf(who) : "Someone";
+        toast(`${who === this.app.identity.userId ? "You" : name} restored version “${String(params.tag)}”.`);
+        this.emit("change", undefined);
+      }
+    });
+  }
+
+  private upsert(v: Version): void {
+    this.list = [...this.list.filter((x) => x.tag !== v.tag), v].sort((a, b) => a.seq - b.seq || (a.tag < b.tag ? -1 : 1));
+    this.emit("change", undefined);
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const res = await this.app.socket.call<{ versions: unknown[] }>("versions.list");
+      this.list = res.versions.map(readVersion).filter((v): v is Version => v !== null);
+      this.loaded = true;
+      this.emit("change", undefined);
+    } catch {
+      /* disconnected again: the next sync asks again */
+    }
+  }
+
+  get(tag: string): Version | undefined {
+    return this.list.find((v) => v.tag === tag);
+  }
+
+  /** Tag the head (the server validates again and answers in words). */
+  async create(tag: string): Promise<Version> {
+    const v = readVersion(await this.app.socket.call("versions.create", { tag }));
+    if (v === null) throw new Error("the server's answer was not a version");
+    this.upsert(v);
+    return v;
+  }
+
+  /** What restoring `tag` would add, remove and change on the live canvas now. */
+  async summary(tag: string): Promise<RevertSummary> {
+    const at = await canvasAt(this.app, { tag });
+    return revertSummary(this.app.canvas.list(), at.annotations);
+  }
+
+  async revert(tag: string): Promise<{ seq: number }> {
+    return this.app.socket.call<{ seq: number }>("versions.revert", { tag });
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Versions panel: save the canvas as a named version, list the versions (newest first:
+ * name, seq, author, time), preview any of them read-only, restore one (after a
+ * confirmation that says how many annotations it adds, removes and changes) or export it.
+ * Live from `versions.created` / `versions.reverted`; refetched after every reconnect.
+ */
+import { inWords } from "../../app/errors";
+import type { RoomApp } from "../../app/room";
+import { tagProblem, type Version } from "../../app/versions";
+import { modal } from "../dialog";
+import { button, h, keepingFocus, relativeTime } from "../dom";
+import { openExport } from "../export-dialog";
+import type { Panel } from "../shell";
+import { toast } from "../toast";
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** Ask, with what will change in words, then restore `tag` for everyone. */
+export async function confirmRevert(app: RoomApp, tag: string): Promise<void> {
+  let summary;
+  try {
+    summary = await app.versions.summary(tag);
+  } catch (err) {
+    toast(`Cannot restore “${tag}”: ${inWords(err)}`, "error");
+    return;
+  }
+  const { added, removed, changed } = summary;
+  const what = added + removed + changed === 0
+    ? "The canvas already looks like this version: restoring changes no annotation."
+    : `Restoring adds ${plural(added, "annotation")}, removes ${removed} and changes ${changed}.`;
+  const ok = button(`Restore version ${tag}`, { text: "Restore", cls: "danger" });
+  const cancel = button("Cancel", {});
+  const error = h("p", { class: "error", role: "alert" });
+  const d = modal(`Restore version “${tag}”?`, [
+    h("p", { class: "revert-summary", "data-added": added, "data-removed": removed, "data-changed": changed }, what),
+    h("p", {}, "Everyone in the room sees the restored canvas at once. Comments stay as they are; your undo history is cleared. Nothing is lost: the current state stays in the history."),
+    error,
+  ], [cancel, ok], "revert");
+  cancel.addEventListener("click", () => d.close());
+  cancel.focus();
+  ok.addEventListener("click", async () => {
+    ok.disabled = true;
+    try {
+      await app.versions.revert(tag);
+      d.close();
+      app.preview.exit();
+    } catch (err) {
+      error.textContent = `Not restored: ${inWords(err)}`;
+      ok.disabled = false;
+    }
+  });
+}
+
+/** Preview `tag` read-only, with restore and export in the bar. */
+export async function previewVersion(app: RoomApp, v: Version): Promise<void> {
+  try {
+    await app.preview.show({ kind: "tag", tag: v.tag, seq: v.seq }, `Viewing version “${v.tag}” (seq ${v.seq})`, [
+      button(`Restore version ${v.tag}`, { text: "Restore…", onClick: () => void confirmRevert(app, v.tag) }),
+    ]);
+  } catch (err) {
+    toast(`Cannot show “${v.tag}”: ${inWords(err)}`, "error");
+  }
+}
+
+export function versionsPanel(app: RoomApp): Panel {
+  return {
+    id: "versions",
+    title: "Versions",
+    order: 40,
+    mount(body) {
+      const input = h("input", { type: "text", id: "version-tag", maxlength: 64, autocomplete: "off", placeholder: "e.g. v1 or review-2", "aria-describedby": "version-error" });
+      const error = h("p", { class: "error", id: "version-error", role: "alert" });
+      const save = h("button", { type: "submit", class: "primary" }, "Save version");
+      const form = h("form", { class: "version-form", "aria-label": "Save a named version" },
+        h("label", { for: "version-tag" }, "Name the canvas as it is now"), h("div", { class: "row" }, input, save), error);
+      const list = h("ol", { class: "versions", "aria-label": "Named versions, newest first" });
+      const empty = h("p", { class: "empty" }, "No named versions yet. Save one before a big change: you can look back at it or restore it any time.");
+      body.append(form, list, empty);
+      input.addEventListener("input", () => { error.textContent = ""; });
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        const tag = input.value.trim();
+        const problem = tagProblem(tag);
+        if (problem) {
+          error.textContent = problem;
+          input.focus();
+          return;
+        }
+        save.disabled = true;
+        try {
+          const v = await app.versions.create(tag);
+          input.value = "";
+          toast(`Saved version “${v.tag}” at seq ${v.seq}.`);
+        } catch (err) {
+          error.textContent = `Not saved: ${inWords(err, { tag: "name" })}`;
+          input.focus();
+        } finally {
+          save.disabled = false;
+        }
+      });
+
+      const refresh = () => {
+        const current = app.preview.current;
+        const items = [...app.versions.list].reverse().map((v) => {
+          const previewing = current?.kind === "tag" && current.tag === v.tag;
+          const who = app.comments.nameOf(v.createdBy);
+          const when = new Date(v.createdAt * 1000);
+          return h("li", { class: previewing ? "version previewing" : "version", "data-key": v.tag, "data-tag": v.tag, "data-seq": v.seq },
+            h("div", { class: "version-name" }, h("strong", {}, v.tag), previewing ? h("span", { class: "tag-now" }, " (shown)") : null),
+            h("p", { class: "meta" }, `seq ${v.seq} · ${who} · `, h("time", { datetime: when.toISOString(), "data-ts": v.createdAt * 1000, title: when.toLocaleString() }, relativeTime(when.getTime()))),
+            h("div", { class: "row" },
+              button(previewing ? `Back to live from ${v.tag}` : `Preview version ${v.tag}`, {
+                text: previewing ? "Back to live" : "Preview", pressed: previewing,
+                onClick: () => (previewing ? app.preview.exit() : void previewVersion(app, v)),
+              }),
+              button(`Restore version ${v.tag}`, { text: "Restore…", onClick: () => void confirmRevert(app, v.tag) }),
+              button(`Export version ${v.tag}`, { text: "Export…", onClick: () => openExport(app, { tag: v.tag }) })));
+        });
+        keepingFocus(list, () => list.replaceChildren(...items));
+        empty.hidden = items.length > 0;
+        app.shell.setBadge("versions", items.length ? String(items.length) : null);
+      };
+      app.versions.on("change", refresh);
+      app.preview.on("change", refresh);
+      setInterval(() => {
+        for (const t of list.querySelectorAll<HTMLTimeElement>("time[data-ts]")) t.textContent = relativeTime(Number(t.dataset.ts));
+      }, 30_000);
+      refresh();
+    },
+  };
+}
