@@ -233,16 +233,18 @@ class Hub:
             return seq, self.canvases[room_id].view(room.doc, seq)
         return seq, LiveCanvas().view(room.history.doc_at(seq), seq)
 
-    async def read_view(self, room_id: str, seq: int, project: Callable[..., dict[str, Any]], *args: Any) -> Any:
+    async def read_view(self, room_id: str, seq: int, project: Callable[..., dict[str, Any]], *args: Any,
+                        fragment: bool = True) -> Any:
         """``{"seq": seq, **project(view, *args)}`` for the view at retained ``seq``: built
         here for a small room; for a big one, built and serialised by the state worker and
-        answered as an ``orjson.Fragment`` (``project`` must be a module-level function)."""
+        answered as an ``orjson.Fragment`` to send as is (``fragment=False``: parsed back,
+        for small answers the caller reads). ``project`` must be a module-level function."""
         room = self.room(room_id)
         if not room.is_big:
             _, view = self.view(room_id, seq)
             return {"seq": seq, **project(view, *args)}
         data = await self.states.project(room.history.parts_at(seq), project, *args)
-        return orjson.Fragment(data)
+        return orjson.Fragment(data) if fragment else orjson.loads(data)
 
     async def snapshot_at(self, room_id: str, seq: int) -> Snapshot:
         """The state at retained ``seq`` as a snapshot (built off the loop for a big room)."""

@@ -21,7 +21,7 @@ from annotd import yproto
 from annotd.client import RoomClient
 from annotd.daemon import Daemon
 
-from .helpers import T, ok, within
+from .helpers import T, ok, rest, within
 
 DaemonFactory = Callable[..., Awaitable[Daemon]]
 
@@ -164,7 +164,7 @@ async def test_big_room_join_gets_snapshot_then_events(make_daemon: DaemonFactor
 
 
 async def test_big_room_history_read_export_and_version_off_the_loop(make_daemon: DaemonFactory) -> None:
-    d = await make_daemon()
+    d = await make_daemon(export={"max_output_pixels": 10_000})
     big_rooms(d)
     d.hub.create_room("r1")
     room = d.hub.rooms["r1"]
@@ -190,9 +190,12 @@ async def test_big_room_history_read_export_and_version_off_the_loop(make_daemon
         assert version["seq"] == first
         reverted = await ok(http, "POST", "/v1/rooms/r1/versions/one:revert")
         assert reverted["changes"]["deleted"] == ["a2"]
-        job = await ok(http, "POST", "/v1/rooms/r1/exports", {"format": "svg", "seq": first}, status=202)
-        done = await within(d.hub.exports.wait(job["jobId"]))
-        assert done.status == "done", done.error
+        for fmt in ("svg", "png"):  # png: its output size is checked on the view first
+            job = await ok(http, "POST", "/v1/rooms/r1/exports", {"format": fmt, "seq": first}, status=202)
+            done = await within(d.hub.exports.wait(job["jobId"]))
+            assert done.status == "done", done.error
+        status, body = await rest(http, "POST", "/v1/rooms/r1/exports", {"format": "png", "scale": 8})
+        assert status == 422 and body["error"]["data"]["field"] == "scale", body  # measured in the worker
         await c.close()
 
 

@@ -13,8 +13,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
-
 from ..errors import InvalidParams
 from ..identifiers import BACKGROUND_PATTERN, ID_PATTERN, JOB_ID_PATTERN, TAG_PATTERN
 from ..render.options import (
@@ -120,9 +118,7 @@ async def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> N
     if opts.format == "svg":
         return
     seq = hub.resolve_seq(p.roomId, p.seq, p.tag)
-    size = await hub.read_view(p.roomId, seq, output_pixels, opts)
-    if isinstance(size, orjson.Fragment):
-        size = orjson.loads(size.contents)
+    size = await hub.read_view(p.roomId, seq, output_pixels, opts, fragment=False)
     w, h = size["width"], size["height"]
     limit = hub.config.export.max_output_pixels
     if w * h <= limit:
