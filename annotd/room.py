@@ -326,9 +326,9 @@ class Room:
                 and yproto.covers(client, yproto.decode_state_vector(snap.state_vector)))
             if not small_diff:
                 out = [Outbound(me, self._snapshot_frame(snap, session.v1))]
-                for ev in self.history.log.after(snap.seq):
-                    update = yproto.sync_update(ev.update)
-                    out.append(Outbound(me, yproto.with_seq(ev.seq, update) if session.v1 else update))
+                # the events after it as (header, update): nothing copied per joiner
+                out.extend(Outbound(me, yproto.sync_update_parts(ev.seq if session.v1 else None, ev.update))
+                           for ev in self.history.log.after(snap.seq))
                 return out
         try:
             diff = self.doc.get_update(state_vector)

@@ -141,8 +141,18 @@ def sync_step2_with_seq(seq: int | None, update: bytes) -> bytes:
 def sync_step2_parts(seq: int | None, update: bytes) -> tuple[bytes, bytes]:
     """:func:`sync_step2_with_seq` as (its few header bytes, ``update`` itself): a message in
     two parts, so a big state is sent without being copied into a new message."""
+    return _sync_parts(YSyncMessageType.SYNC_STEP2, seq, update)
+
+
+def sync_update_parts(seq: int | None, update: bytes) -> tuple[bytes, bytes]:
+    """``with_seq(seq, sync_update(update))`` (unwrapped without ``seq``) as (header,
+    ``update``): a logged event replayed to a joiner without copying it."""
+    return _sync_parts(YSyncMessageType.SYNC_UPDATE, seq, update)
+
+
+def _sync_parts(sub: int, seq: int | None, update: bytes) -> tuple[bytes, bytes]:
     head = bytes((MSG_SEQ,)) + write_var_uint(seq) if seq is not None else b""
-    return head + bytes((YMessageType.SYNC, YSyncMessageType.SYNC_STEP2)) + write_var_uint(len(update)), update
+    return head + bytes((YMessageType.SYNC, sub)) + write_var_uint(len(update)), update
 
 
 def with_seq(seq: int, message: bytes) -> bytes:

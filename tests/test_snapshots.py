@@ -211,3 +211,15 @@ def test_big_frames_are_framed_without_a_copy() -> None:
         assert isinstance(framed, tuple) and framed[1] is message
         assert b"".join(framed) == Frame(Opcode.BINARY, message).serialize(mask=False)
     assert isinstance(wire(b"small"), bytes)
+
+
+def test_join_parts_are_the_messages_they_stand_for() -> None:
+    """A big room's joiner gets (header, update) parts: the same bytes as the copied messages."""
+    update = bytes(range(256)) * 300
+    for seq in (None, 0, 127, 128, 10**9):
+        head, body = yproto.sync_update_parts(seq, update)
+        assert body is update
+        plain = yproto.sync_update(update)
+        assert head + body == (plain if seq is None else yproto.with_seq(seq, plain))
+        step2 = yproto.sync_step2(update)
+        assert b"".join(yproto.sync_step2_parts(seq, update)) == (step2 if seq is None else yproto.with_seq(seq, step2))
