@@ -13,9 +13,10 @@ head, submit to done), ``history`` (``annotations.list`` at an older retained se
 ``version`` (``versions.create`` at an older retained seq), ``write`` (one more 400 KB
 update).
 
-    .venv/bin/python -m bench.bench_bigroom [--content text|annotations] [--mb 16] [--root /tmp/harden-base]
+    .venv/bin/python -m bench.bench_bigroom [--content text|annotations] [--mb 16] [--limit-mb 220] [--root /tmp/harden-base]
 
-``--content annotations`` fills with up to 10,000 annotations (the schema's cap) instead
+``--limit-mb`` raises ``limits.max_document_bytes`` to fill further (what an operator who
+raises the limit gets). ``--content annotations`` fills with up to 10,000 annotations (the schema's cap) instead
 of text. ``--root`` runs the server from another tree (for "before" figures).
 """
 
@@ -157,8 +158,9 @@ async def action(name: str, server: Server, http: aiohttp.ClientSession, old_seq
     return out
 
 
-async def run(content: str, mb: float, root: Path) -> dict[str, Any]:
-    server = Server(uvloop=True, root=root)
+async def run(content: str, mb: float, root: Path, limit_mb: float | None) -> dict[str, Any]:
+    extra = f"[limits]\nmax_document_bytes = {int(limit_mb * 1e6)}\n" if limit_mb else ""
+    server = Server(uvloop=True, root=root, extra_toml=extra)
     try:
         async with aiohttp.ClientSession() as http:
             await json_request(http, "POST", f"{server.http_url}/v1/rooms", {"id": ROOM})
@@ -196,8 +198,10 @@ def main() -> None:
     ap.add_argument("--content", default="text", choices=("text", "annotations"))
     ap.add_argument("--mb", type=float, default=16.7)
     ap.add_argument("--root", type=Path, default=ROOT)
+    ap.add_argument("--limit-mb", type=float, default=None,
+                    help="set limits.max_document_bytes (MB) to fill past the default, e.g. 220 with --mb 200")
     args = ap.parse_args()
-    print(json.dumps(asyncio.run(run(args.content, args.mb, args.root))), flush=True)
+    print(json.dumps(asyncio.run(run(args.content, args.mb, args.root, args.limit_mb))), flush=True)
 
 
 if __name__ == "__main__":
