@@ -41,13 +41,15 @@ def limits_of(config: Config) -> BundleLimits:
 async def save(hub: Hub, room_id: str) -> tuple[bytes, list[str]]:
     """The bundle of ``room_id`` now, and what could not be kept (missing images)."""
     room = hub.room(room_id)
-    history = room.history
-    versions = [SavedVersion(v.tag, v.seq, v.ts, v.created_by, history.state_at(v.seq)) for v in history.versions]
-    head = room.doc.get_update()
+    # Every version has its snapshot; the head's is built off the loop for a big room.
+    versions = [SavedVersion(v.tag, v.seq, v.ts, v.created_by, (await hub.snapshot_at(room_id, v.seq)).blob)
+                for v in room.history.versions]
+    head_seq = room.head
+    head = (await hub.snapshot_at(room_id, head_seq)).blob
     images = hub.images.room_images(room_id)
     return await asyncio.to_thread(
         encode_room, room_id=room.id, name=room.name, created_at=room.created_at, head=head,
-        head_seq=room.head, versions=versions, images=images, saved_at=hub.clock())
+        head_seq=head_seq, versions=versions, images=images, saved_at=hub.clock())
 
 
 @dataclass(frozen=True, slots=True)

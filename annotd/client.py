@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -30,6 +31,7 @@ import orjson
 from pycrdt import Decoder, Doc, TransactionEvent, handle_sync_message
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.protocol import State
 
 from . import yproto
 from .errors import (
@@ -78,7 +80,18 @@ class RoomClient:
         self._joined = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._remote = False
-        self._sub = self.doc.observe(self._on_local_change)
+        # pycrdt keeps an observed Doc and its callback alive from Rust, where the collector
+        # cannot see the cycle: observe through a weak reference and unobserve when this
+        # client is collected, or every dropped client would keep itself and its document.
+        ref = weakref.ref(self)
+
+        def on_change(event: TransactionEvent) -> None:
+            client = ref()
+            if client is not None:
+                client._on_local_change(event)
+
+        self._sub = self.doc.observe(on_change)
+        weakref.finalize(self, self.doc.unobserve, self._sub)
         self._sent_updates = 0
         self._acked_updates = 0
         self.close_code: int | None = None
@@ -166,20 +179,20 @@ class RoomClient:
 
     # -- sending -------------------------------------------------------------------------
     def _on_local_change(self, event: TransactionEvent) -> None:
-        if self._remote or self.ws is None:
+        ws = self.ws
+        if self._remote or ws is None:
             return
         update = event.update
         if update == yproto.EMPTY_UPDATE:
             return
+        if ws.state is not State.OPEN or not self._joined.is_set():
+            return  # not connected (or still joining): it goes up with our next sync step 2
         self._sent_updates += 1
-        task = asyncio.ensure_future(self._send_quietly(yproto.sync_update(update)))
+        task = asyncio.ensure_future(self._send_quietly(ws, yproto.sync_update(update)))
         task.add_done_callback(lambda t: t.exception())
 
-    async def _send_quietly(self, frame: bytes | str) -> None:
-        ws = self.ws
-        if ws is None:
-            return
-        with contextlib.suppress(ConnectionClosed):
+    async def _send_quietly(self, ws: ClientConnection, frame: bytes | str) -> None:
+        with contextlib.suppress(ConnectionClosed):  # then it goes up with the next sync step 2
             await ws.send(frame)
 
     async def send_update(self, update: bytes) -> None:
@@ -189,8 +202,13 @@ class RoomClient:
         await self.ws.send(yproto.sync_update(update))
 
     async def flush(self) -> int:
-        """Wait until the server acknowledged every update sent on this connection; return the seq."""
-        await self.wait_until(lambda: self._acked_updates >= self._sent_updates)
+        """Wait until the server acknowledged every update sent on this connection; return the
+        seq. ``ConnectionError`` if the connection closes first (unacknowledged changes are
+        still in the document: the next connect sends them)."""
+        ws = self.ws
+        await self.wait_until(lambda: self._acked_updates >= self._sent_updates or ws is None or ws.state is State.CLOSED)
+        if self._acked_updates < self._sent_updates:
+            raise ConnectionError(f"connection closed ({self.close_code}) before every update was acknowledged")
         return self.last_seq or 0
 
     async def call(self, method: str, **params: Any) -> Any:
@@ -199,7 +217,12 @@ class RoomClient:
         id_ = next(self._ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[id_] = fut
-        await self.ws.send(orjson.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}).decode())
+        try:
+            await self.ws.send(orjson.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}).decode())
+        except BaseException:
+            self._pending.pop(id_, None)
+            fut.cancel()
+            raise
         return await fut
 
     async def send_presence(self, **state: Any) -> None:
@@ -247,6 +270,10 @@ class RoomClient:
         finally:
             self.close_code = ws.close_code
             self.close_reason = ws.close_reason or ""
+            for fut in self._pending.values():  # their replies died with this connection
+                if not fut.done():
+                    fut.set_exception(ConnectionError(f"connection closed ({self.close_code}) before the reply"))
+            self._pending.clear()
             async with self._changed:
                 self._changed.notify_all()
 

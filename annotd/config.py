@@ -57,6 +57,10 @@ class LimitsConfig:
     max_bundle_bytes: int = 100_000_000
     max_bundle_uncompressed_bytes: int = 400_000_000
     max_bundle_entries: int = 10_000
+    max_document_bytes: int = 16_777_216
+    max_inbound_bytes_per_s: int = 1_048_576
+    inbound_burst_bytes: int = 4_194_304
+    max_pending_handshakes: int = 128
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class HistoryConfig:
     snapshot_every_ops: int = 200
     snapshot_every_s: float = 30.0
     snapshots_kept: int = 5
+    snapshot_every_bytes: int = 4_194_304
     reconstruct_cache: int = 8
     max_events_per_request: int = 1000
 
@@ -178,14 +183,20 @@ def _check(section: str, obj: Any) -> None:
     if section == "limits":
         for name in ("max_frame_bytes", "max_rooms", "max_clients_per_room", "send_queue_frames",
                      "max_image_bytes", "max_image_pixels", "max_connections", "max_bundle_bytes",
-                     "max_bundle_uncompressed_bytes", "max_bundle_entries"):
+                     "max_bundle_uncompressed_bytes", "max_bundle_entries", "max_document_bytes",
+                     "max_inbound_bytes_per_s", "max_pending_handshakes"):
             if getattr(obj, name) < 1:
                 raise ConfigError(f"limits.{name}: must be at least 1")
+        if obj.inbound_burst_bytes < obj.max_frame_bytes:
+            raise ConfigError("limits.inbound_burst_bytes: must be at least limits.max_frame_bytes "
+                              "(a frame larger than the burst could never be read)")
     if section == "rooms" and not 0 <= obj.batch_window_ms <= 1000:
         raise ConfigError("rooms.batch_window_ms: must be within 0..1000")
     if section == "history":
-        if obj.snapshot_every_ops < 1 or obj.snapshots_kept < 1 or obj.max_events_per_request < 1:
-            raise ConfigError("history: snapshot_every_ops, snapshots_kept and max_events_per_request must be at least 1")
+        if (obj.snapshot_every_ops < 1 or obj.snapshots_kept < 1 or obj.snapshot_every_bytes < 1
+                or obj.max_events_per_request < 1):
+            raise ConfigError("history: snapshot_every_ops, snapshot_every_bytes, snapshots_kept and "
+                              "max_events_per_request must be at least 1")
     if section == "export":
         if obj.png_speed not in PNG_SPEEDS:
             raise ConfigError(f"export.png_speed: expected one of {', '.join(PNG_SPEEDS)}, got {obj.png_speed!r}")

@@ -1,19 +1,23 @@
 """Start and stop the whole daemon in order.
 
 Start: hub → rooms from ``rooms.save_dir`` (if set) → WebSocket server → HTTP side port →
-background tasks (room ticker, event-loop lag monitor).
+background tasks (room ticker, event-loop lag monitor, memory trimmer).
 Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
 socket with 1001, save every room to ``rooms.save_dir`` (if set), then finish or cancel
 background tasks by ``shutdown_timeout_s``; exit 0.
-A second signal during that shutdown exits at once with status 3. Every
-task the daemon starts is kept in ``self._tasks`` and awaited or cancelled here.
+A second signal during that shutdown exits at once with status 3 (worker processes are
+terminated and multiprocessing's semaphores released first, so nothing is reported
+leaked). Every task the daemon starts is kept in ``self._tasks`` and awaited or cancelled
+here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import multiprocessing.util
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,9 +25,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import hosts
+from . import hosts, memtrim
 from .config import Config
 from .hosts import HostPolicy
+from .httpparse import SidePortRunner
 from .httpserver import build_app
 from .hub import Hub
 from .looplag import LagMonitor
@@ -33,6 +38,10 @@ from .wsserver import WsServer
 
 log = logging.getLogger("annotd.daemon")
 TICK_S = 0.05
+TRIM_CHECK_S = 1.0
+"""How often the trimmer looks whether deleted rooms freed enough to give memory back."""
+TRIM_PASSES = 5
+"""Trims after each large free: the first and one per check while the last sockets close."""
 
 
 @dataclass
@@ -50,11 +59,14 @@ class Daemon:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self.ticked = asyncio.Event()
+        """Set after every periodic tick (tests await :func:`Daemon.next_tick` instead of sleeping)."""
         self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe)
         save_dir = self.config.rooms.save_dir
         self.save_dir = SaveDir(self.hub, Path(save_dir)) if save_dir else None
 
     async def start(self) -> None:
+        memtrim.configure()
         cfg = self.config.server
         if self.save_dir is not None:  # before listening: no client can race a loading room
             self.save_dir.open()
@@ -69,8 +81,7 @@ class Daemon:
                         "a DNS-rebinding web page can read every room")
         server = await self.ws.start(cfg.host, cfg.ws_port)
         ws_port = server.sockets[0].getsockname()[1]
-        self._runner = web.AppRunner(build_app(self.hub), access_log=None,
-                                     handle_signals=False)
+        self._runner = SidePortRunner(build_app(self.hub), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.host, cfg.http_port)
         await site.start()
@@ -81,6 +92,7 @@ class Daemon:
         self.http_url = f"http://{host}:{http_port}"
         self._tasks.append(asyncio.create_task(self._ticker(), name="room-ticker"))
         self._tasks.append(asyncio.create_task(self.lag_monitor.run(), name="loop-lag"))
+        self._tasks.append(asyncio.create_task(self._trimmer(), name="memory-trimmer"))
         await self.hub.exports.start()
         log.info("listening", extra={"ws": self.ws_url, "http": self.http_url})
 
@@ -90,6 +102,35 @@ class Daemon:
             await asyncio.sleep(TICK_S)
             self.hub.metrics.sample(time.monotonic())
             self.hub.tick()
+            self.ticked.set()
+
+    async def next_tick(self) -> None:
+        """Return once a whole periodic tick has run after this call began."""
+        for _ in range(2):  # the first may have been under way already
+            self.ticked.clear()
+            await self.ticked.wait()
+
+    async def _trimmer(self) -> None:
+        """After rooms are deleted (their memory freed), give the heap back to the system
+        (:mod:`annotd.memtrim`), in a thread, at most once per :data:`TRIM_CHECK_S`, and
+        again at the next :data:`TRIM_PASSES` checks: a deleted room's sockets free their
+        buffers only as they finish closing (a paced one can take seconds)."""
+        passes = 0
+        while True:
+            await asyncio.sleep(TRIM_CHECK_S)
+            freed = self.hub.freed_bytes
+            if freed >= memtrim.TRIM_AFTER_BYTES:
+                passes = TRIM_PASSES
+            if passes == 0:
+                continue
+            passes -= 1
+            self.hub.freed_bytes = 0
+            gc.collect()  # a deleted room's last cycles (the writer task's frame, say)
+            before = memtrim.rss_bytes()
+            await asyncio.to_thread(memtrim.trim)
+            log.debug("memory given back", extra={"freed_mb": round(freed / 1e6, 1),
+                                                  "rss_mb": round(memtrim.rss_bytes() / 1e6, 1),
+                                                  "returned_mb": round((before - memtrim.rss_bytes()) / 1e6, 1)})
 
     async def stop(self) -> None:
         """Ordered, repeat-safe shutdown."""
@@ -112,6 +153,12 @@ class Daemon:
                 await self.hub.exports.stop()
         except TimeoutError:
             log.warning("export jobs did not finish in time")
+        try:
+            async with asyncio.timeout(deadline):
+                await self.hub.snapshots.close()
+        except TimeoutError:
+            self.hub.states.kill()
+            log.warning("the state worker did not finish in time")
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -120,6 +167,12 @@ class Daemon:
     def _force_exit(self) -> None:
         log.warning("second signal: exiting without waiting for the shutdown to finish")
         self.hub.exports.kill_workers()
+        self.hub.states.kill()
+        # os._exit skips the finalizers that unlink the worker pools' semaphores; the
+        # resource tracker would then report them as leaked. Run those finalizers now
+        # (exit priority >= 0: semaphores and queue closes; no joins).
+        with contextlib.suppress(Exception):
+            multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
         logging.shutdown()
         os._exit(EXIT_FORCED)
 

@@ -30,6 +30,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_ROOM_DELETED = 4410
 CLOSE_ROOM_FULL = 4429
 CLOSE_BAD_REQUEST = 4400
+CLOSE_DOCUMENT_TOO_LARGE = 4413
 
 
 class AnnotdError(Exception):
@@ -116,6 +117,27 @@ class PayloadTooLarge(AnnotdError):
     rpc_code = -32013
     http_status = 413
     close_code = CLOSE_TOO_BIG
+
+
+class DocumentTooLarge(AnnotdError):
+    """A change would grow the room's document past ``limits.max_document_bytes``; nothing
+    of it was applied."""
+
+    code = "document_too_large"
+    rpc_code = -32014
+    http_status = 413
+    close_code = CLOSE_DOCUMENT_TOO_LARGE
+
+
+class MeasureFirst(Exception):  # noqa: N818 - a signal, not an error a client sees
+    """Internal: a change may not fit the room's size limit by the running estimate, which
+    is stale (it counts updates since the last snapshot at their full size). The caller
+    measures the document exactly (:meth:`annotd.hub.Hub.measure`), off the relay path,
+    and retries once; nothing was applied."""
+
+    def __init__(self, room_id: str) -> None:
+        super().__init__(room_id)
+        self.room_id = room_id
 
 
 class UnsupportedMedia(AnnotdError):

@@ -7,24 +7,34 @@ previous (seq 0 is the empty document). The log is append-only; it is only ever 
 the *front*, and only up to the oldest retained snapshot, so that any seq from that
 snapshot to the head can be rebuilt as "snapshot + replay of the tail".
 
-Snapshots are taken by policy (every N ops or M seconds, only when something changed),
-manually, or to pin a named version. The newest K are kept plus every pinned one. A
-snapshot carries a sha256 of its blob, checked before each use: a corrupted snapshot is
-never silently used to rebuild a version.
+Snapshots are taken by policy (every N ops, every B logged bytes or M seconds, only when
+something changed), manually, or to pin a named version. The newest K are kept plus every
+pinned one. A snapshot carries a sha256 of its blob, checked before each rebuild from it
+(:mod:`annotd.docstate`): a corrupted snapshot is never silently used to rebuild a
+version. It also records its state vector, so a joiner that already has everything up to
+a snapshot can be answered with the few events after it.
 
-Nothing here knows about sockets or clocks: ``now`` is always passed in.
+Sizes are tracked without encoding anything: the newest snapshot's exact size plus the
+bytes logged after it (:attr:`History.state_bytes`) bound the document's encoded size from
+above (an overwrite counts in full although the state does not grow); a snapshot makes it
+exact again. The room's size limit is checked against it.
+
+Nothing here knows about sockets or clocks: ``now`` is always passed in. Big states are
+never built here on the caller's thread unless asked to (:meth:`History.state_at`); the
+hub hands :meth:`History.parts_at` to a worker process instead.
 """
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Doc
+from pycrdt import Doc, get_state
 
+from . import docstate
+from .docstate import StateParts
 from .errors import Conflict, Gone, InvalidParams, NotFound
 from .identifiers import check_tag
 
@@ -43,15 +53,23 @@ class Snapshot:
     ts: float
     blob: bytes
     sha256: str
+    state_vector: bytes
+    """The state vector of ``blob``: what a client must have to need only the events after."""
 
     @classmethod
     def of(cls, seq: int, ts: float, blob: bytes) -> Snapshot:
-        return cls(seq, ts, blob, hashlib.sha256(blob).hexdigest())
+        """A snapshot of ``blob`` (hashed and parsed here: O(size); workers build big ones)."""
+        return cls(seq, ts, blob, docstate.sha256(blob), get_state(blob))
+
+    @classmethod
+    def encoded(cls, enc: docstate.Encoded, ts: float) -> Snapshot:
+        return cls(enc.seq, ts, enc.blob, enc.sha256, enc.state_vector)
+
+    def parts(self) -> StateParts:
+        return StateParts(self.seq, self.blob, self.sha256)
 
     def verified_blob(self) -> bytes:
-        if hashlib.sha256(self.blob).hexdigest() != self.sha256:
-            raise RuntimeError(f"snapshot at seq {self.seq} failed its checksum")
-        return self.blob
+        return docstate.check(self.parts())
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +86,7 @@ class EventLog:
     def __init__(self) -> None:
         self._events: list[Event] = []
         self._first = 1  # seq of self._events[0]
+        self._bytes = 0
         self.head = 0
 
     @property
@@ -82,6 +101,7 @@ class EventLog:
         self.head += 1
         event = Event(self.head, ts, user_id, update)
         self._events.append(event)
+        self._bytes += len(update)
         return event
 
     def covers_after(self, seq: int) -> bool:
@@ -97,28 +117,44 @@ class EventLog:
         """Drop events with seq <= ``seq``; return how many were dropped."""
         drop = min(max(0, seq + 1 - self._first), len(self._events))
         if drop:
+            self._bytes -= sum(len(e.update) for e in self._events[:drop])
             del self._events[:drop]
             self._first += drop
         return drop
 
     def byte_size(self) -> int:
-        return sum(len(e.update) for e in self._events)
+        """Bytes of every update in the log."""
+        return self._bytes
+
+    def bytes_after(self, seq: int) -> int:
+        """Bytes of the updates after ``seq`` (the caller checked :meth:`covers_after`)."""
+        return sum(len(e.update) for e in self.after(seq))
 
 
 class History:
     """Log + snapshots + versions of one room, and rebuilding the document at any retained seq."""
 
-    def __init__(self, *, every_ops: int, every_s: float, keep: int, cache_size: int, now: float) -> None:
+    def __init__(self, *, every_ops: int, every_s: float, keep: int, cache_size: int, now: float,
+                 every_bytes: int = 4 << 20, cache_bytes: int = 16 << 20) -> None:
         self.log = EventLog()
         self.every_ops = every_ops
         self.every_s = every_s
+        self.every_bytes = every_bytes
         self.keep = keep
         self._snapshots: list[Snapshot] = [Snapshot.of(0, now, Doc().get_update())]
         self._versions: dict[str, Version] = {}
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_bytes = cache_bytes
         self._last_snapshot_ts = now
         self._window_start = 0
+        self.tail_bytes = 0
+        """Bytes logged after the newest snapshot."""
+
+    def append(self, ts: float, user_id: str, update: bytes) -> Event:
+        """Log a change (the only way events enter the log)."""
+        self.tail_bytes += len(update)
+        return self.log.append(ts, user_id, update)
 
     # -- snapshots ---------------------------------------------------------------------
     @property
@@ -126,8 +162,19 @@ class History:
         return list(self._snapshots)
 
     @property
+    def latest(self) -> Snapshot:
+        """The newest snapshot: the log always holds every event after it."""
+        return self._snapshots[-1]
+
+    @property
     def snapshot_seq(self) -> int:
         return self._snapshots[-1].seq
+
+    @property
+    def state_bytes(self) -> int:
+        """An upper bound of the document's encoded size: the newest snapshot plus the bytes
+        logged since (exact right after a snapshot at the head)."""
+        return len(self._snapshots[-1].blob) + self.tail_bytes
 
     @property
     def oldest_seq(self) -> int:
@@ -137,24 +184,32 @@ class History:
     def is_retained(self, seq: int) -> bool:
         return self._window_start <= seq <= self.log.head or any(s.seq == seq for s in self._snapshots)
 
-    def snapshot_due(self, now: float) -> bool:
-        """Policy: N ops or M seconds since the last snapshot, whichever first, only if changed."""
+    def snapshot_due(self, now: float | None = None) -> bool:
+        """Policy: N ops, B bytes or (when ``now`` is given) M seconds since the last
+        snapshot, whichever first, only if something changed. The ops and bytes rules are
+        checked after every change, the time rule by the periodic tick."""
         pending = self.log.head - self.snapshot_seq
         if pending <= 0:
             return False
-        return pending >= self.every_ops or now - self._last_snapshot_ts >= self.every_s
+        return (pending >= self.every_ops or self.tail_bytes >= self.every_bytes
+                or (now is not None and now - self._last_snapshot_ts >= self.every_s))
 
     def add_snapshot(self, seq: int, ts: float, blob: bytes) -> Snapshot:
-        """Record a snapshot of the state at ``seq`` and apply retention and log trimming."""
-        snap = Snapshot.of(seq, ts, blob)
+        """Record a snapshot of the state ``blob`` at ``seq`` (hashed here) and apply
+        retention and log trimming."""
+        return self.add(Snapshot.of(seq, ts, blob))
+
+    def add(self, snap: Snapshot) -> Snapshot:
+        """Record ``snap`` and apply retention and log trimming."""
         seqs = [s.seq for s in self._snapshots]
-        i = bisect_right(seqs, seq)
-        if i and seqs[i - 1] == seq:
+        i = bisect_right(seqs, snap.seq)
+        if i and seqs[i - 1] == snap.seq:
             self._snapshots[i - 1] = snap
         else:
             self._snapshots.insert(i, snap)
-        if seq >= self.snapshot_seq:
-            self._last_snapshot_ts = ts
+        if snap.seq >= self.snapshot_seq:
+            self._last_snapshot_ts = snap.ts
+            self.tail_bytes = self.log.bytes_after(snap.seq)
         self._retain()
         return snap
 
@@ -178,26 +233,43 @@ class History:
             raise Gone(f"seq {seq} was pruned; the oldest retained seq is {self.oldest_seq}",
                        data={"field": field, "oldestSeq": self.oldest_seq})
 
-    def state_at(self, seq: int) -> bytes:
-        """The full document update at ``seq`` (nearest snapshot + replay), cached."""
+    def parts_at(self, seq: int) -> StateParts:
+        """The state at ``seq`` as data: the nearest snapshot at or before it and the logged
+        updates up to it (no encoding; cheap to take, built by whoever needs it)."""
         self.check_seq(seq)
-        cached = self._cache.get(seq)
-        if cached is not None:
-            self._cache.move_to_end(seq)
-            return cached
         seqs = [s.seq for s in self._snapshots]
         snap = self._snapshots[bisect_right(seqs, seq) - 1]
         if snap.seq == seq:
-            blob = snap.verified_blob()
-        else:
-            doc: Doc[Any] = Doc()
-            doc.apply_update(snap.verified_blob())
-            for event in self.log.after(snap.seq, seq):
-                doc.apply_update(event.update)
-            blob = doc.get_update()
+            return snap.parts()
+        return StateParts(seq, snap.blob, snap.sha256, tuple(e.update for e in self.log.after(snap.seq, seq)))
+
+    def cached_state(self, seq: int) -> bytes | None:
+        """A state built before (or a snapshot's blob), without building anything."""
+        cached = self._cache.get(seq)
+        if cached is not None:
+            self._cache.move_to_end(seq)
+        return cached
+
+    def remember_state(self, seq: int, blob: bytes) -> None:
+        """Keep a built state for repeated reads (bounded by count and by bytes)."""
+        if len(blob) > self._cache_bytes:
+            return
         self._cache[seq] = blob
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        self._cache.move_to_end(seq)
+        total = sum(len(b) for b in self._cache.values())
+        while len(self._cache) > self._cache_size or total > self._cache_bytes:
+            _, dropped = self._cache.popitem(last=False)
+            total -= len(dropped)
+
+    def state_at(self, seq: int) -> bytes:
+        """The full document update at ``seq`` (nearest snapshot + replay), built here and
+        cached: for small documents; the hub builds big ones in a worker process."""
+        self.check_seq(seq)
+        cached = self.cached_state(seq)
+        if cached is not None:
+            return cached
+        blob = docstate.encode(self.parts_at(seq)).blob
+        self.remember_state(seq, blob)
         return blob
 
     def doc_at(self, seq: int) -> Doc:
@@ -223,14 +295,22 @@ class History:
         except KeyError:
             raise NotFound(f"version {tag!r} does not exist", data={"field": "tag"}) from None
 
-    def add_version(self, tag: str, seq: int, ts: float, user_id: str) -> Version:
-        """Tag ``seq`` and pin a snapshot there so pruning can never lose it."""
+    def check_new_version(self, tag: str, seq: int) -> None:
+        """Raise as :meth:`add_version` would, before anything is built."""
         check_tag(tag)
         if tag in self._versions:
             raise Conflict(f"version {tag!r} already exists", data={"field": "tag"})
         self.check_seq(seq)
-        blob = self.state_at(seq)
+
+    def add_version(self, tag: str, seq: int, ts: float, user_id: str,
+                    state: Snapshot | None = None) -> Version:
+        """Tag ``seq`` and pin a snapshot there so pruning can never lose it (``state``: the
+        snapshot at ``seq`` when the caller built it already, e.g. off the loop)."""
+        self.check_new_version(tag, seq)
+        if state is None:
+            state = Snapshot.of(seq, ts, self.state_at(seq))
         version = Version(tag, seq, ts, user_id)
         self._versions[tag] = version
-        self.add_snapshot(seq, ts, blob)
+        existing = next((s for s in self._snapshots if s.seq == seq), None)
+        self.add(existing if existing is not None else state)
         return version

@@ -20,11 +20,11 @@ from aiohttp import web
 from . import __version__, images, webui
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
-from .commands.base import Caller, Document, Download, Route
+from .commands.base import Caller, Document, Download, Route, invoke
 from .errors import CLOSE_TOO_SLOW, AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
 from .hosts import HostPolicy
 from .hub import Hub
-from .identifiers import check_room_id
+from .identifiers import check_room_id, check_user_id
 from .logsetup import Throttled
 from .metrics import Metrics
 from .origins import origin_allowed, same_origin
@@ -47,8 +47,35 @@ def error_response(status: int, code: str, message: str, data: dict[str, Any] | 
 
 
 def _caller(request: web.Request) -> Caller:
-    user = request.headers.get("X-Annotd-User") or request.query.get("userId") or "api"
-    return Caller(user[:128])
+    """The acting user: ``X-Annotd-User``, else ``?userId=``, else ``api``; refused (422)
+    when it breaks the user-id rule, like a socket's ``userId`` (4400)."""
+    header = request.headers.get("X-Annotd-User")
+    if header:
+        return Caller(check_user_id(header, "X-Annotd-User"))
+    return Caller(check_user_id(request.query.get("userId") or "api", "userId"))
+
+
+JSON_ONLY = ("application/json", "application/ld+json", "text/plain", "application/octet-stream", "")
+"""Body types read as JSON. A cross-site form cannot send ``application/json`` without a
+CORS preflight, which the Origin check refuses: this is a CSRF defence, not pedantry."""
+
+
+def _query(cmd: Command, request: web.Request) -> dict[str, Any]:
+    """Query-string parameters: a list parameter from every repetition (``?ids=a&ids=b``,
+    as ``/openapi.json`` declares them); any other given twice is refused, never guessed."""
+    lists = params_mod.list_params(cmd.params)
+    raw: dict[str, Any] = {}
+    for key in dict.fromkeys(request.query.keys()):
+        if key == "userId":
+            continue
+        values = request.query.getall(key)
+        if key in lists:
+            raw[key] = values
+        elif len(values) > 1:
+            raise InvalidParams(key, "given more than once")
+        else:
+            raw[key] = values[0]
+    return raw
 
 
 @web.middleware
@@ -161,7 +188,7 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
         hub = request.app[HUB]
         raw: dict[str, Any]
         coerce = False
-        query = {k: v for k, v in request.query.items() if k != "userId"}
+        query = _query(cmd, request)
         if request.method in ("POST", "PUT", "PATCH") and cmd.raw_body is not None:
             limit = getattr(hub.config.limits, cmd.raw_limit or "max_http_body_bytes")
             raw = {**query, cmd.raw_body: await read_raw_body(request, limit)}
@@ -169,9 +196,11 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
         elif request.method in ("POST", "PUT", "PATCH"):
             body = await request.read()
             if body.strip():
-                if request.content_type not in ("application/json", "application/ld+json", "text/plain",
-                                                "application/octet-stream", ""):
-                    raise UnsupportedMedia(f"expected application/json, got {request.content_type}")
+                if request.content_type not in JSON_ONLY:
+                    raise UnsupportedMedia(
+                        f"the request body must be JSON sent with Content-Type: application/json, not "
+                        f"{request.content_type} (with curl: -H 'Content-Type: application/json')",
+                        data={"contentType": request.content_type, "expected": "application/json"})
                 try:
                     parsed_body = orjson.loads(body)
                 except orjson.JSONDecodeError as exc:
@@ -183,6 +212,9 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
             else:
                 raw = {}
         else:
+            if request.body_exists:
+                raise BadRequest(f"{request.method} takes its parameters in the path and the query string "
+                                 "(a list as ?ids=a&ids=b); this request has a body, which would be ignored")
             raw = query
             coerce = True
         for name in route.path_params:
@@ -190,7 +222,7 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
                 raise InvalidParams(name, "differs from the value in the path")
             raw[name] = request.match_info[name]
         parsed = params_mod.parse(cmd.params, raw, coerce=coerce)
-        result = await cmd.handler(hub, parsed, _caller(request))
+        result = await invoke(cmd, hub, parsed, _caller(request))
         return result_response(result, cmd.status)
 
     return handle
@@ -216,11 +248,17 @@ async def upload_image(request: web.Request) -> web.Response:
     elif ctype in images.ACCEPTED_TYPES:
         data = await request.read()
     else:
-        raise UnsupportedMedia(f"Content-Type {ctype or '(none)'} is not an accepted image type "
-                               "(image/png, image/jpeg, image/webp, or multipart/form-data)")
+        raise UnsupportedMedia(f"Content-Type {ctype or '(none)'} is not an accepted image type: send the "
+                               "image bytes with Content-Type image/png, image/jpeg or image/webp, or a "
+                               "multipart/form-data file part named image")
     stored = await asyncio.to_thread(
         images.validate, data, max_bytes=limit, max_pixels=hub.config.limits.max_image_pixels)
-    seq = hub.set_image(room_id, stored, _caller(request).user_id)
+    user = _caller(request).user_id
+
+    async def put() -> int:
+        return hub.set_image(room_id, stored, user)
+
+    seq = await hub.run_measured(put)
     return json_response({**stored.ref(), "seq": seq}, 201)
 
 

@@ -6,6 +6,10 @@ The hub is synchronous and owns no sockets. The WebSocket adapter installs a
 clients the same way client updates do; without one (unit tests, REST-only use) frames
 simply have nobody to go to (:class:`NoDelivery`). The export service sees the hub only as
 :class:`annotd.exports.Rooms`.
+
+Big rooms (``RoomLimits.inline_encode_bytes``) are never encoded or rebuilt whole on the
+loop: their snapshots are taken by :mod:`annotd.snapshots`, history reads are answered by
+the state worker (:meth:`Hub.read_view`), exports get the state as parts.
 """
 
 from __future__ import annotations
@@ -13,25 +17,32 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
+import orjson
 from pycrdt import Doc
 
 from .canvas import ops
 from .canvas.live import LiveCanvas
 from .canvas.model import CanvasView
 from .config import Config
-from .errors import Conflict, InvalidParams, LimitReached, RoomNotFound
+from .docstate import StateParts
+from .errors import Conflict, InvalidParams, LimitReached, MeasureFirst, RoomNotFound
 from .exports import ExportService
-from .history import Event
+from .history import Event, Snapshot
 from .identifiers import check_room_id, is_id
 from .images import ImageStore, StoredImage
 from .metrics import Metrics
 from .room import Outbound, Room, RoomLimits
+from .snapshots import Snapshots
+from .stateworker import StateWorker
 
 log = logging.getLogger("annotd.hub")
 T = TypeVar("T")
+_MEASURED: ContextVar[bool] = ContextVar("annotd_measured", default=False)
+"""True while :meth:`Hub.run_measured` retries a change after measuring its room."""
 
 
 class Delivery(Protocol):
@@ -74,8 +85,16 @@ class Hub:
             snapshot_every_ops=hc.snapshot_every_ops,
             snapshot_every_s=hc.snapshot_every_s,
             snapshots_kept=hc.snapshots_kept,
+            snapshot_every_bytes=hc.snapshot_every_bytes,
             reconstruct_cache=hc.reconstruct_cache,
+            max_document_bytes=lim.max_document_bytes,
         )
+        self.states = StateWorker()
+        self.snapshots = Snapshots(self.states, self.clock, self.metrics, self._snapshot_created,
+                                   alive=lambda room: self.rooms.get(room.id) is room)
+        self.freed_bytes = 0
+        """Bytes of document state dropped by deleted rooms since the daemon last gave
+        memory back to the system (see :mod:`annotd.memtrim`)."""
 
     # -- rooms ---------------------------------------------------------------------------
     def create_room(self, room_id: str | None = None, name: str | None = None, *,
@@ -93,7 +112,7 @@ class Hub:
         self.rooms[room_id] = room
         self.canvases[room_id] = LiveCanvas()
         if initialise:
-            room.apply_local("annotd", ops.ensure_schema, self.clock())
+            room.apply_local("annotd", ops.ensure_schema, self.clock(), check=False)
         log.info("room created", extra={"roomId": room_id})
         return room
 
@@ -121,26 +140,56 @@ class Hub:
         self.delivery.room_deleted(room_id)
         del self.rooms[room_id]
         del self.canvases[room_id]
+        self.snapshots.forget(room)
+        self.freed_bytes += room.state_bytes + room.history.log.byte_size() + sum(
+            len(s.blob) for s in room.history.snapshots)
         room.close()
         self.images.release_room(room_id)
         log.info("room deleted", extra={"roomId": room_id})
 
     # -- changes -------------------------------------------------------------------------
-    def mutate(self, room_id: str, user_id: str, fn: Callable[[Doc], T]) -> tuple[T, Event | None]:
-        """Apply a server-side change as one sequenced update and deliver it."""
+    def mutate(self, room_id: str, user_id: str, fn: Callable[[Doc], T], *, check: bool = True,
+               measured: bool = False) -> tuple[T, Event | None]:
+        """Apply a server-side change as one sequenced update and deliver it. ``check``: an
+        API change, refused when the document is at its size limit (``DocumentTooLarge``,
+        or ``MeasureFirst``: see :func:`annotd.commands.base.invoke`)."""
         room = self.room(room_id)
-        result, event, out = room.apply_local(user_id, fn, self.clock())
+        result, event, out = room.apply_local(user_id, fn, self.clock(), check=check,
+                                              measured=measured or _MEASURED.get())
         if event is not None:
             self.metrics.updates_sequenced += 1
             log.debug("update", extra={"roomId": room_id, "seq": event.seq, "userId": user_id})
         self.delivery.deliver(room_id, out)
+        if event is not None:
+            self.snapshots.after_change(room)
         return result, event
 
-    def change(self, room_id: str, user_id: str, fn: Callable[[Doc], T]) -> tuple[T, int]:
+    def change(self, room_id: str, user_id: str, fn: Callable[[Doc], T], *, measured: bool = False) -> tuple[T, int]:
         """:meth:`mutate`, answering the seq the room is at afterwards: the change's own, or
         the unchanged head when ``fn`` wrote nothing (what every command returns)."""
-        result, event = self.mutate(room_id, user_id, fn)
+        result, event = self.mutate(room_id, user_id, fn, measured=measured)
         return result, event.seq if event is not None else self.room(room_id).head
+
+    async def run_measured(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``await call()``; if a change in it found its room's size figure stale
+        (``MeasureFirst``: nothing was written), measure the room and call once more,
+        this time deciding on the measured figure."""
+        try:
+            return await call()
+        except MeasureFirst as exc:
+            await self.measure(exc.room_id)
+        token = _MEASURED.set(True)
+        try:
+            return await call()
+        finally:
+            _MEASURED.reset(token)
+
+    async def measure(self, room_id: str) -> None:
+        """Make the room's size figure exact (a snapshot, off the relay path; see
+        :class:`annotd.errors.MeasureFirst`)."""
+        room = self.rooms.get(room_id)
+        if room is not None:
+            await self.snapshots.measure(room)
 
     def notify(self, room_id: str, method: str, params: dict[str, Any], *, session: str | None = None) -> None:
         """A JSON-RPC notification to the room's annotd.v1 sessions (or to ``session`` alone);
@@ -175,16 +224,35 @@ class Hub:
         return seq
 
     def view(self, room_id: str, seq: int | None = None, tag: str | None = None) -> tuple[int, CanvasView]:
-        """The one materialized view, at the head (cached) or at a retained seq or tag."""
+        """The one materialized view, at the head (cached) or at a retained seq or tag.
+
+        Built on the loop: for a big room use :meth:`read_view`."""
         seq = self.resolve_seq(room_id, seq, tag)
         room = self.room(room_id)
         if seq == room.head:
             return seq, self.canvases[room_id].view(room.doc, seq)
         return seq, LiveCanvas().view(room.history.doc_at(seq), seq)
 
+    async def read_view(self, room_id: str, seq: int, project: Callable[..., dict[str, Any]], *args: Any,
+                        fragment: bool = True) -> Any:
+        """``{"seq": seq, **project(view, *args)}`` for the view at retained ``seq``: built
+        here for a small room; for a big one, built and serialised by the state worker and
+        answered as an ``orjson.Fragment`` to send as is (``fragment=False``: parsed back,
+        for small answers the caller reads). ``project`` must be a module-level function."""
+        room = self.room(room_id)
+        if not room.is_big:
+            _, view = self.view(room_id, seq)
+            return {"seq": seq, **project(view, *args)}
+        data = await self.states.project(room.history.parts_at(seq), project, *args)
+        return orjson.Fragment(data) if fragment else orjson.loads(data)
+
+    async def snapshot_at(self, room_id: str, seq: int) -> Snapshot:
+        """The state at retained ``seq`` as a snapshot (built off the loop for a big room)."""
+        return await self.snapshots.at(self.room(room_id), seq)
+
     # -- what the export service reads (annotd.exports.Rooms) ---------------------------
-    def state_at(self, room_id: str, seq: int) -> bytes:
-        return self.room(room_id).history.state_at(seq)
+    def state_parts(self, room_id: str, seq: int) -> StateParts:
+        return self.room(room_id).history.parts_at(seq)
 
     def current_image(self, room_id: str) -> str | None:
         ref = self.room(room_id).image_ref()
@@ -203,13 +271,14 @@ class Hub:
         for room in list(self.rooms.values()):
             self.detach_orphaned_threads(room)
             t0 = time.perf_counter()
-            snap, out = room.tick(now)
+            snap, out = room.tick(now, offload=True)
             if snap is not None:  # the tick's other work (presence) is microseconds
                 self.metrics.snapshot_seconds.observe(time.perf_counter() - t0)
             if out:
                 self.delivery.deliver(room.id, out)
             if snap is not None:
                 self._snapshot_created(room, snap.seq)
+            self.snapshots.tick(room, now)
 
     def detach_orphaned_threads(self, room: Room) -> None:
         """Detach comment threads whose annotation a client deleted, where each pin last was
@@ -217,19 +286,21 @@ class Hub:
         canvas = self.canvases.get(room.id)
         if canvas is None or canvas.checked_seq == room.head:
             return
-        pins = canvas.orphan_pins(room.doc, room.history.replay_from)
+        # A big room's pins come from the last check (50 ms old) rather than a replay,
+        # which would rebuild its document on the loop.
+        pins = canvas.orphan_pins(room.doc, room.history.replay_from if not room.is_big else _no_replay)
         if pins:
-            self.mutate(room.id, "annotd", lambda doc: ops.detach_threads(doc, pins))
+            self.mutate(room.id, "annotd", lambda doc: ops.detach_threads(doc, pins), check=False)
         canvas.track(room.doc, room.head)
 
-    def snapshot(self, room_id: str) -> int:
-        room = self.room(room_id)
-        t0 = time.perf_counter()
-        snap = room.snapshot(self.clock())
-        self.metrics.snapshot_seconds.observe(time.perf_counter() - t0)
-        self._snapshot_created(room, snap.seq)
-        return snap.seq
+    async def snapshot(self, room_id: str) -> int:
+        """``snapshots.create``: snapshot the head now (off the loop for a big room)."""
+        return await self.snapshots.take(self.room(room_id))
 
     def _snapshot_created(self, room: Room, seq: int) -> None:
         self.notify(room.id, "snapshots.created", {"roomId": room.id, "seq": seq})
 
+
+
+def _no_replay(seq: int) -> None:
+    return None

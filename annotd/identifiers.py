@@ -32,6 +32,11 @@ COLOR_RE: Final = re.compile(COLOR_PATTERN)
 BACKGROUND_PATTERN: Final = r"transparent|white|#[0-9a-fA-F]{6}"
 """An export's background."""
 
+MAX_USER_ID_LENGTH: Final = 128
+"""The longest user id: a socket's ``userId``, REST's ``X-Annotd-User`` / ``?userId=``, and
+every ``createdBy``/``author`` stored in a document."""
+_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
+
 SHA256_PATTERN: Final = r"[0-9a-f]{64}"
 """Base images are named by the lowercase hex sha256 of their bytes."""
 SHA256_RE: Final = re.compile(SHA256_PATTERN)
@@ -46,6 +51,17 @@ def check_room_id(room_id: Any, field: str = "roomId") -> str:
     if not is_id(room_id):
         raise InvalidParams(field, f"must match {ID_PATTERN}")
     return room_id
+
+
+def check_user_id(user_id: str, field: str = "userId") -> str:
+    """``user_id`` if it is a usable user id (at most :data:`MAX_USER_ID_LENGTH` characters,
+    no control characters), else ``InvalidParams`` naming ``field``. Refused, never cut:
+    a truncated id would stamp someone else's name on edits."""
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        raise InvalidParams(field, f"at most {MAX_USER_ID_LENGTH} characters")
+    if _CONTROL_RE.search(user_id):
+        raise InvalidParams(field, "must not contain control characters")
+    return user_id
 
 
 def check_tag(tag: Any, field: str = "tag") -> str:

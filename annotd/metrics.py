@@ -52,8 +52,9 @@ RELAY_SAMPLE_EVERY = 8
 """Relay time is observed for every 8th sequenced update (a power of two: a mask test)."""
 _RELAY_MASK = RELAY_SAMPLE_EVERY - 1
 
-RejectReason = Literal["malformed", "too_large", "text_without_subprotocol", "binary_on_control"]
-REJECT_REASONS: tuple[RejectReason, ...] = ("malformed", "too_large", "text_without_subprotocol", "binary_on_control")
+RejectReason = Literal["malformed", "too_large", "text_without_subprotocol", "binary_on_control", "document_too_large"]
+REJECT_REASONS: tuple[RejectReason, ...] = ("malformed", "too_large", "text_without_subprotocol", "binary_on_control",
+                                            "document_too_large")
 """Why a client's frame was refused (``annotd_frames_rejected_total{reason}``)."""
 ExportStatus = Literal["done", "failed"]
 EXPORT_STATUSES: tuple[ExportStatus, ...] = ("done", "failed")

@@ -31,6 +31,19 @@ also sends its own step 1, so edits a client made while offline come back as ste
 sequenced like any other change.
 
 What a snapshot pins: the full document state at one seq (see :mod:`annotd.history`).
+
+Size: a change that would take the document past ``max_document_bytes`` is refused before
+it touches the document (:class:`~annotd.errors.DocumentTooLarge`, close 4413): the check
+uses the history's running bound (newest snapshot + bytes logged since + bytes held as
+*pending* inside Yjs); when that bound is stale and says no, the room asks its caller to
+measure first (:class:`~annotd.errors.MeasureFirst`: take a snapshot, off the relay path)
+and to retry. Updates Yjs cannot integrate yet (a gap in a client's clock) change nothing
+visible but are kept inside the document; their bytes are counted until they integrate.
+
+Big documents (over ``inline_encode_bytes``) are never encoded whole on the caller's
+thread: a joiner that lacks more than the last few events gets the newest snapshot's
+bytes (framed once, shared by every joiner) and the events after it; snapshots of big
+rooms are built by the hub in a worker process from :meth:`Room.snapshot_parts`.
 """
 
 from __future__ import annotations
@@ -41,14 +54,20 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
-from pycrdt import Doc, Map, TransactionEvent
+from pycrdt import Decoder, Doc, Map, TransactionEvent, get_update
 
-from . import yproto
-from .errors import InvalidParams, LimitReached, MalformedFrame
+from . import docstate, yproto
+from .docstate import StateParts
+from .errors import DocumentTooLarge, InvalidParams, LimitReached, MalformedFrame, MeasureFirst
 from .history import Event, History, Snapshot
 from .presence import Presence, validate_presence
 
 T = TypeVar("T")
+
+
+Message = bytes | str | tuple[bytes, bytes]
+"""One message to send: binary, text, or a binary message in two parts (its header bytes
+and a big payload shared with the history, sent without being copied)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +76,7 @@ class Outbound:
     awareness) may be coalesced by the writer under ``key``; document frames never are."""
 
     to: tuple[str, ...]
-    frame: bytes | str
+    frame: Message
     exclude: str | None = None
     noisy: bool = False
     key: str | None = None
@@ -79,7 +98,12 @@ class RoomLimits:
     snapshot_every_ops: int = 200
     snapshot_every_s: float = 30.0
     snapshots_kept: int = 5
+    snapshot_every_bytes: int = 4 << 20
     reconstruct_cache: int = 8
+    max_document_bytes: int = 16 << 20
+    inline_encode_bytes: int = 1 << 20
+    """Above this size the room's full state is never encoded on the caller's thread
+    (~5 ms of encoding at this size; a 16 MB document takes ~70 ms)."""
 
 
 def _json(obj: Any) -> str:
@@ -99,8 +123,10 @@ class Room:
         self.history = History(
             every_ops=self.limits.snapshot_every_ops,
             every_s=self.limits.snapshot_every_s,
+            every_bytes=self.limits.snapshot_every_bytes,
             keep=self.limits.snapshots_kept,
             cache_size=self.limits.reconstruct_cache,
+            cache_bytes=self.limits.max_document_bytes,
             now=self.created_at,
         )
         self.presence = Presence(self.limits.presence_ttl_s, self.limits.presence_min_interval_s)
@@ -110,6 +136,17 @@ class Room:
         self._all: tuple[str, ...] = ()
         self._captured: bytes | None = None
         self._sub = self.doc.observe(self._capture)
+        self._pending: list[bytes] = []
+        """What Yjs keeps pending of past updates (structs after a gap in a client's clock):
+        held in the document's memory but in no encoded state, so counted here."""
+        self.pending_bytes = 0
+        self._join_frames: dict[bool, tuple[int, Message]] = {}
+        """v1? → (snapshot seq, its sync step 2): built once, shared by joiners."""
+        self.snapshot_scheduled = False
+        """Set by the hub between a snapshot falling due and being taken (the socket
+        handlers yield once when they see it, so a burst cannot run past the count)."""
+        self.snapshot_busy = False
+        """Set by the hub while a worker process builds this room's snapshot."""
 
     # -- internals ---------------------------------------------------------------------
     def _capture(self, event: TransactionEvent) -> None:
@@ -119,6 +156,50 @@ class Room:
         self._all = tuple(self.sessions)
         self._stock = tuple(s.id for s in self.sessions.values() if not s.v1)
         self._v1 = tuple(s.id for s in self.sessions.values() if s.v1)
+
+    # -- size ------------------------------------------------------------------------------
+    @property
+    def state_bytes(self) -> int:
+        """Upper bound of what the document holds: encoded state (see History.state_bytes)
+        plus updates kept pending inside Yjs."""
+        return self.history.state_bytes + self.pending_bytes
+
+    @property
+    def is_big(self) -> bool:
+        """Encoding this document whole would hold the loop (see ``inline_encode_bytes``)."""
+        return self.state_bytes > self.limits.inline_encode_bytes
+
+    def _fits(self, incoming: int, measured: bool) -> None:
+        """Raise unless ``incoming`` more bytes keep the document within its limit (nothing
+        has been applied when this raises)."""
+        limit = self.limits.max_document_bytes
+        size = self.state_bytes
+        if size + incoming <= limit:
+            return
+        if not measured and (self.history.tail_bytes > 0 or self.pending_bytes > 0):
+            raise MeasureFirst(self.id)
+        raise DocumentTooLarge(
+            f"the room's document is {size} bytes; this change would take it past "
+            f"limits.max_document_bytes ({limit}) and was refused",
+            data={"limit": limit, "size": size, "incoming": incoming})
+
+    def _note_pending(self, update: bytes) -> None:
+        """Count what of ``update`` Yjs kept pending: the part of it the document's state
+        vector does not cover (O(update); only for updates that did not change as much as
+        they carried)."""
+        rest = get_update(update, self.doc.get_state())
+        if _has_structs(rest):
+            self._pending.append(rest)
+            self.pending_bytes += len(rest)
+
+    def settle_pending(self) -> None:
+        """Forget pending parts the document has integrated since (a later update filled
+        the gap; they are in the log now). Called when the room is measured."""
+        if not self._pending:
+            return
+        state = self.doc.get_state()
+        self._pending = [rest for rest in (get_update(p, state) for p in self._pending) if _has_structs(rest)]
+        self.pending_bytes = sum(len(p) for p in self._pending)
 
     def _apply(self, update: bytes) -> bytes | None:
         """Apply a remote update; return what changed the document, or ``None``."""
@@ -133,7 +214,7 @@ class Room:
         return changed
 
     def _sequence(self, update: bytes, user_id: str, now: float, origin: str | None) -> tuple[Event, list[Outbound]]:
-        event = self.history.log.append(now, user_id, update)
+        event = self.history.append(now, user_id, update)
         message = yproto.sync_update(update)
         out: list[Outbound] = []
         if self._stock:
@@ -196,13 +277,23 @@ class Room:
         return out
 
     # -- incoming frames -----------------------------------------------------------------
-    def receive(self, session_id: str, data: bytes, now: float) -> tuple[Event | None, list[Outbound]]:
-        """Handle one binary frame; raise :class:`MalformedFrame` (nothing changed) if bad."""
+    def receive(self, session_id: str, data: bytes, now: float, *,
+                measured: bool = False) -> tuple[Event | None, list[Outbound]]:
+        """Handle one binary frame; raise :class:`MalformedFrame` (nothing changed) if bad,
+        :class:`DocumentTooLarge` (nothing changed) if it would grow the document past its
+        limit, :class:`MeasureFirst` (nothing changed) if the caller must measure the
+        document and call again with ``measured=True``."""
         session = self.sessions[session_id]
         msg = yproto.parse(data)
         kind = msg.kind
         if kind is yproto.Kind.SYNC_UPDATE or kind is yproto.Kind.SYNC_STEP2:
-            changed = self._apply(msg.payload) if msg.payload != yproto.EMPTY_UPDATE else None
+            payload = msg.payload
+            changed = None
+            if payload != yproto.EMPTY_UPDATE:
+                self._fits(len(payload), measured)
+                changed = self._apply(payload)
+                if changed is None or len(changed) < len(payload):
+                    self._note_pending(payload)
             out: list[Outbound] = []
             event = None
             if changed is not None:
@@ -212,14 +303,7 @@ class Room:
                     {"type": "ack", "seq": event.seq if event else self.head, "changed": event is not None})))
             return event, out
         if kind is yproto.Kind.SYNC_STEP1:
-            try:
-                diff = self.doc.get_update(msg.payload)
-            except ValueError as exc:
-                raise MalformedFrame(f"undecodable state vector: {exc}") from None
-            reply = yproto.sync_step2(diff)
-            if session.v1:
-                reply = yproto.with_seq(self.head, reply)
-            return None, [Outbound((session_id,), reply)]
+            return None, self._answer_step1(session, msg.payload)
         if kind is yproto.Kind.AWARENESS:
             self.presence.apply_awareness(session_id, msg.payload)
             # Echoed to the sender too, as the reference server does: y-websocket closes a
@@ -228,6 +312,36 @@ class Room:
         # QUERY_AWARENESS
         states = self.presence.awareness_all()
         return None, ([Outbound((session_id,), yproto.awareness(states))] if states else [])
+
+    def _answer_step1(self, session: Session, state_vector: bytes) -> list[Outbound]:
+        """Sync step 2 for a client at ``state_vector``: the diff, encoded here when it is
+        small; for a big document whose client lacks more than the events after the newest
+        snapshot, that snapshot's bytes (framed once) followed by those events."""
+        me = (session.id,)
+        if self.is_big:
+            client = yproto.decode_state_vector(state_vector)
+            snap = self.history.latest
+            small_diff = yproto.covers(client, yproto.decode_state_vector(self.doc.get_state())) or (
+                self.history.tail_bytes <= self.limits.inline_encode_bytes
+                and yproto.covers(client, yproto.decode_state_vector(snap.state_vector)))
+            if not small_diff:
+                out = [Outbound(me, self._snapshot_frame(snap, session.v1))]
+                # the events after it as (header, update): nothing copied per joiner
+                out.extend(Outbound(me, yproto.sync_update_parts(ev.seq if session.v1 else None, ev.update))
+                           for ev in self.history.log.after(snap.seq))
+                return out
+        try:
+            diff = self.doc.get_update(state_vector)
+        except ValueError as exc:
+            raise MalformedFrame(f"undecodable state vector: {exc}") from None
+        return [Outbound(me, yproto.sync_step2_with_seq(self.head if session.v1 else None, diff))]
+
+    def _snapshot_frame(self, snap: Snapshot, v1: bool) -> Message:
+        cached = self._join_frames.get(v1)
+        if cached is None or cached[0] != snap.seq:
+            cached = (snap.seq, yproto.sync_step2_parts(snap.seq if v1 else None, snap.blob))
+            self._join_frames[v1] = cached
+        return cached[1]
 
     def receive_presence(self, session_id: str, msg: dict[str, Any], now: float) -> list[Outbound]:
         session = self.sessions[session_id]
@@ -240,12 +354,19 @@ class Room:
         return [Outbound(self._v1, _json(out), exclude=session_id, noisy=True, key=f"pr:{session_id}")]
 
     # -- server-side changes -----------------------------------------------------------
-    def apply_local(self, user_id: str, mutate: Callable[[Doc], T], now: float) -> tuple[T, Event | None, list[Outbound]]:
+    def apply_local(self, user_id: str, mutate: Callable[[Doc], T], now: float, *, check: bool = True,
+                    measured: bool = False) -> tuple[T, Event | None, list[Outbound]]:
         """Run ``mutate`` in one transaction; a change becomes one sequenced event relayed to all.
 
         If ``mutate`` raises, pycrdt has already committed whatever it wrote before the
         exception, so operations validate fully *before* writing (see annotd.canvas.ops).
+        With ``check`` (API changes; not the server's own upkeep) a document already at its
+        size limit refuses the change before it runs (``DocumentTooLarge`` or
+        ``MeasureFirst``, as :meth:`receive`); one change may pass the limit by its own size,
+        which the schema's caps bound.
         """
+        if check:
+            self._fits(0, measured)
         self._captured = None
         with self.doc.transaction(origin="annotd"):
             result = mutate(self.doc)
@@ -257,7 +378,9 @@ class Room:
 
     def apply_update(self, update: bytes, user_id: str, now: float) -> tuple[Event | None, list[Outbound]]:
         """Apply a Yjs update made elsewhere (a loaded bundle) as one sequenced event, like a
-        client's; raise :class:`MalformedFrame` if Yjs cannot decode it."""
+        client's; raise :class:`MalformedFrame` if Yjs cannot decode it, or
+        :class:`DocumentTooLarge` (nothing applied) past ``max_document_bytes``."""
+        self._fits(len(update), measured=True)
         changed = self._apply(update)
         if changed is None:
             return None, []
@@ -271,8 +394,10 @@ class Room:
             return []
         return [Outbound(to, _json({"jsonrpc": "2.0", "method": method, "params": params}))]
 
-    def tick(self, now: float) -> tuple[Snapshot | None, list[Outbound]]:
-        """Periodic work: held-back and stale presence, expiry, and the snapshot policy."""
+    def tick(self, now: float, *, offload: bool = False) -> tuple[Snapshot | None, list[Outbound]]:
+        """Periodic work: held-back and stale presence, expiry, and the snapshot policy
+        (``offload``: the caller builds big documents' snapshots elsewhere, so only a small
+        one is taken here)."""
         out: list[Outbound] = []
         send, gone = self.presence.due(now, self.limits.presence_rebroadcast_s)
         if self._v1:
@@ -280,12 +405,20 @@ class Room:
                        for m in send)
             out.extend(Outbound(self._v1, _json(m)) for m in gone)
         snap = None
-        if self.history.snapshot_due(now):
+        if not self.snapshot_busy and not (offload and self.is_big) and self.history.snapshot_due(now):
             snap = self.snapshot(now)
         return snap, out
 
     def snapshot(self, now: float) -> Snapshot:
-        return self.history.add_snapshot(self.head, now, self.doc.get_update())
+        """Snapshot the head now, encoding the live document here (small documents; the
+        hub builds big ones from :meth:`snapshot_parts` in a worker process)."""
+        self.snapshot_scheduled = False
+        self.settle_pending()
+        return self.history.add(Snapshot.encoded(docstate.encode_doc(self.doc, self.head), now))
+
+    def snapshot_parts(self) -> StateParts:
+        """The head as data, for building its snapshot elsewhere."""
+        return self.history.parts_at(self.head)
 
     def info(self) -> dict[str, Any]:
         return {
@@ -309,3 +442,9 @@ class Room:
 
     def close(self) -> None:
         self.doc.unobserve(self._sub)
+
+
+def _has_structs(update: bytes) -> bool:
+    """Whether a Yjs update carries any struct (not only a delete set): its first varuint
+    is the number of clients with structs."""
+    return Decoder(update).read_var_uint() > 0

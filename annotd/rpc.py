@@ -14,7 +14,7 @@ import orjson
 
 from . import commands
 from .commands import params as params_mod
-from .commands.base import Caller, Document, Download
+from .commands.base import Caller, Document, Download, invoke
 from .errors import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
@@ -62,7 +62,7 @@ async def call(hub: Hub, req: Any, caller: Caller) -> dict[str, Any] | None:
         ):
             raw = {**(raw or {}), "roomId": caller.room_id}
         parsed = params_mod.parse(cmd.params, raw)
-        result = await cmd.handler(hub, parsed, caller)
+        result = await invoke(cmd, hub, parsed, caller)
     except AnnotdError as exc:
         log.info("rpc error", extra={"method": method, "error": exc.message})
         return error(id_, exc.rpc_code, exc.message, {"code": exc.code, **(exc.data or {})}) if has_id else None

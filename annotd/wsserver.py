@@ -6,8 +6,15 @@ window for presence and awareness, the too-slow verdict); one writer task per co
 drains its queue. A client whose queue overflows is closed with 4008 (it may come back
 with ``lastSeq``); nobody else waits for it.
 
-Connection lifecycle: handshake (path, Origin, subprotocol checked in
-``process_request``) → joined (room admitted the session) → live → closing → closed.
+Connection lifecycle: handshake (at most ``limits.max_pending_handshakes`` at once, see
+:mod:`annotd.handshakes`; path, Origin, subprotocol checked in ``process_request``) → joined
+(room admitted the session) → live → closing → closed.
+
+Reading is paced per socket (:mod:`annotd.readbudget`): past ``limits.inbound_burst_bytes``
+a socket is read at ``limits.max_inbound_bytes_per_s``; its handler sleeps instead of
+reading, which is backpressure to that one client and nothing for anyone else. A change
+that would grow a room's document past its limit closes the socket with 4413 and changes
+nothing (annotd.v1 sockets get an ``error`` frame first).
 """
 
 from __future__ import annotations
@@ -33,22 +40,31 @@ from websockets.protocol import State
 
 from . import errors, rpc, yproto
 from .commands.base import Caller
-from .errors import AnnotdError, MalformedFrame
+from .errors import AnnotdError, DocumentTooLarge, MalformedFrame, MeasureFirst
+from .handshakes import HandshakeGate
 from .hosts import HostPolicy
 from .hub import Hub
-from .identifiers import check_room_id
+from .identifiers import check_room_id, check_user_id
 from .logsetup import Throttled
 from .origins import is_own_origin, origin_allowed
 from .outbox import Offer, Outbox
-from .room import Outbound, Room
+from .readbudget import ReadBudget
+from .room import Message, Outbound, Room
 
 log = logging.getLogger("annotd.ws")
 SUBPROTOCOL = "annotd.v1"
 ROOM_PATH = re.compile(r"/v1/ws/rooms/([^/?]+)")
 CONTROL_PATH = "/v1/ws"
 _session_ids = itertools.count(1)
+Wire = bytes | tuple[bytes, ...]
+"""A server frame ready for the transport: its bytes, or a big one's header and parts."""
+Item = bytes | str | tuple[bytes, ...]
+"""What a connection's outbox holds: wire frames, or messages websockets frames itself."""
 WRITE_LIMIT = 64 * 1024
 """Transport buffer high-water mark per socket: above it frames queue and the writer waits."""
+READ_QUEUE = 16
+"""Incoming frames websockets buffers per socket before it stops reading the TCP socket:
+at most ``READ_QUEUE × limits.max_frame_bytes`` bytes held for a client not being read."""
 
 
 class Connection:
@@ -72,7 +88,7 @@ class Connection:
         self.wire_frames = not ws.protocol.extensions
         self.session = session
         self.high_water = high_water
-        self.outbox: Outbox[bytes | str] = Outbox(max_frames=max_frames, window_s=window_s)
+        self.outbox: Outbox[Item] = Outbox(max_frames=max_frames, window_s=window_s)
         self.wake = asyncio.Event()
         self.writing = False
         """The writer task is in a write (awaiting the transport's drain)."""
@@ -85,7 +101,7 @@ class Connection:
         return (not self.writing and self.ws.protocol.state is State.OPEN
                 and self.ws.transport.get_write_buffer_size() < self.high_water)
 
-    def _write(self, items: Iterable[bytes | str]) -> None:
+    def _write(self, items: Iterable[Item]) -> None:
         """Give ``items`` to the transport in one call (one syscall).
 
         With :attr:`wire_frames` the items are complete WebSocket frames (see :func:`wire`);
@@ -94,19 +110,24 @@ class Connection:
         protocol = self.ws.protocol
         chunks: list[bytes]
         if self.wire_frames:
-            # anything websockets had pending goes first; wire frames are always bytes
-            chunks = [*protocol.data_to_send(), *(i for i in items if isinstance(i, bytes))]
+            # anything websockets had pending goes first; wire frames are bytes or (header, payload)
+            chunks = protocol.data_to_send()
+            for i in items:
+                if isinstance(i, bytes):
+                    chunks.append(i)
+                elif isinstance(i, tuple):
+                    chunks.extend(i)
         else:
             for item in items:
                 if isinstance(item, str):
                     protocol.send_text(item.encode())
                 else:
-                    protocol.send_binary(item)
+                    protocol.send_binary(item if isinstance(item, bytes) else b"".join(item))
             chunks = protocol.data_to_send()
         if chunks:
             self.ws.transport.writelines(chunks)
 
-    def push(self, message: bytes | str, framed: bytes) -> bool:
+    def push(self, message: Message, framed: Wire) -> bool:
         """Send or queue a document frame; ``False`` when the client is too far behind."""
         item = framed if self.wire_frames else message
         offer = self.outbox.offer(item, self._ready())
@@ -116,11 +137,11 @@ class Connection:
             self.wake.set()
         return offer is not Offer.TOO_SLOW
 
-    def reply(self, message: bytes | str) -> bool:
+    def reply(self, message: Message) -> bool:
         """Send or queue a message for this socket alone (JSON-RPC replies, errors)."""
         return self.push(message, wire(message) if self.wire_frames else b"")
 
-    def push_noisy(self, key: str, message: bytes | str, framed: bytes) -> None:
+    def push_noisy(self, key: str, message: Message, framed: Wire) -> None:
         """Presence/awareness: latest per key, at most one flush per batch window."""
         item = framed if self.wire_frames else message
         if self.outbox.offer_noisy(key, item, time.monotonic(), self._ready()):
@@ -142,7 +163,7 @@ class Connection:
                 self.task.cancel()
             self.wake.set()
 
-    async def _flush(self, frames: list[bytes | str]) -> None:
+    async def _flush(self, frames: list[Item]) -> None:
         self.writing = True
         try:
             async with self.ws.send_context():  # state checks, then drain: a slow client waits here
@@ -182,11 +203,30 @@ class Connection:
                 await ws.close(*request)
 
 
-def wire(message: bytes | str) -> bytes:
-    """A complete unmasked server frame for ``message`` (text for ``str``, binary for ``bytes``)."""
+BIG_FRAME = 256 * 1024
+"""Binary messages at least this big are framed as (header, message): never copied."""
+
+
+def wire(message: Message) -> Wire:
+    """A complete unmasked server frame for ``message`` (text for ``str``, binary for
+    ``bytes`` and parts); a big binary message as its header and its parts, written as
+    separate chunks (a 16 MB join would otherwise be copied once more per joiner: ~11 ms)."""
     if isinstance(message, str):
         return Frame(Opcode.TEXT, message.encode()).serialize(mask=False)
+    if isinstance(message, tuple):
+        return (_binary_header(sum(len(p) for p in message)), *message)
+    if len(message) >= BIG_FRAME:
+        return (_binary_header(len(message)), message)
     return Frame(Opcode.BINARY, message).serialize(mask=False)
+
+
+def _binary_header(length: int) -> bytes:
+    """RFC 6455 header of an unmasked, final binary frame of ``length`` bytes."""
+    if length < 126:
+        return bytes((0x82, length))
+    if length < 1 << 16:
+        return bytes((0x82, 126)) + length.to_bytes(2, "big")
+    return bytes((0x82, 127)) + length.to_bytes(8, "big")
 
 
 def _select_subprotocol(conn: ServerConnection, offered: Any) -> Any:
@@ -206,6 +246,10 @@ class WsServer:
         self._hosts_refused = Throttled(log)
         self.side_ports: tuple[int, ...] = ()
         """The HTTP side port(s): pages annotd serves there may open room sockets (set by the daemon)."""
+        self._gate_refused = Throttled(log)
+        self._malformed = Throttled(log)
+        """Malformed frames: one warning per client address and reason per minute (all are counted)."""
+        self.handshakes = HandshakeGate(hub.config.limits.max_pending_handshakes, self._handshake_refused)
         hub.delivery = self
 
     # -- delivery (called synchronously by rooms via the hub) ---------------------------
@@ -213,7 +257,7 @@ class WsServer:
         conns = self.conns
         delivered = 0
         for o in outbounds:
-            framed = b""
+            framed: Wire = b""
             for sid in o.to:
                 if sid == o.exclude:
                     continue
@@ -251,10 +295,15 @@ class WsServer:
             max_size=cfg.limits.max_frame_bytes,
             compression="deflate" if cfg.server.compression else None,
             ping_interval=cfg.server.ping_interval_s or None,
-            max_queue=64,
+            max_queue=READ_QUEUE,
             write_limit=WRITE_LIMIT,
+            create_connection=self.handshakes.connection_class(),
         )
         return self.server
+
+    def _handshake_refused(self) -> None:
+        self._gate_refused.warning("handshakes", "too many handshakes in progress; connection refused",
+                                   limit=self.handshakes.limit)
 
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
@@ -287,9 +336,11 @@ class WsServer:
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         session = f"c{next(_session_ids)}"
         user_id = query.get("userId") or f"anon-{session}"
-        if len(user_id) > 128:
-            self.hub.metrics.client_closed(errors.CLOSE_BAD_REQUEST)
-            await ws.close(errors.CLOSE_BAD_REQUEST, "userId: at most 128 characters")
+        try:
+            check_user_id(user_id)
+        except AnnotdError as exc:
+            self.hub.metrics.client_closed(exc.close_code)
+            await ws.close(exc.close_code, exc.message[:120])
             return
         match = ROOM_PATH.fullmatch(url.path)
         if match is None:
@@ -321,6 +372,7 @@ class WsServer:
         hub.metrics.connected_clients += 1
         writer = conn.task = asyncio.create_task(conn.run(), name=f"writer-{session}")
         log.info("client joined", extra={"roomId": room_id, "userId": user_id, "session": session, "v1": v1})
+        budget = ReadBudget(cfg.limits.max_inbound_bytes_per_s, cfg.limits.inbound_burst_bytes, time.monotonic())
         try:
             self.deliver(room_id, joined)
             caller = Caller(user_id, session, room_id)
@@ -328,12 +380,19 @@ class WsServer:
                 if conn.outbox.closing:
                     break
                 if isinstance(message, bytes):
-                    self._binary(room, conn, user_id, message)
+                    if not self._binary(room, conn, user_id, message):
+                        await hub.measure(room.id)  # off the relay path; this socket waits alone
+                        if hub.rooms.get(room_id) is room:
+                            self._binary(room, conn, user_id, message, measured=True)
                 elif not v1:
                     hub.metrics.frame_rejected("text_without_subprotocol")
                     conn.close_soon(errors.CLOSE_UNSUPPORTED, "text frames need the annotd.v1 subprotocol")
                 else:
                     await self._text(room, conn, caller, message)
+                if room.snapshot_scheduled:
+                    await asyncio.sleep(0)  # let the due snapshot be taken before this socket's next frame
+                if (pause := budget.spend(len(message), time.monotonic())) > 0:
+                    await asyncio.sleep(pause)  # read backpressure: this client alone waits
         except ConnectionClosed:
             pass
         finally:
@@ -353,15 +412,29 @@ class WsServer:
             log.info("client left", extra={"roomId": room_id, "userId": user_id, "session": session,
                                            "code": ws.close_code})
 
-    def _binary(self, room: Room, conn: Connection, user_id: str, data: bytes) -> None:
+    def _binary(self, room: Room, conn: Connection, user_id: str, data: bytes, *, measured: bool = False) -> bool:
+        """Handle one binary frame; ``False``: the room must be measured first, then call
+        again with ``measured=True`` (nothing was applied)."""
         start = time.perf_counter()
         try:
-            event, out = room.receive(conn.session, data, self.hub.clock())
+            event, out = room.receive(conn.session, data, self.hub.clock(), measured=measured)
+        except MeasureFirst:
+            return False
         except MalformedFrame as exc:
             self.hub.metrics.frame_rejected("malformed")
-            log.warning("malformed frame", extra={"roomId": room.id, "userId": user_id, "error": exc.message})
+            remote = conn.ws.remote_address[0] if conn.ws.remote_address else "?"
+            self._malformed.warning(f"{remote}:{exc.message[:40]}", "malformed frame",
+                                    roomId=room.id, userId=user_id, error=exc.message)
             conn.close_soon(exc.close_code, exc.message[:120])
-            return
+            return True
+        except DocumentTooLarge as exc:
+            self.hub.metrics.frame_rejected("document_too_large")
+            log.warning("update refused: document too large", extra={"roomId": room.id, "userId": user_id,
+                                                                      "size": room.state_bytes})
+            if conn.ws.subprotocol == SUBPROTOCOL:
+                conn.reply(orjson.dumps({"type": "error", "error": exc.to_json()}).decode())
+            conn.close_soon(exc.close_code, "document too large: the change was refused")
+            return True
         self.deliver(room.id, out)
         if conn.sync_started is not None and yproto.is_sync_step1(data):  # the joiner is in sync now
             self.hub.metrics.join_seconds.observe(time.perf_counter() - conn.sync_started)
@@ -370,9 +443,11 @@ class WsServer:
             metrics = self.hub.metrics
             metrics.updates_sequenced += 1
             metrics.relayed(start)
+            self.hub.snapshots.after_change(room)
             if self.debug:
                 log.debug("update", extra={"roomId": room.id, "seq": event.seq, "userId": user_id,
                                            "relay_ms": round((time.perf_counter() - start) * 1000, 3)})
+        return True
 
     async def _text(self, room: Room, conn: Connection, caller: Caller, text: str) -> None:
         try:
@@ -395,8 +470,12 @@ class WsServer:
     async def _control(self, ws: ServerConnection, caller: Caller) -> None:
         """``/v1/ws``: JSON-RPC only, answered in order on the same socket."""
         self.hub.metrics.connected_clients += 1
+        limits = self.hub.config.limits
+        budget = ReadBudget(limits.max_inbound_bytes_per_s, limits.inbound_burst_bytes, time.monotonic())
         try:
             async for message in ws:
+                if (pause := budget.spend(len(message), time.monotonic())) > 0:
+                    await asyncio.sleep(pause)
                 if isinstance(message, bytes):
                     self.hub.metrics.frame_rejected("binary_on_control")
                     await ws.close(errors.CLOSE_UNSUPPORTED, "the control socket takes JSON-RPC text frames")

@@ -96,6 +96,27 @@ def parse(data: bytes) -> Message:
     raise MalformedFrame(f"unknown message type {msg_type}")
 
 
+def decode_state_vector(state_vector: bytes) -> dict[int, int]:
+    """``{client id: clock}`` of an encoded state vector (``varuint(n)`` then ``n`` pairs of
+    varuints), or :class:`MalformedFrame` when it is not one."""
+    decoder = Decoder(state_vector)
+    clocks: dict[int, int] = {}
+    try:
+        for _ in range(decoder.read_var_uint()):
+            client = decoder.read_var_uint()
+            clocks[client] = decoder.read_var_uint()
+    except (IndexError, RuntimeError, ValueError):
+        raise MalformedFrame("undecodable state vector") from None
+    if decoder.i0 != len(state_vector):
+        raise MalformedFrame("undecodable state vector: trailing bytes")
+    return clocks
+
+
+def covers(have: dict[int, int], need: dict[int, int]) -> bool:
+    """Whether a state vector ``have`` includes everything ``need`` has (every clock >=)."""
+    return all(have.get(client, 0) >= clock for client, clock in need.items())
+
+
 def sync_step1(state_vector: bytes) -> bytes:
     return create_sync_step1_message(state_vector)
 
@@ -110,6 +131,28 @@ def sync_update(update: bytes) -> bytes:
 
 def awareness(update: bytes) -> bytes:
     return create_awareness_message(update)
+
+
+def sync_step2_with_seq(seq: int | None, update: bytes) -> bytes:
+    """``sync_step2(update)``, wrapped with ``seq`` when given, built with one copy of ``update``."""
+    return b"".join(sync_step2_parts(seq, update))
+
+
+def sync_step2_parts(seq: int | None, update: bytes) -> tuple[bytes, bytes]:
+    """:func:`sync_step2_with_seq` as (its few header bytes, ``update`` itself): a message in
+    two parts, so a big state is sent without being copied into a new message."""
+    return _sync_parts(YSyncMessageType.SYNC_STEP2, seq, update)
+
+
+def sync_update_parts(seq: int | None, update: bytes) -> tuple[bytes, bytes]:
+    """``with_seq(seq, sync_update(update))`` (unwrapped without ``seq``) as (header,
+    ``update``): a logged event replayed to a joiner without copying it."""
+    return _sync_parts(YSyncMessageType.SYNC_UPDATE, seq, update)
+
+
+def _sync_parts(sub: int, seq: int | None, update: bytes) -> tuple[bytes, bytes]:
+    head = bytes((MSG_SEQ,)) + write_var_uint(seq) if seq is not None else b""
+    return head + bytes((YMessageType.SYNC, sub)) + write_var_uint(len(update)), update
 
 
 def with_seq(seq: int, message: bytes) -> bytes:

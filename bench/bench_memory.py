@@ -42,6 +42,7 @@ CASES = {  # output size -> (base width, base height, base format, scale)
 
 _CHILD = """
 import json, resource, sys, time
+from annotd.docstate import StateParts, sha256
 from annotd.exports.worker import render_export
 from annotd.render import RenderOptions
 
@@ -54,7 +55,8 @@ data = open(sys.argv[2], "rb").read()
 sha, fmt, scale = sys.argv[3], sys.argv[4], float(sys.argv[5])
 before = status("VmRSS")
 t0 = time.process_time()
-out = render_export(blob, (sha, data), RenderOptions(format=fmt, scale=scale, include_comments=True), {"seq": "1"})
+opts = RenderOptions(format=fmt, scale=scale, include_comments=True)
+out = render_export(StateParts(1, blob, sha256(blob)), (sha, data), opts, {"seq": "1"})
 cpu = (time.process_time() - t0) * 1000
 print(json.dumps({"before_mb": before, "peak_mb": status("VmHWM"), "cpu_ms": cpu,
                   "bytes": len(getattr(out, "data", b""))}))

@@ -72,10 +72,13 @@ pc = time.perf_counter
 # The server process
 # --------------------------------------------------------------------------------------
 class Server:
-    """``annotd serve`` in its own process on core 0, optionally under py-spy or cProfile."""
+    """``annotd serve`` in its own process on core 0, optionally under py-spy or cProfile.
+
+    ``root`` is the tree the server runs from (another worktree gives "before" figures with
+    the same venv: ``python -m annotd`` imports the package from the working directory)."""
 
     def __init__(self, *, uvloop: bool, extra_toml: str = "", cprofile: Path | None = None, nice: int = 0,
-                 cores: str = str(SERVER_CORE)) -> None:
+                 cores: str = str(SERVER_CORE), root: Path = ROOT) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="annotd-bench-")
         cfg = Path(self.tmp.name) / "config.toml"
         cfg.write_text(f"[server]\nuse_uvloop = {'true' if uvloop else 'false'}\n{extra_toml}", encoding="utf-8")
@@ -86,7 +89,7 @@ class Server:
         cmd += ["-m", "annotd", "serve", "--ws-port", "0", "--http-port", "0", "--config", str(cfg)]
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
         prio = ["nice", "-n", str(nice)] if nice else []
-        self.proc = subprocess.Popen([*prio, "taskset", "-c", cores, *cmd], cwd=ROOT,
+        self.proc = subprocess.Popen([*prio, "taskset", "-c", cores, *cmd], cwd=root,
                                      stdout=subprocess.PIPE, stderr=self._stderr)
         self.ws_url, self.http_url = self._wait_listening()
         self.pid = self.proc.pid

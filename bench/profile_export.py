@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import io
 
+from annotd.docstate import StateParts, sha256
 from annotd.exports.worker import render_export
 from annotd.render import RenderOptions
 
@@ -35,7 +36,7 @@ def main() -> None:
     blob = state(1600, 1000, sha, "image/png", False)
     opts = RenderOptions(format=args.format, scale=args.scale, include_comments=True)
     for _ in range(args.n + 1):  # the first one warms fonts and caches
-        render_export(blob, (sha, data), opts, {"seq": "1"})
+        render_export(StateParts(1, blob, sha256(blob)), (sha, data), opts, {"seq": "1"})
 
 
 if __name__ == "__main__":

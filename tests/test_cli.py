@@ -19,10 +19,12 @@ from annotd import yproto
 from .helpers import T
 
 
-async def start_serve(*args: str, env: dict[str, str] | None = None) -> tuple[asyncio.subprocess.Process, str, str]:
+async def start_serve(*args: str, env: dict[str, str] | None = None,
+                      new_session: bool = False) -> tuple[asyncio.subprocess.Process, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "annotd", "serve", "--ws-port", "0", "--http-port", "0", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})},
+        start_new_session=new_session,
     )
     assert proc.stdout is not None
     async with asyncio.timeout(T):
@@ -149,9 +151,57 @@ async def test_second_signal_forces_exit() -> None:
             while b"second signal" not in await proc.stderr.readline():
                 pass
             await proc.wait()
+            rest = await proc.stderr.read()  # to EOF: the resource tracker reports leaks when it ends
         assert proc.returncode == 3
+        assert b"leaked" not in rest and b"resource_tracker" not in rest, rest
     finally:
         writer.close()
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_killed_daemon_leaves_no_process_behind() -> None:
+    """SIGKILL runs no cleanup: the render workers and the forkserver must still end (they
+    watch the daemon), or they would keep its stdout/stderr open and anyone waiting for
+    EOF on them (asyncio's communicate()) would hang."""
+    proc, _, _ = await start_serve(new_session=True)
+    assert _session_members(proc.pid) - {proc.pid}, "the render worker processes are running"
+    proc.kill()
+    async with asyncio.timeout(T):
+        await proc.communicate()  # EOF: nothing holds the pipes any more
+    assert proc.returncode == -signal.SIGKILL
+    async with asyncio.timeout(T):
+        for pid in _session_members(proc.pid):
+            await _ended(pid)
+
+
+async def _ended(pid: int) -> None:
+    """Return when process ``pid`` has ended (its pidfd becomes readable)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    ended = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_reader(fd, ended.set)
+    try:
+        await ended.wait()
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
+def _session_members(sid: int) -> set[int]:
+    """Processes of session ``sid``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:
+            found.add(int(entry.name))
+    return found

@@ -33,10 +33,9 @@ from .nodepeer import Peers, stock_peer
 
 
 async def test_comment_lifecycle_and_detach(make_daemon: DaemonFactory, peers: Peers) -> None:
-    # snapshot_every_ops=1: Hub.tick detaches orphaned threads just before the snapshot
-    # policy, in the same call, so a "snapshots.created" notification for seq S proves the
-    # tick has recorded every pin as of S.
-    d = await make_daemon(history={"snapshot_every_ops": 1})
+    # Daemon.next_tick: the periodic tick (which detaches orphaned threads and records every
+    # pin) ran after the awaited state.
+    d = await make_daemon()
     async with aiohttp.ClientSession(base_url=d.http_url) as http, clients_on(d) as clients:
         await create_room(http)
         await ok(http, "POST", "/v1/rooms/r1/annotations", {"id": "c1", "type": "rect", "x": 100, "y": 80, "w": 300, "h": 200})
@@ -196,14 +195,13 @@ async def test_raw_delete_right_after_move_detaches_at_moved_pin(make_daemon: Da
     """protocol.md (Anchors): the anchor becomes a point "at the position its pin last had". A raw client
     that moves an annotation (sequenced and acknowledged) and then deletes it must leave the
     thread where the pin was after the move."""
-    d = await make_daemon(history={"snapshot_every_ops": 1})  # see test_comment_lifecycle_and_detach
+    d = await make_daemon()
     async with aiohttp.ClientSession(base_url=d.http_url) as http, clients_on(d) as clients:
         await create_room(http)
         await ok(http, "POST", "/v1/rooms/r1/annotations", {"id": "a", "type": "rect", "x": 0, "y": 0, "w": 10, "h": 10})
         py = await clients("r1", "py")
-        res = await py.call("comments.create", id="t", body="here", anchor={"kind": "annotation", "annotationId": "a"})
-        await wait_doc(py, lambda: any(n["method"] == "snapshots.created" and n["params"]["seq"] >= res["seq"]
-                                       for n in py.notifications), "a tick after anchoring")
+        await py.call("comments.create", id="t", body="here", anchor={"kind": "annotation", "annotationId": "a"})
+        await within(d.next_tick(), "a tick after anchoring")
         nested(py, "a")["x"] = 100.0
         moved = await within(py.flush())
         assert (await py.call("comments.list"))["threads"][0]["pin"] == {"x": 105, "y": 5}

@@ -250,7 +250,7 @@ async def test_pruned_seq_is_gone(make_daemon: Callable[..., Awaitable[Daemon]])
         await create_room(http)
         first = add_rect(daemon, "r1", "a", RED)
         add_rect(daemon, "r1", "a", BLUE)
-        daemon.hub.snapshot("r1")  # keeps only the newest snapshot: seq `first` is pruned
+        await daemon.hub.snapshot("r1")  # keeps only the newest snapshot: seq `first` is pruned
         r = await http.post("/v1/rooms/r1/exports", json={"format": "png", "seq": first})
         assert r.status == 410
         err = (await r.json())["error"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
+import re
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from PIL import Image
 from websockets.asyncio.client import connect
@@ -250,3 +254,75 @@ async def test_snapshots_list_shows_pins_and_retention(make_daemon: Any) -> None
         assert listing["snapshots"][0]["pinnedBy"] == ["first"]
         assert listing["oldestSeq"] == 3 and listing["headSeq"] == 4
         assert all(len(s["sha256"]) == 64 and s["bytes"] > 0 for s in listing["snapshots"])
+
+
+# -- issue 10: malformed requests, multi-delete, bodies ---------------------------------
+async def raw_request(d: Daemon, data: bytes) -> tuple[bytes, bytes]:
+    """Send ``data`` as is to the side port; the response's head and body (read to EOF)."""
+    host, port = d.http_url.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(data)
+    try:
+        async with asyncio.timeout(30):
+            answer = await reader.read()
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /v1/rooms/\x01\xff\xfe HTTP/1.1\r\nHost: localhost\r\n\r\n",  # raw control and non-ASCII bytes in the path
+        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",  # request line over 8,190 bytes
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad\x01: y\r\n\r\n",  # a bad header character
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Long: " + b"b" * 9000 + b"\r\n\r\n",  # header over 8,190 bytes
+    ],
+    ids=["bytes-in-path", "long-line", "bad-header-char", "long-header"],
+)
+async def test_malformed_requests_get_json_and_one_warning(
+    daemon: Daemon, http: aiohttp.ClientSession, request_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for _ in range(3):
+        head, body = await raw_request(daemon, request_bytes)
+        assert re.match(rb"HTTP/1\.[01] 400 ", head), head
+        assert b"content-type: application/json" in head.lower()
+        error = orjson.loads(body)["error"]
+        assert error["code"] == "bad_request" and error["message"].startswith("malformed HTTP request")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "Error handling request" not in caplog.text and "Traceback" not in caplog.text
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("annotd")]
+    assert len(warnings) == 1 and "\n" not in warnings[0].getMessage()  # one line, rate-limited
+    assert (await http.get("/healthz")).status == 200  # and the server is fine
+
+
+async def test_multi_delete_over_rest_as_openapi_declares(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    r = await http.post("/v1/rooms", json={"id": "r1"})
+    for name in "abcdefg":
+        r = await http.post("/v1/rooms/r1/annotations", json={"id": name, "type": "rect"})
+        assert r.status == 200
+    r = await http.delete("/v1/rooms/r1/annotations/a", params=[("ids", "b"), ("ids", "c")])
+    assert r.status == 200 and (await r.json())["deleted"] == ["a", "b", "c"]
+    r = await http.delete("/v1/rooms/r1/annotations", params=[("ids", "d"), ("ids", "e")])
+    assert r.status == 200 and (await r.json())["deleted"] == ["d", "e"]
+    # a body is never ignored: refused, and nothing is deleted
+    r = await http.delete("/v1/rooms/r1/annotations/f", json={"ids": ["g"]})
+    err = await error_of(r)
+    assert r.status == 400 and err["code"] == "bad_request" and "query string" in err["message"]
+    r = await http.get("/v1/rooms/r1/annotations", data=b"{}")
+    assert r.status == 400
+    r = await http.delete("/v1/rooms/r1/annotations", params={"ids": "f,g"})  # not a list syntax
+    assert r.status == 422 and (await error_of(r))["data"]["field"] == "ids[0]"
+    r = await http.get("/v1/rooms/r1/annotations", params=[("seq", "1"), ("seq", "2")])
+    assert r.status == 422 and (await error_of(r))["data"]["field"] == "seq"
+    r = await http.delete("/v1/rooms/r1/annotations")
+    assert r.status == 422 and (await error_of(r))["data"]["field"] == "ids"
+    assert sorted(a["id"] for a in (await (await http.get("/v1/rooms/r1/annotations")).json())["annotations"]) == ["f", "g"]
+    spec = await (await http.get("/openapi.json")).json()
+    for path in ("/v1/rooms/{roomId}/annotations/{id}", "/v1/rooms/{roomId}/annotations"):
+        params = {p["name"]: p for p in spec["paths"][path]["delete"]["parameters"]}
+        assert params["ids"]["in"] == "query"
+        array = params["ids"]["schema"]["anyOf"][0]
+        assert array["type"] == "array" and array["items"]["type"] == "string"

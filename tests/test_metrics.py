@@ -122,7 +122,9 @@ def check_grew(before: Series, after: Series) -> None:
 async def test_series_types_and_counters_across_a_scenario(make_daemon: DaemonFactory) -> None:
     """Updates, a malformed frame, a slow client closed with 4008, a snapshot and an export:
     every family keeps its type, counters only grow, histograms stay consistent."""
-    d = await make_daemon(limits={"send_queue_frames": 8})
+    # 30 MB in one room, as fast as possible: above the default document limit and read pace
+    d = await make_daemon(limits={"send_queue_frames": 8, "max_document_bytes": 64_000_000,
+                                  "max_inbound_bytes_per_s": 1_000_000_000, "inbound_burst_bytes": 1_000_000_000})
     async with aiohttp.ClientSession(base_url=d.http_url) as http:
         scrapes: list[Series] = []
 

@@ -202,7 +202,9 @@ async def test_text_frame_from_stock_client_closes_1003(daemon: Daemon, http: ai
 
 
 async def test_slow_consumer_closed_others_unaffected(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
-    d = await make_daemon(limits={"send_queue_frames": 8})
+    # 30 MB in one room, as fast as possible: above the default document limit and read pace
+    d = await make_daemon(limits={"send_queue_frames": 8, "max_document_bytes": 64_000_000,
+                                  "max_inbound_bytes_per_s": 1_000_000_000, "inbound_burst_bytes": 1_000_000_000})
     d.hub.create_room("r1")
     fast = RoomClient(d.ws_url, "r1", user_id="fast")
     await fast.connect()

@@ -19,6 +19,7 @@ from annotd.canvas.model import (
     SCHEMA_VERSION,
     Style,
 )
+from annotd.identifiers import MAX_USER_ID_LENGTH
 
 __all__ = [
     "ANNOTATION_TYPES",
@@ -48,7 +49,7 @@ MAX_BODY_LENGTH: Final = 10_000
 MAX_THREADS: Final = 10_000
 MAX_MESSAGES_PER_THREAD: Final = 1_000
 MAX_GROUP_DEPTH: Final = 32
-MAX_USER_LENGTH: Final = 128
+MAX_USER_LENGTH: Final = MAX_USER_ID_LENGTH
 COORD_LIMIT: Final = 1_000_000.0
 """|x|, |y|, w, h and point offsets, in base-image pixels (images are far smaller)."""
 MAX_STROKE_WIDTH: Final = 1_000.0

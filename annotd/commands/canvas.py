@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..canvas import ops
 from ..canvas.codec import annotation_to_json, image_json, thread_to_json
+from ..canvas.model import CanvasView
 from ..errors import InvalidParams, NotFound
 from ..identifiers import ID_PATTERN, TAG_PATTERN
 from .base import Caller, command
@@ -28,12 +29,16 @@ class ListAnnotations:
     tag: str | None = rule(default=None, pattern=TAG_PATTERN, doc="a version tag instead of seq")
 
 
-@command("annotations.list", method="GET", path="/v1/rooms/{roomId}/annotations")
-async def list_annotations(hub: Hub, p: ListAnnotations, caller: Caller) -> dict[str, Any]:
-    """Annotations in paint order (z, id), at the head or at a retained seq or tag."""
-    seq, view = hub.view(p.roomId, p.seq, p.tag)
-    return {"seq": seq, "annotations": [annotation_to_json(a) for a in view.annotations], "image": image_json(view.image),
+def annotations_listing(view: CanvasView) -> dict[str, Any]:
+    """What ``annotations.list`` answers besides ``seq`` (also run by the state worker)."""
+    return {"annotations": [annotation_to_json(a) for a in view.annotations], "image": image_json(view.image),
             "issues": list(view.issues)}
+
+
+@command("annotations.list", method="GET", path="/v1/rooms/{roomId}/annotations")
+async def list_annotations(hub: Hub, p: ListAnnotations, caller: Caller) -> Any:
+    """Annotations in paint order (z, id), at the head or at a retained seq or tag."""
+    return await hub.read_view(p.roomId, hub.resolve_seq(p.roomId, p.seq, p.tag), annotations_listing)
 
 
 @dataclass(frozen=True)
@@ -80,15 +85,17 @@ async def upsert(hub: Hub, p: Upsert, caller: Caller) -> dict[str, Any]:
 class Delete:
     roomId: str = rule(pattern=ID_PATTERN)
     id: str | None = rule(default=None, pattern=ID_PATTERN)
-    ids: list[str] | None = rule(default=None, max_len=10_000, pattern=ID_PATTERN, doc="several at once (a selection)")
+    ids: list[str] | None = rule(default=None, max_len=10_000, pattern=ID_PATTERN,
+                                 doc="several at once (a selection), with or without id; REST: ?ids=a&ids=b")
 
 
-@command("annotations.delete", method="DELETE", path="/v1/rooms/{roomId}/annotations/{id}")
+@command("annotations.delete", method="DELETE", path="/v1/rooms/{roomId}/annotations/{id}",
+         also=(("DELETE", "/v1/rooms/{roomId}/annotations"),))
 async def delete(hub: Hub, p: Delete, caller: Caller) -> dict[str, Any]:
     """Delete one annotation (or several with ``ids``); anchored comment threads keep their pin."""
-    if (p.id is None) == (p.ids is None):
-        raise InvalidParams("id", "give id or ids")
-    ids = [p.id] if p.id is not None else p.ids
+    if p.id is None and not p.ids:
+        raise InvalidParams("ids", "give id, ids or both (every annotation named is deleted)")
+    ids = list(dict.fromkeys([*([p.id] if p.id is not None else []), *(p.ids or [])]))
     deleted, seq = hub.change(p.roomId, caller.user_id,
                             lambda doc: ops.delete_annotations(doc, ids, caller.user_id, hub.now_ms()))
     return {"deleted": deleted, "seq": seq}
@@ -151,17 +158,22 @@ class ListComments:
     tag: str | None = rule(default=None, pattern=TAG_PATTERN)
 
 
-@command("comments.list", method="GET", path="/v1/rooms/{roomId}/comments")
-async def list_comments(hub: Hub, p: ListComments, caller: Caller) -> dict[str, Any]:
-    """Comment threads with their messages and resolved pins, filtered by state and anchor."""
-    seq, view = hub.view(p.roomId, p.seq, p.tag)
+def threads_listing(view: CanvasView, state: str, annotation_id: str | None, anchor_kind: str | None) -> dict[str, Any]:
+    """What ``comments.list`` answers besides ``seq`` (also run by the state worker)."""
     threads = [
         t for t in view.threads
-        if (p.state == "all" or t.status == p.state)
-        and (p.annotationId is None or t.anchor.annotationId == p.annotationId)
-        and (p.anchorKind is None or t.anchor.kind == p.anchorKind)
+        if (state == "all" or t.status == state)
+        and (annotation_id is None or t.anchor.annotationId == annotation_id)
+        and (anchor_kind is None or t.anchor.kind == anchor_kind)
     ]
-    return {"seq": seq, "threads": [thread_to_json(t) for t in threads]}
+    return {"threads": [thread_to_json(t) for t in threads]}
+
+
+@command("comments.list", method="GET", path="/v1/rooms/{roomId}/comments")
+async def list_comments(hub: Hub, p: ListComments, caller: Caller) -> Any:
+    """Comment threads with their messages and resolved pins, filtered by state and anchor."""
+    seq = hub.resolve_seq(p.roomId, p.seq, p.tag)
+    return await hub.read_view(p.roomId, seq, threads_listing, p.state, p.annotationId, p.anchorKind)
 
 
 @dataclass(frozen=True)

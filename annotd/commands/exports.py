@@ -31,6 +31,7 @@ from .params import rule
 from .rooms import RoomRef
 
 if TYPE_CHECKING:
+    from ..canvas.model import CanvasView
     from ..hub import Hub
 
 
@@ -99,17 +100,26 @@ def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, 
     return opts, echo
 
 
-def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> None:
+def output_pixels(view: CanvasView, opts: RenderOptions) -> dict[str, Any]:
+    """The export's pixel size for ``view`` (the renderer's own rule; also run by the state
+    worker for a big room)."""
+    from ..render.frame import output_size  # layout only (no aggdraw); not loaded by ``annotd export``
+
+    w, h = output_size(view, opts)
+    return {"width": w, "height": h}
+
+
+async def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> None:
     """Refuse a PNG/JPEG larger than ``export.max_output_pixels`` before it takes a queue
     slot (an SVG is vector: not limited). The size is the renderer's own rule
     (:func:`annotd.render.frame.output_size`) on the view at the job's seq: the image's size
-    times the scale, or, without an image, the bounds of the content."""
+    times the scale, or, without an image, the bounds of the content. A big room's view is
+    built off the loop (:meth:`annotd.hub.Hub.read_view`)."""
     if opts.format == "svg":
         return
-    from ..render.frame import output_size  # layout only (no aggdraw); not loaded by ``annotd export``
-
-    _, view = hub.view(p.roomId, p.seq, p.tag)
-    w, h = output_size(view, opts)
+    seq = hub.resolve_seq(p.roomId, p.seq, p.tag)
+    size = await hub.read_view(p.roomId, seq, output_pixels, opts, fragment=False)
+    w, h = size["width"], size["height"]
     limit = hub.config.export.max_output_pixels
     if w * h <= limit:
         return
@@ -125,7 +135,7 @@ def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> None:
 async def create(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
     """Queue an export of the room (head, seq or tag) as PNG, JPEG or SVG; returns the job id."""
     opts, echo = render_options(hub, p)
-    check_output_size(hub, p, opts)
+    await check_output_size(hub, p, opts)
     # Asked on this room's socket: that session alone is told when the job ends.
     session = caller.session if caller.room_id == p.roomId else None
     job = hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, session=session)

@@ -156,6 +156,13 @@ def parse(cls: type, raw: Any, *, coerce: bool = False) -> Any:
     return cls(**values)
 
 
+def list_params(cls: type) -> frozenset[str]:
+    """Names of the list-typed parameters of ``cls`` (REST reads them from repeated query keys)."""
+    hints = get_type_hints(cls)
+    return frozenset(f.name for f in dataclasses.fields(cls)
+                     if get_origin(_is_optional(hints[f.name])[1]) is list)
+
+
 def json_schema(cls: type) -> dict[str, Any]:
     """The JSON Schema of a params dataclass (for /openapi.json)."""
     hints = get_type_hints(cls)
@@ -206,4 +213,4 @@ def _schema(tp: Any, meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["parse", "json_schema", "rule"]
+__all__ = ["parse", "json_schema", "list_params", "rule"]

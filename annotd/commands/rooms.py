@@ -86,7 +86,7 @@ async def delete(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
 @command("snapshots.create", method="POST", path="/v1/rooms/{roomId}/snapshots", status=201)
 async def create_snapshot(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """Snapshot the room's document at its head now."""
-    return {"seq": hub.snapshot(p.roomId)}
+    return {"seq": await hub.snapshot(p.roomId)}
 
 
 @command("snapshots.list", method="GET", path="/v1/rooms/{roomId}/snapshots")

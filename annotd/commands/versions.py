@@ -32,7 +32,9 @@ async def create(hub: Hub, p: CreateVersion, caller: Caller) -> dict[str, Any]:
     """Tag the head (or a retained seq); the tagged state can never be pruned."""
     room = hub.room(p.roomId)
     seq = room.head if p.seq is None else p.seq
-    version = room.history.add_version(p.tag, seq, hub.clock(), caller.user_id)
+    room.history.check_new_version(p.tag, seq)
+    state = await hub.snapshot_at(p.roomId, seq)  # off the loop for a big room
+    version = room.history.add_version(p.tag, seq, hub.clock(), caller.user_id, state=state)
     body = version_json(version)
     hub.notify(p.roomId, "versions.created", {"roomId": p.roomId, **body})
     return body

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..docstate import StateParts
 from ..render.options import RenderOptions
 
 Status = Literal["queued", "running", "done", "failed", "evicted"]
@@ -21,8 +22,8 @@ class Job:
     tag: str | None
     options: RenderOptions
     options_json: dict[str, Any]
-    blob: bytes | None
-    """The document state to render; dropped once the job runs or ends."""
+    state: StateParts | None
+    """The document to render (a snapshot and the updates after it); dropped once the job runs or ends."""
     created_at: int
     session: str | None = None
     """The room socket that asked: it alone is told when the job ends."""

@@ -4,12 +4,14 @@ worker off the event loop, and results kept in memory under a byte cap and a TTL
 Theory of operation
 -------------------
 ``submit`` validates against the room (seq retained, tag known), takes the document state
-blob **on the loop** (a cached full update, so the job exports exactly what was there when
-it was asked for) and admits the job only while fewer than ``export.queue_size`` jobs are
+**on the loop** as :class:`~annotd.docstate.StateParts` (references to the nearest snapshot
+and the logged updates up to the seq: nothing is encoded, so the job exports exactly what
+was there when it was asked for and a later prune cannot fail it; the render worker builds
+the document) and admits the job only while fewer than ``export.queue_size`` jobs are
 queued or running (else :class:`LimitReached`, 429/-32029).
 
 ``export.workers`` worker tasks take jobs in order. Each hands *picklable* inputs (state
-blob, base image bytes, :class:`RenderOptions`, provenance) to
+parts, base image bytes, :class:`RenderOptions`, provenance) to
 :func:`annotd.exports.worker.render_export` in the render pool (worker processes; why, and
 the figures, in :mod:`annotd.exports.worker`). The worker is given the room's *current*
 image as a guess; when the view at that seq names another one it answers ``NeedImage`` and
@@ -36,9 +38,11 @@ import statistics
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import procpool
+from ..docstate import StateParts
 from ..errors import AnnotdError, Conflict, Gone, LimitReached, NotFound, RoomNotFound
 from ..metrics import Metrics
 from ..render.options import RenderOptions
@@ -66,8 +70,8 @@ class Rooms(Protocol):
     def resolve_seq(self, room_id: str, seq: int | None, tag: str | None) -> int:
         """The retained seq a request names (raises as the API does for bad ones)."""
 
-    def state_at(self, room_id: str, seq: int) -> bytes:
-        """The full document state at a retained seq."""
+    def state_parts(self, room_id: str, seq: int) -> StateParts:
+        """The document at a retained seq, as data (nothing encoded)."""
 
     def current_image(self, room_id: str) -> str | None:
         """The sha256 of the room's base image now; ``RoomNotFound`` if the room is gone."""
@@ -189,7 +193,7 @@ class ExportService:
         tag: str | None,
         session: str | None = None,
     ) -> Job:
-        """Check the room, seq and tag, take the state blob and queue the job; ``session``
+        """Check the room, seq and tag, take the state (parts) and queue the job; ``session``
         (a socket of this room) is told when the job ends.
 
         Raises ``RoomNotFound``, ``NotFound`` (tag), ``InvalidParams``/``Gone`` (seq),
@@ -201,8 +205,8 @@ class ExportService:
         if self._pending >= self.config.queue_size:
             raise LimitReached(f"the export queue is full ({self.config.queue_size} jobs queued or running); retry later",
                                data={"queueSize": self.config.queue_size})
-        blob = self.rooms.state_at(room_id, seq)
-        job = Job(secrets.token_urlsafe(9), room_id, options.format, seq, tag, options, options_json, blob,
+        state = self.rooms.state_parts(room_id, seq)
+        job = Job(secrets.token_urlsafe(9), room_id, options.format, seq, tag, options, options_json, state,
                   self.rooms.now_ms(), session=session)
         self._remember(job)
         self._pending += 1
@@ -281,17 +285,17 @@ class ExportService:
             current = self.rooms.current_image(job.room_id)
         except RoomNotFound:
             raise Gone(f"room {job.room_id!r} was deleted before the export ran") from None
-        blob, job.blob = job.blob, None
-        assert blob is not None and self._executor is not None
+        state, job.state = job.state, None
+        assert state is not None and self._executor is not None
         provenance = {"roomId": job.room_id, "seq": str(job.seq)}
         if job.tag:
             provenance["tag"] = job.tag
         image = self._image(current)
         try:
-            out = await loop.run_in_executor(self._executor, worker.render_export, blob, image, job.options, provenance)
+            out = await loop.run_in_executor(self._executor, worker.render_export, state, image, job.options, provenance)
             if isinstance(out, worker.NeedImage):
                 image = self._image(out.sha256)
-                out = await loop.run_in_executor(self._executor, worker.render_export, blob, image, job.options, provenance)
+                out = await loop.run_in_executor(self._executor, worker.render_export, state, image, job.options, provenance)
         except BrokenExecutor:
             # The render process died (killed, out of memory): replace the pool so later
             # jobs still run, and fail this one.
@@ -299,6 +303,8 @@ class ExportService:
             broken, self._executor = self._executor, self._new_executor()
             broken.shutdown(wait=False, cancel_futures=True)
             raise RenderCrashed("the render process died (out of memory?)") from None
+        if isinstance(self._executor, ProcessPoolExecutor):  # the feeder thread would hold the job's state
+            await procpool.release_last_job(self._executor)
         if not isinstance(out, worker.Rendered):
             raise RuntimeError("the base image changed twice during one export")
         job.render_ms = (time.perf_counter() - t0) * 1000
@@ -312,7 +318,7 @@ class ExportService:
         if job.status in FINISHED:
             return
         self._pending -= 1
-        job.blob = None
+        job.state = None
         job.finished_at = self.rooms.now_ms()
         job.finished_mono = self.clock()
         cap = self.config.result_bytes_cap

@@ -5,26 +5,24 @@ Why processes: rendering holds the GIL long enough (aggdraw, Pillow glue) to del
 relay. Measured room10 relay p50/p99 during back-to-back exports: 0.69/4.9 ms with
 processes vs 3.1/33 ms with a thread (idle 0.73/4.8 ms), figures in
 ``bench/bench_export.py``; ``export.executor = "thread"`` is kept for that comparison.
-The processes start from a forkserver (the daemon has threads; a forked child of a
-threaded process can deadlock), run ``export.worker_nice`` nicer than the daemon so the
-relay loop wins a shared core, and import the renderer once, before their first job.
-Scripts that embed the daemon need the usual ``if __name__ == "__main__":`` guard.
+The processes come from :mod:`annotd.procpool` (forkserver, ``export.worker_nice`` nicer
+than the daemon so the relay loop wins a shared core, gone with the daemon) and import the
+renderer once, before their first job. Scripts that embed the daemon need the usual
+``if __name__ == "__main__":`` guard.
+
+A job's document arrives as :class:`~annotd.docstate.StateParts` (the nearest snapshot and
+the updates after it) and is built here, so an export never rebuilds a state on the loop.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import importlib
 import io
-import multiprocessing
-import os
-import signal
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
+from .. import procpool
+from ..docstate import StateParts, build_doc
 from ..render.options import RenderOptions
 
 RENDERER_MODULES = ("annotd.render.raster", "annotd.render.svg", "annotd.canvas.view")
@@ -45,12 +43,12 @@ class Rendered:
 
 
 def render_export(
-    blob: bytes,
+    state: StateParts,
     image: tuple[str, bytes | None] | None,
     options: RenderOptions,
     provenance: dict[str, str],
 ) -> Rendered | NeedImage:
-    """Decode ``blob`` into a Doc, build its view and render it; CPU-heavy, never on the loop.
+    """Build ``state`` into a Doc, build its view and render it; CPU-heavy, never on the loop.
 
     ``image`` is ``(sha256, bytes)`` of the base image the caller expects (bytes ``None``
     when the store no longer has it: the canvas keeps its size and shows the background).
@@ -58,15 +56,12 @@ def render_export(
     wrong gets :class:`NeedImage` and asks again with the right bytes.
     """
     from PIL import Image
-    from pycrdt import Doc
 
     from ..canvas.view import build_view
     from ..render import render, render_svg
 
     t0 = time.process_time()
-    doc: Doc[Any] = Doc()
-    doc.apply_update(blob)
-    view = build_view(doc)
+    view = build_view(build_doc(state))
     data: bytes | None = None
     if view.image is not None:
         if image is None or image[0] != view.image.sha256:
@@ -92,40 +87,13 @@ def render_export(
     return Rendered(out, (time.process_time() - t0) * 1000)
 
 
-def _worker_init(nice: int) -> None:
-    # Ctrl-C reaches the whole process group; the daemon decides when workers stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError):
-        os.nice(nice)
-    for module in RENDERER_MODULES:  # before the first job, not during it
-        importlib.import_module(module)
-
-
-def _warm() -> int:
-    return os.getpid()
-
-
 def new_executor(kind: str, workers: int, nice: int) -> Executor:
     """A pool of ``workers`` render workers (``kind``: ``process`` or ``thread``); process
     pools start their processes now, in the background, so the first export does not pay
     for process start and imports. Call on the running loop."""
     if kind == "thread":
         return ThreadPoolExecutor(workers, thread_name_prefix="annotd-export")
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__, *RENDERER_MODULES])
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(nice,))
-    loop = asyncio.get_running_loop()
-    for _ in range(workers):
-        fut = loop.run_in_executor(pool, _warm)
-        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
-    return pool
+    return procpool.new_process_pool(workers, nice, (__name__, *RENDERER_MODULES))
 
 
-def terminate_processes(pool: Executor) -> None:
-    """SIGTERM every worker process of a process ``pool`` (no public API for this before
-    Python 3.14); a thread pool's threads cannot be stopped and are left to finish."""
-    if not isinstance(pool, ProcessPoolExecutor):
-        return
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        with contextlib.suppress(OSError, ValueError):
-            proc.terminate()
+terminate_processes = procpool.terminate_processes

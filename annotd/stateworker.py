@@ -1,0 +1,98 @@
+"""Big document states, built off the event loop: snapshots, rebuilt versions, history reads.
+
+Why a process and not a thread: pycrdt keeps the GIL for the whole of a Rust call. Measured
+(pycrdt 0.14.13): a 21 MB ``Doc.get_update()`` run in a thread held the loop thread for
+163 ms, the length of the encode, so a thread moves the work without freeing the loop. A
+``Doc`` is also not safe to share between threads unless created with
+``allow_multithreading`` (pycrdt ``Doc.__init__``), and the room's live document is written
+on the loop at any time. So the loop only describes the state it needs
+(:class:`~annotd.docstate.StateParts`: references to a snapshot's bytes and the logged
+updates, taken at once) and one worker process (:mod:`annotd.procpool`, started on first
+use, so a server without big rooms never starts it) builds it. Passing the bytes costs a
+copy in the pool's feeder thread, not an encode on the loop.
+
+The hub decides what is big (``RoomLimits.inline_encode_bytes``): small rooms keep doing
+these things inline, where a process hop would cost more than the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from typing import Any
+
+import orjson
+
+from . import docstate, procpool
+from .docstate import Encoded, StateParts
+
+log = logging.getLogger("annotd.states")
+NICE = 2
+"""Niceness added to the state worker: below the relay loop, above export renders (+5)."""
+
+
+def encode_state(parts: StateParts) -> Encoded:
+    """In the worker: the full state ``parts`` describe (a snapshot's bytes, hash, vector)."""
+    return docstate.encode(parts)
+
+
+def project_view(parts: StateParts, project: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> bytes:
+    """In the worker: build the document and its view, and answer ``project(view, *args)``
+    with ``seq`` as JSON bytes (a view of 10,000 annotations costs ~0.6 s to build and as
+    much to pickle; the JSON is what the caller sends anyway)."""
+    from .canvas.view import build_view
+
+    logging.getLogger("annotd.canvas").disabled = True  # the daemon logs a room's repairs, not the worker
+    view = build_view(docstate.build_doc(parts))
+    return orjson.dumps({"seq": parts.seq, **project(view, *args)})
+
+
+class StateWorker:
+    """Owns the worker process (created on first use) and runs the functions above in it."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
+
+    async def encode(self, parts: StateParts) -> Encoded:
+        result: Encoded = await self._run(encode_state, parts)
+        return result
+
+    async def project(self, parts: StateParts, project: Callable[..., dict[str, Any]], *args: Any) -> bytes:
+        result: bytes = await self._run(project_view, parts, project, args)
+        return result
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._closed:
+            raise RuntimeError("the server is shutting down")
+        if self._pool is None:
+            self._pool = procpool.new_process_pool(1, NICE, (__name__,))
+        pool = self._pool
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+            await procpool.release_last_job(pool)  # the feeder thread would hold the job's state
+            return result
+        except BrokenExecutor:
+            log.error("state worker process died; starting a new one")
+            broken, self._pool = self._pool, None
+            if broken is not None:
+                broken.shutdown(wait=False, cancel_futures=True)
+            raise RuntimeError("the state worker process died") from None
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    async def close(self) -> None:
+        """Stop the worker (waits for a running job; called by the daemon's shutdown)."""
+        self._closed = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+    def kill(self) -> None:
+        """Terminate the worker now (forced exit)."""
+        if self._pool is not None:
+            procpool.terminate_processes(self._pool)
