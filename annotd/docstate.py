@@ -10,6 +10,9 @@ builds it (:mod:`annotd.stateworker` for snapshots and history reads,
 
 The snapshot's sha256 is checked by whoever builds from it (:func:`build_doc`), so a
 corrupted snapshot is never silently used to rebuild a state.
+
+Both types cross to and from worker processes with their big byte strings in a file
+(:mod:`annotd.spill`): pickling 200 MB through the pool's pipe held the GIL ~125 ms.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import Doc, get_state
+
+from . import spill
 
 
 def sha256(blob: bytes) -> str:
@@ -48,6 +53,11 @@ class Encoded:
     blob: bytes
     sha256: str
     state_vector: bytes
+
+
+spill.register(StateParts, lambda p: (p.seq, spill.spilled(p.base), p.base_sha256,
+                                     tuple(spill.spilled(u) for u in p.updates)))
+spill.register(Encoded, lambda e: (e.seq, spill.spilled(e.blob), e.sha256, e.state_vector))
 
 
 class CorruptSnapshot(RuntimeError):

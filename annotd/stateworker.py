@@ -8,8 +8,9 @@ Why a process and not a thread: pycrdt keeps the GIL for the whole of a Rust cal
 on the loop at any time. So the loop only describes the state it needs
 (:class:`~annotd.docstate.StateParts`: references to a snapshot's bytes and the logged
 updates, taken at once) and one worker process (:mod:`annotd.procpool`, started on first
-use, so a server without big rooms never starts it) builds it. Passing the bytes costs a
-copy in the pool's feeder thread, not an encode on the loop.
+use, so a server without big rooms never starts it) builds it. Big byte strings go to
+and from the worker through files (:mod:`annotd.spill`), not pickled through the pool's
+pipe, whose copies hold the GIL.
 
 The hub decides what is big (``RoomLimits.inline_encode_bytes``): small rooms keep doing
 these things inline, where a process hop would cost more than the work.
@@ -25,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from . import docstate, procpool
+from . import docstate, procpool, spill
 from .docstate import Encoded, StateParts
 
 log = logging.getLogger("annotd.states")
@@ -38,15 +39,17 @@ def encode_state(parts: StateParts) -> Encoded:
     return docstate.encode(parts)
 
 
-def project_view(parts: StateParts, project: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> bytes:
+def project_view(parts: StateParts, project: Callable[..., dict[str, Any]],
+                 args: tuple[Any, ...]) -> bytes | spill.Spilled:
     """In the worker: build the document and its view, and answer ``project(view, *args)``
     with ``seq`` as JSON bytes (a view of 10,000 annotations costs ~0.6 s to build and as
-    much to pickle; the JSON is what the caller sends anyway)."""
+    much to pickle; the JSON is what the caller sends anyway; a big answer comes back
+    through a file, see :mod:`annotd.spill`)."""
     from .canvas.view import build_view
 
     logging.getLogger("annotd.canvas").disabled = True  # the daemon logs a room's repairs, not the worker
     view = build_view(docstate.build_doc(parts))
-    return orjson.dumps({"seq": parts.seq, **project(view, *args)})
+    return spill.spilled(orjson.dumps({"seq": parts.seq, **project(view, *args)}))
 
 
 class StateWorker:
@@ -61,7 +64,7 @@ class StateWorker:
         return result
 
     async def project(self, parts: StateParts, project: Callable[..., dict[str, Any]], *args: Any) -> bytes:
-        result: bytes = await self._run(project_view, parts, project, args)
+        result: bytes = await self._run(project_view, parts, project, args)  # a Spilled answer arrives as bytes
         return result
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:

@@ -21,7 +21,7 @@ import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .. import procpool
+from .. import procpool, spill
 from ..docstate import StateParts, build_doc
 from ..render.options import RenderOptions
 
@@ -40,6 +40,9 @@ class NeedImage:
 class Rendered:
     data: bytes
     cpu_ms: float
+
+
+spill.register(Rendered, lambda r: (spill.spilled(r.data), r.cpu_ms))  # a big PNG comes back through a file
 
 
 def render_export(
