@@ -11,7 +11,7 @@ the GIL released; only the file's path goes through the pipe.
 How: :func:`register` tells multiprocessing's pickler (and only it: copies and other
 pickles are untouched) to reduce a type through :func:`spilled` for its big fields. The
 reader unlinks the file as it loads it. Files are created in ``/dev/shm`` where it exists
-(memory, like the pipe) with mode 0600; a process removes what it wrote and nobody read
+(memory, like the pipe; the temp directory when it is full) with mode 0600; a process removes what it wrote and nobody read
 (a job cancelled before it ran) with :func:`remove_unread`, at exit of the process that
 imported this module first (worker processes leave with ``os._exit``, so their exit does not
 remove results their parent has yet to read). A killed daemon can leave files behind.
@@ -35,8 +35,25 @@ _written: set[str] = set()
 T = TypeVar("T")
 
 
-def _directory() -> str:
-    return _SHM if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else tempfile.gettempdir()
+def _directories() -> list[str]:
+    """Where to write, in order: memory first; the temp directory when /dev/shm is missing
+    or full (containers often give it 64 MB)."""
+    shm = [_SHM] if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else []
+    return [*shm, tempfile.gettempdir()]
+
+
+def _write(directory: str, data: bytes) -> str:
+    fd, path = tempfile.mkstemp(prefix="annotd-", suffix=".bytes", dir=directory)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        os.unlink(path)
+        raise
+    finally:
+        os.close(fd)
+    return path
 
 
 class Spilled:
@@ -46,16 +63,15 @@ class Spilled:
 
     def __init__(self, data: bytes) -> None:
         _forget_read()
-        fd, self.path = tempfile.mkstemp(prefix="annotd-", suffix=".bytes", dir=_directory())
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        except OSError:
-            os.unlink(self.path)
-            raise
-        finally:
-            os.close(fd)
+        *first, last = _directories()
+        for directory in first:
+            try:
+                self.path = _write(directory, data)
+                break
+            except OSError:
+                continue
+        else:
+            self.path = _write(last, data)  # its error, if any, fails the job that is being sent
         _written.add(self.path)
 
     def __reduce__(self) -> tuple[Callable[[str], bytes], tuple[str]]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import errno
 import glob
 import os
 import pickle
 from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
 
+import pytest
 from pycrdt import Doc, Text
 
 from annotd import spill
@@ -21,7 +24,7 @@ BIG = spill.SPILL_BYTES
 
 
 def spill_files() -> set[str]:
-    return set(glob.glob(os.path.join(spill._directory(), "annotd-*.bytes")))
+    return {p for d in spill._directories() for p in glob.glob(os.path.join(d, "annotd-*.bytes"))}
 
 
 def test_big_fields_travel_as_files_and_the_reader_removes_them() -> None:
@@ -73,3 +76,22 @@ async def test_a_big_state_through_the_state_worker() -> None:
         await worker.close()
     assert result == encode(parts) and len(result.blob) > 4 * BIG
     assert spill_files() == before
+
+
+def test_a_full_dev_shm_falls_back_to_the_temp_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    full = tmp_path / "full"
+    full.mkdir()
+    real_write = spill._write
+
+    def write(directory: str, data: bytes) -> str:
+        if directory == str(full):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(directory, data)
+
+    monkeypatch.setattr(spill, "_directories", lambda: [str(full), str(tmp_path)])
+    monkeypatch.setattr(spill, "_write", write)
+    parts = StateParts(1, b"b" * BIG, "sha")
+    wire = ForkingPickler.dumps(parts)
+    assert [p.name for p in tmp_path.glob("annotd-*.bytes")] and not list(full.iterdir())
+    assert pickle.loads(wire) == parts
+    assert not list(tmp_path.glob("annotd-*.bytes"))
