@@ -202,6 +202,7 @@ def test_comments_by_keyboard(server: Server, open_page: PageFactory) -> None:
     expect(pa.get_by_role("textbox", name="Your comment")).to_be_focused()
     pa.keyboard.type("Typed without a mouse")
     pa.keyboard.press("Enter")
+    expect(pa.locator(".composer")).to_have_count(0)  # closed once the server has the thread
     [t] = threads(server, rid)
     assert t["anchor"]["annotationId"] == "shape1" and t["anchor"]["offsetX"] == 0.5
     pin = pa.locator(f'.pins .pin[data-thread-id="{t["id"]}"]')
