@@ -5,7 +5,7 @@ Why separate from the socket: the policy is where fan-out's guarantees live (nob
 for the slowest client; document frames keep their order; presence is merged and rate
 limited; a client that falls too far behind is dropped and may resume by ``lastSeq``),
 and it can be tested with plain calls and made-up clocks. The adapter
-(:class:`annotd.wsserver.Connection`) only reports what the transport can take now and
+(:class:`annotd.wsconn.Connection`) only reports what the transport can take now and
 moves the frames the policy hands it, the way websockets keeps its ``Protocol`` apart
 from its asyncio connection.
 

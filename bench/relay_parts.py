@@ -31,7 +31,8 @@ from websockets.server import ServerProtocol
 from annotd.config import Config
 from annotd.hub import Hub
 from annotd.room import Room
-from annotd.wsserver import WRITE_LIMIT, Connection, WsServer
+from annotd.wsconn import WRITE_LIMIT, Connection
+from annotd.wsserver import WsServer
 from bench.bench_relay import move_updates
 
 N = 3000

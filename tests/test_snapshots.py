@@ -203,7 +203,7 @@ def test_big_frames_are_framed_without_a_copy() -> None:
     """A big message is written as (header, message): the same bytes websockets would frame."""
     from websockets.frames import Frame, Opcode
 
-    from annotd.wsserver import BIG_FRAME, wire
+    from annotd.wsconn import BIG_FRAME, wire
 
     for size in (BIG_FRAME, 70_000 * 16, 5 * 2**20 + 3):
         message = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
