@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from multiprocessing.reduction import ForkingPickler
 from typing import Any, TypeVar
@@ -31,6 +32,8 @@ SPILL_BYTES = 1 << 20
 
 _SHM = "/dev/shm"
 _written: set[str] = set()
+_written_lock = threading.Lock()
+"""Two pools' feeder threads may spill at once (the state worker's and the exports')."""
 
 T = TypeVar("T")
 
@@ -72,7 +75,8 @@ class Spilled:
                 continue
         else:
             self.path = _write(last, data)  # its error, if any, fails the job that is being sent
-        _written.add(self.path)
+        with _written_lock:
+            _written.add(self.path)
 
     def __reduce__(self) -> tuple[Callable[[str], bytes], tuple[str]]:
         return load, (self.path,)
@@ -100,8 +104,10 @@ def register(cls: type[T], fields: Callable[[T], tuple[Any, ...]]) -> None:
 def remove_unread() -> int:
     """Remove files this process spilled that no process loaded; how many there were."""
     removed = 0
-    for path in list(_written):
-        _written.discard(path)
+    with _written_lock:
+        paths = list(_written)
+        _written.clear()
+    for path in paths:
         try:
             os.unlink(path)
             removed += 1
@@ -112,8 +118,8 @@ def remove_unread() -> int:
 
 def _forget_read() -> None:
     """Drop paths already loaded (and removed) by their reader, so the set stays small."""
-    for path in [p for p in _written if not os.path.exists(p)]:
-        _written.discard(path)
+    with _written_lock:
+        _written.difference_update([p for p in _written if not os.path.exists(p)])
 
 
 atexit.register(remove_unread)

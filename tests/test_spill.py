@@ -95,3 +95,16 @@ def test_a_full_dev_shm_falls_back_to_the_temp_directory(monkeypatch: pytest.Mon
     assert [p.name for p in tmp_path.glob("annotd-*.bytes")] and not list(full.iterdir())
     assert pickle.loads(wire) == parts
     assert not list(tmp_path.glob("annotd-*.bytes"))
+
+
+def test_threads_spill_at_once() -> None:
+    """Two pools' feeder threads can pickle big states at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = spill_files()
+    parts = [StateParts(i, bytes([i]) * BIG, "sha") for i in range(16)]
+    with ThreadPoolExecutor(4) as pool:
+        wires = list(pool.map(ForkingPickler.dumps, parts))
+    assert [pickle.loads(w) for w in wires] == parts
+    assert spill_files() == before
+    assert spill.remove_unread() == 0
