@@ -54,12 +54,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
-from pycrdt import Decoder, Doc, Map, TransactionEvent, get_update
+from pycrdt import Doc, Map, TransactionEvent
 
 from . import docstate, yproto
 from .docstate import StateParts
 from .errors import DocumentTooLarge, InvalidParams, LimitReached, MalformedFrame, MeasureFirst
 from .history import Event, History, Snapshot
+from .pending import PendingParts
 from .presence import Presence, validate_presence
 
 T = TypeVar("T")
@@ -136,12 +137,8 @@ class Room:
         self._all: tuple[str, ...] = ()
         self._captured: bytes | None = None
         self._sub = self.doc.observe(self._capture)
-        self._pending: list[bytes] = []
-        """What Yjs keeps pending of past updates (structs after a gap in a client's clock):
-        held in the document's memory but in no encoded state, so counted here."""
-        self.pending_bytes = 0
-        self._join_frames: dict[bool, tuple[int, Message]] = {}
-        """v1? → (snapshot seq, its sync step 2): built once, shared by joiners."""
+        self.pending = PendingParts()
+        """What Yjs keeps pending of past updates: in memory, in no encoded state."""
         self.snapshot_scheduled = False
         """Set by the hub between a snapshot falling due and being taken (the socket
         handlers yield once when they see it, so a burst cannot run past the count)."""
@@ -162,7 +159,7 @@ class Room:
     def state_bytes(self) -> int:
         """Upper bound of what the document holds: encoded state (see History.state_bytes)
         plus updates kept pending inside Yjs."""
-        return self.history.state_bytes + self.pending_bytes
+        return self.history.state_bytes + self.pending.nbytes
 
     @property
     def is_big(self) -> bool:
@@ -176,30 +173,16 @@ class Room:
         size = self.state_bytes
         if size + incoming <= limit:
             return
-        if not measured and (self.history.tail_bytes > 0 or self.pending_bytes > 0):
+        if not measured and (self.history.tail_bytes > 0 or self.pending.nbytes > 0):
             raise MeasureFirst(self.id)
         raise DocumentTooLarge(
             f"the room's document is {size} bytes; this change would take it past "
             f"limits.max_document_bytes ({limit}) and was refused",
             data={"limit": limit, "size": size, "incoming": incoming})
 
-    def _note_pending(self, update: bytes) -> None:
-        """Count what of ``update`` Yjs kept pending: the part of it the document's state
-        vector does not cover (O(update); only for updates that did not change as much as
-        they carried)."""
-        rest = get_update(update, self.doc.get_state())
-        if _has_structs(rest):
-            self._pending.append(rest)
-            self.pending_bytes += len(rest)
-
     def settle_pending(self) -> None:
-        """Forget pending parts the document has integrated since (a later update filled
-        the gap; they are in the log now). Called when the room is measured."""
-        if not self._pending:
-            return
-        state = self.doc.get_state()
-        self._pending = [rest for rest in (get_update(p, state) for p in self._pending) if _has_structs(rest)]
-        self.pending_bytes = sum(len(p) for p in self._pending)
+        """Forget pending parts the document has integrated since (called when measured)."""
+        self.pending.settle(self.doc)
 
     def _apply(self, update: bytes) -> bytes | None:
         """Apply a remote update; return what changed the document, or ``None``."""
@@ -293,7 +276,7 @@ class Room:
                 self._fits(len(payload), measured)
                 changed = self._apply(payload)
                 if changed is None or len(changed) < len(payload):
-                    self._note_pending(payload)
+                    self.pending.note(self.doc, payload)
             out: list[Outbound] = []
             event = None
             if changed is not None:
@@ -325,8 +308,8 @@ class Room:
                 self.history.tail_bytes <= self.limits.inline_encode_bytes
                 and yproto.covers(client, yproto.decode_state_vector(snap.state_vector)))
             if not small_diff:
-                out = [Outbound(me, self._snapshot_frame(snap, session.v1))]
-                # the events after it as (header, update): nothing copied per joiner
+                # the snapshot and the events after it as (header, update): nothing copied per joiner
+                out = [Outbound(me, yproto.sync_step2_parts(snap.seq if session.v1 else None, snap.blob))]
                 out.extend(Outbound(me, yproto.sync_update_parts(ev.seq if session.v1 else None, ev.update))
                            for ev in self.history.log.after(snap.seq))
                 return out
@@ -335,13 +318,6 @@ class Room:
         except ValueError as exc:
             raise MalformedFrame(f"undecodable state vector: {exc}") from None
         return [Outbound(me, yproto.sync_step2_with_seq(self.head if session.v1 else None, diff))]
-
-    def _snapshot_frame(self, snap: Snapshot, v1: bool) -> Message:
-        cached = self._join_frames.get(v1)
-        if cached is None or cached[0] != snap.seq:
-            cached = (snap.seq, yproto.sync_step2_parts(snap.seq if v1 else None, snap.blob))
-            self._join_frames[v1] = cached
-        return cached[1]
 
     def receive_presence(self, session_id: str, msg: dict[str, Any], now: float) -> list[Outbound]:
         session = self.sessions[session_id]
@@ -442,9 +418,3 @@ class Room:
 
     def close(self) -> None:
         self.doc.unobserve(self._sub)
-
-
-def _has_structs(update: bytes) -> bool:
-    """Whether a Yjs update carries any struct (not only a delete set): its first varuint
-    is the number of clients with structs."""
-    return Decoder(update).read_var_uint() > 0

@@ -143,7 +143,7 @@ async def test_pending_updates_count_against_the_limit(make_daemon: DaemonFactor
             break
     assert codes == [False, False, False]  # the fourth (60 KB pending + 20 KB) is refused
     assert await closed(ws) == 4413
-    assert room.pending_bytes >= 60_000
+    assert room.pending.nbytes >= 60_000
 
 
 async def test_commands_refused_when_document_full(make_daemon: DaemonFactory) -> None:
