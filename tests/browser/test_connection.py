@@ -100,6 +100,37 @@ def test_edits_made_offline_converge_after_reconnect(server: Server, open_page: 
     assert info["sync"] == "replay" and info["replayFrom"] is not None
 
 
+def test_a_client_closed_as_too_slow_comes_back_by_itself_and_catches_up(server: Server, open_page: PageFactory) -> None:
+    """4008 (the server dropped a client that fell too far behind) is not final: the page
+    reconnects on its own (first retry without backoff) and replays what it missed."""
+    rid = room(server)
+    cable = Cable()
+    a = open_page(f"/r/{rid}", "Alice", wait_synced=False)
+    a.page.route_web_socket(re.compile(r".*/v1/ws/rooms/.*"), cable.handler)
+    a.page.reload()
+    expect(a.page.locator(".app[data-synced=true]")).to_have_count(1)
+    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
+    pa, pb = a.page, b.page
+    at_100(pa)
+    at_100(pb)
+    tool(pb, "rect")
+    drag(pb, [(40, 40), (140, 140)])
+    wait_count(pa, 1)
+    # the server side says "too slow" while Bob keeps drawing
+    [first] = cable.live
+    cable.live.clear()
+    first.close(code=4008, reason="client too slow")
+    tool(pb, "ellipse")
+    drag(pb, [(200, 40), (300, 140)])
+    expect(pa.locator(".status")).to_contain_text("Connected")
+    wait_count(pa, 2)
+    assert len(cable.live) == 1, "one new connection, made by the page itself"
+    info: Any = pa.evaluate("window.annotd.app.socket.info")
+    assert info["sync"] == "replay" and info["replayFrom"] is not None
+    ids_a = sorted(pa.evaluate("window.annotd.app.canvas.list().map(a => a.id)"))
+    assert ids_a == sorted(x["id"] for x in server.annotations(rid))
+
+
 def test_rooms_page_creates_a_room_uploads_an_image_and_shows_a_bad_files_error(server: Server, open_page: PageFactory) -> None:
     w = open_page("/", "Carol", "#2f9e44")
     page = w.page
