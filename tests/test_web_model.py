@@ -123,7 +123,7 @@ def test_node_model_matches_the_server(tmp_path: Path) -> None:
         groups.append({"ids": members, "groupIds": {m: view[m] for m in members}})
     (tmp_path / "group.json").write_text(json.dumps(groups))
 
-    run_node_tests(tmp_path, "model", 7)
+    run_node_tests(tmp_path, "model", 8)
 
     # what node wrote, read by the server: no repairs, exactly the client's values
     client: pycrdt.Doc = pycrdt.Doc()

@@ -126,3 +126,31 @@ test("writes a document the server reads without a single repair", () => {
   assert.ok(Array.isArray(raw.get("groupIds")));
   for (const a of canvas.list()) for (const v of a.points) assert.equal(v * 16, Math.round(v * 16), `${a.type} point ${v}`);
 });
+
+test("an abandoned gesture is taken back and leaves no undo or redo step", async () => {
+  const { Undo } = await import("../src/model/undo");
+  const canvas = new CanvasDoc(new Y.Doc(), "node-test");
+  let selection: string[] = [];
+  const undo = new Undo(canvas, () => selection, (ids) => { selection = ids; });
+  const kept = canvas.create({ type: "rect", x: 0, y: 0, w: 10, h: 10 });
+  undo.boundary();
+  undo.begin();
+  const drawn = canvas.create({ type: "ellipse", x: 5, y: 5, w: 1, h: 1 });
+  canvas.patch(drawn, { w: 40, h: 30 });
+  undo.abandon();
+  assert.equal(canvas.has(drawn), false);
+  assert.equal(canvas.has(kept), true);
+  assert.equal(undo.canRedo(), false);
+  assert.equal(undo.manager.undoStack.length, 1, "only the kept rect's step");
+  // a gesture that changed nothing abandons nothing
+  undo.begin();
+  undo.abandon();
+  assert.equal(canvas.has(kept), true);
+  assert.equal(undo.manager.undoStack.length, 1);
+  // and the next gesture is a step of its own again
+  undo.begin();
+  const next = canvas.create({ type: "line", x: 0, y: 0, w: 5, h: 5 });
+  undo.end();
+  assert.equal(undo.manager.undoStack.length, 2);
+  assert.ok(undo.undo() && !canvas.has(next) && canvas.has(kept));
+});

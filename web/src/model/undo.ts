@@ -4,7 +4,8 @@
  *
  * One gesture = one step: a drag calls begin()/end(); in between, every transaction merges
  * into one stack item whatever the pauses. Outside gestures, edits closer than
- * CAPTURE_MS merge (typing a burst). The selection before each step is kept in the stack
+ * CAPTURE_MS merge (typing a burst). A gesture can also be abandoned: what it did is taken
+ * back and leaves no step. The selection before each step is kept in the stack
  * item's meta and restored with it. A server-side revert clears both stacks (clear()).
  */
 import * as Y from "yjs";
@@ -15,6 +16,7 @@ const CAPTURE_MS = 300;
 export class Undo {
   readonly manager: Y.UndoManager;
   private gestures = 0;
+  private stackAtBegin = 0;
   private listeners = new Set<() => void>();
 
   constructor(
@@ -52,6 +54,22 @@ export class Undo {
     if (this.gestures++ === 0) {
       this.manager.stopCapturing();
       this.manager.captureTimeout = Number.MAX_SAFE_INTEGER;
+      this.stackAtBegin = this.manager.undoStack.length;
+    }
+  }
+
+  /**
+   * End the current gesture and take back what it did, leaving neither an undo nor a redo
+   * step (a shape abandoned half-drawn: Escape, a second finger, a cancelled pointer).
+   */
+  abandon(): void {
+    if (this.gestures === 0) return;
+    this.gestures = 1;
+    this.end();
+    if (this.manager.undoStack.length > this.stackAtBegin) {
+      this.manager.undo();
+      this.manager.redoStack.pop();
+      this.emit();
     }
   }
 

@@ -7,7 +7,8 @@
  * A shape is created once the pointer moved a few pixels and then patched as it grows, so
  * the others see it being drawn; freehand strokes are written at most every 50 ms (a stroke
  * is one plain array, replaced whole). After drawing, the tool hands back to select with the
- * new shape selected. Point offsets are normalized so (x, y) is the points' top-left.
+ * new shape selected. A shape abandoned half-drawn (Escape, a tool switch, a second finger,
+ * a cancelled pointer) is taken back and leaves no undo step. Point offsets are normalized so (x, y) is the points' top-left.
  */
 import { normalizePoints } from "../model/canvas";
 import { MAX_POINTS, STYLE_DEFAULTS, type Annotation, type AnnotationType } from "../model/schema";
@@ -57,8 +58,12 @@ abstract class DragTool implements Tool {
     }
   }
 
+  /** Abandon the shape being drawn: it disappears and leaves no undo step. */
   cancel(): void {
-    if (this.start !== null) this.finish();
+    if (this.start === null) return;
+    this.start = null;
+    this.created = null;
+    this.ctx.undo.abandon();
   }
 }
 
@@ -178,9 +183,13 @@ export class FreehandTool implements Tool {
     if (id !== null) this.ctx.selection.set([]);
   }
 
+  /** Abandon the stroke being drawn: it disappears and leaves no undo step. */
   cancel(): void {
-    if (this.pts !== null && this.created !== null) this.write();
-    if (this.pts !== null) this.ctx.undo.end();
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.pts !== null) this.ctx.undo.abandon();
     this.pts = null;
     this.created = null;
   }
