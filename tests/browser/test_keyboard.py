@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from .conftest import PageFactory, Server, wait_for
-from .helpers import at_100, drag, selected, wait_count
+from .helpers import at_100, drag, origin, selected, wait_count
 
 
 def test_shortcuts_drive_every_command(server: Server, open_page: PageFactory) -> None:
@@ -107,3 +107,27 @@ def test_first_visit_asks_for_a_name_once(server: Server, browser: object) -> No
     assert ident["name"] == "Dana <b>" and ident["color"] == "#2f9e44" and ident["userId"].startswith("Dana-<b>#")
     ctx.close()
     assert errors == []
+
+
+def test_escape_while_drawing_abandons_the_shape(server: Server, open_page: PageFactory) -> None:
+    """The others saw the shape grow; Escape takes it back everywhere and leaves nothing to undo."""
+    server.create_room("escape", "Escape")
+    page = open_page("/r/escape", "Alice").page
+    other = open_page("/r/escape", "Bob", "#1971c2").page
+    at_100(page)
+    ox, oy = origin(page)
+    for key, kind in (("r", "rect"), ("d", "freehand")):
+        page.keyboard.press(key)
+        page.mouse.move(ox + 40, oy + 40)
+        page.mouse.down()
+        page.mouse.move(ox + 200, oy + 160, steps=8)
+        wait_count(other, 1)  # being drawn, and seen by Bob
+        page.keyboard.press("Escape")
+        wait_count(other, 0)
+        page.mouse.up()
+        assert page.evaluate("window.annotd.app.canvas.list().length") == 0, kind
+        assert not page.evaluate("window.annotd.app.undo.canUndo()"), kind
+    # a shape drawn to the end stays
+    page.keyboard.press("r")
+    drag(page, [(40, 40), (200, 160)])
+    wait_count(other, 1)
