@@ -61,7 +61,9 @@ class Cable:
         self.cut = False
 
 
-def test_edits_made_offline_converge_after_reconnect(server: Server, open_page: PageFactory) -> None:
+def routed_pair(server: Server, open_page: PageFactory) -> tuple[str, Cable, Page, Page]:
+    """A new room open in two pages at 100 %: Alice's room socket goes through a
+    :class:`Cable`, Bob's straight to the server."""
     rid = room(server)
     cable = Cable()
     a = open_page(f"/r/{rid}", "Alice", wait_synced=False)
@@ -69,9 +71,13 @@ def test_edits_made_offline_converge_after_reconnect(server: Server, open_page: 
     a.page.reload()
     expect(a.page.locator(".app[data-synced=true]")).to_have_count(1)
     b = open_page(f"/r/{rid}", "Bob", "#1971c2")
-    pa, pb = a.page, b.page
-    at_100(pa)
-    at_100(pb)
+    at_100(a.page)
+    at_100(b.page)
+    return rid, cable, a.page, b.page
+
+
+def test_edits_made_offline_converge_after_reconnect(server: Server, open_page: PageFactory) -> None:
+    rid, cable, pa, pb = routed_pair(server, open_page)
     tool(pa, "rect")
     drag(pa, [(40, 40), (140, 140)])
     wait_count(pb, 1)
@@ -103,16 +109,7 @@ def test_edits_made_offline_converge_after_reconnect(server: Server, open_page: 
 def test_a_client_closed_as_too_slow_comes_back_by_itself_and_catches_up(server: Server, open_page: PageFactory) -> None:
     """4008 (the server dropped a client that fell too far behind) is not final: the page
     reconnects on its own (first retry without backoff) and replays what it missed."""
-    rid = room(server)
-    cable = Cable()
-    a = open_page(f"/r/{rid}", "Alice", wait_synced=False)
-    a.page.route_web_socket(re.compile(r".*/v1/ws/rooms/.*"), cable.handler)
-    a.page.reload()
-    expect(a.page.locator(".app[data-synced=true]")).to_have_count(1)
-    b = open_page(f"/r/{rid}", "Bob", "#1971c2")
-    pa, pb = a.page, b.page
-    at_100(pa)
-    at_100(pb)
+    rid, cable, pa, pb = routed_pair(server, open_page)
     tool(pb, "rect")
     drag(pb, [(40, 40), (140, 140)])
     wait_count(pa, 1)
