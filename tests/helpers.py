@@ -16,6 +16,7 @@ from websockets.asyncio.client import connect
 
 from annotd.client import RoomClient
 from annotd.daemon import Daemon
+from annotd.room import Room
 
 T = 30.0
 """Generous bound on one awaited event: CI is a loaded 2-core machine (node peers, renders)."""
@@ -29,6 +30,15 @@ async def create_room(http: aiohttp.ClientSession, room_id: str = "r1") -> None:
     """Create a room through REST (``rooms.create``)."""
     r = await http.post("/v1/rooms", json={"id": room_id})
     assert r.status == 201, await r.text()
+
+
+async def room_and_client(d: Daemon, user_id: str = "w", room_id: str = "r1") -> tuple[Room, RoomClient]:
+    """A new room on ``d`` and a client connected to it: the live :class:`Room` (for
+    white-box checks) and the client."""
+    d.hub.create_room(room_id)
+    c = RoomClient(d.ws_url, room_id, user_id=user_id)
+    await c.connect()
+    return d.hub.rooms[room_id], c
 
 
 async def settle(daemon: Daemon, room_id: str, *clients: RoomClient) -> int:

@@ -25,7 +25,7 @@ from annotd.client import RoomClient, RpcError
 from annotd.daemon import Daemon
 from annotd.readbudget import ReadBudget
 
-from .helpers import T, annotations_of, rest, within
+from .helpers import T, annotations_of, rest, room_and_client, within
 
 DaemonFactory = Callable[..., Awaitable[Daemon]]
 KIB = 1024
@@ -68,10 +68,7 @@ async def closed(ws: ClientConnection) -> int | None:
 
 async def test_update_past_document_limit_is_refused_whole(make_daemon: DaemonFactory) -> None:
     d = await make_daemon(limits={"max_document_bytes": 64 * KIB})
-    d.hub.create_room("r1")
-    room = d.hub.rooms["r1"]
-    writer = RoomClient(d.ws_url, "r1", user_id="writer")
-    await writer.connect()
+    room, writer = await room_and_client(d, "writer")
     text = writer.doc.get("t", type=Text)
     text += "a" * 20_000
     text += "b" * 20_000
@@ -107,10 +104,7 @@ async def test_overwrites_are_measured_before_refusing(make_daemon: DaemonFactor
     """Overwriting one key counts every update in the running bound, although the state
     does not grow: the room measures (a snapshot) instead of refusing."""
     d = await make_daemon(limits={"max_document_bytes": 64 * KIB})
-    d.hub.create_room("r1")
-    room = d.hub.rooms["r1"]
-    c = RoomClient(d.ws_url, "r1", user_id="w")
-    await c.connect()
+    room, c = await room_and_client(d)
     m = c.doc.get("m", type=Map)
     for i in range(12):  # 12 x 20 KB written, ~20 KB kept
         m["k"] = chr(97 + i) * 20_000
@@ -150,10 +144,7 @@ async def test_commands_refused_when_document_full(make_daemon: DaemonFactory) -
     """A command is refused once the document is past its limit; the one that took it past
     was accepted (it is checked before it runs, and the schema caps its size)."""
     d = await make_daemon(limits={"max_document_bytes": 48 * KIB})
-    d.hub.create_room("r1")
-    room = d.hub.rooms["r1"]
-    c = RoomClient(d.ws_url, "r1", user_id="w")
-    await c.connect()
+    room, c = await room_and_client(d)
     c.doc.get("t", type=Text).insert(0, "z" * 45_000)
     await within(c.flush())
     rect = {"type": "rect", "x": 1, "y": 1, "w": 5, "h": 5}

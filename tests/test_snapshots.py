@@ -21,7 +21,7 @@ from annotd import yproto
 from annotd.client import RoomClient
 from annotd.daemon import Daemon
 
-from .helpers import T, ok, rest, within
+from .helpers import T, ok, rest, room_and_client, within
 
 DaemonFactory = Callable[..., Awaitable[Daemon]]
 
@@ -68,10 +68,7 @@ async def test_snapshots_at_the_count_100_per_1100(make_daemon: DaemonFactory) -
 
 async def test_snapshot_by_bytes_bounds_a_flood_of_big_updates(make_daemon: DaemonFactory) -> None:
     d = await make_daemon(history={"snapshot_every_bytes": 100_000})
-    d.hub.create_room("r1")
-    room = d.hub.rooms["r1"]
-    c = RoomClient(d.ws_url, "r1", user_id="w")
-    await c.connect()
+    room, c = await room_and_client(d)
     m = c.doc.get("m", type=Map)
     for i in range(20):  # 20 x 30 KB on one key: ~30 KB of state
         m["k"] = chr(97 + i) * 30_000
@@ -89,10 +86,7 @@ def big_rooms(d: Daemon, threshold: int = 2048) -> None:
 async def test_big_room_snapshots_in_the_worker_at_the_exact_seq(make_daemon: DaemonFactory) -> None:
     d = await make_daemon(history={"snapshot_every_ops": 5})
     big_rooms(d)
-    d.hub.create_room("r1")
-    room = d.hub.rooms["r1"]
-    c = RoomClient(d.ws_url, "r1", user_id="w")
-    await c.connect()
+    room, c = await room_and_client(d)
     text = c.doc.get("t", type=Text)
     for i in range(4):
         text += str(i) * 3_000
@@ -116,10 +110,7 @@ async def test_big_room_snapshots_in_the_worker_at_the_exact_seq(make_daemon: Da
 async def test_big_room_join_gets_snapshot_then_events(make_daemon: DaemonFactory) -> None:
     d = await make_daemon(history={"snapshot_every_ops": 1000})
     big_rooms(d)
-    d.hub.create_room("r1")
-    room = d.hub.rooms["r1"]
-    w = RoomClient(d.ws_url, "r1", user_id="w")
-    await w.connect()
+    room, w = await room_and_client(d)
     text = w.doc.get("t", type=Text)
     text += "a" * 5_000
     await within(w.flush())
