@@ -34,20 +34,11 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.protocol import State
 
 from . import yproto
-from .errors import (
-    CLOSE_BAD_REQUEST,
-    CLOSE_NOT_FOUND,
-    CLOSE_PROTOCOL_ERROR,
-    CLOSE_ROOM_DELETED,
-    CLOSE_TOO_BIG,
-    CLOSE_UNSUPPORTED,
-)
+from .errors import FINAL_CLOSE_CODES
 
 log = logging.getLogger("annotd.client")
-PERMANENT_CLOSE_CODES = frozenset({
-    CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED, CLOSE_TOO_BIG, CLOSE_BAD_REQUEST, CLOSE_NOT_FOUND, CLOSE_ROOM_DELETED,
-})
-"""Close codes after which reconnecting cannot help (see protocol.md)."""
+PERMANENT_CLOSE_CODES = FINAL_CLOSE_CODES
+"""Close codes after which reconnecting cannot help (``errors.CLOSE_CODES``, protocol.md)."""
 
 
 class RpcError(Exception):

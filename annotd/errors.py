@@ -10,7 +10,7 @@ Anything that is *not* an ``AnnotdError`` is a bug: adapters log it and answer
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 # JSON-RPC 2.0 standard codes.
 PARSE_ERROR = -32700
@@ -31,6 +31,36 @@ CLOSE_ROOM_DELETED = 4410
 CLOSE_ROOM_FULL = 4429
 CLOSE_BAD_REQUEST = 4400
 CLOSE_DOCUMENT_TOO_LARGE = 4413
+
+
+class CloseCode(NamedTuple):
+    """What a close code means to a client: ``final`` when reconnecting cannot help (the
+    same request would be refused again), else the client reconnects (with backoff, or at
+    once for 4008) and resumes with ``lastSeq``."""
+
+    name: str
+    final: bool
+    meaning: str
+
+
+CLOSE_CODES: dict[int, CloseCode] = {
+    CLOSE_GOING_AWAY: CloseCode("going_away", False, "the server is shutting down or restarting"),
+    CLOSE_PROTOCOL_ERROR: CloseCode("protocol_error", True, "a frame broke the protocol"),
+    CLOSE_UNSUPPORTED: CloseCode("unsupported", True, "a frame of a kind the server does not accept"),
+    CLOSE_TOO_BIG: CloseCode("too_big", True, "a frame larger than limits.max_frame_bytes"),
+    CLOSE_INTERNAL: CloseCode("internal", False, "a server bug; reconnecting may help"),
+    CLOSE_TOO_SLOW: CloseCode("too_slow", False, "the client fell behind its send queue; reconnect at once"),
+    CLOSE_BAD_REQUEST: CloseCode("bad_request", True, "the connection request was invalid"),
+    CLOSE_NOT_FOUND: CloseCode("room_not_found", True, "the room does not exist"),
+    CLOSE_DOCUMENT_TOO_LARGE: CloseCode("document_too_large", True,
+                                        "an update would take the document past limits.max_document_bytes"),
+    CLOSE_ROOM_DELETED: CloseCode("room_deleted", True, "the room was deleted"),
+    CLOSE_ROOM_FULL: CloseCode("room_full", False, "the room has limits.max_clients_per_room clients; retry later"),
+}
+"""Every close code annotd sends, the one home of which are final (protocol.md's table and
+the clients read this)."""
+
+FINAL_CLOSE_CODES = frozenset(code for code, c in CLOSE_CODES.items() if c.final)
 
 
 class AnnotdError(Exception):
