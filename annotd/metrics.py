@@ -59,7 +59,7 @@ REJECT_REASONS: tuple[RejectReason, ...] = ("malformed", "too_large", "text_with
 ExportStatus = Literal["done", "failed"]
 EXPORT_STATUSES: tuple[ExportStatus, ...] = ("done", "failed")
 
-SERVER_CLOSE_CODES = tuple(sorted({v for k, v in vars(errors).items() if k.startswith("CLOSE_")}))
+SERVER_CLOSE_CODES = tuple(sorted(errors.CLOSE_CODES))
 """Codes annotd closes sockets with (protocol.md "WebSocket close codes"): always present."""
 KNOWN_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012,
                                1013, 1014, *SERVER_CLOSE_CODES})

@@ -21,8 +21,9 @@ def test_protocol_md_method_reference_is_current() -> None:
 
 def test_protocol_md_lists_every_close_code() -> None:
     text = (ROOT / "protocol.md").read_text()
-    codes = {v for k, v in vars(errors).items() if k.startswith("CLOSE_")}
-    for code in codes:
+    constants = {v for k, v in vars(errors).items() if k.startswith("CLOSE_") and isinstance(v, int)}
+    assert constants == set(errors.CLOSE_CODES), "every CLOSE_* constant has its row in errors.CLOSE_CODES"
+    for code in errors.CLOSE_CODES:
         assert re.search(rf"^\| {code} \|", text, re.M), code
 
 
