@@ -30,8 +30,7 @@ from .canvas import schema
 from .errors import NotFound
 from .hub import Hub
 from .identifiers import is_id
-from .render.fonts import FACES, WEIGHTS, font_path, load_font
-from .render.scene import REF_SIZE
+from .render.fonts import FACES, WEIGHTS, font_path, metrics
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -79,16 +78,20 @@ def _version(name: str) -> str:
         raise MissingBundle(f"{STATIC_DIR / name} is missing: run bin/build-web") from None
 
 
+REF_SIZE = 512.0
+"""The page measures text at this pixel size (web/src/render/text.ts); metrics are sent in it."""
+
+
 @lru_cache(maxsize=1)
-def font_metrics() -> dict[str, dict[str, dict[str, int]]]:
-    """Ascent and descent at the renderer's reference size, per family and weight: the page
+def font_metrics() -> dict[str, dict[str, dict[str, float]]]:
+    """Ascent and descent at the page's reference size, per family and weight: the page
     positions text baselines exactly as the export does (annotd/render/scene.py)."""
-    out: dict[str, dict[str, dict[str, int]]] = {}
+    out: dict[str, dict[str, dict[str, float]]] = {}
     for family in FACES:
         out[family] = {}
         for weight in WEIGHTS:
-            ascent, descent = load_font(family, weight, REF_SIZE).getmetrics()
-            out[family][weight] = {"ascent": ascent, "descent": descent}
+            ascent, descent = metrics(family, weight)
+            out[family][weight] = {"ascent": ascent * REF_SIZE, "descent": descent * REF_SIZE}
     return out
 
 

@@ -12,6 +12,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,6 @@ from PIL import Image, ImageChops, ImageStat
 from annotd.canvas.model import Annotation, Style
 from annotd.render import FontMissing, RenderOptions, render, render_image, render_svg
 from annotd.render import fonts as fonts_mod
-from annotd.render.geometry import dash
 from tests.goldens_regen import CASES, GOLDEN_DIR, JPEG_CASES, MANIFEST, ann, pixels_sha256, view
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,17 +147,24 @@ def test_bold_differs_from_normal() -> None:
 
 
 def test_missing_font_raises(tmp_path: Path) -> None:
+    gone = fonts_mod.FontFace("gone", "fonts-gone", "", str(tmp_path / "nope.ttf"), "Gone")
     with pytest.raises(FontMissing):
-        fonts_mod.load_font("sans", "normal", 16.0, tmp_path / "nope.ttf")
+        fonts_mod.load_face(gone, "normal")
     with pytest.raises(FontMissing):
         fonts_mod.font_path("cursive")
 
 
 def test_missing_font_package_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     face = fonts_mod.FACES["serif"]
-    monkeypatch.setitem(fonts_mod.FACES, "serif", fonts_mod.FontFace(face.package, "no_such_fontpkg_module", face.relpath, face.css_family))
+    monkeypatch.setitem(fonts_mod.FACES, "serif", replace(face, module="no_such_fontpkg_module"))
     with pytest.raises(FontMissing):
         fonts_mod.font_path("serif")
+
+
+def test_every_fallback_font_is_installed() -> None:
+    """CI and the README install the Debian fonts; without them scripts would show boxes."""
+    assert fonts_mod.missing() == []
+    assert [f.key for f in fonts_mod.chain("serif", "bold")] == ["serif"] + [f.key for f in fonts_mod.FALLBACK]
 
 
 def test_group_opacity_does_not_double_overlap() -> None:
@@ -186,13 +193,6 @@ def test_svg_is_deterministic_and_matches_scene() -> None:
     assert text.startswith("<?xml") and 'width="200" height="150"' in text
     dashed = render_svg(CASES[1].view, None, RenderOptions()).decode()
     assert "stroke-dasharray" in dashed
-
-
-def test_dash_splitting_follows_svg_semantics() -> None:
-    assert dash([(0, 0), (10, 0)], False, 3, 2) == [[(0.0, 0.0), (3.0, 0.0)], [(5.0, 0.0), (8.0, 0.0)]]
-    runs = dash([(0, 0), (10, 0), (10, 10)], False, 4, 4)
-    assert runs[1] == [(8.0, 0.0), (10, 0), (10.0, 2.0)]  # a dash turns the corner
-    assert dash([(0, 0), (10, 0)], False, 0, 5) == [[(0.0, 0.0)] * 2, [(5.0, 0.0)] * 2, [(10.0, 0.0)] * 2]
 
 
 def test_style_defaults_render() -> None:
