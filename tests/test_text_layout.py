@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import pytest
 from bidi import get_display
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from uniseg.linebreak import line_break_units
 
 from annotd.render import bidi
 from annotd.render.fonts import chain
-from annotd.render.textlayout import shape, wrap_lines
+from annotd.render.textlayout import break_units, shape, wrap_lines
 from tests.goldens_regen import MULTI_SCRIPT
 
 EXPECTED_FACE = {"latin": {"sans"}, "arabic": {"arabic", "sans"}, "hebrew": {"hebrew", "sans"},
@@ -80,3 +83,9 @@ def test_wrapping_uses_uax14_and_keeps_paragraph_direction() -> None:
     rtl = wrap_lines("שלום עולם abc def ghi", "sans", "normal", 16, 80)
     assert len(rtl) > 1 and {base for _, base in rtl} == {1}  # the whole paragraph is RTL
     assert wrap_lines("a\nשלום", "sans", "normal", 16, None) == [("a", 0), ("שלום", 1)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1 ,.!?-(", max_size=30))
+def test_fast_break_units_equal_uax14(text: str) -> None:
+    assert break_units(text) == list(line_break_units(text))

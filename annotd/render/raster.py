@@ -46,28 +46,29 @@ def background_color(options: RenderOptions) -> RGBA:
     return bg
 
 
-def _base_image(base: Image.Image) -> tuple[skia.Image, bool]:
-    """``base`` as a Skia image (straight alpha, as decoded), and whether it is opaque."""
+def _base_image(base: Image.Image, size: tuple[int, int]) -> tuple[skia.Image, bytes, bool]:
+    """``base`` resampled to ``size`` as a Skia image (straight alpha), the bytes it reads
+    (not copied: keep them alive while the image is used), and whether it is opaque.
+
+    Resampled by Pillow -- Lanczos when shrinking (no aliasing), bicubic when enlarging, as
+    browsers do -- because its separable filters are about four times faster than Skia's
+    per-pixel bicubic at 3x (155 vs 600 ms for 1600x1000 -> 4800x3000). An opaque base is
+    resampled as RGB (the same values as an RGBA resize when alpha is 255)."""
     if base.mode not in ("RGB", "RGBA"):
         base = base.convert("RGBA" if "A" in base.getbands() or "transparency" in base.info else "RGB")
     opaque = base.mode == "RGB" or base.getchannel("A").getextrema() == (255, 255)
+    if opaque and base.mode != "RGB":
+        base = base.convert("RGB")
+    if base.size != size:
+        down = size[0] < base.width
+        base = base.resize(size, Image.Resampling.LANCZOS if down else Image.Resampling.BICUBIC)
     # RGB rows as Pillow packs them (RGBX; Skia's 888x ignores the pad byte, whatever it holds)
     rgb = base.mode == "RGB"
     data = base.tobytes("raw", "RGBX" if rgb else "RGBA")
-    info = skia.ImageInfo.Make(base.width, base.height,
-                               skia.ColorType.kRGB_888x_ColorType if rgb else skia.ColorType.kRGBA_8888_ColorType,
-                               skia.AlphaType.kOpaque_AlphaType if opaque else skia.AlphaType.kUnpremul_AlphaType)
-    return skia.Image.MakeRasterCopy(skia.Pixmap(info, data, base.width * 4)), opaque
-
-
-def _sampling(src: tuple[int, int], dst: tuple[int, int]) -> skia.SamplingOptions:
-    """Bicubic (Catmull-Rom) when enlarging, as browsers do; trilinear mipmaps when shrinking
-    (no aliasing); nearest when the size is unchanged (an exact copy)."""
-    if src == dst:
-        return skia.SamplingOptions(skia.FilterMode.kNearest)
-    if dst[0] >= src[0] and dst[1] >= src[1]:
-        return skia.SamplingOptions(skia.CubicResampler.CatmullRom())
-    return skia.SamplingOptions(skia.FilterMode.kLinear, skia.MipmapMode.kLinear)
+    del base
+    color = skia.ColorType.kRGB_888x_ColorType if rgb else skia.ColorType.kRGBA_8888_ColorType
+    alpha = skia.AlphaType.kOpaque_AlphaType if opaque else skia.AlphaType.kUnpremul_AlphaType
+    return skia.Image.frombytes(data, size, color, alpha, None, False), data, opaque
 
 
 def render_image(view: CanvasView, base: Image.Image | None, options: RenderOptions) -> Image.Image:
@@ -93,12 +94,11 @@ def start_surface(base: Image.Image | None, size: tuple[int, int], bg: RGBA) -> 
     canvas.clear(skia.ColorSetARGB(bg[3], bg[0], bg[1], bg[2]))
     opaque = bg[3] == 255
     if base is not None:
-        image, base_opaque = _base_image(base)
+        image, pixels, base_opaque = _base_image(base, size)
         opaque = opaque or base_opaque
-        canvas.drawImageRect(image, skia.Rect.MakeWH(base.width, base.height), skia.Rect.MakeWH(size[0], size[1]),
-                             _sampling(base.size, size),
-                             skia.Paint(BlendMode=skia.BlendMode.kSrc if base_opaque else skia.BlendMode.kSrcOver),
-                             skia.Canvas.SrcRectConstraint.kFast_SrcRectConstraint)
+        canvas.drawImage(image, 0, 0, skia.SamplingOptions(),
+                         skia.Paint(BlendMode=skia.BlendMode.kSrc if base_opaque else skia.BlendMode.kSrcOver))
+        del image, pixels
     return surface, opaque
 
 

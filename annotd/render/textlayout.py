@@ -20,6 +20,7 @@ depends on the machine's locale.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -118,6 +119,22 @@ def shape(text: str, family: str, weight: str, base: int = 0) -> Shaped:
     return Shaped(tuple(runs), pen, asc, desc)
 
 
+_PLAIN = re.compile(r"(?:[A-Za-z0-9]+(?:[,.!?](?= |$))?| )*")
+"""Latin letters, digits and spaces, with ``,.!?`` only before a space or at the end: for
+such a paragraph UAX #14 allows a break exactly after each run of spaces (AL, NU never break
+between them, nothing breaks before IS, EX or SP: LB7, LB13, LB18, LB23, LB25, LB28), so the
+general (slow, pure-Python) breaker is not needed. ``tests/test_text_layout.py`` checks that
+both give the same units."""
+_AFTER_SPACES = re.compile(r"[^ ]* *")
+
+
+def break_units(para: str) -> list[str]:
+    """``para`` cut at its UAX #14 line break opportunities (each piece ends at one)."""
+    if _PLAIN.fullmatch(para):
+        return [u for u in _AFTER_SPACES.findall(para) if u]
+    return list(line_break_units(para))
+
+
 def measure(family: str, weight: str, size: float, text: str) -> float:
     """Advance width of ``text`` (one line) at ``size`` px (a line's width does not depend
     on its direction: the same glyphs in another order)."""
@@ -145,7 +162,7 @@ def _wrap_paragraph(para: str, family: str, weight: str, size: float, width: flo
 
     out: list[str] = []
     line = ""
-    for unit in line_break_units(para):
+    for unit in break_units(para):
         if fits(line + unit):
             line += unit
             continue
