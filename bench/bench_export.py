@@ -122,7 +122,32 @@ async def export_times(server: bench_relay.Server, runs: int) -> dict[str, Any]:
                             "render_p50_ms": round(statistics.median(renders), 1),
                             "bytes": sizes[-1], "runs": n}
                 _progress(f"  {key}: {out[key]}")
+            plain = await plain_encode_ms(http, scale, n)
+            out[f"pillow_png_level1@{scale}"] = plain
+            for fmt in ("png", "jpg"):
+                entry = out[f"{fmt}@{scale}"]
+                entry["wall_vs_plain"] = round(entry["wall_p50_ms"] / plain, 2)
+                entry["render_vs_plain"] = round(entry["render_p50_ms"] / plain, 2)
+            _progress(f"  Pillow level-1 PNG encode of the same image @{scale}: {plain} ms; "
+                      f"png {out[f'png@{scale}']['wall_vs_plain']}x, jpg {out[f'jpg@{scale}']['wall_vs_plain']}x")
     return out
+
+
+async def plain_encode_ms(http: aiohttp.ClientSession, scale: int, runs: int) -> float:
+    """p50 of a plain Pillow PNG encode (level 1) of the exported image itself, in this process:
+    the yardstick the export's time is compared with, measured in the same run (same load)."""
+    from PIL import Image
+
+    _, job = await export_once(http, "bench", {"format": "png", "scale": scale, "includeComments": True})
+    async with http.get(f"/v1/exports/{job['jobId']}/download") as r:
+        img = Image.open(io.BytesIO(await r.read()))
+        img.load()
+    times = []
+    for _ in range(runs):
+        t0 = pc()
+        img.save(io.BytesIO(), format="PNG", compress_level=1)
+        times.append((pc() - t0) * 1000)
+    return round(statistics.median(times), 1)
 
 
 async def relay_with_exports(server: bench_relay.Server, duration: float, body: dict[str, Any]) -> dict[str, Any]:
@@ -273,8 +298,13 @@ def main(argv: list[str] | None = None) -> int:
         for kind, res in results.items():
             print(f"executor {kind}")
             for key, r in res.get("export", {}).items():
+                if not isinstance(r, dict):
+                    print(f"  {key}: {r} ms")
+                    continue
+                ratio = (f"  {r['wall_vs_plain']}x / {r['render_vs_plain']}x a plain encode"
+                         if "wall_vs_plain" in r else "")
                 print(f"  {key:7s} wall p50 {r['wall_p50_ms']:8.1f} ms  render p50 {r['render_p50_ms']:8.1f} ms  "
-                      f"{r['bytes'] / 1e6:6.2f} MB  (n={r['runs']})")
+                      f"{r['bytes'] / 1e6:6.2f} MB  (n={r['runs']}){ratio}")
             if "relay" in res:
                 rl = res["relay"]
                 for phase in ("idle", "during_exports"):

@@ -93,6 +93,18 @@ def polyline_length(pts: Sequence[Pt], closed: bool) -> float:
     return sum(math.dist(seq[i], seq[i + 1]) for i in range(len(seq) - 1))
 
 
+def segment_quad(x1: float, y1: float, r1: float, x2: float, y2: float, r2: float) -> list[Pt] | None:
+    """The quad joining a disc of radius ``r1`` at (x1, y1) to one of ``r2`` at (x2, y2)
+    along their segment, positively wound; ``None`` for a zero-length segment."""
+    seg = math.hypot(x2 - x1, y2 - y1)
+    if seg == 0:
+        return None
+    nx, ny = -(y2 - y1) / seg, (x2 - x1) / seg
+    quad = [(x1 + nx * r1, y1 + ny * r1), (x2 + nx * r2, y2 + ny * r2), (x2 - nx * r2, y2 - ny * r2),
+            (x1 - nx * r1, y1 - ny * r1)]
+    return quad if signed_area(quad) >= 0 else quad[::-1]
+
+
 def round_stroke(pts: Sequence[Pt], radii: Sequence[float]) -> list[list[float]]:
     """Outline pieces of a stroke with round caps and joins, as flat x, y lists: one quad per
     segment (a trapezoid when the two ends have different radii, for pressure) and one disc
@@ -103,15 +115,9 @@ def round_stroke(pts: Sequence[Pt], radii: Sequence[float]) -> list[list[float]]
             pieces.append(_disc_flat(p[0], p[1], r))
         if i == 0:
             continue
-        (x1, y1), (x2, y2) = pts[i - 1], p
-        seg = math.hypot(x2 - x1, y2 - y1)
-        if seg == 0:
-            continue
-        nx, ny = -(y2 - y1) / seg, (x2 - x1) / seg
-        r1 = radii[i - 1]
-        quad = [(x1 + nx * r1, y1 + ny * r1), (x2 + nx * r, y2 + ny * r), (x2 - nx * r, y2 - ny * r), (x1 - nx * r1, y1 - ny * r1)]
-        a, b, c, d = quad if signed_area(quad) >= 0 else quad[::-1]
-        pieces.append([a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]])
+        quad = segment_quad(pts[i - 1][0], pts[i - 1][1], radii[i - 1], p[0], p[1], r)
+        if quad is not None:
+            pieces.append([c for pt in quad for c in pt])
     return pieces
 
 

@@ -51,6 +51,24 @@ def _fill(canvas: skia.Canvas, op: Fill, opacity: float) -> None:
     canvas.drawPath(path, skia.Paint(AntiAlias=True, Color=_color(op.color, opacity)))
 
 
+def _pressure_outline(pts: Sequence[g.Pt], radii: Sequence[float]) -> skia.Path:
+    """The outline of a round stroke whose radius varies per point: a disc on every vertex
+    and a quad (a trapezoid when the radii differ) along every segment, all wound clockwise
+    so that the non-zero fill is their union (``geometry.round_stroke``, with exact circles)."""
+    path = skia.Path()
+    path.setFillType(skia.PathFillType.kWinding)
+    for i, ((x2, y2), r) in enumerate(zip(pts, radii, strict=True)):
+        if r > 0:
+            path.addCircle(x2, y2, r, skia.PathDirection.kCW)
+        if i == 0:
+            continue
+        x1, y1 = pts[i - 1]
+        quad = g.segment_quad(x1, y1, radii[i - 1], x2, y2, r)
+        if quad is not None:
+            _poly_path(path, quad, True)
+    return path
+
+
 @lru_cache(maxsize=256)
 def _dash_effect(on: float, off: float) -> skia.PathEffect:
     return skia.DashPathEffect.Make([on, off], 0.0)
@@ -60,11 +78,8 @@ def _stroke(canvas: skia.Canvas, op: Stroke, opacity: float) -> None:
     color = _color(op.color, opacity)
     if op.pressure is not None and op.dash is None and len(op.pressure) == len(op.paths[0][0]):
         # A width that varies along the line is no pen: fill its outline (discs and quads).
-        outline = skia.Path()
-        outline.setFillType(skia.PathFillType.kWinding)
-        for piece in g.round_stroke(op.paths[0][0], [op.width / 2 * f for f in op.pressure]):
-            _poly_path(outline, g.pairs(piece), True)
-        canvas.drawPath(outline, skia.Paint(AntiAlias=True, Color=color))
+        canvas.drawPath(_pressure_outline(op.paths[0][0], [op.width / 2 * f for f in op.pressure]),
+                        skia.Paint(AntiAlias=True, Color=color))
         return
     path = skia.Path()
     for pts, closed in op.paths:
