@@ -223,3 +223,27 @@ def test_output_size_is_the_rendered_size(case, opts) -> None:  # type: ignore[n
     options = replace(case.options, **opts)
     img = render_image(case.view, case.base() if case.base else None, options)
     assert output_size(case.view, options) == img.size
+
+
+def test_svg_embeds_subset_fonts_for_every_script() -> None:
+    """Each face the drawing uses is embedded once per weight, cut to its characters, and the
+    text names them in fallback order; the bytes do not change between runs."""
+    import base64
+    import re
+
+    import uharfbuzz as hb
+
+    from tests.goldens_regen import MULTI_SCRIPT, multi_script_view
+
+    svg = render_svg(multi_script_view(), None, RenderOptions())
+    assert svg == render_svg(multi_script_view(), None, RenderOptions())
+    text = svg.decode()
+    faces = dict(re.findall(r'font-family:"(annotd-[a-z]+-\d+)";font-weight:\d+;src:url\(data:font/otf;base64,([^)]+)\)', text))
+    assert {"annotd-sans-400", "annotd-arabic-400", "annotd-hebrew-400", "annotd-cjk-400", "annotd-emoji-400",
+            "annotd-serif-700", "annotd-arabic-700"} <= set(faces)
+    fonts = {name: hb.Font(hb.Face(base64.b64decode(data))) for name, data in faces.items()}
+    for _, line in MULTI_SCRIPT:
+        for ch in line.replace(" ", ""):
+            assert any(f.get_nominal_glyph(ord(ch)) for n, f in fonts.items() if n.endswith("-400")), ch
+    assert len(svg) < 400_000  # subsets, not the 20 MB CJK collection
+    assert 'direction="rtl"' in text

@@ -135,9 +135,9 @@ class LoadedFace:
 
     key: str
     weight: str
+    source: FontFace
     upem: int
     hb_font: hb.Font
-    typeface: skia.Typeface
     ascent: float
     """Ascent and descent in em (positive), as HarfBuzz reads them (hhea, or OS/2 typo
     metrics when the font asks for them)."""
@@ -146,42 +146,63 @@ class LoadedFace:
     def has(self, cp: int) -> bool:
         return self.hb_font.get_nominal_glyph(cp) is not None
 
+    @property
+    def typeface(self) -> skia.Typeface:
+        """Skia's typeface of this face at this weight (made on first use: only faces that
+        draw something pay for it)."""
+        return _typeface(self.source, self.weight)
 
-_WGHT = int.from_bytes(b"wght", "big")
+
 _FONT_MGR = skia.FontMgr.New_Custom_Empty()
 """Skia's FreeType loader without any system font directory (no fontconfig lookups)."""
 
 
 @lru_cache(maxsize=64)
 def load_face(face: FontFace, weight: str) -> LoadedFace:
-    """``face`` at ``weight`` (``normal``/``bold``); cached (a CJK collection is 20 MB)."""
+    """``face`` at ``weight`` (``normal``/``bold``) for shaping; cached."""
     if weight not in WEIGHTS:
         raise ValueError(f"unknown font weight {weight!r}")
     path = face_path(face, weight)
-    # Both libraries map the file (no copy of a 20 MB collection per worker).
+    # HarfBuzz maps the file (no copy of a 20 MB collection per worker).
     hb_face = hb.Face(hb.Blob.from_file_path(str(path)), face.index)
     hb_font = hb.Font(hb_face)
-    axes = {a.tag: a for a in hb_face.axis_infos}
-    typeface = _FONT_MGR.makeFromFile(str(path), face.index)
-    if typeface is None:
-        raise FontMissing(f"Skia cannot read {path}")
     if face.variable:
+        axes = {a.tag: a for a in hb_face.axis_infos}
         if "wght" not in axes:
             raise FontMissing(f"{path} has no weight axis; cannot give a real {weight} face")
-        w = min(max(float(WEIGHTS[weight]), axes["wght"].min_value), axes["wght"].max_value)
-        hb_font.set_variations({"wght": w})
-        # Every object stays referenced until makeClone: the binding keeps raw pointers.
-        coords = skia.FontArguments.VariationPosition.Coordinates(
-            [skia.FontArguments.VariationPosition.Coordinate(_WGHT, w)])
-        position = skia.FontArguments.VariationPosition(coords)
-        args = skia.FontArguments()
-        args.setVariationDesignPosition(position)
-        typeface = typeface.makeClone(args)
-        if not any(c.axis == _WGHT and c.value == w for c in typeface.getVariationDesignPosition()):
-            raise FontMissing(f"Skia did not set {path} to weight {w}")
+        hb_font.set_variations({"wght": _weight_on_axis(face, weight, axes["wght"])})
     ext = hb_font.get_font_extents("ltr")
     upem = hb_face.upem
-    return LoadedFace(face.key, weight, upem, hb_font, typeface, ext.ascender / upem, -ext.descender / upem)
+    return LoadedFace(face.key, weight, face, upem, hb_font, ext.ascender / upem, -ext.descender / upem)
+
+
+def _weight_on_axis(face: FontFace, weight: str, axis: hb.OTVarAxisInfo) -> float:
+    return min(max(float(WEIGHTS[weight]), axis.min_value), axis.max_value)
+
+
+@lru_cache(maxsize=64)
+def _typeface(face: FontFace, weight: str) -> skia.Typeface:
+    """A static face for Skia. A variable face is first instanced at the weight by HarfBuzz
+    (hb-subset pinning every axis; the same instance the SVG export embeds): Skia's FreeType
+    drew some glyphs of the variable Noto Sans at wght 700 visibly heavier than the rest
+    ("S"), while the instanced outlines are right (DESIGN.md)."""
+    path = face_path(face, weight)
+    if not face.variable:
+        typeface = _FONT_MGR.makeFromFile(str(path), face.index)
+    else:
+        source = hb.Face(hb.Blob.from_file_path(str(path)), face.index)
+        spec = hb.SubsetInput()
+        spec.keep_everything()
+        spec.pin_all_axes_to_default(source)
+        axis = next(a for a in source.axis_infos if a.tag == "wght")
+        spec.pin_axis_location(source, "wght", _weight_on_axis(face, weight, axis))
+        instance = hb.subset(source, spec)
+        if instance is None:
+            raise FontMissing(f"cannot instance {path} at {weight}")
+        typeface = _FONT_MGR.makeFromData(skia.Data.MakeWithCopy(bytes(instance.blob.data)), 0)
+    if typeface is None:
+        raise FontMissing(f"Skia cannot read {path}")
+    return typeface
 
 
 @lru_cache(maxsize=16)

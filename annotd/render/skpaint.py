@@ -102,7 +102,7 @@ def font(face_typeface: skia.Typeface, size: float) -> skia.Font:
     grey-scale anti-aliasing (no LCD), linear metrics: the same coverage at every scale."""
     f = skia.Font(face_typeface, size)
     f.setEdging(skia.Font.Edging.kAntiAlias)
-    f.setHinting(skia.FontHinting.kNone)
+    f.setHinting(skia.FontHinting.kSlight)
     f.setSubpixel(True)
     f.setLinearMetrics(True)
     return f

@@ -74,6 +74,16 @@ def _faces(text: str, faces: tuple[LoadedFace, ...]) -> list[int]:
     return out
 
 
+def faces_used(text: str, family: str, weight: str) -> list[tuple[LoadedFace, str]]:
+    """The faces that draw ``text`` and the characters each draws (what an embedded font
+    subset must hold), in the order of ``family``'s fallback chain."""
+    faces = chain(family, weight)
+    out: dict[int, list[str]] = {}
+    for ch, k in zip(text, _faces(text, faces), strict=True):
+        out.setdefault(k, []).append(ch)
+    return [(faces[k], "".join(out[k])) for k in sorted(out)]
+
+
 def _shape_segment(face: LoadedFace, text: str, rtl: bool, pen: float) -> tuple[GlyphRun, float]:
     buf = hb.Buffer()
     buf.add_str(text)

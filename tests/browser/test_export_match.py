@@ -11,6 +11,7 @@ MAX_BAD of the pixels differing by more than BAD_DELTA in some channel.
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import urllib.request
@@ -58,17 +59,36 @@ def compare(screen: Image.Image, export: Image.Image) -> tuple[float, float, flo
     return mean, bad, bad_shapes
 
 
-def export_png(server: Server, page: Page, seq: int) -> Image.Image:
+def export_file(server: Server, page: Page, seq: int, fmt: str = "png") -> bytes:
     """Ask for the export over the page's own socket and await its exports.finished notification."""
-    job = page.evaluate("""async (seq) => { const socket = window.annotd.app.socket;
+    job = page.evaluate("""async ([seq, format]) => { const socket = window.annotd.app.socket;
         const done = new Promise((resolve, reject) => { const off = socket.on('notification', ({ method, params }) => {
           if (method === 'exports.finished') { off(); resolve(params); }
           else if (method === 'exports.failed') { off(); reject(new Error(JSON.stringify(params))); } }); });
-        await socket.call('exports.create', { format: 'png', seq });
-        return await done; }""", seq)
+        await socket.call('exports.create', { format, seq });
+        return await done; }""", [seq, fmt])
     assert job["status"] == "done" and job["seq"] == seq, job
     with urllib.request.urlopen(f"{server.http}/v1/exports/{job['jobId']}/download", timeout=30) as r:
-        return Image.open(io.BytesIO(r.read())).convert("RGB")
+        data: bytes = r.read()
+        return data
+
+
+def export_png(server: Server, page: Page, seq: int) -> Image.Image:
+    return Image.open(io.BytesIO(export_file(server, page, seq))).convert("RGB")
+
+
+def svg_in_chromium(page: Page, svg: bytes) -> Image.Image:
+    """``svg`` opened by Chromium as an image (the way a viewer shows a file), at 100 %."""
+    tab = page.context.new_page()
+    try:
+        tab.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+        src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+        tab.set_content(f'<html><body style="margin:0"><img id="e" src="{src}"></body></html>')
+        wait_for(tab, "() => { const i = document.getElementById('e'); return i.complete && i.naturalWidth > 0; }")
+        shot = tab.screenshot(clip={"x": 0, "y": 0, "width": WIDTH, "height": HEIGHT}, animations="disabled")
+    finally:
+        tab.close()
+    return Image.open(io.BytesIO(shot)).convert("RGB")
 
 
 def test_screen_matches_the_export(server: Server, open_page: PageFactory, tmp_path: Path) -> None:
@@ -107,3 +127,11 @@ def test_screen_matches_the_export(server: Server, open_page: PageFactory, tmp_p
           f"({bad_shapes * 100:.3f} % outside text); tolerance: mean <= {MAX_MEAN}, <= {MAX_BAD * 100:.1f} % "
           f"(<= {MAX_BAD_SHAPES * 100:.1f} % outside text); images in {out}")
     assert mean <= MAX_MEAN and bad <= MAX_BAD and bad_shapes <= MAX_BAD_SHAPES, (mean, bad, bad_shapes, str(out))
+
+    # The SVG export carries its fonts: opened by Chromium it shows the PNG export's pixels.
+    svg = svg_in_chromium(page, export_file(server, page, seq, "svg"))
+    svg.save(out / "svg.png")
+    mean, bad, bad_shapes = compare(svg, export)
+    print(f"SVG (in Chromium) vs PNG export: mean abs diff {mean:.3f}/255, pixels off by >{BAD_DELTA}: "
+          f"{bad * 100:.3f} % ({bad_shapes * 100:.3f} % outside text)")
+    assert mean <= MAX_MEAN and bad <= MAX_BAD and bad_shapes <= MAX_BAD_SHAPES, ("svg", mean, bad, bad_shapes)
