@@ -182,27 +182,41 @@ def _weight_on_axis(face: FontFace, weight: str, axis: hb.OTVarAxisInfo) -> floa
 
 @lru_cache(maxsize=64)
 def _typeface(face: FontFace, weight: str) -> skia.Typeface:
-    """A static face for Skia. A variable face is first instanced at the weight by HarfBuzz
-    (hb-subset pinning every axis; the same instance the SVG export embeds): Skia's FreeType
-    drew some glyphs of the variable Noto Sans at wght 700 visibly heavier than the rest
-    ("S"), while the instanced outlines are right (DESIGN.md)."""
+    """A static face for Skia: the file itself (mapped), or for a variable face the instance
+    :func:`face_bytes` makes."""
     path = face_path(face, weight)
-    if not face.variable:
-        typeface = _FONT_MGR.makeFromFile(str(path), face.index)
+    if face.variable:
+        typeface = _FONT_MGR.makeFromData(skia.Data.MakeWithCopy(face_bytes(face, weight)), 0)
     else:
-        source = hb.Face(hb.Blob.from_file_path(str(path)), face.index)
-        spec = hb.SubsetInput()
-        spec.keep_everything()
-        spec.pin_all_axes_to_default(source)
-        axis = next(a for a in source.axis_infos if a.tag == "wght")
-        spec.pin_axis_location(source, "wght", _weight_on_axis(face, weight, axis))
-        instance = hb.subset(source, spec)
-        if instance is None:
-            raise FontMissing(f"cannot instance {path} at {weight}")
-        typeface = _FONT_MGR.makeFromData(skia.Data.MakeWithCopy(bytes(instance.blob.data)), 0)
+        typeface = _FONT_MGR.makeFromFile(str(path), face.index)
     if typeface is None:
         raise FontMissing(f"Skia cannot read {path}")
     return typeface
+
+
+@lru_cache(maxsize=8)
+def face_bytes(face: FontFace, weight: str) -> bytes:
+    """The font file of ``face`` at ``weight`` as the export draws it and the page loads it.
+
+    A variable face is instanced at the weight by HarfBuzz (hb-subset pinning every axis, all
+    glyphs kept; the same instance the SVG export embeds subsets of): Skia's FreeType drew
+    some glyphs of the variable Noto Sans at wght 700 visibly heavier than the rest ("S"),
+    the instanced outlines are right (DESIGN.md). A face inside a collection (.ttc) is cut
+    out whole, since CSS cannot pick a face of a collection. Other faces are their file."""
+    path = face_path(face, weight)
+    if not face.variable and face.index == 0:
+        return path.read_bytes()
+    source = hb.Face(hb.Blob.from_file_path(str(path)), face.index)
+    spec = hb.SubsetInput()
+    spec.keep_everything()
+    if face.variable:
+        spec.pin_all_axes_to_default(source)
+        axis = next(a for a in source.axis_infos if a.tag == "wght")
+        spec.pin_axis_location(source, "wght", _weight_on_axis(face, weight, axis))
+    out = hb.subset(source, spec)
+    if out is None:
+        raise FontMissing(f"cannot cut {face.key} {weight} out of {path}")
+    return bytes(out.blob.data)
 
 
 @lru_cache(maxsize=16)
@@ -221,6 +235,19 @@ def chain(family: str, weight: str) -> tuple[LoadedFace, ...]:
             continue  # reported by missing(); glyphs it would cover stay with the primary face
         faces.append(load_face(face, weight))
     return tuple(faces)
+
+
+def css_chain(family: str) -> list[str]:
+    """The page's ``font-family`` list for text ``family``: ``annotd-<face>`` in the order
+    :func:`chain` tries them (the page falls back per character through it, as Chromium
+    does, so screen and export pick the same face for each character)."""
+    own = FACES[family]
+    return [f"annotd-{own.key}"] + [f"annotd-{f.key}" for f in FALLBACK if f.key != own.key]
+
+
+def all_faces() -> list[FontFace]:
+    """Every face, family faces first: what the page declares with @font-face."""
+    return list(FACES.values()) + [f for f in FALLBACK if f.key not in FACES]
 
 
 def metrics(family: str, weight: str) -> tuple[float, float]:
