@@ -17,7 +17,6 @@ import argparse
 from dataclasses import replace
 
 import numpy as np
-import skia
 from PIL import Image
 
 from annotd.render import raster, skpaint
@@ -26,18 +25,15 @@ from annotd.render.scene import Op, build_items
 from tests.goldens_regen import CASES
 
 
-def _pixels(surface: skia.Surface, size: tuple[int, int]) -> np.ndarray:
+def _pixels(surface: raster.Surface, size: tuple[int, int]) -> np.ndarray:
     """Premultiplied RGBA floats 0..1, shape (h, w, 4)."""
-    info = skia.ImageInfo.Make(size[0], size[1], skia.ColorType.kRGBA_8888_ColorType, skia.AlphaType.kPremul_AlphaType)
-    buf = bytearray(size[0] * size[1] * 4)
-    surface.readPixels(info, buf, size[0] * 4, 0, 0)
-    return np.frombuffer(bytes(buf), dtype=np.uint8).reshape(size[1], size[0], 4).astype(np.float64) / 255
+    return np.frombuffer(bytes(surface.pixels), dtype=np.uint8).reshape(size[1], size[0], 4).astype(np.float64) / 255
 
 
 def coverage(op: Op, it: object, matrix: tuple[float, float, float], size: tuple[int, int]) -> np.ndarray:
     """Per-pixel coverage 0..1 of one op alone, shape (h, w)."""
     surface, _ = raster.start_surface(None, size, (0, 0, 0, 0))
-    canvas = surface.getCanvas()
+    canvas = surface.canvas()
     scale, ox, oy = matrix
     canvas.scale(scale, scale)
     canvas.translate(-ox, -oy)

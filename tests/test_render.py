@@ -247,3 +247,28 @@ def test_svg_embeds_subset_fonts_for_every_script() -> None:
             assert any(f.get_nominal_glyph(ord(ch)) for n, f in fonts.items() if n.endswith("-400")), ch
     assert len(svg) < 400_000  # subsets, not the 20 MB CJK collection
     assert 'direction="rtl"' in text
+
+
+@pytest.mark.parametrize("scale", [2.0, 0.5])
+def test_large_outputs_resample_the_base_in_skia_alike(monkeypatch: pytest.MonkeyPatch, scale: float) -> None:
+    """From SKIA_RESAMPLE_PIXELS on, Skia resamples the base (no output-sized copy of it);
+    the picture is the same as Pillow's resampling up to filter rounding."""
+    from annotd.render import raster
+    from tests.goldens_regen import base_image
+
+    base = base_image(300, 200)
+    v = view(ann("r", "rect", 20, 20, 100, 60, stroke="#e03131", strokeWidth=3),
+             image=image_ref(300, 200))
+    opts = RenderOptions(scale=scale)
+    pillow = render_image(v, base, opts)
+    monkeypatch.setattr(raster, "SKIA_RESAMPLE_PIXELS", 0)
+    skia_side = render_image(v, base, opts)
+    diff = ImageChops.difference(pillow, skia_side)
+    assert sum(ImageStat.Stat(diff).mean) / 3 < 1.0
+    assert max(hi for _, hi in diff.getextrema()) <= 24  # along the gradients' steepest edges
+
+
+def image_ref(w: int, h: int):  # type: ignore[no-untyped-def]
+    from annotd.canvas.model import ImageRef
+
+    return ImageRef("1" * 64, w, h, "image/png")
