@@ -32,7 +32,7 @@ core 1; other work shared the machine, so +-20 %), ``--runs 5 --executor process
     process (nice 5)           0.73 / 4.8 ms     0.69 / 4.9 ms   (p99.9 16 ms)
     thread                     0.76 / 7.0 ms     3.07 / 33.3 ms  (p99.9 59 ms)
 
-With threads the render holds the GIL in long stretches (aggdraw, Pillow glue), so relayed
+With threads the render holds the GIL in long stretches (the Python glue of the renderer), so relayed
 frames wait for it; a worker process shares only the core, and at nice 5 the scheduler
 lets the loop preempt it. An earlier, busier run (load 6) gave the same ranking: process
 nice 5 1.4 / 15.8 ms, process nice 0 3.5 / 17.1 ms, thread 3.6-4.2 / 37-82 ms during exports.
