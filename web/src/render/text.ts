@@ -28,15 +28,17 @@ export function setFontFamilies(families: Record<string, string[]> | undefined):
   for (const [family, faces] of Object.entries(families ?? {})) FONT_CSS[family] = faces.map((f) => `"${f}"`).join(", ");
 }
 
-/** Characters of right-to-left scripts (strong R or AL) and of left-to-right ones (strong L). */
+/** Letters of these blocks are strong right-to-left (R or AL); other letters (and spacing
+ * marks) strong left-to-right (L): UAX #9's classes for the letters of every script the
+ * export's font list covers (JavaScript has no Bidi_Class property to ask). */
 const STRONG_RTL = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
 const STRONG_LTR = /[\p{L}\p{Mc}]/u;
 
 /** 1 when the paragraph's first strong character is right-to-left (UAX #9 P2-P3), else 0. */
 export function baseLevel(para: string): number {
   for (const ch of para) {
-    if (STRONG_RTL.test(ch)) return /[\p{L}]/u.test(ch) ? 1 : 0;
-    if (STRONG_LTR.test(ch)) return 0;
+    if (!STRONG_LTR.test(ch)) continue; // digits, punctuation, marks, spaces: not strong
+    return STRONG_RTL.test(ch) ? 1 : 0;
   }
   return 0;
 }
