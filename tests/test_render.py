@@ -272,3 +272,30 @@ def image_ref(w: int, h: int):  # type: ignore[no-untyped-def]
     from annotd.canvas.model import ImageRef
 
     return ImageRef("1" * 64, w, h, "image/png")
+
+
+def test_without_the_debian_fonts_exports_still_run_and_serve_warns(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """A machine without fonts-noto-core/-cjk/symbola: the fallback list skips what is not
+    installed (those scripts show the primary face's box), and ``annotd serve`` says so."""
+    from annotd import app
+
+    gone = replace(fonts_mod.FALLBACK[2], relpath=str(tmp_path / "NotoSansHebrew-Regular.ttf"),
+                   bold=str(tmp_path / "NotoSansHebrew-Bold.ttf"))
+    from annotd.render.textlayout import shape
+
+    monkeypatch.setattr(fonts_mod, "FALLBACK", (*fonts_mod.FALLBACK[:2], gone, *fonts_mod.FALLBACK[3:]))
+    fonts_mod.chain.cache_clear()
+    shape.cache_clear()
+    try:
+        assert "hebrew" not in [f.key for f in fonts_mod.chain("sans", "normal")]
+        with caplog.at_level("WARNING", logger="annotd"):
+            app._warn_missing_fonts()
+        assert "fonts-noto-core" in caplog.text and "boxes" in caplog.text
+        img = render_image(view(ann("t", "text", 10, 10, 180, 30, stroke="#000000", text="שלום abc")), None, RenderOptions())
+        assert img.getchannel("A").getextrema()[1] == 255
+        assert 0 in shape("שלום", "sans", "normal").runs[0].glyphs  # the box, from Noto Sans
+    finally:
+        fonts_mod.chain.cache_clear()  # shapes made without the face must not outlive the test
+        shape.cache_clear()
