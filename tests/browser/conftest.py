@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -110,10 +111,10 @@ class Server:
         return list(body["annotations"])
 
 
-def start_server(extra_env: dict[str, str] | None = None) -> Server:
+def start_server(extra_env: dict[str, str] | None = None, config: Path | None = None) -> Server:
     env = {**os.environ, "ANNOTD_SERVE_WS_PORT": "0", "ANNOTD_SERVE_HTTP_PORT": "0", **(extra_env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "annotd", "serve", "--config", str(ROOT / "config.toml")],
+        [sys.executable, "-m", "annotd", "serve", "--config", str(config or ROOT / "config.toml")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     assert proc.stdout is not None
@@ -135,6 +136,23 @@ def server() -> Iterator[Server]:
     s = start_server()
     yield s
     stop_server(s)
+
+
+def kill_server(s: Server) -> None:
+    """Kill the daemon outright, as a crash would: nothing is saved, every socket drops."""
+    s.proc.kill()
+    s.proc.wait(timeout=15)
+    if s.proc.stdout is not None:
+        s.proc.stdout.close()
+
+
+def start_again(s: Server) -> None:
+    """Start a new daemon on the ports ``s`` had (its config file is the default one), so the
+    pages that were open reconnect to it as they would after a real restart."""
+    ports = {"ANNOTD_SERVE_WS_PORT": str(urllib.parse.urlsplit(s.ws).port),
+             "ANNOTD_SERVE_HTTP_PORT": str(urllib.parse.urlsplit(s.http).port)}
+    fresh = start_server(ports)
+    s.proc, s.log = fresh.proc, fresh.log
 
 
 def stop_server(s: Server) -> None:
