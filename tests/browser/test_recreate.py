@@ -119,3 +119,17 @@ def test_a_person_who_made_no_edit_is_told_only_that_the_room_was_deleted(server
         assert "edit" not in text.lower() and "kept" not in text.lower(), text
         # deleted on purpose: nothing to re-create
         expect(w.page.get_by_role("button", name="Re-create the room from your copy")).to_have_count(0)
+
+
+def test_the_rooms_page_and_the_status_say_rooms_live_in_memory(server: Server, open_page: PageFactory) -> None:
+    memory = "This server keeps rooms in memory only: if it restarts, every room is gone."
+    assert server.request("GET", "/v1/client-config")[1]["persistence"] == "memory"
+    rooms = open_page("/", "Carol", "#2f9e44")
+    expect(rooms.page.locator(".rooms-head .keeping")).to_have_text(memory)
+    rid = new_room(server, "words")
+    a = open_page(f"/r/{rid}", "Alice")
+    expect(a.page.locator(".status")).to_have_attribute("title", memory)
+    expect(a.page.locator(".status")).to_have_text("● Connected · all sent")
+    a.page.locator('[data-panel="history"]').click()
+    expect(a.page.locator(".panel-history")).to_contain_text(
+        "named versions are never pruned, but live in the server's memory: a restart loses them.")
