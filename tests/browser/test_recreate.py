@@ -32,6 +32,12 @@ def copy_ready(page: Page) -> None:
     wait_for(page, "() => window.annotd.app.copy.imageMissing === false")
 
 
+def asks_before_leaving(page: Page) -> bool:
+    """Whether closing or reloading the page now would ask first (its beforeunload handler)."""
+    return bool(page.evaluate("""() => { const e = new Event('beforeunload', {cancelable: true});
+        window.dispatchEvent(e); return e.defaultPrevented; }"""))
+
+
 def ids(page: Page) -> list[str]:
     return sorted(page.evaluate("window.annotd.app.canvas.list().map(a => a.id)"))
 
@@ -56,6 +62,7 @@ def test_a_room_lost_in_a_restart_comes_back_from_a_pages_copy_for_everyone(serv
         copy_ready(p)
     before = ids(pa)
     assert len(before) == 2 and ids(pb) == before
+    assert not asks_before_leaving(pa)
 
     kill_server(server)
     # Down: the bar says what a restart does to a room kept in memory, and no more
@@ -75,8 +82,9 @@ def test_a_room_lost_in_a_restart_comes_back_from_a_pages_copy_for_everyone(serv
         expect(offer).to_contain_text("Named versions and the history were kept only by the server and do not come back.")
         expect(offer).not_to_contain_text("lost")
         expect(p.locator(".status")).to_have_text("✕ Room not on the server")
-        # the copy is still on the page
+        # the copy is still on the page, and leaving would lose it: the page asks first
         wait_count(p, 2)
+        assert asks_before_leaving(p)
     # Bob, who drew nothing, brings it back for both
     pb.get_by_role("button", name="Re-create the room from your copy").click()
     for p in (pa, pb):
@@ -86,6 +94,7 @@ def test_a_room_lost_in_a_restart_comes_back_from_a_pages_copy_for_everyone(serv
         expect(p.locator(".pin")).to_have_count(1)
         expect(p.locator("svg.canvas image.base")).to_have_attribute("width", "400")
     expect(pa.locator(".toast")).to_contain_text("The room is back on the server")
+    assert not asks_before_leaving(pa) and not asks_before_leaving(pb)
     assert ids(pa) == ids(pb) == before
     # ...and the server has all of it
     for p in (pa, pb):
