@@ -79,6 +79,8 @@ class Server:
     http: str
     ws: str
     log: list[str] = field(default_factory=list)
+    #: the config file it was started with (None: the repository's config.toml)
+    config: Path | None = None
 
     def drain(self) -> None:
         assert self.proc.stdout is not None
@@ -123,7 +125,7 @@ def start_server(extra_env: dict[str, str] | None = None, config: Path | None = 
         lines.append(line)
         m = re.search(r"annotd listening: (ws://\S+)/v1/ws\s+(http://\S+)", line)
         if m:
-            server = Server(proc, m.group(2), m.group(1), lines)
+            server = Server(proc, m.group(2), m.group(1), lines, config)
             # keep reading its log, or a full pipe would stall the server mid-test
             threading.Thread(target=server.drain, name="annotd-log", daemon=True).start()
             return server
@@ -147,11 +149,11 @@ def kill_server(s: Server) -> None:
 
 
 def start_again(s: Server) -> None:
-    """Start a new daemon on the ports ``s`` had (its config file is the default one), so the
-    pages that were open reconnect to it as they would after a real restart."""
+    """Start a new daemon on the ports ``s`` had, with its config file, so the pages that were
+    open reconnect to it as they would after a real restart."""
     ports = {"ANNOTD_SERVE_WS_PORT": str(urllib.parse.urlsplit(s.ws).port),
              "ANNOTD_SERVE_HTTP_PORT": str(urllib.parse.urlsplit(s.http).port)}
-    fresh = start_server(ports)
+    fresh = start_server(ports, s.config)
     s.proc, s.log = fresh.proc, fresh.log
 
 

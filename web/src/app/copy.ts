@@ -31,6 +31,8 @@ export interface CopyEvents extends Record<string, unknown> {
   gone: boolean;
   /** The first change this person made from this page. */
   edited: true;
+  /** Something went wrong that the person should know (in words). */
+  problem: string;
 }
 
 /** First wait before trying to rejoin a lost room, doubled after each try up to the ceiling. */
@@ -46,6 +48,7 @@ export class RoomCopy extends Emitter<CopyEvents> {
   private rejoinTimer: ReturnType<typeof setTimeout> | null = null;
   private rejoinDelay = REJOIN_FIRST_MS;
   private recreating: Promise<void> | null = null;
+  private restoring = 0;
 
   constructor(private ctx: CopyContext) {
     super();
@@ -56,7 +59,12 @@ export class RoomCopy extends Emitter<CopyEvents> {
       this.emit("edited", true);
     });
     canvas.onImage(() => this.keepImage());
+    let serverHasImage = true;
+    socket.on("roomInfo", (info) => {
+      serverHasImage = info.image !== null;
+    });
     socket.on("synced", () => {
+      if (!serverHasImage) this.restoreImage();
       this.keepImage();
       if (!this.gone) return;
       this.gone = false;
@@ -118,6 +126,29 @@ export class RoomCopy extends Emitter<CopyEvents> {
       this.stopRejoining();
       socket.reconnectNow();
     }
+  }
+
+  /**
+   * The server joined us to a room without an image while our copy names one: the room was
+   * made again without this page (`rooms.auto_create`, or re-created from a copy that lacked
+   * the bytes), and the sync just told the server of an image it cannot serve. Upload the
+   * bytes this page kept (the same sha256, so the reference stays as it is).
+   */
+  private restoreImage(): void {
+    const ref = this.ctx.canvas.image();
+    const image = this.image;
+    if (ref === null || image === null || image.sha256 !== ref.sha256) return;
+    this.restoring++;
+    uploadImageBytes(this.ctx.roomId, image.bytes, image.mime, this.ctx.userId())
+      .catch((err: unknown) => {
+        this.emit("problem", `the room's image could not be uploaded again: ${err instanceof Error ? err.message : String(err)}`);
+      })
+      .finally(() => this.restoring--);
+  }
+
+  /** An image upload of `restoreImage` has not been answered yet. */
+  get restoringImage(): boolean {
+    return this.restoring > 0;
   }
 
   /** Keep the live image's bytes, once per image, while the server can give them. */

@@ -40,6 +40,7 @@ export function showConnection(app: RoomApp): void {
     if (!gone) toast("The room is back on the server, and this page's copy was merged into it.");
   });
   socket.on("problem", (msg) => toast(msg, "error"));
+  copy.on("problem", (msg) => toast(msg, "error"));
   socket.on("roomInfo", (info) => {
     shell.title.textContent = info.name;
     shell.title.title = info.name;
