@@ -30,7 +30,8 @@ export function showConnection(app: RoomApp): void {
     else text = "✕ Disconnected";
     shell.status.textContent = text;
     shell.status.dataset.state = copy.gone ? "gone" : s;
-    showNotice(app, s === "reconnecting" || s === "offline");
+    // before the first join there is no copy yet to speak of
+    showNotice(app, (s === "reconnecting" || s === "offline") && socket.info !== null);
   };
   socket.on("state", setStatus);
   socket.on("pending", setStatus);
