@@ -46,6 +46,10 @@ def methods_markdown() -> str:
         lines.append("")
         summary = cmd.summary.replace("``", "`")
         lines.append(f"{summary} REST: {routes} → {cmd.status}.")
+        if cmd.result is bytes:
+            lines.append(f"Answers the file (REST: `{cmd.media}`; JSON-RPC: base64 with `size` and `sha256`).")
+        else:
+            lines.append(f"Answers `{cmd.result.__name__}` (its schema: `/openapi.json`, `components.schemas`).")
         if cmd.body_param:
             lines.append(f"On REST the request body is the `{cmd.body_param}` object itself.")
         if cmd.raw_body:
