@@ -23,8 +23,8 @@ from .canvas.jsontypes import Image
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
 from .commands.base import Route
-from .commands.jsonschema import REF_PREFIX, Components, type_schema
-from .identifiers import ID_PATTERN, JOB_ID_PATTERN, SHA256_PATTERN
+from .commands.jsonschema import REF_PREFIX, Components, markdown, type_schema
+from .identifiers import ID_PATTERN, JOB_ID_PATTERN, MAX_USER_ID_LENGTH, SHA256_PATTERN
 
 BINARY = {"type": "string", "format": "binary"}
 ERROR = "Error"
@@ -109,6 +109,15 @@ def _parameter(name: str, where: str, schema: dict[str, Any], required: bool) ->
     return {"name": name, "in": where, "required": required, "schema": schema}
 
 
+USER = {
+    "name": "X-Annotd-User", "in": "header", "required": False,
+    "description": "The acting user, stamped on what the call writes (default `api`; `?userId=` also works): "
+                   "at most 128 characters, no control characters.",
+    "schema": {"type": "string", "maxLength": MAX_USER_ID_LENGTH},
+}
+"""Every route that acts as someone takes it (the rule: :func:`annotd.identifiers.check_user_id`)."""
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
     ref = {"$ref": REF_PREFIX + ERROR}
     described = {str(s): {"description": "error", "content": {"application/json": {"schema": ref}}} for s in statuses}
@@ -120,7 +129,7 @@ def _result(cmd: Command, components: Components) -> dict[str, Any]:
     if cmd.result is None:
         raise TypeError(f"command {cmd.name} declares no result")
     schema = BINARY if cmd.result is bytes else type_schema(cmd.result, None, components)
-    return {"description": cmd.summary, "content": {cmd.media: {"schema": schema}}}
+    return {"description": markdown(cmd.summary), "content": {cmd.media: {"schema": schema}}}
 
 
 def command_operation(cmd: Command, route: Route, components: Components) -> dict[str, Any]:
@@ -130,7 +139,7 @@ def command_operation(cmd: Command, route: Route, components: Components) -> dic
     props = schema["properties"]
     op: dict[str, Any] = {
         "operationId": cmd.operation_id(route),
-        "summary": cmd.summary,
+        "summary": markdown(cmd.summary),
         "tags": [cmd.name.split(".")[0]],
         "x-jsonrpc-method": cmd.name,
         "responses": {str(cmd.status): _result(cmd, components), **_errors()},
@@ -150,7 +159,7 @@ def command_operation(cmd: Command, route: Route, components: Components) -> dic
         op["requestBody"] = {"required": "required" in body, "content": {"application/json": {"schema": body}}}
     else:
         params += [_parameter(n, "query", s, n in required) for n, s in rest.items()]
-    op["parameters"] = params
+    op["parameters"] = [*params, USER]
     return op
 
 
@@ -171,7 +180,7 @@ def http_operations(components: Components) -> dict[str, dict[str, Any]]:
             "post": {
                 "operationId": "images.upload", "tags": ["images"],
                 "summary": "Upload the room's base image (PNG, JPEG or WebP); it becomes one update of the document.",
-                "parameters": [_id_param("roomId", ID_PATTERN)],
+                "parameters": [_id_param("roomId", ID_PATTERN), USER],
                 "requestBody": {"required": True, "content": {**image_types, "multipart/form-data": multipart}},
                 "responses": {"201": {"description": "the stored image and the update's seq",
                                       "content": {"application/json": {"schema": ref(ImageUploaded)}}},
@@ -240,3 +249,11 @@ def document() -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": dict(sorted(components.schemas.items()))},
     }
+
+
+if __name__ == "__main__":
+    import sys
+
+    import orjson
+
+    sys.stdout.buffer.write(orjson.dumps(document(), option=orjson.OPT_INDENT_2) + b"\n")

@@ -92,7 +92,7 @@ def test_no_stray_parameters() -> None:
     spec = document()
 
     def names(path: str, method: str) -> set[str]:
-        return {p["name"] for p in spec["paths"][path][method]["parameters"]}
+        return {p["name"] for p in spec["paths"][path][method]["parameters"] if p["in"] != "header"}
 
     assert names("/v1/rooms/{roomId}/annotations", "post") == {"roomId"}
     assert names("/v1/rooms/{roomId}/annotations/{id}", "put") == {"roomId", "id"}
@@ -100,6 +100,8 @@ def test_no_stray_parameters() -> None:
     assert names("/v1/bundles", "post") == set()
     assert names("/v1/rooms/{roomId}/bundle", "post") == {"roomId"}
     ids = spec["paths"]["/v1/rooms/{roomId}/annotations"]["delete"]["parameters"][1]["schema"]
+    user = spec["paths"]["/v1/rooms/{roomId}/annotations"]["post"]["parameters"][-1]
+    assert (user["name"], user["in"], user["required"]) == ("X-Annotd-User", "header", False)
     assert ids["type"] == "array" and ids["items"]["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
 
 

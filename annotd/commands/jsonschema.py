@@ -57,6 +57,11 @@ def _top_level_alternation(pattern: str) -> bool:
     return False
 
 
+def markdown(doc: str) -> str:
+    """A docstring as one Markdown paragraph (reST ````code```` → Markdown ```code```)."""
+    return " ".join(doc.split()).replace("``", "`")
+
+
 def split_optional(tp: Any) -> tuple[bool, Any]:
     """``(True, T)`` for ``T | None``, else ``(False, tp)``."""
     if get_origin(tp) in (Union, types.UnionType):
@@ -115,7 +120,7 @@ def _scalar(tp: Any, origin: Any, components: Components | None) -> dict[str, An
         args = get_args(tp)
         if len(args) == 2 and args[1] is not Any:
             return {"type": "object", "additionalProperties": type_schema(args[1], None, components)}
-        return {"type": "object"}
+        return {"type": "object", "additionalProperties": True}  # bare "object" reads as {} to generators
     if is_typeddict(tp):
         return {"$ref": REF_PREFIX + typed_dict_component(tp, components)}
     if tp is Any:
@@ -156,8 +161,8 @@ def typed_dict_component(cls: Any, components: Components | None) -> str:
     if required:
         schema["required"] = required
     if cls.__doc__:
-        schema["description"] = " ".join(cls.__doc__.split())
+        schema["description"] = markdown(cls.__doc__)
     return name
 
 
-__all__ = ["REF_PREFIX", "Components", "anchored", "split_optional", "type_schema", "typed_dict_component"]
+__all__ = ["REF_PREFIX", "Components", "anchored", "markdown", "split_optional", "type_schema", "typed_dict_component"]
