@@ -221,7 +221,7 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
             if name in raw and raw[name] != request.match_info[name]:
                 raise InvalidParams(name, "differs from the value in the path")
             raw[name] = request.match_info[name]
-        for name in set(cmd.path_params) - set(route.path_params):
+        for name in sorted(set(cmd.path_params) - set(route.path_params)):
             if name in raw:
                 paths = " or ".join(r.path for r in cmd.routes if name in r.path_params)
                 raise InvalidParams(name, f"is given in the path only: {paths}")
