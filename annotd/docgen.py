@@ -18,6 +18,8 @@ END = "<!-- END GENERATED METHODS -->"
 
 
 def _type(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return f"`{schema['$ref'].removeprefix(REF_PREFIX)}`"
     if "anyOf" in schema:
         return " \\| ".join(_type(s) for s in schema["anyOf"])
     if "enum" in schema:
@@ -67,7 +69,7 @@ def methods_markdown() -> str:
     lines = [BEGIN, ""]
     for name in sorted(REGISTRY):
         cmd = REGISTRY[name]
-        schema = params_mod.json_schema(cmd.params)
+        schema = params_mod.json_schema(cmd.params, Components())
         required = set(schema.get("required", []))
         routes = ", ".join(f"`{r.method} {r.path}`" for r in cmd.routes)
         lines.append(f"### `{name}`")

@@ -134,7 +134,7 @@ def _result(cmd: Command, components: Components) -> dict[str, Any]:
 
 def command_operation(cmd: Command, route: Route, components: Components) -> dict[str, Any]:
     """One route of ``cmd`` as an OpenAPI operation."""
-    schema = params_mod.json_schema(cmd.params)
+    schema = params_mod.json_schema(cmd.params, components)
     required = set(schema.get("required", []))
     props = schema["properties"]
     op: dict[str, Any] = {

@@ -165,7 +165,7 @@ async def test_python_client_round_trip_with_parsed_results(python_client: str, 
         assert (stored.sha256, stored.width, stored.height) == (hashlib.sha256(image).hexdigest(), 40, 30)
 
         created = await mod("api.annotations.annotations_upsert").asyncio(
-            room.id, client=client, body=models.AnnotationsUpsertBody.from_dict(
+            room.id, client=client, body=models.AnnotationPatch.from_dict(
                 {"type": "ellipse", "x": 2, "y": 3, "w": 8, "h": 6}))
         assert isinstance(created, models.AnnotationWritten) and isinstance(created.annotation, models.Annotation)
         ann = created.annotation
@@ -173,7 +173,7 @@ async def test_python_client_round_trip_with_parsed_results(python_client: str, 
         assert isinstance(ann.style, models.Style) and ann.style.stroke_width == 2.0
 
         updated = await mod("api.annotations.annotations_upsert_put").asyncio(
-            room.id, ann.id, client=client, body=models.AnnotationsUpsertPutBody.from_dict({"w": 30}))
+            room.id, ann.id, client=client, body=models.AnnotationPatch(w=30))
         assert isinstance(updated, models.AnnotationWritten)
         assert (updated.annotation.id, updated.annotation.w, updated.annotation.x) == (ann.id, 30.0, 2.0)
         assert updated.seq == created.seq + 1

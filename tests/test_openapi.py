@@ -7,7 +7,7 @@ import asyncio
 import copy
 import io
 import json
-from typing import Any
+from typing import Any, get_type_hints
 
 import aiohttp
 import pytest
@@ -16,6 +16,8 @@ from openapi_spec_validator import validate as validate_spec
 from PIL import Image
 
 from annotd import httpserver, webui
+from annotd.canvas import schema
+from annotd.canvas.jsontypes import AnnotationPatch, StylePatch
 from annotd.commands import REGISTRY
 from annotd.daemon import Daemon
 from annotd.openapi import document
@@ -103,6 +105,14 @@ def test_no_stray_parameters() -> None:
     user = spec["paths"]["/v1/rooms/{roomId}/annotations"]["post"]["parameters"][-1]
     assert (user["name"], user["in"], user["required"]) == ("X-Annotd-User", "header", False)
     assert ids["type"] == "array" and ids["items"]["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
+
+
+def test_the_published_annotation_input_is_what_the_validator_takes() -> None:
+    writable = set(schema.COMMON_FIELDS) | {f for fs in schema.TYPE_FIELDS.values() for f in fs}
+    assert set(get_type_hints(AnnotationPatch)) == writable - schema.SERVER_FIELDS
+    assert set(get_type_hints(StylePatch)) == set(schema.STYLE_FIELDS)
+    body = document()["paths"]["/v1/rooms/{roomId}/annotations"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"] == "#/components/schemas/AnnotationPatch"
 
 
 async def test_a_path_parameter_is_taken_from_the_path_only(daemon: Daemon, http: aiohttp.ClientSession) -> None:

@@ -122,3 +122,43 @@ class Image(TypedDict):
     width: int
     height: int
     mime: str
+
+
+class StylePatch(TypedDict, total=False):
+    """Style fields to write; each one given is written on its own (the others are kept)."""
+
+    stroke: str
+    fill: str
+    strokeWidth: float
+    strokeStyle: StrokeStyle
+    opacity: float
+    fontFamily: FontFamily
+    fontSize: float
+    fontWeight: Literal["normal", "bold"]
+    textAlign: TextAlign
+
+
+class AnnotationPatch(TypedDict, total=False):
+    """An annotation to create (``type`` required then; the rest default) or the fields of
+    one to change. Ranges, lengths and which fields each type takes are checked by the
+    server and refused naming the field (protocol.md, "Document schema"); the fields the
+    server stamps (``createdBy``, ``updatedBy``, ``updatedAt``) are refused."""
+
+    id: str
+    type: AnnotationType
+    x: float
+    y: float
+    w: float
+    h: float
+    rotation: float
+    z: str
+    groupIds: list[str]
+    locked: bool
+    style: StylePatch
+    text: str
+    wrap: bool
+    points: list[float]
+    startArrowhead: Arrowhead
+    endArrowhead: Arrowhead
+    closed: bool
+    pressures: list[float] | None

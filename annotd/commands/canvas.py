@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from ..canvas import ops
 from ..canvas.codec import annotation_to_json, image_json, thread_to_json
-from ..canvas.jsontypes import Annotation, Image, Message, Thread
+from ..canvas.jsontypes import Annotation, AnnotationPatch, Image, Message, Thread
 from ..canvas.model import CanvasView
 from ..errors import InvalidParams, NotFound
 from ..identifiers import ID_PATTERN, TAG_PATTERN
@@ -71,7 +71,7 @@ async def get_annotation(hub: Hub, p: AnnotationRef, caller: Caller) -> dict[str
 @dataclass(frozen=True)
 class Upsert:
     roomId: str = rule(pattern=ID_PATTERN)
-    annotation: dict[str, Any] = rule(doc="full annotation to create, or the fields to change")
+    annotation: dict[str, Any] = rule(doc="full annotation to create, or the fields to change", shape=AnnotationPatch)
     id: str | None = rule(default=None, pattern=ID_PATTERN, doc="the annotation to update (REST: in the path)")
 
 

@@ -73,8 +73,9 @@ def split_optional(tp: Any) -> tuple[bool, Any]:
 
 def type_schema(tp: Any, meta: dict[str, Any] | None = None, components: Components | None = None) -> dict[str, Any]:
     """The schema of ``tp``; ``meta`` holds a parameter's rules (``pattern``, ``minimum``,
-    ``maximum``, ``max_len``, ``doc``). A list's pattern and range apply to its items, its
-    ``max_len`` to the list. ``TypedDict`` classes are added to ``components``."""
+    ``maximum``, ``max_len``, ``doc``; ``shape``: the named type an object is published as).
+    A list's pattern and range apply to its items, its ``max_len`` to the list.
+    ``TypedDict`` classes are added to ``components``."""
     meta = meta or {}
     optional, tp = split_optional(tp)
     origin = get_origin(tp)
@@ -85,6 +86,8 @@ def type_schema(tp: Any, meta: dict[str, Any] | None = None, components: Compone
         out = {"type": "array", "items": type_schema(item, item_rules, components)}
         if meta.get("max_len") is not None:
             out["maxItems"] = meta["max_len"]
+    elif meta.get("shape") is not None:
+        out = type_schema(meta["shape"], None, components)
     else:
         out = _scalar(tp, origin, components)
         if meta.get("pattern"):

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 import orjson
 
 from ..errors import InvalidParams
-from .jsonschema import split_optional, type_schema
+from .jsonschema import Components, split_optional, type_schema
 
 MISSING = dataclasses.MISSING
 
@@ -30,9 +30,14 @@ def rule(
     maximum: float | None = None,
     max_len: int | None = None,
     doc: str = "",
+    shape: Any = None,
 ) -> Any:
-    """A dataclass field with validation rules attached as metadata."""
-    meta = {"pattern": pattern, "minimum": minimum, "maximum": maximum, "max_len": max_len, "doc": doc}
+    """A dataclass field with validation rules attached as metadata.
+
+    ``shape``: for an object checked deeper by the canvas validator (an annotation), the
+    ``TypedDict`` that describes it in ``/openapi.json``; parsing still sees an object."""
+    meta = {"pattern": pattern, "minimum": minimum, "maximum": maximum, "max_len": max_len, "doc": doc,
+            "shape": shape}
     if default is MISSING:
         return dataclasses.field(metadata=meta)
     if isinstance(default, list | dict):
@@ -155,13 +160,14 @@ def list_params(cls: type) -> frozenset[str]:
                      if get_origin(split_optional(hints[f.name])[1]) is list)
 
 
-def json_schema(cls: type) -> dict[str, Any]:
-    """The JSON Schema of a params dataclass (for /openapi.json and protocol.md)."""
+def json_schema(cls: type, components: Components) -> dict[str, Any]:
+    """The JSON Schema of a params dataclass (for /openapi.json and protocol.md); named
+    shapes are added to ``components``."""
     hints = get_type_hints(cls)
     props: dict[str, Any] = {}
     required: list[str] = []
     for f in dataclasses.fields(cls):
-        props[f.name] = type_schema(hints[f.name], dict(f.metadata))
+        props[f.name] = type_schema(hints[f.name], dict(f.metadata), components)
         if f.default is MISSING and f.default_factory is MISSING:
             required.append(f.name)
     schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}

@@ -498,6 +498,30 @@ export interface components {
             image: components["schemas"]["Image"] | null;
             issues: string[];
         };
+        /** @description An annotation to create (`type` required then; the rest default) or the fields of one to change. Ranges, lengths and which fields each type takes are checked by the server and refused naming the field (protocol.md, "Document schema"); the fields the server stamps (`createdBy`, `updatedBy`, `updatedAt`) are refused. */
+        AnnotationPatch: {
+            id?: string;
+            /** @enum {string} */
+            type?: "text" | "line" | "arrow" | "rect" | "ellipse" | "polygon" | "freehand";
+            x?: number;
+            y?: number;
+            w?: number;
+            h?: number;
+            rotation?: number;
+            z?: string;
+            groupIds?: string[];
+            locked?: boolean;
+            style?: components["schemas"]["StylePatch"];
+            text?: string;
+            wrap?: boolean;
+            points?: number[];
+            /** @enum {string} */
+            startArrowhead?: "none" | "arrow" | "triangle" | "dot";
+            /** @enum {string} */
+            endArrowhead?: "none" | "arrow" | "triangle" | "dot";
+            closed?: boolean;
+            pressures?: number[] | null;
+        };
         AnnotationWritten: {
             annotation: components["schemas"]["Annotation"];
             seq: number;
@@ -786,6 +810,22 @@ export interface components {
             fontWeight: "normal" | "bold";
             /** @enum {string} */
             textAlign: "left" | "center" | "right";
+        };
+        /** @description Style fields to write; each one given is written on its own (the others are kept). */
+        StylePatch: {
+            stroke?: string;
+            fill?: string;
+            strokeWidth?: number;
+            /** @enum {string} */
+            strokeStyle?: "solid" | "dashed" | "dotted";
+            opacity?: number;
+            /** @enum {string} */
+            fontFamily?: "sans" | "serif" | "mono";
+            fontSize?: number;
+            /** @enum {string} */
+            fontWeight?: "normal" | "bold";
+            /** @enum {string} */
+            textAlign?: "left" | "center" | "right";
         };
         Thread: {
             id: string;
@@ -1333,9 +1373,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["AnnotationPatch"];
             };
         };
         responses: {
@@ -1472,9 +1510,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["AnnotationPatch"];
             };
         };
         responses: {
@@ -1568,9 +1604,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["AnnotationPatch"];
             };
         };
         responses: {
