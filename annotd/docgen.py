@@ -88,7 +88,7 @@ def methods_markdown() -> str:
             lines.append("|---|---|---|---|")
             for pname, pschema in schema["properties"].items():
                 inner = pschema["anyOf"][0] if "anyOf" in pschema else pschema
-                note = inner.get("description", "")
+                note = pschema.get("description") or inner.get("description", "")
                 lines.append(f"| `{pname}` | {_type(pschema)} | {'yes' if pname in required else 'no'} | {note} |")
         else:
             lines.append("No parameters.")

@@ -7,7 +7,7 @@ import asyncio
 import copy
 import io
 import json
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 import aiohttp
 import pytest
@@ -17,7 +17,8 @@ from PIL import Image
 
 from annotd import httpserver, webui
 from annotd.canvas import schema
-from annotd.canvas.jsontypes import AnnotationPatch, StylePatch
+from annotd.canvas.jsontypes import AnchorInput, AnnotationPatch, StylePatch
+from annotd.canvas.validate import validate_anchor
 from annotd.commands import REGISTRY
 from annotd.daemon import Daemon
 from annotd.openapi import document
@@ -113,6 +114,14 @@ def test_the_published_annotation_input_is_what_the_validator_takes() -> None:
     assert set(get_type_hints(StylePatch)) == set(schema.STYLE_FIELDS)
     body = document()["paths"]["/v1/rooms/{roomId}/annotations"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"] == "#/components/schemas/AnnotationPatch"
+
+
+@pytest.mark.parametrize("variant", get_args(AnchorInput))
+def test_every_field_of_a_published_anchor_is_taken(variant: Any) -> None:
+    values = {"kind": get_type_hints(variant)["kind"].__args__[0], "annotationId": "a1", "offsetX": 0.25,
+              "offsetY": 0.75, "x": 1.0, "y": 2.0, "w": 3.0, "h": 4.0}
+    given = {k: values[k] for k in get_type_hints(variant)}
+    assert validate_anchor(given) == given
 
 
 async def test_a_path_parameter_is_taken_from_the_path_only(daemon: Daemon, http: aiohttp.ClientSession) -> None:

@@ -162,3 +162,23 @@ class AnnotationPatch(TypedDict, total=False):
     endArrowhead: Arrowhead
     closed: bool
     pressures: list[float] | None
+
+
+class AnnotationAnchorInput(TypedDict):
+    """Pin to an annotation at ``offsetX``/``offsetY`` (fractions of its box, 0..1, default
+    0.5): the pin follows the annotation."""
+
+    kind: Literal["annotation"]
+    annotationId: str
+    offsetX: NotRequired[float]
+    offsetY: NotRequired[float]
+
+
+class PointAnchorInput(TypedDict):
+    kind: Literal["point"]
+    x: float
+    y: float
+
+
+AnchorInput = AnnotationAnchorInput | PointAnchorInput | RegionAnchor
+"""Where to pin a comment thread (what ``canvas.validate.validate_anchor`` takes)."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from ..canvas import ops
 from ..canvas.codec import annotation_to_json, image_json, thread_to_json
-from ..canvas.jsontypes import Annotation, AnnotationPatch, Image, Message, Thread
+from ..canvas.jsontypes import AnchorInput, Annotation, AnnotationPatch, Image, Message, Thread
 from ..canvas.model import CanvasView
 from ..errors import InvalidParams, NotFound
 from ..identifiers import ID_PATTERN, TAG_PATTERN
@@ -223,8 +223,8 @@ async def list_comments(hub: Hub, p: ListComments, caller: Caller) -> Any:
 @dataclass(frozen=True)
 class CreateThread:
     roomId: str = rule(pattern=ID_PATTERN)
-    anchor: dict[str, Any] = rule(doc="{kind: annotation, annotationId, offsetX, offsetY} | {kind: point, x, y} | "
-                                       "{kind: region, x, y, w, h}")
+    anchor: dict[str, Any] = rule(doc="where to pin the thread: to an annotation, a point or a region",
+                                  shape=AnchorInput)
     body: str = rule()
     id: str | None = rule(default=None, pattern=ID_PATTERN)
 
@@ -273,7 +273,7 @@ class UpdateThread:
     action: Literal["resolve", "reopen", "edit", "delete", "move"] = rule()
     messageId: str | None = rule(default=None, pattern=ID_PATTERN, doc="edit/delete: which message (default: the first)")
     body: str | None = rule(default=None, doc="edit: the new text")
-    anchor: dict[str, Any] | None = rule(default=None, doc="move: the new anchor")
+    anchor: dict[str, Any] | None = rule(default=None, doc="move: the new anchor", shape=AnchorInput)
 
 
 @command("comments.update", method="PATCH", path="/v1/rooms/{roomId}/comments/{commentId}", result=ThreadWritten)

@@ -486,6 +486,14 @@ export interface components {
             x: number;
             y: number;
         };
+        /** @description Pin to an annotation at `offsetX`/`offsetY` (fractions of its box, 0..1, default 0.5): the pin follows the annotation. */
+        AnnotationAnchorInput: {
+            /** @constant */
+            kind: "annotation";
+            annotationId: string;
+            offsetX?: number;
+            offsetY?: number;
+        };
         AnnotationChanges: {
             created: string[];
             updated: string[];
@@ -727,6 +735,12 @@ export interface components {
             x: number;
             y: number;
             detachedFrom?: string;
+        };
+        PointAnchorInput: {
+            /** @constant */
+            kind: "point";
+            x: number;
+            y: number;
         };
         RegionAnchor: {
             /** @constant */
@@ -1842,10 +1856,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description {kind: annotation, annotationId, offsetX, offsetY} | {kind: point, x, y} | {kind: region, x, y, w, h} */
-                    anchor: {
-                        [key: string]: unknown;
-                    };
+                    /** @description where to pin the thread: to an annotation, a point or a region */
+                    anchor: components["schemas"]["AnnotationAnchorInput"] | components["schemas"]["PointAnchorInput"] | components["schemas"]["RegionAnchor"];
                     body: string;
                     id?: string | null;
                 };
@@ -1901,9 +1913,7 @@ export interface operations {
                     action: "resolve" | "reopen" | "edit" | "delete" | "move";
                     messageId?: string | null;
                     body?: string | null;
-                    anchor?: {
-                        [key: string]: unknown;
-                    } | null;
+                    anchor?: (components["schemas"]["AnnotationAnchorInput"] | components["schemas"]["PointAnchorInput"] | components["schemas"]["RegionAnchor"]) | null;
                 };
             };
         };
