@@ -112,7 +112,7 @@ def _parameter(name: str, where: str, schema: dict[str, Any], required: bool) ->
 USER = {
     "name": "X-Annotd-User", "in": "header", "required": False,
     "description": "The acting user, stamped on what the call writes (default `api`; `?userId=` also works): "
-                   "at most 128 characters, no control characters.",
+                   f"at most {MAX_USER_ID_LENGTH} characters, no control characters.",
     "schema": {"type": "string", "maxLength": MAX_USER_ID_LENGTH},
 }
 """Every route that acts as someone takes it (the rule: :func:`annotd.identifiers.check_user_id`)."""
