@@ -156,7 +156,7 @@ def test_a_shape_moved_in_annotorious_comes_back_moved(server: Server, annotorio
     first = SHAPES[0]
     cx, cy = photo["x"] + first["x"] + first["w"] / 2, photo["y"] + first["y"] + first["h"] / 2
     annotorious.mouse.click(cx, cy)  # select: Annotorious opens its editor on the shape
-    wait_for(annotorious, "() => anno.getSelected().length === 1")
+    wait_for(annotorious, "() => anno.getSelected().length === 1 && !!document.querySelector('.a9s-shape-handle')")
     annotorious.mouse.move(cx, cy)
     annotorious.mouse.down()
     annotorious.mouse.move(cx + MOVE[0], cy + MOVE[1], steps=12)
