@@ -58,7 +58,7 @@ def test_a_text_box_moved_elsewhere_keeps_its_text_style_and_group() -> None:
     assert skipped == []
     index = page["items"].index(text)
     assert [n for n in notes if "disagree" in n] == [n for n in notes if n.startswith(f"page.items[{index}]:")]
-    assert len(notes) == 1 and "taken from the selector (a text)" in notes[0]
+    assert len(notes) == 1 and "moved by 200, 200" in notes[0]
     view = build_view(doc)
     moved = next(a for a in view.annotations if a.type == "text")
     assert (moved.x, moved.y, moved.w, moved.h) == (300, 250, 120, 24)
@@ -75,7 +75,31 @@ def test_an_arrow_moved_elsewhere_stays_an_arrow_with_its_heads() -> None:
     out = next(a for a in build_view(doc).annotations if a.type == "arrow")
     assert (out.x, out.y) == (310, 720) and [(p.x, p.y) for p in out.points] == [(0, 0), (90, 60)]
     assert out.startArrowhead == "dot" and out.endArrowhead == "arrow"
-    assert len(notes) == 1 and "disagree" in notes[0]
+    assert len(notes) == 1 and "moved by 10, 20" in notes[0]
+
+
+def test_a_resized_arrow_takes_the_selectors_points_and_keeps_its_heads() -> None:
+    page = exported()
+    arrow = item_of(page, "arrow")
+    arrow["target"]["selector"] = [{"type": "SvgSelector", "value": "<svg><path d=\"M 300 700 L 500 800\" /></svg>"}]
+    doc, _, notes = import_page(page)
+    out = next(a for a in build_view(doc).annotations if a.type == "arrow")
+    assert (out.x, out.y) == (300, 700) and [(p.x, p.y) for p in out.points] == [(0, 0), (200, 100)]
+    assert out.startArrowhead == "dot"
+    assert len(notes) == 1 and "geometry was taken from the selector (type arrow)" in notes[0]
+
+
+def test_a_rotated_ellipse_moved_in_a_tool_that_sees_only_its_outline_stays_a_rotated_ellipse() -> None:
+    page = exported()
+    ellipse = item_of(page, "ellipse")
+    value = ellipse["target"]["selector"][0]["value"]
+    points = value.split('points="')[1].split('"')[0]
+    shifted = " ".join(f"{float(x) + 40},{float(y) - 30}" for x, y in (p.split(",") for p in points.split()))
+    ellipse["target"]["selector"] = [{"type": "SvgSelector", "value": f'<svg><polygon points="{shifted}" /></svg>'}]
+    doc, _, notes = import_page(page)
+    out = next(a for a in build_view(doc).annotations if a.type == "ellipse")
+    assert (out.x, out.y, out.w, out.h, out.rotation) == pytest.approx((540, 470, 80, 40, 30))
+    assert len(notes) == 1 and "moved by 40, -30" in notes[0]
 
 
 def test_a_locked_open_polygon_given_a_new_vertex_keeps_lock_and_stays_open() -> None:

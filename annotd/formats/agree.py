@@ -4,9 +4,10 @@ Why: annotd's W3C export carries each annotation twice, as a selector every tool
 as the stored fields (the block) that make a round trip lossless. Other tools edit the
 selector and carry the block along untouched (Annotorious does exactly that when a person
 moves a shape), so preferring the block would silently undo their edit. The block is used
-whole only when both name the same outline within :data:`TOLERANCE_PX`; otherwise the
+whole only when both name the same outline within :data:`TOLERANCE_PX`. When the
+selector's outline is the block's moved, the block is moved (:func:`shift`); otherwise the
 geometry comes from the selector and the rest (style, z-order, groups, lock, text,
-arrowheads) from the block, with a note.
+arrowheads) from the block (:func:`merge`). Both cases are noted.
 
 Outlines are compared point by point in image pixels, rotation applied: a rect is its four
 corners, an ellipse :data:`~annotd.formats.geometry.ELLIPSE_POINTS` points (the polygon a
@@ -56,6 +57,26 @@ def agrees(block: dict[str, Any], selector: dict[str, Any]) -> bool:
     if len(a) != len(b) or not a:
         return False
     return all(abs(p[0] - q[0]) <= TOLERANCE_PX and abs(p[1] - q[1]) <= TOLERANCE_PX for p, q in zip(a, b, strict=True))
+
+
+def shift(block: dict[str, Any], selector: dict[str, Any]) -> Pt | None:
+    """How far the selector's outline is the block's moved (every point by the same offset,
+    within :data:`TOLERANCE_PX`), or ``None`` when the shape changed otherwise."""
+    a, b = outline(block), outline(selector)
+    if len(a) != len(b) or not a:
+        return None
+    dx = sum(q[0] - p[0] for p, q in zip(a, b, strict=True)) / len(a)
+    dy = sum(q[1] - p[1] for p, q in zip(a, b, strict=True)) / len(a)
+    if all(abs(q[0] - p[0] - dx) <= TOLERANCE_PX and abs(q[1] - p[1] - dy) <= TOLERANCE_PX
+           for p, q in zip(a, b, strict=True)):
+        return dx, dy
+    return None
+
+
+def moved(block: dict[str, Any], by: Pt) -> dict[str, Any]:
+    """The block moved ``by``: a moved shape keeps everything, its type and rotation too
+    (a rotated ellipse moved in Annotorious, which only knows its outline, stays one)."""
+    return {**block, "x": _num(block, "x") + by[0], "y": _num(block, "y") + by[1]}
 
 
 def _type(block_type: Any, selector_type: Any) -> str:

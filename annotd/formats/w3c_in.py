@@ -25,7 +25,7 @@ from ..canvas import schema as S
 from ..canvas.validate import validate_anchor, validate_annotation_create, validate_body
 from ..errors import InvalidParams
 from ..identifiers import is_id
-from .agree import TOLERANCE_PX, agrees, merge
+from .agree import TOLERANCE_PX, agrees, merge, moved, shift
 from .plan import DraftAnnotation, DraftMessage, DraftThread, ImportPlan, check_importable, clean_ms, clean_user, label_draft
 from .shapes import ParsedShape, ShapeError, parse_svg, parse_xywh
 from .w3c import ANCHOR, EXTENSION, THREAD
@@ -220,13 +220,19 @@ class _Reader:
             return dict(shape.fields), None, (), [*notes, *shape.notes]
         if agrees(block, shape.fields):
             return block, order, groups, notes
+        by = shift(block, shape.fields)
         try:
-            merged = validate_annotation_create(merge(block, shape.fields), f"page.items[{i}]")
+            merged = validate_annotation_create(merge(block, shape.fields) if by is None else moved(block, by),
+                                                f"page.items[{i}]")
         except InvalidParams as exc:
             self.plan.skip(i, exc.message, item.get("id"))
             return None, None, (), notes
+        if by is not None:
+            notes.append(f"the selector and {EXTENSION} disagree (the shape was moved in another tool): it was "
+                         f"moved by {by[0]:.4g}, {by[1]:.4g} as the selector says, the rest kept from {EXTENSION}")
+            return merged, order, groups, notes
         notes.append(f"the selector and {EXTENSION} disagree (the shape was edited in another tool): its geometry "
-                     f"was taken from the selector (a {merged['type']}), style, z-order, groups and lock from {EXTENSION}")
+                     f"was taken from the selector (type {merged['type']}), style, z-order, groups and lock from {EXTENSION}")
         return merged, order, groups, [*notes, *shape.notes]
 
     @staticmethod

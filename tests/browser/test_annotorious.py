@@ -53,6 +53,8 @@ SHAPES: list[dict[str, Any]] = [
 ]
 MOVE = (200, 100)
 """How far the test drags the first rect (from its centre) in Annotorious."""
+ELLIPSE_MOVE = (120, -60)
+"""… and the rotated ellipse."""
 
 
 @pytest.fixture(scope="module")
@@ -148,21 +150,27 @@ def test_annotorious_shows_every_item_of_an_export(server: Server, annotorious: 
     assert 90 < rotated["w"] < 100 and 55 < rotated["h"] < 70
 
 
-def test_a_shape_moved_in_annotorious_comes_back_moved(server: Server, annotorious: Page) -> None:
+def _drag(page: Page, at: tuple[float, float], by: tuple[float, float]) -> None:
+    """Select the shape under ``at`` (Annotorious opens its editor), then drag its body."""
+    x, y = at
+    page.mouse.click(x, y)
+    wait_for(page, "() => anno.getSelected().length === 1 && !!document.querySelector('.a9s-shape-handle')")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + by[0], y + by[1], steps=12)
+    page.mouse.up()
+
+
+def test_shapes_moved_in_annotorious_come_back_moved(server: Server, annotorious: Page) -> None:
     items = _export(server, _room_with_every_primitive(server))
     annotorious.evaluate("items => anno.setAnnotations(items)", items)
     photo = annotorious.locator("#photo").bounding_box()
     assert photo is not None
-    first = SHAPES[0]
-    cx, cy = photo["x"] + first["x"] + first["w"] / 2, photo["y"] + first["y"] + first["h"] / 2
-    annotorious.mouse.click(cx, cy)  # select: Annotorious opens its editor on the shape
-    wait_for(annotorious, "() => anno.getSelected().length === 1 && !!document.querySelector('.a9s-shape-handle')")
-    annotorious.mouse.move(cx, cy)
-    annotorious.mouse.down()
-    annotorious.mouse.move(cx + MOVE[0], cy + MOVE[1], steps=12)
-    annotorious.mouse.up()
-    annotorious.mouse.click(photo["x"] + 790, photo["y"] + 10)  # deselect: the edit is committed
-    wait_for(annotorious, "() => window.updated.length === 1")
+    rect, ellipse = SHAPES[0], SHAPES[4]  # a rect, and a rotated ellipse Annotorious sees as a polygon
+    for shape, by in ((rect, MOVE), (ellipse, ELLIPSE_MOVE)):
+        _drag(annotorious, (photo["x"] + shape["x"] + shape["w"] / 2, photo["y"] + shape["y"] + shape["h"] / 2), by)
+    annotorious.mouse.click(photo["x"] + 790, photo["y"] + 10)  # deselect: the last edit is committed
+    wait_for(annotorious, "() => window.updated.length === 2")
     edited = annotorious.evaluate("() => anno.getAnnotations()")
     assert len(edited) == len(items)
 
@@ -170,16 +178,22 @@ def test_a_shape_moved_in_annotorious_comes_back_moved(server: Server, annotorio
     status, result = server.request("POST", f"/v1/rooms/{rid}/formats/w3c", edited)
     assert status == 201, result
     assert result["skipped"] == []
-    moved_notes = [n for n in result["notes"] if "disagree" in n]
-    assert len(moved_notes) == 1 and moved_notes[0].startswith("page.items[0]:"), result["notes"]
+    moved_notes = sorted(n.split(":")[0] for n in result["notes"] if "moved in another tool" in n)
+    assert moved_notes == ["page.items[0]", "page.items[4]"], result["notes"]
+    assert len(result["notes"]) == 2
     back = server.annotations(rid)
-    rect = next(a for a in back if a["type"] == "rect" and not a.get("rotation"))
-    assert rect["x"] == pytest.approx(first["x"] + MOVE[0], abs=2)
-    assert rect["y"] == pytest.approx(first["y"] + MOVE[1], abs=2)
-    assert (rect["w"], rect["h"]) == (first["w"], first["h"])
-    assert rect["style"]["stroke"] == "#1971c2"  # the rest comes from annotd:annotation
+    got_rect = next(a for a in back if a["type"] == "rect" and not a.get("rotation"))
+    assert got_rect["x"] == pytest.approx(rect["x"] + MOVE[0], abs=2)
+    assert got_rect["y"] == pytest.approx(rect["y"] + MOVE[1], abs=2)
+    assert (got_rect["w"], got_rect["h"]) == (rect["w"], rect["h"])
+    assert got_rect["style"]["stroke"] == "#1971c2"  # the rest comes from annotd:annotation
+    got_ellipse = next(a for a in back if a["type"] == "ellipse" and a.get("rotation"))
+    assert got_ellipse["rotation"] == pytest.approx(30)
+    assert got_ellipse["x"] == pytest.approx(ellipse["x"] + ELLIPSE_MOVE[0], abs=2)
+    assert got_ellipse["y"] == pytest.approx(ellipse["y"] + ELLIPSE_MOVE[1], abs=2)
     # Every other shape came through Annotorious unchanged, so exactly as it was.
-    others = sorted((a["type"], a["x"], a["y"], a.get("rotation", 0)) for a in back if a is not rect)
-    assert others == sorted((s["type"], float(s["x"]), float(s["y"]), float(s.get("rotation", 0))) for s in SHAPES[1:])
+    others = sorted((a["type"], a["x"], a["y"], a.get("rotation", 0)) for a in back if a not in (got_rect, got_ellipse))
+    expected = [s for i, s in enumerate(SHAPES) if i not in (0, 4)]
+    assert others == sorted((s["type"], float(s["x"]), float(s["y"]), float(s.get("rotation", 0))) for s in expected)
     status, threads = server.request("GET", f"/v1/rooms/{rid}/comments")
     assert status == 200 and len(threads["threads"]) == 3
