@@ -5,15 +5,21 @@ Accepted documents: an ``AnnotationPage`` (``items``), an ``AnnotationCollection
 first page embedded, a single ``Annotation``, or a JSON array of annotations (what
 Annotorious' ``getAnnotations()`` returns). Anything else is refused naming ``page``.
 
-Per annotation, the shape comes from (first that works): the ``annotd:annotation``
-extension (an annotd export: lossless), an ``SvgSelector`` (rect, ellipse, circle,
-polygon, polyline, line, path), a ``FragmentSelector`` ``xywh=`` (pixel or percent).
+The target is ``{source, selector}`` or an IRI with a media fragment
+(``"photo.jpg#xywh=1,2,3,4"``, also ``pixel:``/``percent:``), read as that box. Per
+annotation, the shape comes from the selector (an ``SvgSelector``: rect, ellipse, circle,
+polygon, polyline, line, path; else a ``FragmentSelector`` ``xywh=``) and the
+``annotd:annotation`` extension of an annotd export: the extension is used whole (lossless)
+only when it agrees with the selector, because tools that edit a shape carry the extension
+along untouched and their edit must win (:mod:`annotd.formats.agree`; noted). Point and
+region comments follow the same rule for ``annotd:anchor``.
 Bodies: ``TextualBody`` with purpose ``commenting``/``replying`` (or none) become one comment
 thread anchored to the shape (grouped by ``annotd:thread`` when present); ``describing``
 gives a text annotation its text (on another shape it is a comment); ``tagging`` and
 ``classifying`` values become one text label grouped with the shape. Whatever cannot be
 represented (no image selector, a whole-image target, another image, a link body) is
-skipped with a reason and reported; nothing is guessed.
+skipped with a reason and reported; nothing is guessed. A page with items of which none
+could be imported is refused as a whole (:func:`~annotd.formats.plan.check_importable`).
 """
 
 from __future__ import annotations
@@ -311,14 +317,14 @@ class _Reader:
         f = shape.fields
         x, y, w, h = (float(f.get(k, 0.0)) for k in ("x", "y", "w", "h"))  # type: ignore[arg-type]
         if anchor["kind"] == "point":
-            moved = {"kind": "point", "x": x + w / 2, "y": y + h / 2}
+            there = {"kind": "point", "x": x + w / 2, "y": y + h / 2}
         else:
-            moved = {"kind": "region", "x": x, "y": y, "w": w, "h": h}
-        if all(abs(moved[k] - anchor[k]) <= TOLERANCE_PX for k in moved if k != "kind"):
+            there = {"kind": "region", "x": x, "y": y, "w": w, "h": h}
+        if all(abs(there[k] - anchor[k]) <= TOLERANCE_PX for k in there if k != "kind"):
             return anchor
         self.plan.notes.append(f"page.items[{i}]: the selector and {ANCHOR} disagree (moved in another tool): "
                                f"the comment was placed where the selector puts it")
-        return moved
+        return there
 
     def _loose_thread(self, i: int, item: dict[str, Any], target: dict[str, Any], ident: Any) -> None:
         raw = dict(item[ANCHOR])
