@@ -223,6 +223,14 @@ def test_a_coco_file_of_which_nothing_imports_is_refused() -> None:
                                                                            "least 3 x, y pairs"}]
 
 
+def test_a_coco_image_without_objects_is_refused_naming_the_image() -> None:
+    coco = {"images": [{"id": 1}, {"id": 2}], "annotations": [{"id": 4, "image_id": 2, "bbox": [1, 2, 3, 4]}]}
+    with pytest.raises(InvalidParams) as err:
+        parse_coco(coco, image=SIZE, image_id=1)
+    assert err.value.field == "imageId" and "all 1 object(s) of the file belong to other images than image 1" in err.value.message
+    assert len(parse_coco(coco, image=SIZE, image_id=2).annotations) == 2  # the box and its label
+
+
 async def test_nothing_importable_is_a_422_over_rest(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     await http.post("/v1/rooms", json={"id": "empty"})
     resp = await http.post("/v1/rooms/empty/formats/w3c", json=[1, 2, 3])

@@ -294,6 +294,10 @@ def parse_coco(coco: Any, *, image: tuple[int, int] | None, image_id: int | None
             x, y, w, h = bbox([p for f in valid for p in _corners(f)])
             plan.annotations.append(label_draft(f"{i}.label", name, (x, y, w, h), group[0], color, image=image))
         plan.notes.extend(f"coco.annotations[{i}]: {n}" for n in notes)
+    if other and other == len(anns) and chosen is not None:
+        raise InvalidParams("imageId" if image_id is not None else "coco.annotations",
+                            f"nothing could be imported: all {other} object(s) of the file belong to other images "
+                            f"than image {str(chosen.get('id'))[:40]}")
     if other:
         plan.notes.append(f"{other} object(s) of other images in the file were not imported")
     return check_importable(plan, "coco.annotations")
