@@ -55,6 +55,8 @@ MOVE = (200, 100)
 """How far the test drags the first rect (from its centre) in Annotorious."""
 ELLIPSE_MOVE = (120, -60)
 """… and the rotated ellipse."""
+DRAWN = ((200, 8), (400, 40))
+"""Where the test then draws a new rectangle in Annotorious (an empty strip of the photo)."""
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +163,7 @@ def _drag(page: Page, at: tuple[float, float], by: tuple[float, float]) -> None:
     page.mouse.up()
 
 
-def test_shapes_moved_in_annotorious_come_back_moved(server: Server, annotorious: Page) -> None:
+def test_shapes_moved_and_drawn_in_annotorious_come_back(server: Server, annotorious: Page) -> None:
     items = _export(server, _room_with_every_primitive(server))
     annotorious.evaluate("items => anno.setAnnotations(items)", items)
     photo = annotorious.locator("#photo").bounding_box()
@@ -171,8 +173,20 @@ def test_shapes_moved_in_annotorious_come_back_moved(server: Server, annotorious
         _drag(annotorious, (photo["x"] + shape["x"] + shape["w"] / 2, photo["y"] + shape["y"] + shape["h"] / 2), by)
     annotorious.mouse.click(photo["x"] + 790, photo["y"] + 10)  # deselect: the last edit is committed
     wait_for(annotorious, "() => window.updated.length === 2")
+    annotorious.evaluate("""() => {
+        window.created = [];
+        anno.on('createAnnotation', a => window.created.push(a));
+        anno.setDrawingTool('rectangle');
+        anno.setDrawingEnabled(true);
+    }""")
+    (x0, y0), (x1, y1) = DRAWN
+    annotorious.mouse.move(photo["x"] + x0, photo["y"] + y0)
+    annotorious.mouse.down()
+    annotorious.mouse.move(photo["x"] + x1, photo["y"] + y1, steps=12)
+    annotorious.mouse.up()
+    wait_for(annotorious, "() => window.created.length === 1")
     edited = annotorious.evaluate("() => anno.getAnnotations()")
-    assert len(edited) == len(items)
+    assert len(edited) == len(items) + 1
 
     rid = new_room(server, "back")
     status, result = server.request("POST", f"/v1/rooms/{rid}/formats/w3c", edited)
@@ -182,17 +196,20 @@ def test_shapes_moved_in_annotorious_come_back_moved(server: Server, annotorious
     assert moved_notes == ["page.items[0]", "page.items[4]"], result["notes"]
     assert len(result["notes"]) == 2
     back = server.annotations(rid)
-    got_rect = next(a for a in back if a["type"] == "rect" and not a.get("rotation"))
+    got_rect = next(a for a in back if a["type"] == "rect" and (a["w"], a["h"]) == (rect["w"], rect["h"]))
     assert got_rect["x"] == pytest.approx(rect["x"] + MOVE[0], abs=2)
     assert got_rect["y"] == pytest.approx(rect["y"] + MOVE[1], abs=2)
-    assert (got_rect["w"], got_rect["h"]) == (rect["w"], rect["h"])
     assert got_rect["style"]["stroke"] == "#1971c2"  # the rest comes from annotd:annotation
     got_ellipse = next(a for a in back if a["type"] == "ellipse" and a.get("rotation"))
     assert got_ellipse["rotation"] == pytest.approx(30)
     assert got_ellipse["x"] == pytest.approx(ellipse["x"] + ELLIPSE_MOVE[0], abs=2)
     assert got_ellipse["y"] == pytest.approx(ellipse["y"] + ELLIPSE_MOVE[1], abs=2)
+    drawn = [a for a in back if a["type"] == "rect" and a is not got_rect and not a.get("rotation")]
+    assert len(drawn) == 1  # the rect drawn in Annotorious, read from its selector
+    assert [drawn[0][k] for k in ("x", "y", "w", "h")] == pytest.approx([x0, y0, x1 - x0, y1 - y0], abs=2)
     # Every other shape came through Annotorious unchanged, so exactly as it was.
-    others = sorted((a["type"], a["x"], a["y"], a.get("rotation", 0)) for a in back if a not in (got_rect, got_ellipse))
+    others = sorted((a["type"], a["x"], a["y"], a.get("rotation", 0)) for a in back
+                    if a not in (got_rect, got_ellipse, *drawn))
     expected = [s for i, s in enumerate(SHAPES) if i not in (0, 4)]
     assert others == sorted((s["type"], float(s["x"]), float(s["y"]), float(s.get("rotation", 0))) for s in expected)
     status, threads = server.request("GET", f"/v1/rooms/{rid}/comments")
