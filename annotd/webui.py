@@ -9,7 +9,8 @@ without node serves the UI as is. Mounted by :func:`routes` (one line in httpser
 Routes: ``/`` (rooms page), ``/r/{roomId}`` (a room; an unknown room gets a clear 404 page),
 ``/static/{file}`` (the bundle; immutable when asked for with its content hash), ``/fonts/faces.css`` and ``/fonts/
 {family}.ttf`` (the export's own font files, for ``@font-face``), ``/favicon.svg`` and
-``GET /v1/client-config`` (what the page needs to connect: ws port, limits, font metrics).
+``GET /v1/client-config`` (what the page needs to connect: ws port, limits, font metrics, and
+how this server keeps rooms, so the page never promises more than the server does).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aiohttp import web
 
 from . import __version__, images
 from .canvas import schema
+from .config import Config
 from .errors import NotFound
 from .hub import Hub
 from .identifiers import is_id
@@ -129,6 +131,28 @@ def _ws_port(hub: Hub) -> int:
     return hub.config.server.ws_port
 
 
+def persistence(config: Config) -> str:
+    """How this server keeps rooms, for the page to say exactly what a restart does to them.
+
+    ``memory``: rooms live only in this process; any restart loses them. ``save_on_shutdown``
+    (``rooms.save_dir``): written to disk at a graceful shutdown only; a crash loses every change
+    since the last start. ``durable`` (``rooms.data_dir``): every acknowledged update is on disk.
+    ``data_dir`` is read with ``getattr`` because the durable store is built separately: until its
+    config key exists this server is never reported durable.
+    """
+    if getattr(config.rooms, "data_dir", ""):
+        return "durable"
+    return "save_on_shutdown" if config.rooms.save_dir else "memory"
+
+
+_GONE_BECAUSE = {
+    "memory": "It may have been deleted, or the server restarted: this server keeps rooms in memory only.",
+    "save_on_shutdown": ("It may have been deleted, or the server stopped without saving it: this server saves "
+                         "rooms to disk only when it shuts down cleanly."),
+    "durable": "It may have been deleted.",
+}
+
+
 def client_config(hub: Hub) -> dict[str, Any]:
     lim = hub.config.limits
     return {
@@ -146,6 +170,7 @@ def client_config(hub: Hub) -> dict[str, Any]:
         "imageTypes": sorted(images.ACCEPTED_TYPES - {"image/jpg"}),
         "fonts": font_metrics(),
         "fontFamilies": {family: css_chain(family) for family in FACES},
+        "persistence": persistence(hub.config),
     }
 
 
@@ -196,8 +221,8 @@ def routes(hub: Hub) -> list[web.RouteDef]:
             shown = html.escape(room_id[:80])
             body = (
                 '<div class="fatal" role="alert"><h2>This room does not exist</h2>'
-                f"<p>There is no room “{shown}” on this server. It may have been deleted, or the server "
-                'restarted (rooms live in memory).</p><a class="primary" href="/">Back to the rooms page</a></div>'
+                f"<p>There is no room “{shown}” on this server. {html.escape(_GONE_BECAUSE[persistence(hub.config)])}"
+                '</p><a class="primary" href="/">Back to the rooms page</a></div>'
             )
             return _html(_page("Room not found — annotd", "missing", body=body), status=404)
         return _html(_page(f"{room.name} — annotd", "room", room_id))

@@ -46,6 +46,20 @@ def test_bundle_with_flipped_bytes(flips: list[tuple[int, int]]) -> None:
     survives(bytes(data))
 
 
+def test_bundle_needing_a_newer_zip_version() -> None:
+    """zipfile refuses an entry whose "version needed to extract" it does not know with
+    NotImplementedError: a damaged bundle, answered as one."""
+    data = bytearray(BUNDLE)
+    central = data.index(b"PK\x01\x02")
+    data[central + 6:central + 8] = (64).to_bytes(2, "little")
+    try:
+        read_bundle(bytes(data), LIMITS)
+    except AnnotdError as exc:
+        assert "not a readable zip file" in exc.message
+    else:
+        raise AssertionError("a zip entry needing version 6.4 was read")
+
+
 @SETTINGS
 @given(st.integers(0, len(BUNDLE)), st.binary(max_size=64))
 def test_bundle_truncated_or_extended(cut: int, tail: bytes) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import os
 import re
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -17,6 +18,7 @@ from annotd.errors import InvalidParams
 from annotd.presence import validate_presence
 from annotd.render.fonts import font_path
 
+from .conftest import DaemonFactory
 from .helpers import T, create_room
 
 
@@ -100,6 +102,22 @@ async def test_client_config(daemon: Daemon, http: aiohttp.ClientSession) -> Non
         for weight in ("normal", "bold"):
             m = cfg["fonts"][family][weight]
             assert 0 < m["descent"] < m["ascent"] < 1024
+    assert cfg["persistence"] == "memory"
+
+
+async def test_client_config_and_the_missing_room_page_say_how_rooms_are_kept(
+        make_daemon: DaemonFactory, tmp_path: Path) -> None:
+    """The page repeats what the server reports, so the report must match the configuration:
+    in memory by default, saved at a clean shutdown with rooms.save_dir."""
+    plain = await make_daemon()
+    saving = await make_daemon(rooms={"save_dir": str(tmp_path)})
+    for d, expected, words in ((plain, "memory", "keeps rooms in memory only"),
+                               (saving, "save_on_shutdown", "saves rooms to disk only when it shuts down cleanly")):
+        async with aiohttp.ClientSession(base_url=d.http_url) as http:
+            cfg = await (await http.get("/v1/client-config")).json()
+            assert cfg["persistence"] == expected
+            missing = await http.get("/r/gone")
+            assert missing.status == 404 and words in await missing.text()
 
 
 async def test_rooms_report_their_last_change(daemon: Daemon, http: aiohttp.ClientSession) -> None:

@@ -7,7 +7,7 @@ made each step and which annotations, threads or image it touched. Read-only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..canvas.changes import describe
 from ..errors import Gone, InvalidParams
@@ -26,7 +26,35 @@ class ListEvents:
     toSeq: int | None = rule(default=None, minimum=1, doc="the last step (default: the head)")
 
 
-@command("history.events", method="GET", path="/v1/rooms/{roomId}/history")
+class AnnotationChanges(TypedDict):
+    created: list[str]
+    updated: list[str]
+    deleted: list[str]
+
+
+class HistoryEvent(TypedDict):
+    """One step: who made it, when (``ts``: seconds since the epoch), what it touched;
+    ``types`` maps each touched annotation id to its type."""
+
+    seq: int
+    ts: float
+    userId: str
+    annotations: AnnotationChanges
+    types: dict[str, str]
+    comments: list[str]
+    image: bool
+
+
+class HistoryEvents(TypedDict):
+    roomId: str
+    fromSeq: int
+    toSeq: int
+    oldestSeq: int
+    headSeq: int
+    events: list[HistoryEvent]
+
+
+@command("history.events", method="GET", path="/v1/rooms/{roomId}/history", result=HistoryEvents)
 async def list_events(hub: Hub, p: ListEvents, caller: Caller) -> dict[str, Any]:
     """Who changed what at each step fromSeq..toSeq: user, time, annotations, threads, image."""
     room = hub.room(p.roomId)

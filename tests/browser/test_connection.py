@@ -96,7 +96,7 @@ def test_edits_made_offline_converge_after_reconnect(server: Server, open_page: 
     expect(pa.locator(".status")).to_contain_text("Connected")
     wait_count(pa, 3)
     wait_count(pb, 3)
-    expect(pa.locator(".status")).to_contain_text("all saved")
+    expect(pa.locator(".status")).to_contain_text("all sent")
     assert sorted(x["type"] for x in server.annotations(rid)) == ["arrow", "ellipse", "rect"]
     ids_a = sorted(pa.evaluate("window.annotd.app.canvas.list().map(a => a.id)"))
     ids_b = sorted(pb.evaluate("window.annotd.app.canvas.list().map(a => a.id)"))
