@@ -41,7 +41,8 @@ async def test_rooms_page_and_bundle(http: aiohttp.ClientSession) -> None:
     again = await http.get("/static/app.js", headers={"If-None-Match": plain.headers["ETag"]})
     assert again.status == 304
     sheet = await http.get(f"/static/app.css?v={css.group(1)}")
-    assert sheet.content_type == "text/css" and "@font-face" in await sheet.text()
+    assert sheet.content_type == "text/css" and "--" in await sheet.text()
+    assert 'href="/fonts/faces.css"' in page
     for bad in ("/static/nope.js", "/static/..%2Fwebui.py", "/static/app.ts"):
         r = await http.get(bad)
         assert r.status == 404, bad
@@ -70,11 +71,32 @@ async def test_fonts_are_the_exports_own_files(http: aiohttp.ClientSession) -> N
     assert (await http.get("/fonts/comic.ttf")).status == 404
 
 
+async def test_every_face_is_served_as_the_export_draws_it(http: aiohttp.ClientSession) -> None:
+    """The page declares every face of the export's fallback list at both weights and gets
+    the very bytes the export draws with (variable faces pinned, the CJK face cut out)."""
+    from annotd.render.fonts import FALLBACK, all_faces, face_bytes
+
+    r = await http.get("/fonts/faces.css")
+    assert r.status == 200 and r.content_type == "text/css"
+    css = await r.text()
+    for face in all_faces():
+        for weight in (400, 700):
+            assert f'font-family:"annotd-{face.key}";font-weight:{weight};' in css
+            assert f'url("/fonts/{face.key}-{weight}.ttf")' in css
+    for face, name in ((FALLBACK[1], "arabic-700"), (FALLBACK[2], "hebrew-400")):
+        got = await http.get(f"/fonts/{name}.ttf")
+        assert got.status == 200 and await got.read() == face_bytes(face, "bold" if name.endswith("700") else "normal")
+    assert (await http.get("/fonts/arabic-500.ttf")).status == 404
+    assert (await http.get("/fonts/klingon-400.ttf")).status == 404
+
+
 async def test_client_config(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     cfg = await (await http.get("/v1/client-config")).json()
     assert cfg["wsPort"] == int(daemon.ws_url.rsplit(":", 1)[1])
     assert cfg["limits"]["maxImageBytes"] == daemon.config.limits.max_image_bytes
     assert cfg["limits"]["presenceMaxHz"] == daemon.config.limits.presence_max_hz
+    assert cfg["fontFamilies"]["serif"][:3] == ["annotd-serif", "annotd-sans", "annotd-arabic"]
+    assert cfg["fontFamilies"]["sans"][-1] == "annotd-emoji"
     assert set(cfg["imageTypes"]) == {"image/png", "image/jpeg", "image/webp"}
     for family in ("sans", "serif", "mono"):
         for weight in ("normal", "bold"):

@@ -149,7 +149,7 @@ def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, 
 def output_pixels(view: CanvasView, opts: RenderOptions) -> dict[str, Any]:
     """The export's pixel size for ``view`` (the renderer's own rule; also run by the state
     worker for a big room)."""
-    from ..render.frame import output_size  # layout only (no aggdraw); not loaded by ``annotd export``
+    from ..render.frame import output_size  # layout only (no painting); not loaded by ``annotd export``
 
     w, h = output_size(view, opts)
     return {"width": w, "height": h}

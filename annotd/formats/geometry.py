@@ -3,7 +3,7 @@
 Why: W3C Web Annotation and COCO describe a shape by its absolute outline in the image
 (rotation applied), while annotd stores a box, a rotation about the box centre and points
 relative to the box. Small and pure, and separate from the renderer's geometry so the
-daemon's request path does not import the renderer (fonts, aggdraw).
+daemon's request path does not import the renderer (fonts, Skia).
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ export interface ClientConfig {
   };
   imageTypes: string[];
   fonts: FontMetrics;
+  /** Per text family, the CSS families of its face and its fallback faces, in order. */
+  fontFamilies?: Record<string, string[]>;
   /** How the server keeps rooms (protocol.md, Web client): what the page may promise. */
   persistence: Persistence;
 }

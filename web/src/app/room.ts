@@ -17,7 +17,7 @@ import { Presence } from "../net/presence";
 import { RoomSocket } from "../net/socket";
 import { Overlay } from "../render/overlay";
 import { Scene } from "../render/scene";
-import { TextLayout } from "../render/text";
+import { setFontFamilies, TextLayout } from "../render/text";
 import { Viewport } from "../render/viewport";
 import { TextEditor } from "../tools/text";
 import type { Tool, ToolId } from "../tools/tool";
@@ -84,6 +84,7 @@ export class RoomApp {
     public identity: Identity,
   ) {
     this.layout.metrics = config.fonts;
+    setFontFamilies(config.fontFamilies);
     this.canvas = new CanvasDoc(this.doc, identity.userId);
     this.socket = new RoomSocket({ url: wsBase(config), roomId, userId: identity.userId, doc: this.doc });
     this.presence = new Presence(this.socket, identity.name, identity.color);
