@@ -9,12 +9,12 @@
  * connection's status and fatal closes (ui/connection.ts).
  */
 import * as Y from "yjs";
-import { CanvasDoc } from "../model/canvas";
-import type { Annotation, Arrowhead, ImageRef, Style } from "../model/schema";
+import { CanvasDoc } from "@annotd/client";
+import type { Annotation, Arrowhead, ImageRef, Style } from "@annotd/client";
 import { Undo } from "../model/undo";
-import { reportError } from "../net/emitter";
-import { Presence } from "../net/presence";
-import { RoomSocket } from "../net/socket";
+import { reportError } from "@annotd/client";
+import { Presence } from "@annotd/client";
+import { RoomSocket } from "@annotd/client";
 import { Overlay } from "../render/overlay";
 import { Scene } from "../render/scene";
 import { TextLayout } from "../render/text";

@@ -6,7 +6,7 @@
  * box with the font's ascent/descent as the server reads them (GET /v1/client-config), no
  * kerning or ligatures (the server lays text out with FreeType's basic engine).
  */
-import type { Style } from "../model/schema";
+import type { Style } from "@annotd/client";
 import type { TextOp, TextLineOp } from "./paint";
 
 export const LINE_HEIGHT = 1.25;

@@ -4,8 +4,8 @@
  * tracks them); a drag is wrapped in undo.begin()/end() so one gesture is one undo step.
  */
 import type { Selection } from "../app/selection";
-import type { CanvasDoc } from "../model/canvas";
-import type { AnnotationType, Arrowhead, Style } from "../model/schema";
+import type { CanvasDoc } from "@annotd/client";
+import type { AnnotationType, Arrowhead, Style } from "@annotd/client";
 import type { Undo } from "../model/undo";
 import type { Overlay } from "../render/overlay";
 import type { Scene } from "../render/scene";

@@ -5,8 +5,8 @@
  * refused connection) — a page that explains it in place of the canvas.
  */
 import type { RoomApp } from "../app/room";
-import { CLOSE } from "../net/protocol";
-import type { ConnState } from "../net/socket";
+import { CLOSE } from "@annotd/client";
+import type { ConnState } from "@annotd/client";
 import { h } from "./dom";
 import { toast } from "./toast";
 
@@ -34,12 +34,13 @@ export function showConnection(app: RoomApp): void {
     shell.title.title = info.name;
     document.title = `${info.name} — annotd`;
   });
-  socket.on("closed", ({ code, final }) => {
+  socket.on("closed", ({ code, final, meaning }) => {
     if (code === CLOSE.TOO_SLOW) toast("The connection fell behind and the server dropped it; reconnecting — nothing is lost.");
     if (!final) return;
-    if (code === CLOSE.NOT_FOUND) fatal(app, "This room does not exist.", "It may have been deleted, or the server restarted (rooms live in memory).");
-    else if (code === CLOSE.DELETED) fatal(app, "This room was deleted.", "Someone deleted it while you were here. Your last edits could not be kept.");
-    else fatal(app, "The connection was refused.", `The server closed the connection (code ${code}). Reload the page to try again.`, null);
+    if (code === CLOSE.ROOM_NOT_FOUND) fatal(app, "This room does not exist.", "It may have been deleted, or the server restarted (rooms live in memory).");
+    else if (code === CLOSE.ROOM_DELETED) fatal(app, "This room was deleted.", "Someone deleted it while you were here. Your last edits could not be kept.");
+    else if (code === CLOSE.DOCUMENT_TOO_LARGE) fatal(app, "The room is full.", "The server refused your last edits: they would take this room's document past its size limit. Reload the page to see the room as the server has it.", null);
+    else fatal(app, "The connection was refused.", `The server closed the connection (code ${code}${meaning ? `: ${meaning}` : ""}). Reload the page to try again.`, null);
   });
   setStatus();
 }

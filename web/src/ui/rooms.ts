@@ -4,7 +4,7 @@
  * file picker or drag-and-drop. Server errors are shown in the server's own words.
  */
 import { api, ApiError, imageUrl, uploadImage, type ClientConfig, type RoomSummary } from "../app/http";
-import { nameFromUserId } from "../net/presence";
+import { nameFromUserId } from "@annotd/client";
 import { confirmDialog, type Identity } from "./dialog";
 import { button, h, relativeTime } from "./dom";
 import { toast } from "./toast";
