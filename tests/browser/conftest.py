@@ -110,10 +110,10 @@ class Server:
         return list(body["annotations"])
 
 
-def start_server(extra_env: dict[str, str] | None = None) -> Server:
+def start_server(extra_env: dict[str, str] | None = None, config: Path = ROOT / "config.toml") -> Server:
     env = {**os.environ, "ANNOTD_SERVE_WS_PORT": "0", "ANNOTD_SERVE_HTTP_PORT": "0", **(extra_env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "annotd", "serve", "--config", str(ROOT / "config.toml")],
+        [sys.executable, "-m", "annotd", "serve", "--config", str(config)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     assert proc.stdout is not None
