@@ -9,9 +9,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as Y from "yjs";
-import { CanvasDoc } from "@annotd/client";
-import { isDetached, offsetsOn, pinOf, readThreads, type Anchor, type Thread } from "@annotd/client";
-import { boxPoint } from "@annotd/client";
+import {
+  boxPoint,
+  CanvasDoc,
+  isDetached,
+  offsetsOn,
+  pinOf,
+  readThreads,
+  type Anchor,
+  type Thread,
+} from "@annotd/client";
 
 const dir = process.env.ANNOTD_FIXTURES;
 if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/test_web_comments.py)");

@@ -8,11 +8,18 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as Y from "yjs";
-import { CanvasDoc, normalizePoints } from "@annotd/client";
-import { readAnnotation } from "@annotd/client";
-import { keyBetween, isValidKey } from "@annotd/client";
-import { parseFrame, syncUpdate, withSeq, MSG_SYNC } from "@annotd/client";
-import type { Annotation } from "@annotd/client";
+import {
+  CanvasDoc,
+  isValidKey,
+  keyBetween,
+  MSG_SYNC,
+  normalizePoints,
+  parseFrame,
+  readAnnotation,
+  syncUpdate,
+  withSeq,
+  type Annotation,
+} from "@annotd/client";
 
 const dir = process.env.ANNOTD_FIXTURES;
 if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/test_web_model.py)");

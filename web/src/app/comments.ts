@@ -8,11 +8,17 @@
  * Comments panel showing, when it arrived). Kept in memory only: reloading the page starts
  * from "all seen", like most chat tools' "since you arrived".
  */
-import { isDetached, pinOf, readThreads, type NewAnchor, type Thread } from "@annotd/client";
-import { boxPoint } from "@annotd/client";
-import { newId } from "@annotd/client";
-import { Emitter } from "@annotd/client";
-import { nameFromUserId } from "@annotd/client";
+import {
+  boxPoint,
+  Emitter,
+  isDetached,
+  nameFromUserId,
+  newId,
+  pinOf,
+  readThreads,
+  type NewAnchor,
+  type Thread,
+} from "@annotd/client";
 import type { RoomApp } from "./room";
 
 export interface CommentsEvents extends Record<string, unknown> {

@@ -9,12 +9,17 @@
  * connection's status and fatal closes (ui/connection.ts).
  */
 import * as Y from "yjs";
-import { CanvasDoc } from "@annotd/client";
-import type { Annotation, Arrowhead, ImageRef, Style } from "@annotd/client";
+import {
+  CanvasDoc,
+  Presence,
+  reportError,
+  RoomSocket,
+  type Annotation,
+  type Arrowhead,
+  type ImageRef,
+  type Style,
+} from "@annotd/client";
 import { Undo } from "../model/undo";
-import { reportError } from "@annotd/client";
-import { Presence } from "@annotd/client";
-import { RoomSocket } from "@annotd/client";
 import { Overlay } from "../render/overlay";
 import { Scene } from "../render/scene";
 import { TextLayout } from "../render/text";

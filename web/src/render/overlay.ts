@@ -6,10 +6,17 @@
  *
  * Colour is never the only signal: remote selections and cursors carry the person's name.
  */
-import type { CanvasDoc } from "@annotd/client";
-import { boxBounds, center, corners, rotate, union, type Rect } from "@annotd/client";
-import type { Annotation } from "@annotd/client";
-import type { Peer } from "@annotd/client";
+import {
+  boxBounds,
+  center,
+  corners,
+  rotate,
+  union,
+  type Annotation,
+  type CanvasDoc,
+  type Peer,
+  type Rect,
+} from "@annotd/client";
 import { svgEl } from "./svg";
 import type { Viewport } from "./viewport";
 

@@ -5,8 +5,7 @@
  * refused connection) — a page that explains it in place of the canvas.
  */
 import type { RoomApp } from "../app/room";
-import { CLOSE } from "@annotd/client";
-import type { ConnState } from "@annotd/client";
+import { CLOSE, type ConnState } from "@annotd/client";
 import { h } from "./dom";
 import { toast } from "./toast";
 
