@@ -62,8 +62,8 @@ def test_an_offline_edit_refused_as_too_large_is_explained_once_and_not_resent(
     cable.plug()
     page.evaluate("window.annotd.app.socket.reconnectNow()")
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("The room is full")
-    expect(alert).to_contain_text("size limit")
+    expect(alert).to_contain_text("The room has reached its size limit")
+    expect(alert).to_contain_text("refused your last edits")
     expect(alert).to_have_count(1)
     # final: the socket is closed for good (no retry is scheduled from "closed") after one attempt
     assert page.evaluate("window.annotd.app.socket.state") == "closed"

@@ -38,7 +38,7 @@ export function showConnection(app: RoomApp): void {
     if (!final) return;
     if (code === CLOSE.ROOM_NOT_FOUND) fatal(app, "This room does not exist.", "It may have been deleted, or the server restarted (rooms live in memory).");
     else if (code === CLOSE.ROOM_DELETED) fatal(app, "This room was deleted.", "Someone deleted it while you were here. Your last edits could not be kept.");
-    else if (code === CLOSE.DOCUMENT_TOO_LARGE) fatal(app, "The room is full.", "The server refused your last edits: they would take this room's document past its size limit. Reload the page to see the room as the server has it.", null);
+    else if (code === CLOSE.DOCUMENT_TOO_LARGE) fatal(app, "The room has reached its size limit.", "The server refused your last edits: they would take this room's document past its size limit. Reload the page to see the room as the server has it.", null);
     else fatal(app, "The connection was refused.", `The server closed the connection (code ${code}${meaning ? `: ${meaning}` : ""}). Reload the page to try again.`, null);
   });
   setStatus();
