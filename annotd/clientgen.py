@@ -19,6 +19,7 @@ from . import errors, identifiers
 from .canvas import fractional, schema
 from .commands import REGISTRY
 from .commands import params as params_mod
+from .commands.jsonschema import REF_PREFIX, Components, type_schema
 from .config import LimitsConfig, RoomsConfig
 
 OUT = Path(__file__).resolve().parent.parent / "clients" / "js" / "src" / "generated"
@@ -109,6 +110,9 @@ def constants_ts() -> str:
 
 
 def _ts_type(schema_: dict[str, Any]) -> str:
+    ref = schema_.get("$ref")
+    if isinstance(ref, str) and ref.startswith(REF_PREFIX):
+        return f"Schemas[{_js(ref[len(REF_PREFIX):])}]"
     if "anyOf" in schema_:
         return " | ".join(_ts_type(s) for s in schema_["anyOf"])
     if "enum" in schema_:
@@ -134,13 +138,13 @@ def _comment(text: str, indent: str = "") -> str:
     return f"{indent}/** {text.replace('*/', '*∕')} */\n" if text else ""
 
 
-_RESULTS = {
-    "dict[str, Any]": "Record<string, unknown>",
-    "Any": "unknown",
-    "Download": "DownloadResult",
-    "Document": "unknown",
-    "None": "null",
-}
+def _result_ts(result: Any, components: Components) -> str:
+    """A command's declared result (``Command.result``) as a TypeScript type: named result
+    types are the OpenAPI document's own (``openapi.ts``, generated from the same
+    declarations), a file is the JSON-RPC ``Download``."""
+    if result is bytes:
+        return "DownloadResult"
+    return _ts_type(type_schema(result, None, components))
 
 
 def _pascal(name: str) -> str:
@@ -148,7 +152,10 @@ def _pascal(name: str) -> str:
 
 
 def commands_ts() -> str:
-    out = [HEADER.format(source="annotd.commands.REGISTRY and its params dataclasses")]
+    out = [HEADER.format(source="annotd.commands.REGISTRY: its params dataclasses and declared results")]
+    out.append('import type { components } from "./openapi.js";\n')
+    out.append("type Schemas = components[\"schemas\"];\n")
+    components = Components()
     out.append("/** A file answered over JSON-RPC (annotd/commands/base.py `Download.to_json`). */")
     out.append("export interface DownloadResult {\n  filename: string;\n  mime: string;\n  size: number;\n"
                "  sha256: string;\n  encoding: \"base64\";\n  data: string;\n}\n")
@@ -157,7 +164,7 @@ def commands_ts() -> str:
     room_methods: list[str] = []
     for name in sorted(REGISTRY):
         cmd = REGISTRY[name]
-        schema_ = params_mod.json_schema(cmd.params)
+        schema_ = params_mod.json_schema(cmd.params, components)
         required = set(schema_.get("required", []))
         iface = _pascal(name) + "Params"
         out.append(_comment(f"`{name}`: {cmd.summary.replace('``', '`')}"), )
@@ -169,13 +176,12 @@ def commands_ts() -> str:
                         f"  {pname}{'' if pname in required else '?'}: {_ts_type(pschema)};")
         out.append(f"export interface {iface} {{\n" + "\n".join(body) + ("\n" if body else "") + "}\n")
         params_map.append(f"  {_js(name)}: {iface};")
-        ret = cmd.handler.__annotations__.get("return", "Any")
-        results_map.append(f"  {_js(name)}: {_RESULTS.get(str(ret), 'unknown')};")
+        results_map.append(f"  {_js(name)}: {_result_ts(cmd.result, components)};")
         if "roomId" in cmd.path_params:
             room_methods.append(name)
     out.append("/** Every command's parameters by method name. */")
     out.append("export interface CommandParams {\n" + "\n".join(params_map) + "\n}\n")
-    out.append("/** Every command's result by method name, as precise as the registry declares it. */")
+    out.append("/** Every command's result by method name, as the registry declares it. */")
     out.append("export interface CommandResults {\n" + "\n".join(results_map) + "\n}\n")
     out.append("export type Method = keyof CommandParams;\n")
     out.append(_const("METHODS", tuple(sorted(REGISTRY)), "Every method the server has."))
