@@ -98,7 +98,8 @@ def load_room(conn: sqlite3.Connection, room_id: str, keep: int) -> StoredRoom:
     one, the events after the oldest of the newest ``keep``, the versions and images."""
     with reading(conn, room_id):
         rid, record = _find(conn, room_id)
-        seqs = _snapshot_seqs(conn, rid)
+        # snapshots before oldest_seq are kept only for a version (its exact seq, no events)
+        seqs = [s for s in _snapshot_seqs(conn, rid) if s >= record.oldest_seq]
         if not seqs:
             raise RoomDamaged(room_id, "it has no snapshot")
         versions = _versions(conn, rid)

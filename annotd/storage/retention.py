@@ -25,12 +25,13 @@ def enabled(keep_days: float, keep_events: int) -> bool:
     return keep_days > 0 or keep_events > 0
 
 
-def prune_room(conn: sqlite3.Connection, rid: int, now: float, keep_days: float, keep_events: int) -> int:
-    """Apply the rule to one room (inside the caller's transaction); return how many events went."""
-    row = conn.execute("SELECT head_seq, oldest_seq FROM rooms WHERE rid = ?", (rid,)).fetchone()
+def prune_room(conn: sqlite3.Connection, rid: int, head: int, now: float, keep_days: float, keep_events: int) -> int:
+    """Apply the rule to one room whose newest seq is ``head`` (inside the caller's
+    transaction); return how many events went."""
+    row = conn.execute("SELECT oldest_seq FROM rooms WHERE rid = ?", (rid,)).fetchone()
     if row is None:
         return 0
-    head, oldest = row
+    (oldest,) = row
     upto = head - keep_events if keep_events > 0 else head
     before = now - keep_days * DAY_S if keep_days > 0 else float("inf")
     if upto <= oldest:
@@ -48,8 +49,8 @@ def prune_room(conn: sqlite3.Connection, rid: int, now: float, keep_days: float,
     return gone
 
 
-def prune(conn: sqlite3.Connection, rooms: dict[str, int], dirty: set[str], now: float, keep_days: float,
-          keep_events: int, busy: Callable[[], bool], *, own_transactions: bool) -> int:
+def prune(conn: sqlite3.Connection, rooms: dict[str, int], heads: dict[str, int], dirty: set[str], now: float,
+          keep_days: float, keep_events: int, busy: Callable[[], bool], *, own_transactions: bool) -> int:
     """Prune each room in ``dirty`` (taken out of it as done) until ``busy()``; with
     ``own_transactions`` each room in its own (new writes wait for one room at most)."""
     total = 0
@@ -59,11 +60,11 @@ def prune(conn: sqlite3.Connection, rooms: dict[str, int], dirty: set[str], now:
         if rid is None:
             continue
         if not own_transactions:
-            total += prune_room(conn, rid, now, keep_days, keep_events)
+            total += prune_room(conn, rid, heads[room_id], now, keep_days, keep_events)
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
-            total += prune_room(conn, rid, now, keep_days, keep_events)
+            total += prune_room(conn, rid, heads[room_id], now, keep_days, keep_events)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

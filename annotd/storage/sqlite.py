@@ -205,7 +205,7 @@ class SqliteStore:
         s = self.settings
         if retention.enabled(s.keep_days, s.keep_events) and time.monotonic() - self._last_prune >= s.prune_interval_s:
             self._last_prune = time.monotonic()
-            retention.prune(conn, self._ledger.rids, self._ledger.dirty, self.clock(), s.keep_days, s.keep_events,
+            retention.prune(conn, self._ledger.rids, self._ledger.heads, self._ledger.dirty, self.clock(), s.keep_days, s.keep_events,
                             busy, own_transactions=True)
 
     def prune_now(self) -> Future[int]:
@@ -217,7 +217,7 @@ class SqliteStore:
         def write(conn: sqlite3.Connection) -> int:
             if not retention.enabled(s.keep_days, s.keep_events):
                 return 0
-            return retention.prune(conn, self._ledger.rids, self._ledger.dirty, self.clock(), s.keep_days,
+            return retention.prune(conn, self._ledger.rids, self._ledger.heads, self._ledger.dirty, self.clock(), s.keep_days,
                                    s.keep_events, lambda: False, own_transactions=False)
 
         return self._writer.submit(Op(write))
