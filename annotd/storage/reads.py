@@ -9,6 +9,7 @@ room only: the listing and every other room still read.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -40,11 +41,22 @@ def reading(conn: sqlite3.Connection, room_id: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as exc:
+        _end(conn)
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             raise
         raise RoomDamaged(room_id, f"SQLite: {exc}") from None
-    finally:
-        conn.execute("COMMIT")
+    except BaseException:
+        _end(conn)
+        raise
+    conn.execute("COMMIT")
+
+
+def _end(conn: sqlite3.Connection) -> None:
+    """End a failed read transaction (a read has nothing to roll back; an error ending it
+    on a damaged file changes nothing)."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def _find(conn: sqlite3.Connection, room_id: str) -> tuple[int, RoomRecord]:
