@@ -325,3 +325,16 @@ def test_writer_alone_commits_in_submission_order(tmp_path: Path) -> None:
     writer.close()
     assert [r[0] for r in conn.execute("SELECT x FROM t ORDER BY rowid")] == list(range(100))
     conn.close()
+
+
+def test_the_writer_prunes_by_itself_every_prune_interval(tmp_path: Path) -> None:
+    with open_store(tmp_path / "d", keep_events=10, prune_interval_s=0.001) as store:
+        store.create_room(record(), empty())
+        for i in range(1, 101):
+            store.append("r1", Event(i, 1.0, "u", b"e"))
+            if i % 20 == 0:
+                store.put_snapshot("r1", Snapshot(i, 1.0, b"s", hashlib.sha256(b"s").hexdigest(), b""))
+        store.append("r1", Event(101, 1.0, "u", b"e")).result(T)
+        # upkeep runs between batches on the one writer thread: it is done when the next batch commits
+        store.append("r1", Event(102, 1.0, "u", b"e")).result(T)
+        assert store.list_rooms()[0].oldest_seq == 80

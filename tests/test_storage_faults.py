@@ -10,6 +10,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -47,14 +48,23 @@ def _diskfull_child(folder: str) -> None:
     still reads, lifts the limit, and checks writing resumes (printing what happened)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     path = Path(folder)
-    store = SqliteStore(path, StorageConfig(sync="full", retry_s=0.05))
+    heard: list[int] = []
+    caught_up = threading.Event()
+
+    def listener(newest: dict[str, int]) -> None:
+        heard.append(newest["r1"])
+        if refused and newest["r1"] >= refused + 1:
+            caught_up.set()
+
+    refused, reason = 0, ""
+    store = SqliteStore(path, StorageConfig(sync="full", retry_s=0.05), on_commit=listener)
     store.create_room(RoomRecord("r1", "r1", 1.0, "e"), empty()).result(T)
     for seq in range(1, 21):
         store.append("r1", Event(seq, 1.0, "u", _update(seq))).result(T)
     size = max(p.stat().st_size for p in path.iterdir() if p.is_file())
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (size + 64_000, hard))
-    seq, refused, reason = 21, 0, ""
+    seq = 21
     while not refused:
         try:
             store.append("r1", Event(seq, 1.0, "u", _update(seq))).result(T)
@@ -69,9 +79,10 @@ def _diskfull_child(folder: str) -> None:
         also_refused = True
     readable = [e.seq for e in store.events("r1", 0, refused - 1)] == list(range(1, refused))
     resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    retried = caught_up.wait(T)  # the writer's retry alone, every retry_s, writes the held appends
     resumed = store.append("r1", Event(refused + 2, 1.0, "u", _update(refused + 2))).result(T)
     print(json.dumps({"refused": refused, "reason": reason, "writableWhileFull": writable_while_full,
-                      "alsoRefused": also_refused, "readable": readable, "resumed": resumed,
+                      "alsoRefused": also_refused, "readable": readable, "retried": retried, "resumed": resumed,
                       "writableAfter": store.writable}))
     store.close()
 
@@ -89,7 +100,7 @@ def test_disk_full_refuses_with_storage_full_keeps_the_file_sound_and_resumes(tm
     refused = got["refused"]
     assert refused > 21 and got["reason"].startswith("SQLITE_")
     assert got["writableWhileFull"] is False and got["alsoRefused"] is True and got["readable"] is True
-    assert got["resumed"] == refused + 2 and got["writableAfter"] is True
+    assert got["retried"] is True and got["resumed"] == refused + 2 and got["writableAfter"] is True
     # the refused appends were held, not dropped: once space was back they went first, in order
     with SqliteStore(folder, StorageConfig(quick_check=True)) as store:
         assert store.problems == []
