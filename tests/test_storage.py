@@ -18,7 +18,7 @@ from annotd.docstate import build_doc
 from annotd.errors import Gone, RoomNotFound
 from annotd.history import Event, Snapshot, Version
 from annotd.images import StoredImage
-from annotd.storage import RoomRecord, SqliteStore, StoreLocked, StoreRefused
+from annotd.storage import RoomRecord, SqliteStore, StoreError, StoreLocked, StoreRefused
 from annotd.storage.schema import connect
 from annotd.storage.writer import Op, Writer
 
@@ -328,13 +328,47 @@ def test_writer_alone_commits_in_submission_order(tmp_path: Path) -> None:
 
 
 def test_the_writer_prunes_by_itself_every_prune_interval(tmp_path: Path) -> None:
-    with open_store(tmp_path / "d", keep_events=10, prune_interval_s=0.001) as store:
+    mono = [0.0]
+    settings = StorageConfig(keep_events=10, prune_interval_s=60.0)
+    with SqliteStore(tmp_path / "d", settings, monotonic=lambda: mono[0]) as store:
         store.create_room(record(), empty())
         for i in range(1, 101):
             store.append("r1", Event(i, 1.0, "u", b"e"))
             if i % 20 == 0:
                 store.put_snapshot("r1", Snapshot(i, 1.0, b"s", hashlib.sha256(b"s").hexdigest(), b""))
         store.append("r1", Event(101, 1.0, "u", b"e")).result(T)
-        # upkeep runs between batches on the one writer thread: it is done when the next batch commits
+        assert store.list_rooms()[0].oldest_seq == 0  # the interval has not passed
+        mono[0] = 61.0
         store.append("r1", Event(102, 1.0, "u", b"e")).result(T)
+        # upkeep runs between batches on the one writer thread: done once the next batch commits
+        store.append("r1", Event(103, 1.0, "u", b"e")).result(T)
         assert store.list_rooms()[0].oldest_seq == 80
+
+
+def test_an_append_that_fails_for_good_fails_alone_and_stops_its_room_only(tmp_path: Path) -> None:
+    """A write SQLite refuses for a reason retrying cannot fix (here a row already there):
+    the rest of its batch commits, and that room's later appends are refused, not written
+    past a gap."""
+    with open_store(tmp_path / "d") as store:
+        for room in ("r1", "r2"):
+            store.create_room(record(room), empty())
+        store.append("r1", Event(1, 1.0, "u", b"a")).result(T)
+        other = connect(store.db_path, "full")
+        other.execute("INSERT INTO events (key, ts, user_id, data, crc) VALUES (?, 1, 'x', x'00', 0)",
+                      ((1 << 40) | 2,))  # room r1 (rid 1), seq 2, behind the store's back
+        other.close()
+        entered, gate = threading.Event(), threading.Event()
+        store._writer.submit(Op(lambda _c: (entered.set(), gate.wait(T))))
+        assert entered.wait(T)
+        clash = store.append("r1", Event(2, 1.0, "u", b"b"))
+        fine = store.append("r2", Event(1, 1.0, "u", b"c"))
+        after = store.append("r1", Event(3, 1.0, "u", b"d"))
+        gate.set()
+        assert fine.result(T) == 1
+        with pytest.raises(StoreError, match="could not write"):
+            clash.result(T)
+        with pytest.raises(StoreRefused):
+            after.result(T)
+        with pytest.raises(StoreRefused, match="earlier append failed"):
+            store.append("r1", Event(3, 1.0, "u", b"d")).result(T)
+        assert store.append("r2", Event(2, 1.0, "u", b"e")).result(T) == 2

@@ -45,12 +45,14 @@ CHECKPOINT_BUSY_BYTES = 64 << 20
 
 class SqliteStore:
     def __init__(self, path: Path, settings: StorageConfig, *, on_commit: CommitListener | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
         """Open (or create) the store in folder ``path``; raise ``StoreLocked`` if another
-        process has it, ``sqlite3.DatabaseError`` if the file is not a store."""
+        process has it, ``sqlite3.DatabaseError`` if the file is not a store. ``clock``
+        dates events for retention; ``monotonic`` times ``prune_interval_s``."""
         self.path = path
         self.settings = settings
         self.clock = clock
+        self.monotonic = monotonic
         self.listener = on_commit
         make_private_dir(path)
         self._lock = FolderLock(path)
@@ -79,7 +81,7 @@ class SqliteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._checkpointed = 0
-        self._last_prune = time.monotonic()
+        self._last_prune = monotonic()
         self._closed = False
         self._writer = Writer(conn, max_batch=settings.max_batch_ops, retry_s=settings.retry_s,
                               upkeep=self._upkeep, upkeep_every_s=min(settings.prune_interval_s, 60.0),
@@ -203,8 +205,8 @@ class SqliteStore:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)" if busy() else "PRAGMA wal_checkpoint(RESTART)")
             self._checkpointed = self._writer.written_bytes
         s = self.settings
-        if retention.enabled(s.keep_days, s.keep_events) and time.monotonic() - self._last_prune >= s.prune_interval_s:
-            self._last_prune = time.monotonic()
+        if retention.enabled(s.keep_days, s.keep_events) and self.monotonic() - self._last_prune >= s.prune_interval_s:
+            self._last_prune = self.monotonic()
             retention.prune(conn, self._ledger.rids, self._ledger.heads, self._ledger.dirty, self.clock(), s.keep_days, s.keep_events,
                             busy, own_transactions=True)
 

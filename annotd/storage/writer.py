@@ -45,12 +45,16 @@ class Op:
     """One write: ``prepare`` once, ``write`` in a transaction, ``future`` resolved with
     what ``write`` returned, after the commit."""
 
-    __slots__ = ("prepare", "write", "future", "room", "seq", "nbytes", "prepared")
+    __slots__ = ("prepare", "write", "future", "room", "seq", "nbytes", "prepared", "failed")
 
     def __init__(self, write: Callable[[sqlite3.Connection], Any], *, prepare: Callable[[], None] | None = None,
-                 room: str | None = None, seq: int | None = None, nbytes: int = 0) -> None:
+                 room: str | None = None, seq: int | None = None, nbytes: int = 0,
+                 failed: Callable[[], None] | None = None) -> None:
         self.write = write
         self.nbytes = nbytes
+        self.failed = failed
+        """Called (writer thread) when the operation failed for good, not merely refused
+        by a full disk: what ``prepare`` accepted did not happen."""
         self.prepare = prepare
         self.future: Future[Any] = Future()
         self.room = room
@@ -88,6 +92,7 @@ class Writer:
         self._queue: queue.SimpleQueue[Op | object] = queue.SimpleQueue()
         self._held: list[Op] = []
         self._stopping = False
+        self._closing = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="annotd-store-writer", daemon=True)
         self._thread.start()
 
@@ -97,18 +102,20 @@ class Writer:
         return len(self._held)
 
     def submit(self, op: Op) -> Future[Any]:
-        if self._stopping:
-            op.future.set_exception(StoreClosed("the store is closed"))
-        else:
-            self._queue.put(op)
+        with self._closing:  # never behind the stop marker, where nothing would resolve it
+            if self._stopping:
+                op.future.set_exception(StoreClosed("the store is closed"))
+            else:
+                self._queue.put(op)
         return op.future
 
     def close(self) -> None:
         """Write everything submitted so far, then stop (held writes get one more try)."""
-        if self._stopping:
-            return
-        self._stopping = True
-        self._queue.put(_STOP)
+        with self._closing:
+            if self._stopping:
+                return
+            self._stopping = True
+            self._queue.put(_STOP)
         self._thread.join()
 
     # -- the thread ----------------------------------------------------------------------
@@ -168,19 +175,23 @@ class Writer:
                 return False
         return True
 
-    def _commit(self, batch: list[Op]) -> None:
+    def _commit(self, batch: list[Op]) -> bool:
+        """Write and commit ``batch``; False when an operation failed for good."""
         try:
             results = self._transaction(batch)
         except sqlite3.Error as exc:
             if is_refused_write(exc):
                 self._refused(batch, exc)
-            elif len(batch) > 1:
-                for op in batch:  # find the one that breaks, keep the others
-                    self._commit([op])
-            else:
-                log.error("store write failed", extra={"error": str(exc), "room": batch[0].room})
-                batch[0].future.set_exception(StoreError(f"the store could not write: {exc}"))
-            return
+                return True
+            if len(batch) > 1:
+                self._one_by_one(batch)
+                return True
+            op = batch[0]
+            log.error("store write failed", extra={"error": str(exc), "room": op.room})
+            if op.failed is not None:
+                op.failed()
+            op.future.set_exception(StoreError(f"the store could not write: {exc}"))
+            return False
         self.writable = True
         self.commits += 1
         self.written_bytes += sum(op.nbytes for op in batch)
@@ -192,6 +203,22 @@ class Writer:
                 self.on_commit(batch)
             except Exception:  # the listener's bug must not stop the only writer
                 log.exception("store commit listener failed")
+        return True
+
+    def _one_by_one(self, batch: list[Op]) -> None:
+        """A batch failed for a reason retrying will not fix: commit its operations one
+        at a time so only the culprit fails; a room's later appends fail with it (written,
+        they would leave a gap in its log)."""
+        broken: set[str] = set()
+        for op in batch:
+            if op.room in broken and op.seq is not None:
+                if op.failed is not None:
+                    op.failed()
+                if not op.future.done():
+                    op.future.set_exception(StoreRefused(f"room {op.room!r}: an earlier append failed"))
+                continue
+            if not self._commit([op]) and op.room is not None:
+                broken.add(op.room)
 
     def _transaction(self, batch: list[Op]) -> list[Any]:
         conn = self.conn

@@ -27,6 +27,9 @@ class Ledger:
     next_rid: int = 1
     dirty: set[str] = field(default_factory=set)
     """Rooms appended to since the last pruning pass."""
+    broken: set[str] = field(default_factory=set)
+    """Rooms whose append failed for good (not a full disk): a later seq would leave a gap
+    on disk, so their appends are refused until the store is reopened."""
 
     @classmethod
     def read(cls, conn: sqlite3.Connection) -> Ledger:
@@ -77,6 +80,8 @@ def append(ledger: Ledger, room_id: str, event: Event) -> Op:
     def prepare() -> None:
         nonlocal rid
         rid = ledger.rid(room_id)
+        if room_id in ledger.broken:
+            raise StoreRefused(f"room {room_id!r}: an earlier append failed; its log on disk ends before it")
         expected = ledger.heads[room_id] + 1
         if event.seq != expected or event.seq > MAX_SEQ:
             raise StoreRefused(f"room {room_id!r}: event seq {event.seq} is not the next one ({expected})")
@@ -88,7 +93,8 @@ def append(ledger: Ledger, room_id: str, event: Event) -> Op:
                      (key(rid, event.seq), event.ts, event.user_id, event.update, zlib.crc32(event.update)))
         return event.seq
 
-    return Op(write, prepare=prepare, room=room_id, seq=event.seq, nbytes=len(event.update))
+    return Op(write, prepare=prepare, room=room_id, seq=event.seq, nbytes=len(event.update),
+              failed=lambda: ledger.broken.add(room_id))
 
 
 def touch_heads(conn: sqlite3.Connection, batch: Sequence[Op], ledger: Ledger, now: float) -> None:
