@@ -30,7 +30,7 @@ from . import reads, retention, schema, writes
 from .blobs import ImageFiles
 from .folder import FolderLock, create_private_file, make_private_dir
 from .records import RoomDamaged, RoomRecord, StoredRoom
-from .store import CommitListener, newest_per_room
+from .store import CommitListener, RoomStore, newest_per_room
 from .writer import Op, Writer
 
 log = logging.getLogger("annotd.storage")
@@ -258,3 +258,8 @@ def _chain(source: Future[Any], target: Future[None]) -> None:
             target.set_result(None)
 
     source.add_done_callback(copy)
+
+
+def _is_a_room_store(store: SqliteStore) -> RoomStore:
+    """mypy checks here that :class:`SqliteStore` has every method of the interface."""
+    return store
