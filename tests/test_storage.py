@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Map
 
+from annotd import errors
 from annotd.config import Config, ConfigError, StorageConfig
 from annotd.docstate import build_doc
-from annotd.errors import Gone, RoomNotFound
+from annotd.errors import Gone, RoomNotFound, StorageFull
 from annotd.history import Event, Snapshot, Version
 from annotd.images import StoredImage
 from annotd.storage import RoomRecord, SqliteStore, StoreError, StoreLocked, StoreRefused
@@ -372,3 +373,11 @@ def test_an_append_that_fails_for_good_fails_alone_and_stops_its_room_only(tmp_p
         with pytest.raises(StoreRefused, match="earlier append failed"):
             store.append("r1", Event(3, 1.0, "u", b"d")).result(T)
         assert store.append("r2", Event(2, 1.0, "u", b"e")).result(T) == 2
+
+
+def test_storage_full_is_507_with_its_row_in_protocol_md() -> None:
+    err = StorageFull("the disk refused the write", data={"reason": "SQLITE_FULL"})
+    assert (err.code, err.http_status, err.rpc_code, err.close_code) == ("storage_full", 507, -32007, 1011)
+    assert errors.CLOSE_CODES[err.close_code].final is False  # the client reconnects and resends
+    text = (Path(__file__).resolve().parent.parent / "protocol.md").read_text()
+    assert "| `storage_full` | 507 | -32007 |" in text
