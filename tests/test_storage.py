@@ -381,3 +381,21 @@ def test_storage_full_is_507_with_its_row_in_protocol_md() -> None:
     assert errors.CLOSE_CODES[err.close_code].final is False  # the client reconnects and resends
     text = (Path(__file__).resolve().parent.parent / "protocol.md").read_text()
     assert "| `storage_full` | 507 | -32007 |" in text
+
+
+def test_a_bug_in_one_write_fails_that_write_and_the_writer_goes_on(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "w.db", "batch")
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    writer = Writer(conn, max_batch=100, retry_s=1.0, upkeep=lambda c, busy: None, upkeep_every_s=60.0)
+
+    def bug(_c: sqlite3.Connection) -> None:
+        raise KeyError("a bug")
+
+    bad = writer.submit(Op(bug))
+    good = writer.submit(Op(lambda c: c.execute("INSERT INTO t VALUES (1)") and 1))
+    assert good.result(T) == 1
+    with pytest.raises(StoreError, match="KeyError"):
+        bad.result(T)
+    assert writer.submit(Op(lambda c: 2)).result(T) == 2
+    writer.close()
+    conn.close()

@@ -179,18 +179,18 @@ class Writer:
         """Write and commit ``batch``; False when an operation failed for good."""
         try:
             results = self._transaction(batch)
-        except sqlite3.Error as exc:
-            if is_refused_write(exc):
+        except Exception as exc:  # SQLite's errors, and a bug in one operation: the only writer must go on
+            if isinstance(exc, sqlite3.Error) and is_refused_write(exc):
                 self._refused(batch, exc)
                 return True
             if len(batch) > 1:
                 self._one_by_one(batch)
                 return True
             op = batch[0]
-            log.error("store write failed", extra={"error": str(exc), "room": op.room})
+            log.error("store write failed", extra={"error": repr(exc), "room": op.room})
             if op.failed is not None:
                 op.failed()
-            op.future.set_exception(StoreError(f"the store could not write: {exc}"))
+            op.future.set_exception(StoreError(f"the store could not write: {exc!r}"))
             return False
         self.writable = True
         self.commits += 1
@@ -234,7 +234,7 @@ class Writer:
             raise
         return results
 
-    def _refused(self, batch: list[Op], exc: sqlite3.Error) -> None:
+    def _refused(self, batch: list[Op], exc: Exception) -> None:
         if self.writable:
             log.error("the disk refused a write; holding it and refusing new changes until it succeeds",
                       extra={"error": str(exc), "ops": len(batch)})
@@ -250,7 +250,7 @@ class Writer:
     def _upkeep(self) -> None:
         try:
             self.upkeep(self.conn, lambda: not self._queue.empty())
-        except sqlite3.Error as exc:
+        except Exception as exc:  # checkpoint and pruning are retried next time; writes go on
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            log.warning("store upkeep failed", extra={"error": str(exc)})
+            log.warning("store upkeep failed", extra={"error": repr(exc)})
