@@ -92,6 +92,10 @@ class Hub:
         self.states = StateWorker()
         self.snapshots = Snapshots(self.states, self.clock, self.metrics, self._snapshot_created,
                                    alive=lambda room: self.rooms.get(room.id) is room)
+        self.durable = False
+        """Whether every acknowledged change is on disk (``rooms.data_dir`` written through
+        the store): what the page is told about keeping rooms. No room is written through
+        the store yet, so never."""
         self.freed_bytes = 0
         """Bytes of document state dropped by deleted rooms since the daemon last gave
         memory back to the system (see :mod:`annotd.memtrim`)."""
