@@ -6,44 +6,8 @@
  * SVG elements. Keeping this a port of scene.py is what makes the screen match the export.
  */
 import type { Annotation, Style } from "@annotd/client";
+import type { Op, Pt } from "./ops";
 import type { TextLayout } from "./text";
-
-export type Pt = [number, number];
-
-export interface FillOp {
-  kind: "fill";
-  polys: Pt[][];
-  color: string;
-}
-
-export interface StrokeOp {
-  kind: "stroke";
-  paths: { pts: Pt[]; closed: boolean }[];
-  width: number;
-  color: string;
-  round: boolean;
-  dash: [number, number] | null;
-}
-
-export interface TextLineOp {
-  text: string;
-  x: number;
-  baseline: number;
-  anchor: "l" | "m" | "r";
-  /** The line's paragraph runs right to left: "start" is its right end. */
-  rtl: boolean;
-}
-
-export interface TextOp {
-  kind: "text";
-  lines: TextLineOp[];
-  family: string;
-  weight: string;
-  size: number;
-  color: string;
-}
-
-export type Op = FillOp | StrokeOp | TextOp;
 
 export function circleSegments(radius: number): number {
   if (radius <= 0.5) return 8;

@@ -1,5 +1,5 @@
 /** Paint ops → SVG elements (attribute for attribute what the server's SVG export writes). */
-import type { Op, Pt } from "./paint";
+import type { Op, Pt } from "./ops";
 import { FONT_CSS, FONT_WEIGHT } from "./text";
 
 export const SVG_NS = "http://www.w3.org/2000/svg";

@@ -11,7 +11,7 @@
  */
 import LineBreaker from "linebreak";
 import type { Style } from "@annotd/client";
-import type { TextOp, TextLineOp } from "./paint";
+import type { TextLineOp, TextOp } from "./ops";
 
 export const LINE_HEIGHT = 1.25;
 export const REF_SIZE = 512;
