@@ -4,10 +4,19 @@
  * and the revert itself. Undo stacks are cleared by RoomApp on `versions.reverted`; here
  * every browser also says who restored what.
  */
-import { Emitter, TAG_RE, isObject, type Annotation } from "@annotd/client";
+import { Emitter, TAG_RE, isObject, type Annotation, type CanvasDoc, type RoomSocket } from "@annotd/client";
+import type { Identity } from "../ui/dialog";
 import { toast } from "../ui/toast";
+import type { Comments } from "./comments";
 import { canvasAt } from "./preview";
-import type { RoomApp } from "./room";
+
+/** Versions talk to the server, compare with the live canvas and name who restored. */
+export interface VersionsContext {
+  readonly socket: Pick<RoomSocket, "call" | "on">;
+  readonly canvas: Pick<CanvasDoc, "list">;
+  readonly comments: Pick<Comments, "nameOf">;
+  readonly identity: Pick<Identity, "userId">;
+}
 
 export interface Version {
   tag: string;
@@ -57,7 +66,7 @@ export class Versions extends Emitter<{ change: void }> {
   list: Version[] = [];
   loaded = false;
 
-  constructor(private app: RoomApp) {
+  constructor(private app: VersionsContext) {
     super();
     app.socket.on("synced", () => void this.refresh());
     app.socket.on("notification", ({ method, params }) => {
