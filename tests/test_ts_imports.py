@@ -1,15 +1,17 @@
-"""No import circle in the web app (web/src) or in @annotd/client (clients/js/src).
+"""No import circle in the web app (web/src) or in @annotd/client (clients/js/src), and no
+export of the web app that nothing imports.
 
 A circle means no file in it can be read, tested or replaced without the others: panels and
 app modules see the room through narrow contexts (web/DESIGN.md "Module map") so that none of
-them needs the module that builds the room.
+them needs the module that builds the room. An export nobody imports reads as an interface
+that something depends on; the package's exports are its public API and are not held to it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ts_imports import ROOT, circles, describe, graph, resolve, specifiers
+from tests.ts_imports import ROOT, circles, describe, exported, graph, named_imports, resolve, specifiers, unimported_exports
 
 
 def test_the_scan_reads_every_kind_of_import() -> None:
@@ -40,3 +42,19 @@ def test_circles_are_found() -> None:
 def test_no_import_circles() -> None:
     found = circles(graph())
     assert not found, "import circles:\n" + "\n".join(describe(g) for g in found)
+
+
+def test_exports_and_named_imports_are_read() -> None:
+    text = (
+        "export const A = 1;\nexport async function b() {}\nexport interface C {}\n"
+        "const d = 2;\nexport { d as D };\nexport default 3;\n"
+    )
+    assert exported(text) == {"A", "b", "C", "D"}
+    room = ROOT / "web/src/app/room.ts"
+    got = named_imports(room, 'import { Scene, type Other as O } from "../render/scene";\nimport * as Y from "yjs";\n')
+    assert got == {(ROOT / "web/src/render/scene.ts", "Scene"), (ROOT / "web/src/render/scene.ts", "Other")}
+
+
+def test_every_export_of_the_web_app_is_imported() -> None:
+    dead = unimported_exports()
+    assert not dead, "exported but never imported (drop the export, or the code):\n" + "\n".join(dead)

@@ -17,7 +17,7 @@ import type { Selection } from "./selection";
 import type { Styling } from "./style";
 
 /** What a nudge needs: the editable selection and one undo step per press. */
-export interface NudgeContext {
+interface NudgeContext {
   readonly canvas: Pick<CanvasDoc, "patchMany">;
   readonly undo: Pick<Undo, "boundary">;
   readonly readOnly: boolean;
@@ -28,7 +28,7 @@ export interface NudgeContext {
  * The built-in commands edit the model between undo boundaries, move the view as the user
  * (ending following), and reach the active tool and the text editor for Escape and Enter.
  */
-export interface CommandsContext extends NudgeContext {
+interface CommandsContext extends NudgeContext {
   readonly canvas: CanvasDoc;
   readonly undo: Undo;
   readonly selection: Selection;

@@ -30,7 +30,7 @@ import type { Shell } from "../ui/shell";
  * Comments read threads from the document, write them over the socket, tell who is typing
  * through presence, and centre the view on a thread as a move by the user (it ends following).
  */
-export interface CommentsContext {
+interface CommentsContext {
   readonly canvas: Pick<CanvasDoc, "comments" | "get" | "has" | "onChange">;
   readonly socket: Pick<RoomSocket, "call" | "on">;
   readonly presence: Pick<Presence, "peers" | "state" | "set">;
@@ -40,7 +40,7 @@ export interface CommentsContext {
   byUser(fn: () => void): void;
 }
 
-export interface CommentsEvents extends Record<string, unknown> {
+interface CommentsEvents extends Record<string, unknown> {
   /** The threads changed (added, replied, resolved, edited, moved, detached). */
   threads: void;
   /** Pins changed (threads, states, the active one, an anchored annotation deleted). */

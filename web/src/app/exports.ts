@@ -39,7 +39,7 @@ export interface ExportJob {
 
 const POLL_MS = 500;
 
-export function downloadUrl(jobId: string): string {
+function downloadUrl(jobId: string): string {
   return `/v1/exports/${encodeURIComponent(jobId)}/download`;
 }
 

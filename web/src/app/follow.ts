@@ -11,7 +11,7 @@ import type { Viewport } from "../render/viewport";
 import type { Shell } from "../ui/shell";
 
 /** Following reads the peers' viewports, moves ours and shows its banner. */
-export interface FollowContext {
+interface FollowContext {
   readonly presence: Pick<Presence, "peers">;
   readonly viewport: Pick<Viewport, "showRect">;
   readonly shell: Pick<Shell, "setBanner" | "banner">;

@@ -7,7 +7,7 @@
 import { Emitter, isObject, type RoomSocket } from "@annotd/client";
 
 /** The history range reads the room only through its socket. */
-export interface HistoryContext {
+interface HistoryContext {
   readonly socket: Pick<RoomSocket, "call" | "on" | "lastSeq">;
 }
 

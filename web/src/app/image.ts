@@ -14,7 +14,7 @@ import { toast } from "../ui/toast";
 import { imageUrl, uploadImage, type ClientConfig } from "./http";
 
 /** The base image reads the document's image, draws it in the scene and uploads as us. */
-export interface ImageContext {
+interface ImageContext {
   readonly roomId: string;
   readonly config: Pick<ClientConfig, "imageTypes">;
   readonly identity: Pick<Identity, "userId">;

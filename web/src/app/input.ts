@@ -18,7 +18,7 @@ import type { Selection } from "./selection";
  * Input turns the stage's pointer, wheel, key and drop events into tool calls, view moves
  * (as the user's), commands and uploads; it reports our cursor through presence.
  */
-export interface InputContext {
+interface InputContext {
   readonly shell: Pick<Shell, "stage">;
   readonly viewport: Pick<Viewport, "toImage" | "panBy" | "zoomAt">;
   readonly canvas: Pick<CanvasDoc, "list" | "groupMembers">;

@@ -15,7 +15,7 @@ import { icon } from "../ui/icons";
 import type { Shell } from "../ui/shell";
 
 /** Reading a past canvas needs only the room socket. */
-export interface CanvasAtContext {
+interface CanvasAtContext {
   readonly socket: Pick<RoomSocket, "call">;
 }
 
@@ -23,7 +23,7 @@ export interface CanvasAtContext {
  * A preview reads the past over the socket, wraps two commands (Escape and select-all mean
  * something else while previewing) and asks the room to draw it read-only.
  */
-export interface PreviewContext {
+interface PreviewContext {
   readonly socket: Pick<RoomSocket, "call" | "on" | "lastSeq">;
   readonly commands: ReadonlyMap<string, () => void>;
   readonly shell: Pick<Shell, "banner">;
@@ -33,9 +33,9 @@ export interface PreviewContext {
   setTool(id: ToolId): void;
 }
 
-export type PreviewTarget = { kind: "tag"; tag: string; seq: number } | { kind: "seq"; seq: number };
+type PreviewTarget = { kind: "tag"; tag: string; seq: number } | { kind: "seq"; seq: number };
 
-export interface CanvasAt {
+interface CanvasAt {
   seq: number;
   annotations: Annotation[];
   image: ImageRef | null;

@@ -9,7 +9,7 @@ import type { Undo } from "../model/undo";
 import type { ToolId } from "../tools/tool";
 
 /** Styling writes to the selection (one undo step) and reads which tool draws next. */
-export interface StylingContext {
+interface StylingContext {
   readonly canvas: Pick<CanvasDoc, "patchMany">;
   readonly undo: Pick<Undo, "boundary">;
   readonly readOnly: boolean;

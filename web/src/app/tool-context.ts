@@ -9,7 +9,7 @@ import type { ToolContext } from "../tools/tool";
 import type { Shell } from "../ui/shell";
 
 /** What the tools' context is built from: the room's model and view, and its decisions. */
-export interface ToolHost
+interface ToolHost
   extends Pick<ToolContext, "canvas" | "scene" | "viewport" | "selection" | "undo" | "overlay" | "layout" | "newStyle" | "newArrowheads" | "setTool"> {
   readonly editor: Pick<TextEditor, "start">;
   readonly readOnly: boolean;

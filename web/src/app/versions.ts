@@ -11,7 +11,7 @@ import type { Comments } from "./comments";
 import { canvasAt } from "./preview";
 
 /** Versions talk to the server, compare with the live canvas and name who restored. */
-export interface VersionsContext {
+interface VersionsContext {
   readonly socket: Pick<RoomSocket, "call" | "on">;
   readonly canvas: Pick<CanvasDoc, "list">;
   readonly comments: Pick<Comments, "nameOf">;
@@ -26,7 +26,7 @@ export interface Version {
   createdBy: string;
 }
 
-export interface RevertSummary {
+interface RevertSummary {
   added: number;
   removed: number;
   changed: number;
@@ -49,7 +49,7 @@ function readVersion(v: unknown): Version | null {
 const comparable = (a: Annotation) => JSON.stringify({ ...a, createdBy: "", updatedBy: "", updatedAt: 0 });
 
 /** How the live canvas would change to become `target`. */
-export function revertSummary(live: Annotation[], target: Annotation[]): RevertSummary {
+function revertSummary(live: Annotation[], target: Annotation[]): RevertSummary {
   const now = new Map(live.map((a) => [a.id, a]));
   const then = new Map(target.map((a) => [a.id, a]));
   let added = 0, removed = 0, changed = 0;

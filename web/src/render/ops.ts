@@ -6,13 +6,13 @@
 
 export type Pt = [number, number];
 
-export interface FillOp {
+interface FillOp {
   kind: "fill";
   polys: Pt[][];
   color: string;
 }
 
-export interface StrokeOp {
+interface StrokeOp {
   kind: "stroke";
   paths: { pts: Pt[]; closed: boolean }[];
   width: number;

@@ -31,7 +31,7 @@ interface Entry {
 
 const SETTLE_MS = 120;
 
-export function paintInto(g: SVGGElement, a: Annotation, layout: TextLayout): void {
+function paintInto(g: SVGGElement, a: Annotation, layout: TextLayout): void {
   g.replaceChildren(...annotationOps(a, layout).map(opElement));
   if (a.rotation) g.setAttribute("transform", `rotate(${a.rotation} ${a.x + a.w / 2} ${a.y + a.h / 2})`);
   else g.removeAttribute("transform");

@@ -20,7 +20,7 @@ import { toast } from "./toast";
  * The connection's words read the socket's state and this page's copy, and write into the
  * shell's status line, notice bar and, on a final close, its whole root.
  */
-export interface ConnectionContext {
+interface ConnectionContext {
   readonly socket: Pick<RoomSocket, "state" | "pendingAcks" | "unsent" | "info" | "on">;
   readonly copy: RoomCopy;
   readonly shell: Pick<Shell, "status" | "title" | "notice" | "root">;

@@ -25,7 +25,7 @@ export interface ExportDialogContext extends ExportContext {
 }
 
 /** The button sits in the top bar; the `export` command opens the dialog too. */
-export interface ExportButtonContext extends ExportDialogContext {
+interface ExportButtonContext extends ExportDialogContext {
   readonly shell: Pick<Shell, "end">;
   registerCommand(id: string, fn: () => void): void;
 }

@@ -13,7 +13,7 @@ import { titleFor } from "./keymap";
 import type { Shell } from "./shell";
 
 /** The top bar runs commands, shows whether undo/redo can act and the zoom level. */
-export interface TopBarContext {
+interface TopBarContext {
   readonly shell: Pick<Shell, "actions" | "end">;
   readonly undo: Pick<Undo, "onChange" | "canUndo" | "canRedo">;
   readonly viewport: Pick<Viewport, "onChange" | "scale">;

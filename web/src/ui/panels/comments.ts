@@ -21,7 +21,7 @@ import { ThreadCard, type ThreadContext } from "../thread";
  * The Comments panel shows the threads, adds the comment tool, its pins and its box, and
  * places a new comment on the selection or the middle of the view.
  */
-export interface CommentsPanelContext extends ComposerContext, PinsContext, ThreadContext, CommentToolContext {
+interface CommentsPanelContext extends ComposerContext, PinsContext, ThreadContext, CommentToolContext {
   readonly comments: Comments;
   readonly canvas: Pick<CanvasDoc, "get" | "has" | "list" | "onChange">;
   readonly scene: Pick<Scene, "overlay" | "isStatic">;

@@ -23,7 +23,7 @@ import { previewVersion, type VersionActionsContext } from "./versions";
  * The History panel scrubs the retained range, previews steps and versions, outlines what a
  * step changed in the overlay, and says who did it.
  */
-export interface HistoryPanelContext extends VersionActionsContext {
+interface HistoryPanelContext extends VersionActionsContext {
   readonly history: HistoryRange;
   readonly comments: Pick<Comments, "nameOf">;
   readonly config: Pick<ClientConfig, "persistence">;
@@ -43,7 +43,7 @@ function what(ids: string[], types: Record<string, string>): string {
 }
 
 /** "Bob added a rectangle, changed 2 arrows." */
-export function stepWords(step: Step, nameOf: (userId: string) => string): string {
+function stepWords(step: Step, nameOf: (userId: string) => string): string {
   const who = step.userId === "annotd" ? "The server" : nameOf(step.userId);
   const parts: string[] = [];
   const { created, updated, deleted } = step.annotations;

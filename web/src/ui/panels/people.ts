@@ -5,7 +5,7 @@ import { button, h } from "../dom";
 import type { Panel, Shell } from "../shell";
 
 /** The People panel lists presence, shows who we are, and starts or stops following. */
-export interface PeoplePanelContext {
+interface PeoplePanelContext {
   readonly identity: Pick<Identity, "name" | "color">;
   readonly presence: Pick<Presence, "peers" | "on">;
   readonly shell: Pick<Shell, "setBadge">;

@@ -15,7 +15,7 @@ import type { Panel } from "../shell";
  * The Style panel shows the selection's style (or the next shape's), applies changes to
  * both, and runs the arrange commands.
  */
-export interface StylePanelContext {
+interface StylePanelContext {
   readonly tool: ToolId;
   selectedAnnotations(): Annotation[];
   newStyle(): Style;

@@ -21,7 +21,7 @@ export interface VersionActionsContext {
 }
 
 /** The panel lists the versions with their authors' names, saves, restores and exports. */
-export interface VersionsPanelContext extends VersionActionsContext, ExportDialogContext {
+interface VersionsPanelContext extends VersionActionsContext, ExportDialogContext {
   readonly comments: Pick<Comments, "nameOf">;
   readonly shell: Pick<Shell, "setBadge">;
 }
@@ -31,7 +31,7 @@ function plural(n: number, word: string): string {
 }
 
 /** Ask, with what will change in words, then restore `tag` for everyone. */
-export async function confirmRevert(app: VersionActionsContext, tag: string): Promise<void> {
+async function confirmRevert(app: VersionActionsContext, tag: string): Promise<void> {
   let summary;
   try {
     summary = await app.versions.summary(tag);
