@@ -14,7 +14,7 @@
  * in). When the gesture pauses for SETTLE_MS the transform is committed to the world group
  * and the SVG repaints crisp. Screen-space chrome lives in a second <svg> on top, drawn from
  * the live viewport, so handles and cursors stay exact during a gesture. `showStatic` draws a fixed list instead of
- * the live document (read-only previews of versions and history, issue 9).
+ * the live document (read-only previews of versions and history).
  */
 import { bounds, intersects, paintCompare, type Annotation, type CanvasDoc, type Rect } from "@annotd/client";
 import { annotationOps } from "./paint";
