@@ -5,12 +5,45 @@
  * do nothing while the page is read-only; locked annotations are not moved or deleted.
  * Tools register their own `tool.<id>` commands (RoomApp.addTool).
  */
+import type { Annotation, CanvasDoc } from "@annotd/client";
+import type { Undo } from "../model/undo";
+import type { Overlay } from "../render/overlay";
+import type { Viewport } from "../render/viewport";
+import type { TextEditor } from "../tools/text";
+import type { Tool } from "../tools/tool";
 import { showHelp } from "../ui/help";
 import { toast } from "../ui/toast";
-import type { RoomApp } from "./room";
+import type { Selection } from "./selection";
 import type { Styling } from "./style";
 
-export function registerCommands(app: RoomApp, styling: Styling): void {
+/** What a nudge needs: the editable selection and one undo step per press. */
+interface NudgeContext {
+  readonly canvas: Pick<CanvasDoc, "patchMany">;
+  readonly undo: Pick<Undo, "boundary">;
+  readonly readOnly: boolean;
+  selectedAnnotations(): Annotation[];
+}
+
+/**
+ * The built-in commands edit the model between undo boundaries, move the view as the user
+ * (ending following), and reach the active tool and the text editor for Escape and Enter.
+ */
+interface CommandsContext extends NudgeContext {
+  readonly canvas: CanvasDoc;
+  readonly undo: Undo;
+  readonly selection: Selection;
+  readonly viewport: Viewport;
+  readonly overlay: Pick<Overlay, "render">;
+  readonly editor: Pick<TextEditor, "start">;
+  readonly following: string | null;
+  registerCommand(id: string, fn: () => void): void;
+  activeTool(): Tool;
+  follow(session: string | null): void;
+  byUser(fn: () => void): void;
+  fit(): void;
+}
+
+export function registerCommands(app: CommandsContext, styling: Pick<Styling, "changed">): void {
   const c = (id: string, fn: () => void) => app.registerCommand(id, fn);
   const { canvas, undo, selection, viewport } = app;
   const editable = () => (app.readOnly ? [] : app.selectedAnnotations());
@@ -87,7 +120,7 @@ export function registerCommands(app: RoomApp, styling: Styling): void {
 }
 
 /** Arrow-key nudge of the selection: 1 image px (10 with shift), one undo step per press. */
-export function nudge(app: RoomApp, dx: number, dy: number): void {
+export function nudge(app: NudgeContext, dx: number, dy: number): void {
   const list = app.selectedAnnotations().filter((a) => !a.locked);
   if (!list.length || app.readOnly) return;
   app.undo.boundary();

@@ -16,12 +16,31 @@ import {
   newId,
   pinOf,
   readThreads,
+  type CanvasDoc,
   type NewAnchor,
+  type Presence,
+  type RoomSocket,
   type Thread,
 } from "@annotd/client";
-import type { RoomApp } from "./room";
+import type { Viewport } from "../render/viewport";
+import type { Identity } from "../ui/dialog";
+import type { Shell } from "../ui/shell";
 
-export interface CommentsEvents extends Record<string, unknown> {
+/**
+ * Comments read threads from the document, write them over the socket, tell who is typing
+ * through presence, and centre the view on a thread as a move by the user (it ends following).
+ */
+interface CommentsContext {
+  readonly canvas: Pick<CanvasDoc, "comments" | "get" | "has" | "onChange">;
+  readonly socket: Pick<RoomSocket, "call" | "on">;
+  readonly presence: Pick<Presence, "peers" | "state" | "set">;
+  readonly identity: Pick<Identity, "userId" | "name">;
+  readonly shell: Pick<Shell, "activePanel">;
+  readonly viewport: Pick<Viewport, "set" | "scale" | "width" | "height">;
+  byUser(fn: () => void): void;
+}
+
+interface CommentsEvents extends Record<string, unknown> {
   /** The threads changed (added, replied, resolved, edited, moved, detached). */
   threads: void;
   /** Pins changed (threads, states, the active one, an anchored annotation deleted). */
@@ -45,7 +64,7 @@ export class Comments extends Emitter<CommentsEvents> {
   private lastPins = new Map<string, [number, number]>();
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private app: RoomApp) {
+  constructor(private app: CommentsContext) {
     super();
     app.canvas.comments.observeDeep(() => this.reload());
     app.socket.on("synced", () => {

@@ -16,14 +16,14 @@ import { CLOSE, Emitter, type CanvasDoc, type RoomSocket } from "@annotd/client"
 import { ApiError, createRoom, imageUrl, uploadImageBytes } from "./http";
 
 /** What the copy needs of the room page. */
-export interface CopyContext {
+interface CopyContext {
   readonly roomId: string;
   readonly socket: RoomSocket;
   readonly canvas: CanvasDoc;
   userId(): string;
 }
 
-export interface CopyEvents extends Record<string, unknown> {
+interface CopyEvents extends Record<string, unknown> {
   /** `gone` changed: the room was lost (true) or this page is in it again (false). */
   gone: boolean;
   /** The first change this person made from this page. */

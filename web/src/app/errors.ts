@@ -7,7 +7,7 @@
 import { RpcError } from "@annotd/client";
 
 /** JSON-RPC error codes (protocol.md "Errors"). */
-export const RPC = {
+const RPC = {
   INVALID_PARAMS: -32602,
   ROOM_NOT_FOUND: -32001,
   FORBIDDEN: -32003,

@@ -5,8 +5,12 @@
  * also covers a notification lost to a reconnect: it goes to the socket that asked), then
  * download the file over the side port with the server's file name.
  */
-import { isObject } from "@annotd/client";
-import type { RoomApp } from "./room";
+import { isObject, type RoomSocket } from "@annotd/client";
+
+/** An export needs only the room socket: the job is queued and followed on it. */
+export interface ExportContext {
+  readonly socket: Pick<RoomSocket, "call" | "on" | "connected">;
+}
 
 export type ExportFormat = "png" | "jpg" | "svg";
 
@@ -35,7 +39,7 @@ export interface ExportJob {
 
 const POLL_MS = 500;
 
-export function downloadUrl(jobId: string): string {
+function downloadUrl(jobId: string): string {
   return `/v1/exports/${encodeURIComponent(jobId)}/download`;
 }
 
@@ -59,7 +63,7 @@ function readJob(v: unknown): ExportJob | null {
  * Run one export to its end: `onStatus` hears every state change; resolves with the final
  * job (done, failed or evicted); rejects with the server's error when it refuses the request.
  */
-export async function runExport(app: RoomApp, req: ExportRequest, onStatus: (job: ExportJob) => void): Promise<ExportJob> {
+export async function runExport(app: ExportContext, req: ExportRequest, onStatus: (job: ExportJob) => void): Promise<ExportJob> {
   const params: Record<string, unknown> = { ...req };
   for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
   const created = readJob(await app.socket.call("exports.create", params));

@@ -6,7 +6,16 @@
  */
 import { button, h } from "../ui/dom";
 import { toast } from "../ui/toast";
-import type { RoomApp } from "./room";
+import type { Presence } from "@annotd/client";
+import type { Viewport } from "../render/viewport";
+import type { Shell } from "../ui/shell";
+
+/** Following reads the peers' viewports, moves ours and shows its banner. */
+interface FollowContext {
+  readonly presence: Pick<Presence, "peers">;
+  readonly viewport: Pick<Viewport, "showRect">;
+  readonly shell: Pick<Shell, "setBanner" | "banner">;
+}
 
 export class Following {
   /** The followed presence session, or null. */
@@ -17,7 +26,7 @@ export class Following {
   private userMoving = false;
   private listeners = new Set<() => void>();
 
-  constructor(private app: RoomApp) {}
+  constructor(private app: FollowContext) {}
 
   /** Follow a person's viewport (null stops). */
   set(session: string | null): void {

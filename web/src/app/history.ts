@@ -4,8 +4,12 @@
  * (`history.events`: who, when, which annotations, threads, image), fetched around the
  * step asked for and kept (a step never changes within a room's epoch).
  */
-import { Emitter, isObject } from "@annotd/client";
-import type { RoomApp } from "./room";
+import { Emitter, isObject, type RoomSocket } from "@annotd/client";
+
+/** The history range reads the room only through its socket. */
+interface HistoryContext {
+  readonly socket: Pick<RoomSocket, "call" | "on" | "lastSeq">;
+}
 
 export interface Step {
   seq: number;
@@ -28,7 +32,7 @@ export class HistoryRange extends Emitter<{ range: void }> {
   private epoch: string | null = null;
   private inflight = new Map<number, Promise<void>>();
 
-  constructor(private app: RoomApp) {
+  constructor(private app: HistoryContext) {
     super();
     app.socket.on("roomInfo", (info) => {
       if (this.epoch !== info.epoch) this.steps.clear();

@@ -95,7 +95,7 @@ export interface RoomSummary {
 const EXT_TYPES: Record<string, string> = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp" };
 
 /** Some systems give files no type: go by the extension (the server checks the bytes anyway). */
-export function typeFromName(name: string): string {
+function typeFromName(name: string): string {
   const ext = name.toLowerCase().split(".").pop() ?? "";
   return EXT_TYPES[ext] ?? "application/octet-stream";
 }

@@ -4,11 +4,25 @@
  * first fit to the window (once per page, so a later replacement keeps the user's view);
  * and uploading a new one (file picker, or a drop handled by input.ts).
  */
-import type { ImageRef } from "@annotd/client";
+import type { CanvasDoc, ImageRef } from "@annotd/client";
+import type { Scene } from "../render/scene";
+import type { Viewport } from "../render/viewport";
+import type { Identity } from "../ui/dialog";
+import type { Shell } from "../ui/shell";
 import { button, h } from "../ui/dom";
 import { toast } from "../ui/toast";
-import { imageUrl, uploadImage } from "./http";
-import type { RoomApp } from "./room";
+import { imageUrl, uploadImage, type ClientConfig } from "./http";
+
+/** The base image reads the document's image, draws it in the scene and uploads as us. */
+interface ImageContext {
+  readonly roomId: string;
+  readonly config: Pick<ClientConfig, "imageTypes">;
+  readonly identity: Pick<Identity, "userId">;
+  readonly canvas: Pick<CanvasDoc, "image" | "onImage">;
+  readonly scene: Pick<Scene, "setImage">;
+  readonly viewport: Pick<Viewport, "set" | "showRect">;
+  readonly shell: Pick<Shell, "stage">;
+}
 
 export class BaseImage {
   /** While previewing: the image of the previewed step (undefined when live). */
@@ -16,7 +30,7 @@ export class BaseImage {
   private fitted = false;
   private emptyState: HTMLElement;
 
-  constructor(private app: RoomApp) {
+  constructor(private app: ImageContext) {
     this.emptyState = h("div", { class: "empty-state" });
     app.shell.stage.appendChild(this.emptyState);
     app.canvas.onImage(() => this.show());

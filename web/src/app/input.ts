@@ -5,11 +5,37 @@
  * Keys go through the keymap table; image files dropped on the stage are uploaded.
  * Our cursor goes to presence (rate-limited there).
  */
+import type { CanvasDoc, Presence } from "@annotd/client";
+import type { Scene } from "../render/scene";
+import type { Viewport } from "../render/viewport";
+import type { TextEditor } from "../tools/text";
+import type { PointerInfo, Tool, ToolId } from "../tools/tool";
 import { isMod, SHORTCUTS } from "../ui/keymap";
-import type { PointerInfo } from "../tools/tool";
-import type { RoomApp } from "./room";
+import type { Shell } from "../ui/shell";
+import type { Selection } from "./selection";
 
-export function attachInput(app: RoomApp): void {
+/**
+ * Input turns the stage's pointer, wheel, key and drop events into tool calls, view moves
+ * (as the user's), commands and uploads; it reports our cursor through presence.
+ */
+interface InputContext {
+  readonly shell: Pick<Shell, "stage">;
+  readonly viewport: Pick<Viewport, "toImage" | "panBy" | "zoomAt">;
+  readonly canvas: Pick<CanvasDoc, "list" | "groupMembers">;
+  readonly selection: Pick<Selection, "ids" | "set">;
+  readonly scene: Pick<Scene, "commit">;
+  readonly presence: Pick<Presence, "set">;
+  readonly editor: Pick<TextEditor, "editing" | "stop">;
+  readonly commands: ReadonlyMap<string, () => void>;
+  readonly tool: ToolId;
+  activeTool(): Tool;
+  byUser(fn: () => void): void;
+  run(command: string): void;
+  nudge(dx: number, dy: number): void;
+  upload(file: File): Promise<void>;
+}
+
+export function attachInput(app: InputContext): void {
   const stage = app.shell.stage;
   // Listeners sit on the stage: the drawing's <svg> and the chrome <svg> above it are both
   // inside it (handles are found with closest('[data-handle]') on the event target).

@@ -8,15 +8,34 @@
  * One preview at a time; when several are asked for in a row (a scrubber being dragged)
  * only the latest answer is shown.
  */
-import { Emitter, readAnnotation, readImage, type Annotation, type ImageRef } from "@annotd/client";
+import { Emitter, readAnnotation, readImage, type Annotation, type ImageRef, type RoomSocket } from "@annotd/client";
 import type { ToolId } from "../tools/tool";
 import { button, h } from "../ui/dom";
 import { icon } from "../ui/icons";
-import type { RoomApp } from "./room";
+import type { Shell } from "../ui/shell";
 
-export type PreviewTarget = { kind: "tag"; tag: string; seq: number } | { kind: "seq"; seq: number };
+/** Reading a past canvas needs only the room socket. */
+interface CanvasAtContext {
+  readonly socket: Pick<RoomSocket, "call">;
+}
 
-export interface CanvasAt {
+/**
+ * A preview reads the past over the socket, wraps two commands (Escape and select-all mean
+ * something else while previewing) and asks the room to draw it read-only.
+ */
+interface PreviewContext {
+  readonly socket: Pick<RoomSocket, "call" | "on" | "lastSeq">;
+  readonly commands: ReadonlyMap<string, () => void>;
+  readonly shell: Pick<Shell, "banner">;
+  readonly tool: ToolId;
+  registerCommand(id: string, fn: () => void): void;
+  setPreview(list: Annotation[] | null, banner?: Node[] | null, image?: ImageRef | null): void;
+  setTool(id: ToolId): void;
+}
+
+type PreviewTarget = { kind: "tag"; tag: string; seq: number } | { kind: "seq"; seq: number };
+
+interface CanvasAt {
   seq: number;
   annotations: Annotation[];
   image: ImageRef | null;
@@ -29,7 +48,7 @@ interface ListResult {
 }
 
 /** The canvas at a tag or seq, read from the server and repaired like the live document. */
-export async function canvasAt(app: RoomApp, target: { tag: string } | { seq: number }): Promise<CanvasAt> {
+export async function canvasAt(app: CanvasAtContext, target: { tag: string } | { seq: number }): Promise<CanvasAt> {
   const res = await app.socket.call<ListResult>("annotations.list", target);
   const annotations: Annotation[] = [];
   for (const raw of res.annotations) {
@@ -49,7 +68,7 @@ export class Preview extends Emitter<{ change: PreviewTarget | null }> {
   private toolBefore: ToolId = "select";
   private live: HTMLElement = h("span", { class: "live-seq" });
 
-  constructor(private app: RoomApp) {
+  constructor(private app: PreviewContext) {
     super();
     app.socket.on("seq", () => this.showLive());
     const deselect = app.commands.get("deselect");

@@ -1,12 +1,14 @@
 /**
- * RoomApp: one room's page, composed from the modules — the Yjs doc and its provider
- * (net/socket), the document model (model/), the SVG scene and overlay (render/), tools, and
- * the shell with its panels (ui/). This is the object panels receive; its public members
- * are the API issue 9 builds on (see web/DESIGN.md "Module map"). The parts with a concept
- * of their own live beside it and are reached through these members: the tools (toolbox.ts,
- * tool-context.ts), the style of new shapes (style.ts), following (follow.ts), the base
- * image (image.ts), the built-in commands (commands.ts), the top bar (ui/topbar.ts) and the
- * connection's status and fatal closes (ui/connection.ts).
+ * RoomApp: one room's page, composed from the modules — the Yjs doc and its connection
+ * (@annotd/client), the undo stack (model/), the SVG scene and overlay (render/), tools, and
+ * the shell with its panels (ui/). It builds every module and hands each one itself, seen
+ * through the small context interface that module declares (next to each panel and app
+ * module; toolContext() for tools; see web/DESIGN.md "Module map"), so no module imports
+ * this one. The parts with a concept of their own live beside it and are reached through
+ * these members: the tools (toolbox.ts, tool-context.ts), the style of new shapes
+ * (style.ts), following (follow.ts), the base image (image.ts), the built-in commands
+ * (commands.ts), the top bar (ui/topbar.ts) and the connection's status and fatal closes
+ * (ui/connection.ts).
  */
 import * as Y from "yjs";
 import {
@@ -66,7 +68,7 @@ export class RoomApp {
   readonly overlay: Overlay;
   readonly editor: TextEditor;
   readonly commands = new Map<string, () => void>();
-  /** Issue 9: comment threads, read-only previews, named versions, the retained seq range. */
+  /** Comment threads, read-only previews, named versions, the retained seq range. */
   readonly comments: Comments;
   readonly preview: Preview;
   readonly versions: Versions;
@@ -131,7 +133,7 @@ export class RoomApp {
     return this.readOnlyReason !== null;
   }
 
-  /** Read-only mode (issue 9's version preview): tools stop writing, the banner says why. */
+  /** Read-only mode (a version or step preview): tools stop writing, the banner says why. */
   setReadOnly(reason: string | null): void {
     this.readOnlyReason = reason;
     this.overlay.readOnly = reason !== null;
@@ -193,7 +195,7 @@ export class RoomApp {
     return this.styling.newArrowheads(type);
   }
 
-  /** Panels showing the selection's style refresh at most every 80 ms (not on every drag step). */
+  /** Panels showing the selection's style hear of changes throttled (style.ts), not on every drag step. */
   onSelectionOrStyle(l: () => void): () => void {
     return this.styling.onChange(l);
   }

@@ -4,8 +4,18 @@
  * style" listen to. That signal is throttled to one per 80 ms because it fires on every
  * step of a drag (a patch per pointer move), and a panel rebuilt that often costs frames.
  */
-import { STYLE_DEFAULTS, type Arrowhead, type Style } from "@annotd/client";
-import type { RoomApp } from "./room";
+import { STYLE_DEFAULTS, type Annotation, type Arrowhead, type CanvasDoc, type Style } from "@annotd/client";
+import type { Undo } from "../model/undo";
+import type { ToolId } from "../tools/tool";
+
+/** Styling writes to the selection (one undo step) and reads which tool draws next. */
+interface StylingContext {
+  readonly canvas: Pick<CanvasDoc, "patchMany">;
+  readonly undo: Pick<Undo, "boundary">;
+  readonly readOnly: boolean;
+  readonly tool: ToolId;
+  selectedAnnotations(): Annotation[];
+}
 
 type Arrowheads = { startArrowhead: Arrowhead; endArrowhead: Arrowhead };
 
@@ -18,7 +28,7 @@ export class Styling {
   private listeners = new Set<() => void>();
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private app: RoomApp) {}
+  constructor(private app: StylingContext) {}
 
   newStyle(): Style {
     return { ...this.style };

@@ -4,11 +4,20 @@
  * in-place text editing, read-only previews, the hit tolerance). The drawing tools see
  * only this narrow interface, not the whole of RoomApp.
  */
+import type { TextEditor } from "../tools/text";
 import type { ToolContext } from "../tools/tool";
-import type { RoomApp } from "./room";
+import type { Shell } from "../ui/shell";
+
+/** What the tools' context is built from: the room's model and view, and its decisions. */
+interface ToolHost
+  extends Pick<ToolContext, "canvas" | "scene" | "viewport" | "selection" | "undo" | "overlay" | "layout" | "newStyle" | "newArrowheads" | "setTool"> {
+  readonly editor: Pick<TextEditor, "start">;
+  readonly readOnly: boolean;
+  readonly shell: Pick<Shell, "stage">;
+}
 
 /** Needs `app`'s model, scene and overlay built; the text editor is looked up when used. */
-export function toolContext(app: RoomApp): ToolContext {
+export function toolContext(app: ToolHost): ToolContext {
   return {
     canvas: app.canvas,
     scene: app.scene,

@@ -4,10 +4,19 @@
  * and the revert itself. Undo stacks are cleared by RoomApp on `versions.reverted`; here
  * every browser also says who restored what.
  */
-import { Emitter, TAG_RE, isObject, type Annotation } from "@annotd/client";
+import { Emitter, TAG_RE, isObject, type Annotation, type CanvasDoc, type RoomSocket } from "@annotd/client";
+import type { Identity } from "../ui/dialog";
 import { toast } from "../ui/toast";
+import type { Comments } from "./comments";
 import { canvasAt } from "./preview";
-import type { RoomApp } from "./room";
+
+/** Versions talk to the server, compare with the live canvas and name who restored. */
+interface VersionsContext {
+  readonly socket: Pick<RoomSocket, "call" | "on">;
+  readonly canvas: Pick<CanvasDoc, "list">;
+  readonly comments: Pick<Comments, "nameOf">;
+  readonly identity: Pick<Identity, "userId">;
+}
 
 export interface Version {
   tag: string;
@@ -17,7 +26,7 @@ export interface Version {
   createdBy: string;
 }
 
-export interface RevertSummary {
+interface RevertSummary {
   added: number;
   removed: number;
   changed: number;
@@ -40,7 +49,7 @@ function readVersion(v: unknown): Version | null {
 const comparable = (a: Annotation) => JSON.stringify({ ...a, createdBy: "", updatedBy: "", updatedAt: 0 });
 
 /** How the live canvas would change to become `target`. */
-export function revertSummary(live: Annotation[], target: Annotation[]): RevertSummary {
+function revertSummary(live: Annotation[], target: Annotation[]): RevertSummary {
   const now = new Map(live.map((a) => [a.id, a]));
   const then = new Map(target.map((a) => [a.id, a]));
   let added = 0, removed = 0, changed = 0;
@@ -57,7 +66,7 @@ export class Versions extends Emitter<{ change: void }> {
   list: Version[] = [];
   loaded = false;
 
-  constructor(private app: RoomApp) {
+  constructor(private app: VersionsContext) {
     super();
     app.socket.on("synced", () => void this.refresh());
     app.socket.on("notification", ({ method, params }) => {

@@ -1,6 +1,7 @@
 /**
  * Per-user undo/redo: a Y.UndoManager that tracks LOCAL_ORIGIN only, so remote updates
- * (origin: the socket) are never undone by this user (excalidraw #7353 is the bug avoided).
+ * (origin: the socket) are never undone by this user: undoing must not take back what
+ * someone else did (web/DESIGN.md "Undo" names the known bug this avoids).
  *
  * One gesture = one step: a drag calls begin()/end(); in between, every transaction merges
  * into one stack item whatever the pauses. Outside gestures, edits closer than

@@ -20,13 +20,13 @@ import {
 import { svgEl } from "./svg";
 import type { Viewport } from "./viewport";
 
-export const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"] as const;
+const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"] as const;
 export type Handle = (typeof HANDLES)[number] | "rotate";
 const HANDLE_FRACTIONS: Record<string, [number, number]> = {
   nw: [0, 0], n: [0.5, 0], ne: [1, 0], e: [1, 0.5], se: [1, 1], s: [0.5, 1], sw: [0, 1], w: [0, 0.5],
 };
-export const HANDLE_SIZE = 9;
-export const ROTATE_OFFSET = 24;
+const HANDLE_SIZE = 9;
+const ROTATE_OFFSET = 24;
 
 /** The frame the handles belong to: a single annotation's rotated box, or the selection bounds. */
 export interface Frame {
@@ -48,7 +48,7 @@ export function selectionFrame(anns: Annotation[]): Frame | null {
 }
 
 /** A handle's position in image pixels. */
-export function handlePoint(f: Frame, h: Handle, scale: number): [number, number] {
+function handlePoint(f: Frame, h: Handle, scale: number): [number, number] {
   const [cx, cy] = center(f);
   if (h === "rotate") return rotate(f.x + f.w / 2, f.y - ROTATE_OFFSET / scale, cx, cy, f.rotation);
   const [fx, fy] = HANDLE_FRACTIONS[h]!;

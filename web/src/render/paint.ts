@@ -6,52 +6,16 @@
  * SVG elements. Keeping this a port of scene.py is what makes the screen match the export.
  */
 import type { Annotation, Style } from "@annotd/client";
+import type { Op, Pt } from "./ops";
 import type { TextLayout } from "./text";
 
-export type Pt = [number, number];
-
-export interface FillOp {
-  kind: "fill";
-  polys: Pt[][];
-  color: string;
-}
-
-export interface StrokeOp {
-  kind: "stroke";
-  paths: { pts: Pt[]; closed: boolean }[];
-  width: number;
-  color: string;
-  round: boolean;
-  dash: [number, number] | null;
-}
-
-export interface TextLineOp {
-  text: string;
-  x: number;
-  baseline: number;
-  anchor: "l" | "m" | "r";
-  /** The line's paragraph runs right to left: "start" is its right end. */
-  rtl: boolean;
-}
-
-export interface TextOp {
-  kind: "text";
-  lines: TextLineOp[];
-  family: string;
-  weight: string;
-  size: number;
-  color: string;
-}
-
-export type Op = FillOp | StrokeOp | TextOp;
-
-export function circleSegments(radius: number): number {
+function circleSegments(radius: number): number {
   if (radius <= 0.5) return 8;
   const n = Math.ceil(Math.PI / Math.acos(Math.max(-1, 1 - 0.1 / radius)));
   return Math.max(8, Math.min(128, n));
 }
 
-export function ellipsePoly(cx: number, cy: number, rx: number, ry: number, n = circleSegments(Math.max(rx, ry))): Pt[] {
+function ellipsePoly(cx: number, cy: number, rx: number, ry: number, n = circleSegments(Math.max(rx, ry))): Pt[] {
   const step = (2 * Math.PI) / n;
   const out: Pt[] = [];
   for (let i = 0; i < n; i++) out.push([cx + rx * Math.cos(i * step), cy + ry * Math.sin(i * step)]);
@@ -76,14 +40,14 @@ function dist(a: Pt, b: Pt): number {
   return Math.hypot(b[0] - a[0], b[1] - a[1]);
 }
 
-export function polylineLength(pts: Pt[]): number {
+function polylineLength(pts: Pt[]): number {
   let s = 0;
   for (let i = 1; i < pts.length; i++) s += dist(pts[i - 1]!, pts[i]!);
   return s;
 }
 
 /** (on, off) in image pixels, relative to the stroke width (scene.py `dash_pattern`). */
-export function dashPattern(style: Style, roundCaps: boolean): [number, number] | null {
+function dashPattern(style: Style, roundCaps: boolean): [number, number] | null {
   const w = style.strokeWidth;
   if (style.strokeStyle === "dashed") return [Math.max(8, 4 * w), Math.max(6, 3 * w)];
   if (style.strokeStyle === "dotted") return roundCaps ? [0, Math.max(4, 2 * w)] : [w, Math.max(2, w * 2)];
@@ -91,7 +55,7 @@ export function dashPattern(style: Style, roundCaps: boolean): [number, number] 
 }
 
 /** Stroke outline with round caps/joins as discs + quads (for pressure-varying width). */
-export function roundStroke(pts: Pt[], radii: number[]): Pt[][] {
+function roundStroke(pts: Pt[], radii: number[]): Pt[][] {
   const pieces: Pt[][] = [];
   for (let i = 0; i < pts.length; i++) {
     const p = pts[i]!;
@@ -158,7 +122,7 @@ function trimEnd(pts: Pt[], d: number): Pt[] {
   return out;
 }
 
-export function absPoints(a: Annotation): Pt[] {
+function absPoints(a: Annotation): Pt[] {
   const out: Pt[] = [];
   for (let i = 0; i + 1 < a.points.length; i += 2) out.push([a.x + a.points[i]!, a.y + a.points[i + 1]!]);
   return out;

@@ -14,7 +14,7 @@
  * in). When the gesture pauses for SETTLE_MS the transform is committed to the world group
  * and the SVG repaints crisp. Screen-space chrome lives in a second <svg> on top, drawn from
  * the live viewport, so handles and cursors stay exact during a gesture. `showStatic` draws a fixed list instead of
- * the live document (read-only previews of versions and history, issue 9).
+ * the live document (read-only previews of versions and history).
  */
 import { bounds, intersects, paintCompare, type Annotation, type CanvasDoc, type Rect } from "@annotd/client";
 import { annotationOps } from "./paint";
@@ -31,7 +31,7 @@ interface Entry {
 
 const SETTLE_MS = 120;
 
-export function paintInto(g: SVGGElement, a: Annotation, layout: TextLayout): void {
+function paintInto(g: SVGGElement, a: Annotation, layout: TextLayout): void {
   g.replaceChildren(...annotationOps(a, layout).map(opElement));
   if (a.rotation) g.setAttribute("transform", `rotate(${a.rotation} ${a.x + a.w / 2} ${a.y + a.h / 2})`);
   else g.removeAttribute("transform");

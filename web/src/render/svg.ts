@@ -1,8 +1,8 @@
 /** Paint ops → SVG elements (attribute for attribute what the server's SVG export writes). */
-import type { Op, Pt } from "./paint";
+import type { Op, Pt } from "./ops";
 import { FONT_CSS, FONT_WEIGHT } from "./text";
 
-export const SVG_NS = "http://www.w3.org/2000/svg";
+const SVG_NS = "http://www.w3.org/2000/svg";
 
 export function svgEl<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG_NS, tag);
@@ -14,7 +14,7 @@ function n(v: number): string {
   return String(Math.round(v * 1000) / 1000);
 }
 
-export function pathD(paths: { pts: Pt[]; closed: boolean }[]): string {
+function pathD(paths: { pts: Pt[]; closed: boolean }[]): string {
   let d = "";
   for (const { pts, closed } of paths) {
     if (pts.length === 0) continue;
@@ -26,7 +26,7 @@ export function pathD(paths: { pts: Pt[]; closed: boolean }[]): string {
 }
 
 /** "#rrggbbaa" → ["#rrggbb", alpha]; SVG gets colour and opacity separately, like the export. */
-export function splitColor(c: string): [string, number] {
+function splitColor(c: string): [string, number] {
   if (c.length === 9) return [c.slice(0, 7), parseInt(c.slice(7, 9), 16) / 255];
   return [c, 1];
 }

@@ -11,10 +11,10 @@
  */
 import LineBreaker from "linebreak";
 import type { Style } from "@annotd/client";
-import type { TextOp, TextLineOp } from "./paint";
+import type { TextLineOp, TextOp } from "./ops";
 
 export const LINE_HEIGHT = 1.25;
-export const REF_SIZE = 512;
+const REF_SIZE = 512;
 /** CSS font-family list per text family: the family's own face, then the fallback faces. */
 export const FONT_CSS: Record<string, string> = {
   sans: '"annotd-sans"',
@@ -62,7 +62,7 @@ export type FontMetrics = Record<string, Record<string, { ascent: number; descen
 
 const FALLBACK = { ascent: 0.93 * REF_SIZE, descent: 0.25 * REF_SIZE };
 
-export function cssFont(family: string, weight: string, size: number): string {
+function cssFont(family: string, weight: string, size: number): string {
   return `${FONT_WEIGHT[weight] ?? 400} ${size}px ${FONT_CSS[family] ?? FONT_CSS.sans}`;
 }
 

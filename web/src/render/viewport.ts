@@ -7,8 +7,8 @@
  */
 import type { Viewport as Rect } from "@annotd/client";
 
-export const MIN_SCALE = 0.02;
-export const MAX_SCALE = 32;
+const MIN_SCALE = 0.02;
+const MAX_SCALE = 32;
 
 export class Viewport {
   scale = 1;

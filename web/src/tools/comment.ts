@@ -4,12 +4,21 @@
  * inverse of the server's pin rule), click empty canvas for a point, or drag an area for a
  * region. What it picked goes to `place` (the new-comment box).
  */
-import type { RoomApp } from "../app/room";
-import { offsetsOn, pick, type NewAnchor } from "@annotd/client";
+import { offsetsOn, pick, type CanvasDoc, type NewAnchor } from "@annotd/client";
+import type { Scene } from "../render/scene";
 import { svgEl } from "../render/svg";
+import type { Viewport } from "../render/viewport";
 import type { PointerInfo, Tool } from "./tool";
 
 const DRAG_PX = 5;
+
+/** The comment tool picks on the live canvas and draws its drag box in the overlay. */
+export interface CommentToolContext {
+  readonly canvas: Pick<CanvasDoc, "list">;
+  readonly scene: Pick<Scene, "overlay">;
+  readonly viewport: Pick<Viewport, "scale">;
+  readonly readOnly: boolean;
+}
 
 export class CommentTool implements Tool {
   readonly id = "comment" as const;
@@ -18,7 +27,7 @@ export class CommentTool implements Tool {
   private rect: SVGRectElement | null = null;
 
   constructor(
-    private app: RoomApp,
+    private app: CommentToolContext,
     private place: (anchor: NewAnchor) => void,
   ) {}
 

@@ -13,7 +13,7 @@ import {
   type AnnotationPatch,
   type Rect,
 } from "@annotd/client";
-import { handlePoint, selectionFrame, type Frame, type Handle } from "../render/overlay";
+import { selectionFrame, type Frame, type Handle } from "../render/overlay";
 import type { PointerInfo, Tool, ToolContext } from "./tool";
 
 type Drag =
@@ -190,5 +190,3 @@ export class SelectTool implements Tool {
     this.drag = null;
   }
 }
-
-export { handlePoint };

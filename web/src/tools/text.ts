@@ -60,7 +60,7 @@ export class TextTool implements Tool {
   }
 }
 
-export interface EditorHooks {
+interface EditorHooks {
   onTyping(typing: boolean): void;
   onDone(id: string): void;
 }

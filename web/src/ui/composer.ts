@@ -6,10 +6,20 @@
  */
 import type { Comments } from "../app/comments";
 import { inWords } from "../app/errors";
-import type { RoomApp } from "../app/room";
-import { MAX_BODY_LENGTH, newAnchorPin, type NewAnchor } from "@annotd/client";
+import { MAX_BODY_LENGTH, newAnchorPin, type CanvasDoc, type NewAnchor } from "@annotd/client";
+import type { Scene } from "../render/scene";
 import { svgEl } from "../render/svg";
+import type { Viewport } from "../render/viewport";
 import { button, h } from "./dom";
+import type { Shell } from "./shell";
+
+/** The box sits over the stage at its anchor and follows the view and the anchored shape. */
+export interface ComposerContext {
+  readonly canvas: Pick<CanvasDoc, "get" | "has" | "onChange">;
+  readonly scene: Pick<Scene, "overlay">;
+  readonly shell: Pick<Shell, "stage">;
+  readonly viewport: Viewport;
+}
 
 export class Composer {
   readonly root: HTMLFormElement;
@@ -21,7 +31,7 @@ export class Composer {
   private busy = false;
 
   constructor(
-    private app: RoomApp,
+    private app: ComposerContext,
     private comments: Comments,
     public anchor: NewAnchor,
     private done: (threadId: string | null) => void,

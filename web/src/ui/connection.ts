@@ -8,13 +8,27 @@
  * the canvas. Nothing here says "saved" unless the server keeps rooms on disk, and nobody who
  * made no edits is told anything about their edits.
  */
-import type { RoomApp } from "../app/room";
-import { CLOSE } from "@annotd/client";
+import type { RoomCopy } from "../app/copy";
+import type { ClientConfig } from "../app/http";
+import { CLOSE, type Presence, type RoomSocket } from "@annotd/client";
 import { button, h } from "./dom";
 import { howRoomsAreKept, RECREATE_KEEPS, syncState, whileApart, whyGone } from "./persistence";
+import type { Shell } from "./shell";
 import { toast } from "./toast";
 
-export function showConnection(app: RoomApp): void {
+/**
+ * The connection's words read the socket's state and this page's copy, and write into the
+ * shell's status line, notice bar and, on a final close, its whole root.
+ */
+interface ConnectionContext {
+  readonly socket: Pick<RoomSocket, "state" | "pendingAcks" | "unsent" | "info" | "on">;
+  readonly copy: RoomCopy;
+  readonly shell: Pick<Shell, "status" | "title" | "notice" | "root">;
+  readonly presence: Pick<Presence, "destroy">;
+  readonly config: Pick<ClientConfig, "persistence">;
+}
+
+export function showConnection(app: ConnectionContext): void {
   const { socket, shell, copy } = app;
   const persistence = app.config.persistence;
   shell.status.title = howRoomsAreKept(persistence);
@@ -59,7 +73,7 @@ export function showConnection(app: RoomApp): void {
 }
 
 /** The bar above the canvas: the lost room's offer, the truth while apart, or nothing. */
-function showNotice(app: RoomApp, apart: boolean): void {
+function showNotice(app: ConnectionContext, apart: boolean): void {
   const { notice } = app.shell;
   const kind = app.copy.gone ? "gone" : apart ? "apart" : null;
   if (notice.dataset.kind === (kind ?? "")) return; // keep a shown offer (and its messages) as it is
@@ -71,7 +85,7 @@ function showNotice(app: RoomApp, apart: boolean): void {
   else notice.replaceChildren(...lostRoomOffer(app));
 }
 
-function lostRoomOffer(app: RoomApp): Node[] {
+function lostRoomOffer(app: ConnectionContext): Node[] {
   const result = h("p", { class: "recreate-result", "aria-live": "polite" });
   const recreate = button("Re-create the room from your copy", {
     cls: "primary",
@@ -105,7 +119,7 @@ function lostRoomOffer(app: RoomApp): Node[] {
 }
 
 /** Replace the page with an explanation; after `backInS` seconds (unless null) go to the rooms page. */
-function fatal(app: RoomApp, title: string, detail: string, backInS: number | null = 10): void {
+function fatal(app: ConnectionContext, title: string, detail: string, backInS: number | null = 10): void {
   app.presence.destroy();
   const countdown = h("p", { class: "hint" });
   const box = h("div", { class: "fatal", role: "alert" }, h("h2", {}, title), h("p", {}, detail),

@@ -43,7 +43,7 @@ export function loadIdentity(): Identity | null {
   return null;
 }
 
-export function saveIdentity(id: Identity): void {
+function saveIdentity(id: Identity): void {
   try {
     localStorage.setItem(KEY, JSON.stringify(id));
   } catch {

@@ -6,13 +6,29 @@
  * name) and says what went wrong in words (a full queue, a bad value, a pruned step).
  */
 import { inWords } from "../app/errors";
-import { download, runExport, type ExportFormat, type ExportJob, type ExportRequest } from "../app/exports";
-import type { RoomApp } from "../app/room";
+import { download, runExport, type ExportContext, type ExportFormat, type ExportJob, type ExportRequest } from "../app/exports";
+import type { Preview } from "../app/preview";
+import type { Versions } from "../app/versions";
+import type { RoomSocket } from "@annotd/client";
 import { modal } from "./dialog";
 import { button, h } from "./dom";
 import { icon } from "./icons";
 import { titleFor } from "./keymap";
+import type { Shell } from "./shell";
 import { toast } from "./toast";
+
+/** The dialog offers the live canvas, the versions and the previewed step, and runs the job. */
+export interface ExportDialogContext extends ExportContext {
+  readonly socket: Pick<RoomSocket, "call" | "on" | "connected" | "lastSeq">;
+  readonly preview: Preview;
+  readonly versions: Versions;
+}
+
+/** The button sits in the top bar; the `export` command opens the dialog too. */
+interface ExportButtonContext extends ExportDialogContext {
+  readonly shell: Pick<Shell, "end">;
+  registerCommand(id: string, fn: () => void): void;
+}
 
 const LABELS: Record<string, string> = {
   format: "Format", scale: "Scale", dpi: "DPI", background: "Background", quality: "JPG quality",
@@ -49,7 +65,7 @@ function sizeText(bytes: number | null | undefined): string {
 }
 
 /** Open the export dialog; `preset` picks what to export (a version, a step). */
-export function openExport(app: RoomApp, preset: { tag?: string; seq?: number } = {}): void {
+export function openExport(app: ExportDialogContext, preset: { tag?: string; seq?: number } = {}): void {
   if (open?.open) {
     open.querySelector<HTMLElement>("input")?.focus();
     return;
@@ -176,7 +192,7 @@ export function openExport(app: RoomApp, preset: { tag?: string; seq?: number } 
 }
 
 /** The top bar's Export button and the export shortcut. */
-export function exportButton(app: RoomApp): void {
+export function exportButton(app: ExportButtonContext): void {
   const b = button("Export as PNG, JPG or SVG", { icon: icon("export"), text: undefined, title: titleFor("export", "Export…"), onClick: () => openExport(app) });
   b.append(" Export");
   app.shell.end.prepend(b);

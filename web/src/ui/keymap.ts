@@ -2,7 +2,7 @@
  * Every keyboard shortcut, defined once: the key handler, the tooltips and the `?` help sheet
  * all read this table, so they never disagree. "Mod" is Ctrl (Cmd on a Mac).
  */
-export interface Shortcut {
+interface Shortcut {
   command: string;
   keys: string;
   description: string;
@@ -11,7 +11,7 @@ export interface Shortcut {
 }
 
 const isMac = typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
-export const MOD = isMac ? "⌘" : "Ctrl";
+const MOD = isMac ? "⌘" : "Ctrl";
 
 function mod(e: KeyboardEvent): boolean {
   return isMac ? e.metaKey : e.ctrlKey;
@@ -61,7 +61,7 @@ export const SHORTCUTS: Shortcut[] = [
   { command: "help", keys: "?", description: "This help", group: "Help", match: (e) => e.key === "?" },
 ];
 
-export function shortcutFor(command: string): string | null {
+function shortcutFor(command: string): string | null {
   return SHORTCUTS.find((s) => s.command === command)?.keys ?? null;
 }
 

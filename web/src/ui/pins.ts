@@ -11,14 +11,29 @@
  * Pins are hidden while a version or a past step is previewed (comments are live).
  */
 import type { Comments } from "../app/comments";
-import type { RoomApp } from "../app/room";
-import { corners, type Thread } from "@annotd/client";
+import { corners, type CanvasDoc, type Thread } from "@annotd/client";
+import type { Scene } from "../render/scene";
 import { svgEl } from "../render/svg";
+import type { Viewport } from "../render/viewport";
+import type { Shell } from "./shell";
 import { h, keyedChildren } from "./dom";
 
 const PIN = 26;
 
-export function anchorWords(app: RoomApp, comments: Comments, t: Thread): string {
+/** Saying where a thread is pinned reads the anchored annotation. */
+export interface AnchorContext {
+  readonly canvas: Pick<CanvasDoc, "get">;
+}
+
+/** Pins sit over the stage at the view's positions and hide while a preview is drawn. */
+export interface PinsContext extends AnchorContext {
+  readonly scene: Pick<Scene, "overlay" | "isStatic">;
+  readonly shell: Pick<Shell, "stage">;
+  readonly viewport: Viewport;
+  onPreview(l: (on: boolean) => void): () => void;
+}
+
+export function anchorWords(app: AnchorContext, comments: Comments, t: Thread): string {
   if (comments.detached(t)) return "detached: its annotation was deleted";
   const a = t.anchor;
   if (a.kind === "annotation" && a.annotationId !== null) {
@@ -43,7 +58,7 @@ export class PinLayer {
   private highlight: SVGGElement;
 
   constructor(
-    private app: RoomApp,
+    private app: PinsContext,
     private comments: Comments,
     private open: (threadId: string) => void,
   ) {

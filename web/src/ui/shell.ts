@@ -1,7 +1,7 @@
 /**
  * The room page's frame: top bar (back to rooms, room name, tools, undo/redo, zoom, connection
  * status, help), the stage (canvas), and a side panel area with tabs that panels join through
- * {@link Shell.addPanel}. Issue 9's comments, versions and history panels plug in here without
+ * {@link Shell.addPanel}. The comments, versions and history panels plug in here without
  * touching this file: a panel is an id, a title, an order and a mount function.
  */
 import { button, h } from "./dom";

@@ -9,11 +9,15 @@
  */
 import type { Comments } from "../app/comments";
 import { inWords } from "../app/errors";
-import type { RoomApp } from "../app/room";
 import { MAX_BODY_LENGTH, type Message, type Thread } from "@annotd/client";
-import { confirmDialog } from "./dialog";
+import { confirmDialog, type Identity } from "./dialog";
 import { button, h, keyedChildren, relativeTime } from "./dom";
-import { anchorWords } from "./pins";
+import { anchorWords, type AnchorContext } from "./pins";
+
+/** A thread card says where the thread is pinned and which messages are ours to edit. */
+export interface ThreadContext extends AnchorContext {
+  readonly identity: Pick<Identity, "userId">;
+}
 
 function time(ms: number): HTMLTimeElement {
   const d = new Date(ms);
@@ -48,7 +52,7 @@ export class ThreadCard {
   private thread: Thread;
 
   constructor(
-    private app: RoomApp,
+    private app: ThreadContext,
     private comments: Comments,
     thread: Thread,
   ) {

@@ -4,13 +4,24 @@
  * and the shortcuts sheet. Each button runs the same command as its shortcut, so a button
  * and a key can never do different things.
  */
-import type { RoomApp } from "../app/room";
+import type { Undo } from "../model/undo";
+import type { Viewport } from "../render/viewport";
 import { button } from "./dom";
 import { showHelp } from "./help";
 import { icon } from "./icons";
 import { titleFor } from "./keymap";
+import type { Shell } from "./shell";
 
-export function topBarButtons(app: RoomApp): void {
+/** The top bar runs commands, shows whether undo/redo can act and the zoom level. */
+interface TopBarContext {
+  readonly shell: Pick<Shell, "actions" | "end">;
+  readonly undo: Pick<Undo, "onChange" | "canUndo" | "canRedo">;
+  readonly viewport: Pick<Viewport, "onChange" | "scale">;
+  run(command: string): void;
+  pickImage(): void;
+}
+
+export function topBarButtons(app: TopBarContext): void {
   const undo = button("Undo", { icon: icon("undo"), title: titleFor("undo", "Undo your last change"), onClick: () => app.run("undo") });
   const redo = button("Redo", { icon: icon("redo"), title: titleFor("redo", "Redo"), onClick: () => app.run("redo") });
   const zoomOut = button("Zoom out", { icon: icon("minus"), title: titleFor("zoomOut", "Zoom out"), onClick: () => app.run("zoomOut") });

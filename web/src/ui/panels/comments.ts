@@ -4,19 +4,39 @@
  * centres the view on its pin and outlines what it is pinned to. The tab's badge counts the
  * open threads and says how many messages are new.
  */
-import type { RoomApp } from "../../app/room";
-import type { NewAnchor } from "@annotd/client";
-import { CommentTool } from "../../tools/comment";
-import { Composer } from "../composer";
+import type { Comments } from "../../app/comments";
+import type { Annotation, CanvasDoc, NewAnchor, Presence } from "@annotd/client";
+import type { Scene } from "../../render/scene";
+import type { Viewport } from "../../render/viewport";
+import { CommentTool, type CommentToolContext } from "../../tools/comment";
+import type { Tool, ToolId } from "../../tools/tool";
+import { Composer, type ComposerContext } from "../composer";
 import { button, h, keyedChildren } from "../dom";
 import { titleFor } from "../keymap";
-import { PinLayer } from "../pins";
-import type { Panel } from "../shell";
-import { ThreadCard } from "../thread";
+import { PinLayer, type PinsContext } from "../pins";
+import type { Panel, Shell } from "../shell";
+import { ThreadCard, type ThreadContext } from "../thread";
+
+/**
+ * The Comments panel shows the threads, adds the comment tool, its pins and its box, and
+ * places a new comment on the selection or the middle of the view.
+ */
+interface CommentsPanelContext extends ComposerContext, PinsContext, ThreadContext, CommentToolContext {
+  readonly comments: Comments;
+  readonly canvas: Pick<CanvasDoc, "get" | "has" | "list" | "onChange">;
+  readonly scene: Pick<Scene, "overlay" | "isStatic">;
+  readonly presence: Pick<Presence, "peers" | "on">;
+  readonly shell: Pick<Shell, "stage" | "show" | "setBadge">;
+  readonly viewport: Viewport;
+  readonly readOnly: boolean;
+  selectedAnnotations(): Annotation[];
+  setTool(id: ToolId): void;
+  addTool(tool: Tool, label: string, iconName: string): void;
+}
 
 const TICK_MS = 30_000;
 
-export function commentsPanel(app: RoomApp): Panel {
+export function commentsPanel(app: CommentsPanelContext): Panel {
   const comments = app.comments;
   let composer: Composer | null = null;
   const cards = new Map<string, ThreadCard>();

@@ -6,15 +6,31 @@
  * 1,000-annotation room is not flooded with requests.
  */
 import { inWords } from "../../app/errors";
-import type { Step } from "../../app/history";
-import type { RoomApp } from "../../app/room";
+import type { Comments } from "../../app/comments";
+import type { HistoryRange, Step } from "../../app/history";
+import type { ClientConfig } from "../../app/http";
 import { corners } from "@annotd/client";
+import type { Scene } from "../../render/scene";
 import { svgEl } from "../../render/svg";
+import type { Viewport } from "../../render/viewport";
 import { button, h } from "../dom";
 import { versionsLast } from "../persistence";
 import { article, TYPE_WORDS } from "../pins";
-import type { Panel } from "../shell";
-import { previewVersion } from "./versions";
+import type { Panel, Shell } from "../shell";
+import { previewVersion, type VersionActionsContext } from "./versions";
+
+/**
+ * The History panel scrubs the retained range, previews steps and versions, outlines what a
+ * step changed in the overlay, and says who did it.
+ */
+interface HistoryPanelContext extends VersionActionsContext {
+  readonly history: HistoryRange;
+  readonly comments: Pick<Comments, "nameOf">;
+  readonly config: Pick<ClientConfig, "persistence">;
+  readonly scene: Pick<Scene, "overlay">;
+  readonly viewport: Viewport;
+  readonly shell: Pick<Shell, "activePanel">;
+}
 
 function what(ids: string[], types: Record<string, string>): string {
   if (ids.length === 1) {
@@ -27,7 +43,7 @@ function what(ids: string[], types: Record<string, string>): string {
 }
 
 /** "Bob added a rectangle, changed 2 arrows." */
-export function stepWords(step: Step, nameOf: (userId: string) => string): string {
+function stepWords(step: Step, nameOf: (userId: string) => string): string {
   const who = step.userId === "annotd" ? "The server" : nameOf(step.userId);
   const parts: string[] = [];
   const { created, updated, deleted } = step.annotations;
@@ -42,7 +58,7 @@ export function stepWords(step: Step, nameOf: (userId: string) => string): strin
 
 const LIVE_MS = 400;
 
-export function historyPanel(app: RoomApp): Panel {
+export function historyPanel(app: HistoryPanelContext): Panel {
   const range = app.history;
   let describeLive = () => {};
   let resync = () => {};

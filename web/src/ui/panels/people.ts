@@ -1,9 +1,21 @@
 /** People panel: who is here (name, colour, typing), and follow someone's view. */
-import type { RoomApp } from "../../app/room";
+import type { Presence } from "@annotd/client";
+import type { Identity } from "../dialog";
 import { button, h } from "../dom";
-import type { Panel } from "../shell";
+import type { Panel, Shell } from "../shell";
 
-export function peoplePanel(app: RoomApp): Panel {
+/** The People panel lists presence, shows who we are, and starts or stops following. */
+interface PeoplePanelContext {
+  readonly identity: Pick<Identity, "name" | "color">;
+  readonly presence: Pick<Presence, "peers" | "on">;
+  readonly shell: Pick<Shell, "setBadge">;
+  readonly following: string | null;
+  follow(session: string | null): void;
+  onFollowChange(l: () => void): () => void;
+  changeIdentity(): Promise<void>;
+}
+
+export function peoplePanel(app: PeoplePanelContext): Panel {
   return {
     id: "people",
     title: "People",

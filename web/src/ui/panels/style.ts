@@ -4,12 +4,27 @@
  * selection it edits the selection (one undo step per change); without, the style of the
  * next shape drawn.
  */
-import type { RoomApp } from "../../app/room";
 import type { Annotation, Arrowhead, Style } from "@annotd/client";
+import type { ToolId } from "../../tools/tool";
 import { PALETTE } from "../dialog";
 import { button, h } from "../dom";
 import { titleFor } from "../keymap";
 import type { Panel } from "../shell";
+
+/**
+ * The Style panel shows the selection's style (or the next shape's), applies changes to
+ * both, and runs the arrange commands.
+ */
+interface StylePanelContext {
+  readonly tool: ToolId;
+  selectedAnnotations(): Annotation[];
+  newStyle(): Style;
+  newArrowheads(type: "line" | "arrow"): { startArrowhead: Arrowhead; endArrowhead: Arrowhead };
+  applyStyle(patch: Partial<Style>): void;
+  applyArrowheads(patch: { startArrowhead?: Arrowhead; endArrowhead?: Arrowhead }): void;
+  onSelectionOrStyle(l: () => void): () => void;
+  run(command: string): void;
+}
 
 const STROKES = ["#1e1e1e", ...PALETTE, "#ffffff"];
 const WIDTHS = [1, 2, 4, 8];
@@ -46,7 +61,7 @@ function swatchRow(label: string, name: string, colors: { value: string; title: 
   return row;
 }
 
-export function stylePanel(app: RoomApp): Panel {
+export function stylePanel(app: StylePanelContext): Panel {
   return {
     id: "style",
     title: "Style",

@@ -5,20 +5,33 @@
  * Live from `versions.created` / `versions.reverted`; refetched after every reconnect.
  */
 import { inWords } from "../../app/errors";
-import type { RoomApp } from "../../app/room";
-import { tagProblem, type Version } from "../../app/versions";
+import type { Comments } from "../../app/comments";
+import type { Preview } from "../../app/preview";
+import { tagProblem, type Version, type Versions } from "../../app/versions";
 import { modal } from "../dialog";
 import { button, h, keepingFocus, relativeTime } from "../dom";
-import { openExport } from "../export-dialog";
-import type { Panel } from "../shell";
+import { openExport, type ExportDialogContext } from "../export-dialog";
+import type { Panel, Shell } from "../shell";
 import { toast } from "../toast";
+
+/** Previewing and restoring a version: the versions and the preview they are shown in. */
+export interface VersionActionsContext {
+  readonly versions: Versions;
+  readonly preview: Preview;
+}
+
+/** The panel lists the versions with their authors' names, saves, restores and exports. */
+interface VersionsPanelContext extends VersionActionsContext, ExportDialogContext {
+  readonly comments: Pick<Comments, "nameOf">;
+  readonly shell: Pick<Shell, "setBadge">;
+}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 /** Ask, with what will change in words, then restore `tag` for everyone. */
-export async function confirmRevert(app: RoomApp, tag: string): Promise<void> {
+async function confirmRevert(app: VersionActionsContext, tag: string): Promise<void> {
   let summary;
   try {
     summary = await app.versions.summary(tag);
@@ -54,7 +67,7 @@ export async function confirmRevert(app: RoomApp, tag: string): Promise<void> {
 }
 
 /** Preview `tag` read-only, with restore and export in the bar. */
-export async function previewVersion(app: RoomApp, v: Version): Promise<void> {
+export async function previewVersion(app: VersionActionsContext, v: Version): Promise<void> {
   try {
     await app.preview.show({ kind: "tag", tag: v.tag, seq: v.seq }, `Viewing version “${v.tag}” (seq ${v.seq})`, [
       button(`Restore version ${v.tag}`, { text: "Restore…", onClick: () => void confirmRevert(app, v.tag) }),
@@ -64,7 +77,7 @@ export async function previewVersion(app: RoomApp, v: Version): Promise<void> {
   }
 }
 
-export function versionsPanel(app: RoomApp): Panel {
+export function versionsPanel(app: VersionsPanelContext): Panel {
   return {
     id: "versions",
     title: "Versions",
