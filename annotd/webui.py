@@ -169,7 +169,7 @@ def routes(hub: Hub) -> list[web.RouteDef]:
                 'restarted (rooms live in memory).</p><a class="primary" href="/">Back to the rooms page</a></div>'
             )
             return _html(_page("Room not found — annotd", "missing", body=body), status=404)
-        return _html(_page(f"{room.name} — annotd", "room", room_id))
+        return _html(_page(f"{room.room.name} — annotd", "room", room_id))
 
     async def static(request: web.Request) -> web.Response:
         asset = _static(request.match_info["name"])

@@ -18,6 +18,8 @@ from typing import Any
 
 import pycrdt
 
+from annotd.canvas import schema
+
 try:  # pycrdt's Rust extension: the integrated (document-bound) shared types.
     from pycrdt._pycrdt import Array as _RArray
     from pycrdt._pycrdt import Map as _RMap
@@ -162,3 +164,9 @@ def read_fields(doc: pycrdt.Doc, name: str, fields: tuple[str, ...]) -> dict[str
             elif isinstance(value, dict):
                 out[key] = {f: value[f] for f in fields if f in value}
     return out
+
+
+def image_ref(doc: pycrdt.Doc) -> dict[str, Any] | None:
+    """The document's base image reference (``meta.image``) as stored, if it is an object."""
+    ref = doc.get(schema.ROOT_META, type=pycrdt.Map).get("image")
+    return dict(ref) if isinstance(ref, dict) else None
