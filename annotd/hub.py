@@ -30,7 +30,7 @@ from .errors import CLOSE_ROOM_DELETED, Conflict, LimitReached, RoomNotFound
 from .exports import ExportService
 from .identifiers import check_room_id, is_id
 from .images import ImageStore, StoredImage
-from .liveroom import Delivery, LiveRoom, Services
+from .liveroom import Delivery, LiveRoom, Services, describe_document
 from .metrics import Metrics
 from .room import Room, RoomLimits
 from .stateworker import StateWorker
@@ -46,8 +46,10 @@ class Hub:
         self.images = ImageStore()
         self.metrics = metrics if metrics is not None else Metrics()
         self.states = StateWorker()
-        self.services = Services(clock, self.metrics, self.states, self.images,
+        self.services = Services(clock, self.metrics, self.states, self.images, wake=self._wake,
                                  debug=logging.getLogger("annotd.rooms").isEnabledFor(logging.DEBUG))
+        self.awake: dict[str, LiveRoom] = {}
+        """The rooms the periodic tick visits: those with something to do (:meth:`LiveRoom.needs_tick`)."""
         self.exports = ExportService(self, config.export, metrics=self.metrics)
         self.metrics.watch(rooms=lambda: len(self.rooms), rooms_active=self.rooms_active,
                            export_queue_depth=lambda: self.exports.pending,
@@ -84,7 +86,8 @@ class Hub:
             room_id = secrets.token_urlsafe(9)
         check_room_id(room_id, "id")
         self._check_free(room_id)
-        room = Room(room_id, name or room_id, self.clock() if created_at is None else created_at, self.room_limits)
+        room = Room(room_id, name or room_id, self.clock() if created_at is None else created_at, self.room_limits,
+                    describe=describe_document)
         return LiveRoom(room, self.services)
 
     def _check_free(self, room_id: str) -> None:
@@ -133,6 +136,8 @@ class Hub:
     def delete_room(self, room_id: str) -> None:
         live = self.live(room_id)
         del self.rooms[room_id]
+        if self.awake.get(room_id) is live:
+            del self.awake[room_id]
         self.freed_bytes += live.close(CLOSE_ROOM_DELETED, "room deleted")
         log.info("room deleted", extra={"roomId": room_id})
 
@@ -169,11 +174,22 @@ class Hub:
         return stored.data if stored is not None else None
 
     # -- periodic work -------------------------------------------------------------------
+    def _wake(self, live: LiveRoom) -> None:
+        if not live.closed:
+            live.ticking = True
+            self.awake[live.id] = live
+
     def tick(self) -> None:
-        """Every room's periodic work (the daemon calls this every ``TICK_S``)."""
+        """The periodic work of every room that has some (the daemon calls this every
+        ``TICK_S``): idle rooms are not visited, so they cost nothing however many there are."""
         now = self.clock()
-        for live in list(self.rooms.values()):
-            live.tick(now)
+        for room_id, live in list(self.awake.items()):
+            if not live.closed:
+                live.tick(now)
+            if live.closed or not live.needs_tick():
+                live.ticking = False
+                if self.awake.get(room_id) is live:
+                    del self.awake[room_id]
 
     async def close(self) -> None:
         """Stop every room's snapshot build and the state worker (daemon shutdown)."""

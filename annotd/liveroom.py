@@ -35,10 +35,11 @@ from pycrdt import Doc
 
 from .access import Applied, Change, StepsPage
 from .canvas import ops
+from .canvas.changes import describe
 from .canvas.live import LiveCanvas
 from .canvas.model import CanvasView
 from .canvas.reader import image_ref
-from .errors import Gone, InvalidParams, MeasureFirst
+from .errors import Gone, InvalidParams, MeasureFirst, RoomNotFound
 from .history import Event, Snapshot, Version
 from .images import ImageStore, StoredImage
 from .metrics import Metrics
@@ -86,6 +87,9 @@ class Services:
     states: StateWorker
     images: ImageStore
     delivery: Delivery = field(default_factory=NoDelivery)
+    wake: Callable[[LiveRoom], None] = lambda live: None
+    """Told when a room that had nothing for the periodic tick to do has something again
+    (the hub ticks only such rooms, see :meth:`LiveRoom.needs_tick`)."""
     debug: bool = False
     """Log every sequenced update (read once: a per-update check showed in profiles)."""
 
@@ -98,9 +102,10 @@ class LiveRoom:
         self.services = services
         self.peers: dict[str, Peer] = {}
         self.closed = False
+        self.ticking = False
+        """In the hub's set of rooms the periodic tick visits (see :meth:`needs_tick`)."""
         self.snapshots = SnapshotSchedule(room, services.states, lambda: self.services.clock(), services.metrics,
                                           self._snapshot_created, lambda: self.closed)
-        room.describe = _describe
 
     # -- sessions --------------------------------------------------------------------------
     def join(self, peer: Peer, session_id: str, user_id: str, *, v1: bool, last_seq: int | None,
@@ -110,6 +115,8 @@ class LiveRoom:
         joined = self.room.join(session_id, user_id, v1=v1, last_seq=last_seq, epoch=epoch,
                                 now=self.services.clock())
         self.peers[session_id] = peer
+        if not self.ticking:
+            self.services.wake(self)
         self.services.delivery.deliver(self, joined)
 
     def leave(self, session_id: str) -> None:
@@ -139,7 +146,7 @@ class LiveRoom:
             if out:
                 self.services.delivery.deliver(self, out)
             return None
-        self._committed(event, out, started, room.sessions[session_id].user_id)
+        self._committed(event, out, started)
         if self.snapshots.scheduled:
             await asyncio.sleep(0)  # let the due snapshot be taken before this socket's next frame
         return event
@@ -150,11 +157,14 @@ class LiveRoom:
         An API change is refused when the document is at its size limit (``DocumentTooLarge``;
         a stale size figure is measured first and the change retried once). A function
         validates fully before writing (see :mod:`annotd.canvas.ops`); an update that Yjs
-        cannot decode raises ``MalformedFrame``. Nothing is written when these raise."""
+        cannot decode raises ``MalformedFrame``; a room deleted meanwhile, ``RoomNotFound``.
+        Nothing is written when these raise."""
+        self._check_open()
         try:
             applied = self._commit(user_id, change, measured=False)
         except MeasureFirst:
             await self.snapshots.measure()
+            self._check_open()
             applied = self._commit(user_id, change, measured=True)
         if self.snapshots.scheduled:
             await asyncio.sleep(0)
@@ -175,10 +185,15 @@ class LiveRoom:
             value, event, out = room.apply_local(user_id, change, now, check=check, measured=measured)
         if event is None:
             return Applied(value, room.head, False)
-        self._committed(event, out, started, user_id)
+        self._committed(event, out, started)
         return Applied(value, event.seq, True)
 
-    def _committed(self, event: Event, out: list[Outbound], started: float, user_id: str) -> None:
+    def _check_open(self) -> None:
+        """Commands hold a room across awaits: one deleted meanwhile takes no more writes."""
+        if self.closed:
+            raise RoomNotFound(self.id)
+
+    def _committed(self, event: Event, out: list[Outbound], started: float) -> None:
         """After every sequenced change: deliver, count, and ask the snapshot policy."""
         if out:
             self.services.delivery.deliver(self, out)
@@ -186,8 +201,10 @@ class LiveRoom:
         metrics.updates_sequenced += 1
         metrics.relayed(started)
         self.snapshots.after_change()
+        if not self.ticking:
+            self.services.wake(self)
         if self.services.debug:
-            log.debug("update", extra={"roomId": self.id, "seq": event.seq, "userId": user_id,
+            log.debug("update", extra={"roomId": self.id, "seq": event.seq, "userId": event.user_id,
                                        "relay_ms": round((time.perf_counter() - started) * 1000, 3)})
 
     def _deliver(self, out: list[Outbound]) -> None:
@@ -208,6 +225,14 @@ class LiveRoom:
         _, out = self.room.tick(now, snapshots=False)
         self._deliver(out)
         self.snapshots.tick(now)
+
+    def needs_tick(self) -> bool:
+        """Whether the periodic tick has anything to do here: presence to expire or resend
+        (someone is connected), threads to check (the head moved since the last check), or
+        changes not yet in a snapshot (the time rule). A room with none of these costs the
+        tick nothing until a join or a change wakes it."""
+        room = self.room
+        return bool(self.peers) or self.canvas.checked_seq != room.head or room.head != room.history.snapshot_seq
 
     def detach_orphaned_threads(self) -> None:
         """Detach comment threads whose annotation a client deleted, where each pin last was
@@ -280,8 +305,6 @@ class LiveRoom:
         return orjson.Fragment(data) if fragment else orjson.loads(data)
 
     async def steps(self, from_seq: int, to_seq: int | None, max_steps: int) -> StepsPage:
-        from .canvas.changes import describe
-
         history, head = self.room.history, self.room.head
         to_seq = head if to_seq is None else to_seq
         if to_seq > head:
@@ -331,6 +354,7 @@ class LiveRoom:
         seq = self.room.head if seq is None else seq
         history.check_new_version(tag, seq)
         state = await self.snapshots.at(seq)  # off the loop for a big room; checked again below
+        self._check_open()
         return history.add_version(tag, seq, self.services.clock() if ts is None else ts, user_id, state=state)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -348,7 +372,9 @@ class LiveRoom:
         return freed
 
 
-def _describe(doc: Doc) -> dict[str, Any]:
+def describe_document(doc: Doc) -> dict[str, Any]:
+    """What a live room's info says about its document (``Room.describe``): the base image,
+    read by the canvas layer, so the room core never reads a canvas root by name."""
     return {"image": image_ref(doc)}
 
 

@@ -142,8 +142,9 @@ class Room:
     limits: RoomLimits
     epoch: str = field(default_factory=lambda: secrets.token_hex(6))
     describe: Callable[[Doc], dict[str, Any]] = field(default=lambda doc: {})
-    """What the room's info says about its document's content (the live room adds the base
-    image from the canvas layer; the room itself never reads a canvas root)."""
+    """What the room's info (and so ``roomInfo``) says about its document's content: a live
+    room's is :func:`annotd.liveroom.describe_document` (the base image, read by the canvas
+    layer); the room itself never reads a canvas root."""
 
     def __post_init__(self) -> None:
         self.doc: Doc[Any] = Doc()

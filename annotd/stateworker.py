@@ -1,8 +1,8 @@
 """Big document states, built off the event loop: snapshots, rebuilt versions, history reads.
 
-Why a process and not a thread: pycrdt keeps the GIL for the whole of a Rust call. Measured
-(pycrdt 0.14.13): a 21 MB ``Doc.get_update()`` run in a thread held the loop thread for
-163 ms, the length of the encode, so a thread moves the work without freeing the loop. A
+Why a process and not a thread: pycrdt keeps the GIL for the whole of a Rust call, so an
+encode run in a thread holds the loop thread for as long as the encode takes (measured in
+BENCHMARKS.md, "Figures the design rests on"): a thread moves the work without freeing the loop. A
 ``Doc`` is also not safe to share between threads unless created with
 ``allow_multithreading`` (pycrdt ``Doc.__init__``), and the room's live document is written
 on the loop at any time. So the loop only describes the state it needs

@@ -261,7 +261,7 @@ async def test_pruned_seq_is_gone(make_daemon: Callable[..., Awaitable[Daemon]])
 # -- limits -------------------------------------------------------------------------------
 async def test_export_larger_than_the_pixel_limit_is_refused_before_queueing(daemon: Daemon, http: aiohttp.ClientSession,
                                                                               clients: Open) -> None:
-    """Issue 10 finding 6: two 1x1 rects two million pixels apart at scale 8 made a 16M x 16M
+    """Two 1x1 rects two million pixels apart at scale 8 made a 16M x 16M
     canvas and failed in the worker with MemoryError. The size is known before queueing."""
     await create_room(http)
     await add_rect(daemon, "r1", "a", RED, x=-1e6, y=-1e6, w=1, h=1)

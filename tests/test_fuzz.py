@@ -1,4 +1,4 @@
-"""Seeded fuzzing of the room socket (issue 10): valid and invalid frames from several
+"""Seeded fuzzing of the room socket: valid and invalid frames from several
 clients, random disconnects; afterwards the room is healthy and every client equals the
 server. ``bench/bench_fuzz.py`` runs the same for 10,000+ frames and prints the counts."""
 

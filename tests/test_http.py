@@ -256,7 +256,7 @@ async def test_snapshots_list_shows_pins_and_retention(make_daemon: Any) -> None
         assert all(len(s["sha256"]) == 64 and s["bytes"] > 0 for s in listing["snapshots"])
 
 
-# -- issue 10: malformed requests, multi-delete, bodies ---------------------------------
+# -- malformed requests, multi-delete, bodies ------------------------------------------
 async def raw_request(d: Daemon, data: bytes) -> tuple[bytes, bytes]:
     """Send ``data`` as is to the side port; the response's head and body (read to EOF)."""
     host, port = d.http_url.removeprefix("http://").rsplit(":", 1)

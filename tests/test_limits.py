@@ -1,4 +1,4 @@
-"""Issue 10, finding 1 and the small ones: one room or one client cannot take the process.
+"""One room or one client cannot take the process.
 
 A real daemon on port 0 for each: the document size limit (refused whole, state unchanged,
 made exact before refusing, pending updates counted, commands too), read backpressure

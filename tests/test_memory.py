@@ -1,4 +1,4 @@
-"""Issue 10, finding 4: a deleted room gives its memory back.
+"""A deleted room gives its memory back.
 
 Nothing may keep a deleted room's objects alive (connections, snapshot builds, export jobs,
 canvases, the observer that captures updates): checked with weak references after a room

@@ -1,4 +1,4 @@
-"""The README's quick tour, run as written against a real daemon (issue 10, finding 7).
+"""The README's quick tour, run as written against a real daemon.
 
 The commands are read from README.md's "Quick tour" block and run with bash and the real
 ``curl``. Only what ties them to one machine is substituted: the daemon is this test's (on

@@ -1,4 +1,4 @@
-"""Issue 10, findings 2 and 3: snapshots are taken at the count even in bursts, and a big
+"""Snapshots are taken at the count even in bursts, and a big
 room's snapshots, joins, exports and history reads never build its state on the loop.
 
 Big rooms are made small here: ``inline_encode_bytes`` is lowered to 2 KiB on the hub

@@ -1,9 +1,9 @@
 """Read Yjs shared types into plain Python, fast, keeping the difference between a nested
 ``Y.Map`` and a plain JSON object.
 
-Why not ``pycrdt.Map.to_py()``: it opens a transaction per key and costs ~100 µs per
-annotation (100 ms for a 1,000-annotation room). Reading through the Rust objects inside
-*one* transaction costs ~15 µs per annotation. And ``to_py()`` returns a ``dict`` for both
+Why not ``pycrdt.Map.to_py()``: it opens a transaction per key, several times slower per
+annotation than reading through the Rust objects inside *one* transaction (BENCHMARKS.md,
+"Figures the design rests on"). And ``to_py()`` returns a ``dict`` for both
 a nested ``Y.Map`` and a plain JSON object, while the view must tell them apart (a plain
 object cannot merge concurrent edits, so the view reports it).
 
