@@ -22,6 +22,7 @@ def run(cfg: Config) -> int:
             loop_factory = uvloop.new_event_loop
         except ImportError:
             log.warning("uvloop is not installed; using the default asyncio loop")
+    _warn_missing_fonts()
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             runner.run(_serve(cfg))
@@ -29,6 +30,15 @@ def run(cfg: Config) -> int:
         log.error("cannot start: %s", exc)
         return 1
     return 0
+
+
+def _warn_missing_fonts() -> None:
+    """Exports still run without the Debian fallback fonts (the scripts they cover show the
+    primary face's missing-glyph box); say so once, naming the packages to install."""
+    from .render.fonts import missing
+
+    for line in missing():
+        log.warning("export fallback font not installed, its scripts will show boxes: %s", line)
 
 
 async def _serve(cfg: Config) -> None:

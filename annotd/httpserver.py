@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import __version__, images, webui
+from . import __version__, images, openapi, webui
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
 from .commands.base import Caller, Document, Download, Route, invoke
@@ -227,6 +227,10 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
             if name in raw and raw[name] != request.match_info[name]:
                 raise InvalidParams(name, "differs from the value in the path")
             raw[name] = request.match_info[name]
+        for name in sorted(set(cmd.path_params) - set(route.path_params)):
+            if name in raw:
+                paths = " or ".join(r.path for r in cmd.routes if name in r.path_params)
+                raise InvalidParams(name, f"is given in the path only: {paths}")
         parsed = params_mod.parse(cmd.params, raw, coerce=coerce)
         result = await invoke(cmd, hub, parsed, _caller(request))
         return result_response(result, cmd.status)
@@ -347,47 +351,8 @@ async def metrics(request: web.Request) -> web.Response:
     return json_response(metrics_values(hub))
 
 
-def openapi(hub: Hub) -> dict[str, Any]:
-    """OpenAPI 3.1 of the REST mirror, generated from the command definitions."""
-    paths: dict[str, Any] = {}
-    for cmd in REGISTRY.values():
-        schema = params_mod.json_schema(cmd.params)
-        for i, route in enumerate(cmd.routes):
-            op: dict[str, Any] = {
-                "operationId": cmd.name if i == 0 else f"{cmd.name}#{route.method.lower()}",
-                "summary": cmd.summary,
-                "x-jsonrpc-method": cmd.name,
-                "responses": {str(cmd.status): {"description": "success"},
-                              "4XX": {"description": "error: {\"error\": {\"code\", \"message\"}}"}},
-            }
-            names = route.path_params
-            op["parameters"] = [{"name": n, "in": "path", "required": True, "schema": schema["properties"][n]}
-                                for n in names]
-            rest = {k: v for k, v in schema["properties"].items() if k not in names}
-            if route.method in ("POST", "PUT", "PATCH"):
-                in_body = cmd.raw_body or cmd.body_param
-                if in_body:
-                    op["parameters"] += [{"name": n, "in": "query", "schema": s}
-                                         for n, s in rest.items() if n != in_body]
-                if cmd.raw_body:
-                    op["requestBody"] = {"content": {"application/octet-stream": {
-                        "schema": {"type": "string", "format": "binary"}}}}
-                    paths.setdefault(route.path, {})[route.method.lower()] = op
-                    continue
-                if cmd.body_param:
-                    body = rest[cmd.body_param]
-                else:
-                    body = {**schema, "properties": rest,
-                            "required": [r for r in schema.get("required", []) if r not in names]}
-                op["requestBody"] = {"content": {"application/json": {"schema": body}}}
-            else:
-                op["parameters"] += [{"name": n, "in": "query", "schema": s} for n, s in rest.items()]
-            paths.setdefault(route.path, {})[route.method.lower()] = op
-    return {"openapi": "3.1.0", "info": {"title": "annotd", "version": __version__}, "paths": paths}
-
-
 async def openapi_route(request: web.Request) -> web.Response:
-    return json_response(openapi(request.app[HUB]))
+    return json_response(openapi.document())
 
 
 def build_app(hub: Hub) -> web.Application:

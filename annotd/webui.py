@@ -7,9 +7,10 @@ from ``web/`` by ``bin/build-web`` into ``annotd/web/static/`` and committed, so
 without node serves the UI as is. Mounted by :func:`routes` (one line in httpserver).
 
 Routes: ``/`` (rooms page), ``/r/{roomId}`` (a room; an unknown room gets a clear 404 page),
-``/static/{file}`` (the bundle; immutable when asked for with its content hash), ``/fonts/
+``/static/{file}`` (the bundle; immutable when asked for with its content hash), ``/fonts/faces.css`` and ``/fonts/
 {family}.ttf`` (the export's own font files, for ``@font-face``), ``/favicon.svg`` and
-``GET /v1/client-config`` (what the page needs to connect: ws port, limits, font metrics).
+``GET /v1/client-config`` (what the page needs to connect: ws port, limits, font metrics, and
+how this server keeps rooms, so the page never promises more than the server does).
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from aiohttp import web
 
 from . import __version__, images
 from .canvas import schema
+from .config import Config
 from .errors import NotFound
 from .hub import Hub
 from .identifiers import is_id
-from .render.fonts import FACES, WEIGHTS, font_path, load_font
-from .render.scene import REF_SIZE
+from .render.fonts import FACES, WEIGHTS, FontMissing, all_faces, css_chain, face_bytes, font_path, metrics
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -71,6 +72,32 @@ def _font(family: str) -> Asset:
     return Asset.of(font_path(family).read_bytes(), "font/ttf")
 
 
+@lru_cache(maxsize=32)
+def _face(name: str) -> Asset:
+    """``<face>-<weight>``: the file the export draws that face with (fonts.face_bytes)."""
+    key, _, weight = name.rpartition("-")
+    face = next((f for f in all_faces() if f.key == key), None)
+    wt = next((w for w, v in WEIGHTS.items() if str(v) == weight), None)
+    if face is None or wt is None:
+        raise NotFound(f"no font face {name!r}")
+    try:
+        return Asset.of(face_bytes(face, wt), "font/ttf")
+    except FontMissing:
+        raise NotFound(f"font face {name!r} is not installed on this server") from None
+
+
+@lru_cache(maxsize=1)
+def faces_css() -> str:
+    """@font-face for every face at both weights: ``annotd-<face>``, weight 400 and 700, each
+    its own static file. The browser downloads a face only when a character needs it."""
+    rules = []
+    for face in all_faces():
+        for value in WEIGHTS.values():
+            rules.append(f'@font-face{{font-family:"annotd-{face.key}";font-weight:{value};font-display:block;'
+                         f'src:url("/fonts/{face.key}-{value}.ttf") format("truetype")}}\n')
+    return "".join(rules)
+
+
 def _version(name: str) -> str:
     """Content hash used as ``?v=`` so a new bundle is never served from a stale cache."""
     try:
@@ -79,16 +106,20 @@ def _version(name: str) -> str:
         raise MissingBundle(f"{STATIC_DIR / name} is missing: run bin/build-web") from None
 
 
+REF_SIZE = 512.0
+"""The page measures text at this pixel size (web/src/render/text.ts); metrics are sent in it."""
+
+
 @lru_cache(maxsize=1)
-def font_metrics() -> dict[str, dict[str, dict[str, int]]]:
-    """Ascent and descent at the renderer's reference size, per family and weight: the page
+def font_metrics() -> dict[str, dict[str, dict[str, float]]]:
+    """Ascent and descent at the page's reference size, per family and weight: the page
     positions text baselines exactly as the export does (annotd/render/scene.py)."""
-    out: dict[str, dict[str, dict[str, int]]] = {}
+    out: dict[str, dict[str, dict[str, float]]] = {}
     for family in FACES:
         out[family] = {}
         for weight in WEIGHTS:
-            ascent, descent = load_font(family, weight, REF_SIZE).getmetrics()
-            out[family][weight] = {"ascent": ascent, "descent": descent}
+            ascent, descent = metrics(family, weight)
+            out[family][weight] = {"ascent": ascent * REF_SIZE, "descent": descent * REF_SIZE}
     return out
 
 
@@ -98,6 +129,28 @@ def _ws_port(hub: Hub) -> int:
     for sock in getattr(server, "sockets", None) or ():
         return int(sock.getsockname()[1])
     return hub.config.server.ws_port
+
+
+def persistence(config: Config) -> str:
+    """How this server keeps rooms, for the page to say exactly what a restart does to them.
+
+    ``memory``: rooms live only in this process; any restart loses them. ``save_on_shutdown``
+    (``rooms.save_dir``): written to disk at a graceful shutdown only; a crash loses every change
+    since the last start. ``durable`` (``rooms.data_dir``): every acknowledged update is on disk.
+    ``data_dir`` is read with ``getattr`` because the durable store is built separately: until its
+    config key exists this server is never reported durable.
+    """
+    if getattr(config.rooms, "data_dir", ""):
+        return "durable"
+    return "save_on_shutdown" if config.rooms.save_dir else "memory"
+
+
+_GONE_BECAUSE = {
+    "memory": "It may have been deleted, or the server restarted: this server keeps rooms in memory only.",
+    "save_on_shutdown": ("It may have been deleted, or the server stopped without saving it: this server saves "
+                         "rooms to disk only when it shuts down cleanly."),
+    "durable": "It may have been deleted.",
+}
 
 
 def client_config(hub: Hub) -> dict[str, Any]:
@@ -116,6 +169,8 @@ def client_config(hub: Hub) -> dict[str, Any]:
         },
         "imageTypes": sorted(images.ACCEPTED_TYPES - {"image/jpg"}),
         "fonts": font_metrics(),
+        "fontFamilies": {family: css_chain(family) for family in FACES},
+        "persistence": persistence(hub.config),
     }
 
 
@@ -126,6 +181,7 @@ def _page(title: str, page: str, room_id: str | None = None, body: str = "") -> 
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>"
         '<link rel="icon" href="/favicon.svg" type="image/svg+xml">'
+        '<link rel="stylesheet" href="/fonts/faces.css">'
         f'<link rel="stylesheet" href="/static/app.css?v={_version("app.css")}">'
         f'<script type="module" src="/static/app.js?v={_version("app.js")}"></script>'
         f"</head><body{attrs}>{body}<noscript>annotd's web client needs JavaScript.</noscript></body></html>\n"
@@ -165,8 +221,8 @@ def routes(hub: Hub) -> list[web.RouteDef]:
             shown = html.escape(room_id[:80])
             body = (
                 '<div class="fatal" role="alert"><h2>This room does not exist</h2>'
-                f"<p>There is no room “{shown}” on this server. It may have been deleted, or the server "
-                'restarted (rooms live in memory).</p><a class="primary" href="/">Back to the rooms page</a></div>'
+                f"<p>There is no room “{shown}” on this server. {html.escape(_GONE_BECAUSE[persistence(hub.config)])}"
+                '</p><a class="primary" href="/">Back to the rooms page</a></div>'
             )
             return _html(_page("Room not found — annotd", "missing", body=body), status=404)
         return _html(_page(f"{room.room.name} — annotd", "room", room_id))
@@ -178,9 +234,13 @@ def routes(hub: Hub) -> list[web.RouteDef]:
 
     async def font(request: web.Request) -> web.Response:
         family = request.match_info["family"]
-        if family not in FACES:
-            raise NotFound(f"no font family {family!r} (sans, serif or mono)")
-        return _asset(request, _font(family), "public, max-age=86400")
+        if family in FACES:
+            return _asset(request, _font(family), "public, max-age=86400")
+        # cutting a face out of a collection or instancing one takes up to ~2 s: off the loop
+        return _asset(request, await asyncio.to_thread(_face, family), "public, max-age=86400")
+
+    async def fonts_css(request: web.Request) -> web.Response:
+        return _asset(request, Asset.of(faces_css().encode(), "text/css; charset=utf-8"), "no-cache")
 
     async def favicon(request: web.Request) -> web.Response:
         return web.Response(text=FAVICON, content_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
@@ -195,6 +255,7 @@ def routes(hub: Hub) -> list[web.RouteDef]:
         web.get("/", rooms_page),
         web.get("/r/{roomId}", room_page),
         web.get("/static/{name}", static),
+        web.get("/fonts/faces.css", fonts_css),
         web.get("/fonts/{family}.ttf", font),
         web.get("/favicon.svg", favicon),
         web.get("/v1/client-config", config_route),

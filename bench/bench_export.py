@@ -14,6 +14,11 @@ sets ``export.executor``).
     .venv/bin/python -m bench.bench_export [--runs 7] [--executor process]
     .venv/bin/python -m bench.bench_export --with-exports --executor thread,process --duration 10
     .venv/bin/python -m bench.bench_export --workers-compare --duration 10 [--batch 8]
+    .venv/bin/python -m bench.bench_export --worker-ratio --runs 7
+
+Each export is also compared with a Pillow level-1 PNG encode of the very image exported,
+timed in the same run (the issue's yardstick: export time / plain encode time).
+``--worker-ratio`` times the worker's job in this process, interleaved with that encode.
 
 Results on the 2-core dev machine (server and its render worker on core 0, load generator on
 core 1; other work shared the machine, so +-20 %), ``--runs 5 --executor process,thread
@@ -27,7 +32,7 @@ core 1; other work shared the machine, so +-20 %), ``--runs 5 --executor process
     process (nice 5)           0.73 / 4.8 ms     0.69 / 4.9 ms   (p99.9 16 ms)
     thread                     0.76 / 7.0 ms     3.07 / 33.3 ms  (p99.9 59 ms)
 
-With threads the render holds the GIL in long stretches (aggdraw, Pillow glue), so relayed
+With threads the render holds the GIL in long stretches (the Python glue of the renderer), so relayed
 frames wait for it; a worker process shares only the core, and at nice 5 the scheduler
 lets the loop preempt it. An earlier, busier run (load 6) gave the same ranking: process
 nice 5 1.4 / 15.8 ms, process nice 0 3.5 / 17.1 ms, thread 3.6-4.2 / 37-82 ms during exports.
@@ -122,7 +127,78 @@ async def export_times(server: bench_relay.Server, runs: int) -> dict[str, Any]:
                             "render_p50_ms": round(statistics.median(renders), 1),
                             "bytes": sizes[-1], "runs": n}
                 _progress(f"  {key}: {out[key]}")
+            plain = await plain_encode_ms(http, scale, n)
+            out[f"pillow_png_level1@{scale}"] = plain
+            for fmt in ("png", "jpg"):
+                entry = out[f"{fmt}@{scale}"]
+                entry["wall_vs_plain"] = round(entry["wall_p50_ms"] / plain, 2)
+                entry["render_vs_plain"] = round(entry["render_p50_ms"] / plain, 2)
+            _progress(f"  Pillow level-1 PNG encode of the same image @{scale}: {plain} ms; "
+                      f"png {out[f'png@{scale}']['wall_vs_plain']}x, jpg {out[f'jpg@{scale}']['wall_vs_plain']}x")
     return out
+
+
+def worker_ratio(runs: int) -> dict[str, Any]:
+    """A worker's whole job (``render_export``: decode the state, build the view, decode the
+    base, render, encode) against a Pillow level-1 PNG encode of the exported image, in this
+    process at one priority, interleaved run by run so that both see the same load: the ratio
+    the queue's timings blur on a shared machine (the worker runs at nice +5)."""
+    import hashlib
+
+    from PIL import Image
+
+    from annotd.docstate import StateParts, sha256
+    from annotd.exports.worker import Rendered, render_export
+    from annotd.render import RenderOptions
+
+    from .bench_memory import state
+
+    buf = io.BytesIO()
+    base_image().save(buf, format="PNG", compress_level=1)
+    data = buf.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    blob = state(1600, 1000, sha, "image/png", False)
+    parts = StateParts(1, blob, sha256(blob))
+    out: dict[str, Any] = {}
+    for scale in (1, 3):
+        n = runs if scale == 1 else max(3, runs // 2)
+        first = render_export(parts, (sha, data), RenderOptions(scale=scale, include_comments=True), {})
+        assert isinstance(first, Rendered)
+        img = Image.open(io.BytesIO(first.data))
+        img.load()
+        for fmt in ("png", "jpg"):
+            opts = RenderOptions(format=fmt, scale=scale, include_comments=True)
+            job, plain = [], []
+            for _ in range(n):
+                t0 = pc()
+                render_export(parts, (sha, data), opts, {"seq": "1"})
+                job.append((pc() - t0) * 1000)
+                t0 = pc()
+                img.save(io.BytesIO(), format="PNG", compress_level=1)
+                plain.append((pc() - t0) * 1000)
+            key = f"{fmt}@{scale}"
+            out[key] = {"job_p50_ms": round(statistics.median(job), 1), "plain_p50_ms": round(statistics.median(plain), 1),
+                        "ratio_p50": round(statistics.median(job) / statistics.median(plain), 2),
+                        "ratio_min": round(min(job) / min(plain), 2)}
+            _progress(f"  {key}: {out[key]}")
+    return out
+
+
+async def plain_encode_ms(http: aiohttp.ClientSession, scale: int, runs: int) -> float:
+    """p50 of a plain Pillow PNG encode (level 1) of the exported image itself, in this process:
+    the yardstick the export's time is compared with, measured in the same run (same load)."""
+    from PIL import Image
+
+    _, job = await export_once(http, "bench", {"format": "png", "scale": scale, "includeComments": True})
+    async with http.get(f"/v1/exports/{job['jobId']}/download") as r:
+        img = Image.open(io.BytesIO(await r.read()))
+        img.load()
+    times = []
+    for _ in range(runs):
+        t0 = pc()
+        img.save(io.BytesIO(), format="PNG", compress_level=1)
+        times.append((pc() - t0) * 1000)
+    return round(statistics.median(times), 1)
 
 
 async def relay_with_exports(server: bench_relay.Server, duration: float, body: dict[str, Any]) -> dict[str, Any]:
@@ -208,6 +284,10 @@ def _progress(text: str) -> None:
 
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    if args.worker_ratio:
+        _progress("[worker job in this process vs a Pillow level-1 encode, interleaved]")
+        results["worker_ratio"] = worker_ratio(args.runs)
+        return results
     if args.workers_compare:
         body = {"format": args.relay_format, "scale": args.relay_scale, "includeComments": True}
         for n in (1, 2):
@@ -252,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="export.workers 1 vs 2: batches of --batch exports alone and during room10 (server on both cores)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--worker-ratio", action="store_true",
+                   help="time a worker's job and a plain Pillow level-1 encode interleaved in this process")
     args = p.parse_args(argv)
     bad = [k for k in args.executor if k not in ("process", "thread")]
     if bad:
@@ -267,14 +349,19 @@ def main(argv: list[str] | None = None) -> int:
         runner = asyncio.Runner()
     with runner:
         results = runner.run(amain(args))
-    if args.json or args.workers_compare:
+    if args.json or args.workers_compare or args.worker_ratio:
         print(json.dumps(results, indent=2))
     else:
         for kind, res in results.items():
             print(f"executor {kind}")
             for key, r in res.get("export", {}).items():
+                if not isinstance(r, dict):
+                    print(f"  {key}: {r} ms")
+                    continue
+                ratio = (f"  {r['wall_vs_plain']}x / {r['render_vs_plain']}x a plain encode"
+                         if "wall_vs_plain" in r else "")
                 print(f"  {key:7s} wall p50 {r['wall_p50_ms']:8.1f} ms  render p50 {r['render_p50_ms']:8.1f} ms  "
-                      f"{r['bytes'] / 1e6:6.2f} MB  (n={r['runs']})")
+                      f"{r['bytes'] / 1e6:6.2f} MB  (n={r['runs']}){ratio}")
             if "relay" in res:
                 rl = res["relay"]
                 for phase in ("idle", "during_exports"):

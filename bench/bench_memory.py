@@ -10,8 +10,8 @@ PNG (1600x1000) or JPEG q90 (6000x4000, a camera photo).
 
     .venv/bin/python -m bench.bench_memory [--cases 4800x3000,12000x8000] [--formats png,jpg] [--frame]
 
-``--frame`` adds a rectangle around the whole image: its aggdraw region is then the whole
-canvas, copied in and out (the worst case for memory).
+``--frame`` adds a rectangle around the whole image (the old aggdraw renderer's worst case:
+its region was then the whole canvas, copied in and out).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ print(json.dumps({"before_mb": before, "peak_mb": status("VmHWM"), "cpu_ms": cpu
 
 def state(width: int, height: int, sha: str, mime: str, frame: bool) -> bytes:
     view = scene(width=width, height=height)
-    if frame:  # one rectangle around the whole image: its aggdraw region is the whole canvas
+    if frame:  # one rectangle around the whole image (the aggdraw renderer's worst case)
         from dataclasses import replace
 
         from annotd.canvas.model import Annotation, Style

@@ -68,6 +68,29 @@ class Case:
 WHITE = RenderOptions(background="white")
 FREEHAND = [(0, 30), (10, 10), (20, 5), (30, 20), (40, 40), (50, 45), (60, 30), (62, 10), (70, 0), (80, 20)]
 
+MULTI_SCRIPT: tuple[tuple[str, str], ...] = (
+    ("latin", "Latin ÀÉÎ ß Ωμέγα Кириллица"),
+    ("arabic", "مرحبا بالعالم"),
+    ("hebrew", "שלום עולם"),
+    ("devanagari", "नमस्ते दुनिया क्षत्रिय"),
+    ("thai", "สวัสดีชาวโลก"),
+    ("cjk", "你好世界 こんにちは 안녕하세요"),
+    ("emoji", "Emoji 😀 🚀 ❤ ✓"),
+    ("mixed", "Hello שלום (123) مرحبا 4.5% end"),
+)
+"""One line per script (the multi-script golden, the browser scene and the layout tests)."""
+
+
+def multi_script_view() -> CanvasView:
+    lines = [ann(f"m{i}", "text", 6, 4 + 22 * i, 300, 20, stroke="#000000", text=text)
+             for i, (_, text) in enumerate(MULTI_SCRIPT)]
+    wrapped = ann("w", "text", 6, 182, 150, 60, stroke="#1971c2", fill="#fff3bf", fontSize=13,
+                  text="Wrapped: Hello مرحبا بالعالم שלום עולם 你好世界你好世界 नमस्ते")
+    rtl = ann("r", "text", 165, 182, 150, 60, stroke="#e03131", fontWeight="bold", textAlign="right",
+              fontFamily="serif", text="عربي ثقيل bold وعبرית")
+    return view(*lines, wrapped, rtl, image=ImageRef("0" * 64, 320, 250, "image/png"))
+
+
 CASES: tuple[Case, ...] = (
     Case(
         "shapes",
@@ -177,6 +200,7 @@ CASES: tuple[Case, ...] = (
         ),
         RenderOptions(background="#f1f3f5"),
     ),
+    Case("multi_script", multi_script_view(), WHITE),
 )
 
 JPEG_CASES: tuple[Case, ...] = (

@@ -74,7 +74,9 @@ async def test_comment_lifecycle_and_detach(make_daemon: DaemonFactory, peers: P
         [t] = await everyone_agrees()
         assert [m["id"] for m in t["messages"]] == [m1["id"], m2["id"]]
 
-        edited = (await alice.call("comments.update", commentId="th1", action="edit", body="Is this the weld crack?"))["result"]
+        answer = await alice.call("comments.update", commentId="th1", action="edit", body="Is this the weld crack?")
+        edited = answer["message"]
+        assert answer["thread"]["messages"][0] == edited
         assert edited["id"] == m1["id"] and edited["body"] == "Is this the weld crack?" and edited["editedAt"] is not None
         [t] = await everyone_agrees()
         assert t["messages"][0] == edited
@@ -93,7 +95,7 @@ async def test_comment_lifecycle_and_detach(make_daemon: DaemonFactory, peers: P
         assert status == 403 and body["error"]["code"] == "forbidden"
         assert room.head == head, "a refused edit must not write"
 
-        gone = (await bob.call("comments.update", commentId="th1", action="delete", messageId=m2["id"]))["result"]
+        gone = (await bob.call("comments.update", commentId="th1", action="delete", messageId=m2["id"]))["message"]
         assert (gone["id"], gone["deleted"], gone["body"]) == (m2["id"], True, "")
         [t] = await everyone_agrees()
         assert t["messages"][1] == gone and len(t["messages"]) == 2  # soft: keeps its place
@@ -102,14 +104,14 @@ async def test_comment_lifecycle_and_detach(make_daemon: DaemonFactory, peers: P
             await bob.call("comments.update", commentId="th1", action="edit", messageId=m2["id"], body="back")
         assert err.value.code == -32009
 
-        resolved = (await ok(http, "PATCH", "/v1/rooms/r1/comments/th1", {"action": "resolve"}, user="alice"))["result"]
+        resolved = (await ok(http, "PATCH", "/v1/rooms/r1/comments/th1", {"action": "resolve"}, user="alice"))["thread"]
         assert (resolved["status"], resolved["resolvedBy"]) == ("resolved", "alice")
         [t] = await everyone_agrees()
         assert t["status"] == "resolved" and comments_of(bob.doc)["th1"]["resolvedBy"] == "alice"
         assert (await bob.call("comments.list", state="open"))["threads"] == []
         assert [x["id"] for x in (await bob.call("comments.list", state="resolved"))["threads"]] == ["th1"]
 
-        reopened = (await bob.call("comments.update", commentId="th1", action="reopen"))["result"]
+        reopened = (await bob.call("comments.update", commentId="th1", action="reopen"))["thread"]
         assert (reopened["status"], reopened["resolvedBy"], reopened["resolvedAt"]) == ("open", None, None)
         [t] = await everyone_agrees()
         assert "resolvedBy" not in comments_of(alice.doc)["th1"]

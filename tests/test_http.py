@@ -179,10 +179,10 @@ async def test_rest_and_jsonrpc_parity(daemon: Daemon, http: aiohttp.ClientSessi
 
 async def test_every_command_has_a_route_and_schema(http: aiohttp.ClientSession) -> None:
     spec = await (await http.get("/openapi.json")).json()
-    ops = {op["x-jsonrpc-method"] for path in spec["paths"].values() for op in path.values()}
+    ops = {op["x-jsonrpc-method"] for path in spec["paths"].values() for op in path.values() if "x-jsonrpc-method" in op}
     assert ops == set(REGISTRY)
     create = spec["paths"]["/v1/rooms"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert create["properties"]["id"]["anyOf"][0]["pattern"] == "[A-Za-z0-9_-]{1,64}"
+    assert create["properties"]["id"]["anyOf"][0]["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
 
 
 async def test_health_and_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
@@ -324,5 +324,5 @@ async def test_multi_delete_over_rest_as_openapi_declares(daemon: Daemon, http: 
     for path in ("/v1/rooms/{roomId}/annotations/{id}", "/v1/rooms/{roomId}/annotations"):
         params = {p["name"]: p for p in spec["paths"][path]["delete"]["parameters"]}
         assert params["ids"]["in"] == "query"
-        array = params["ids"]["schema"]["anyOf"][0]
+        array = params["ids"]["schema"]
         assert array["type"] == "array" and array["items"]["type"] == "string"

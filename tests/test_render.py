@@ -12,6 +12,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,6 @@ from PIL import Image, ImageChops, ImageStat
 from annotd.canvas.model import Annotation, Style
 from annotd.render import FontMissing, RenderOptions, render, render_image, render_svg
 from annotd.render import fonts as fonts_mod
-from annotd.render.geometry import dash
 from tests.goldens_regen import CASES, GOLDEN_DIR, JPEG_CASES, MANIFEST, ann, pixels_sha256, view
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,17 +147,24 @@ def test_bold_differs_from_normal() -> None:
 
 
 def test_missing_font_raises(tmp_path: Path) -> None:
+    gone = fonts_mod.FontFace("gone", "fonts-gone", "", str(tmp_path / "nope.ttf"), "Gone")
     with pytest.raises(FontMissing):
-        fonts_mod.load_font("sans", "normal", 16.0, tmp_path / "nope.ttf")
+        fonts_mod.load_face(gone, "normal")
     with pytest.raises(FontMissing):
         fonts_mod.font_path("cursive")
 
 
 def test_missing_font_package_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     face = fonts_mod.FACES["serif"]
-    monkeypatch.setitem(fonts_mod.FACES, "serif", fonts_mod.FontFace(face.package, "no_such_fontpkg_module", face.relpath, face.css_family))
+    monkeypatch.setitem(fonts_mod.FACES, "serif", replace(face, module="no_such_fontpkg_module"))
     with pytest.raises(FontMissing):
         fonts_mod.font_path("serif")
+
+
+def test_every_fallback_font_is_installed() -> None:
+    """CI and the README install the Debian fonts; without them scripts would show boxes."""
+    assert fonts_mod.missing() == []
+    assert [f.key for f in fonts_mod.chain("serif", "bold")] == ["serif"] + [f.key for f in fonts_mod.FALLBACK]
 
 
 def test_group_opacity_does_not_double_overlap() -> None:
@@ -188,13 +195,6 @@ def test_svg_is_deterministic_and_matches_scene() -> None:
     assert "stroke-dasharray" in dashed
 
 
-def test_dash_splitting_follows_svg_semantics() -> None:
-    assert dash([(0, 0), (10, 0)], False, 3, 2) == [[(0.0, 0.0), (3.0, 0.0)], [(5.0, 0.0), (8.0, 0.0)]]
-    runs = dash([(0, 0), (10, 0), (10, 10)], False, 4, 4)
-    assert runs[1] == [(8.0, 0.0), (10, 0), (10.0, 2.0)]  # a dash turns the corner
-    assert dash([(0, 0), (10, 0)], False, 0, 5) == [[(0.0, 0.0)] * 2, [(5.0, 0.0)] * 2, [(10.0, 0.0)] * 2]
-
-
 def test_style_defaults_render() -> None:
     # Every annotation type with default style renders without error and paints something.
     for t in ("rect", "ellipse", "polygon", "line", "arrow", "freehand", "text"):
@@ -223,3 +223,79 @@ def test_output_size_is_the_rendered_size(case, opts) -> None:  # type: ignore[n
     options = replace(case.options, **opts)
     img = render_image(case.view, case.base() if case.base else None, options)
     assert output_size(case.view, options) == img.size
+
+
+def test_svg_embeds_subset_fonts_for_every_script() -> None:
+    """Each face the drawing uses is embedded once per weight, cut to its characters, and the
+    text names them in fallback order; the bytes do not change between runs."""
+    import base64
+    import re
+
+    import uharfbuzz as hb
+
+    from tests.goldens_regen import MULTI_SCRIPT, multi_script_view
+
+    svg = render_svg(multi_script_view(), None, RenderOptions())
+    assert svg == render_svg(multi_script_view(), None, RenderOptions())
+    text = svg.decode()
+    faces = dict(re.findall(r'font-family:"(annotd-[a-z]+-\d+)";font-weight:\d+;src:url\(data:font/otf;base64,([^)]+)\)', text))
+    assert {"annotd-sans-400", "annotd-arabic-400", "annotd-hebrew-400", "annotd-cjk-400", "annotd-emoji-400",
+            "annotd-serif-700", "annotd-arabic-700"} <= set(faces)
+    fonts = {name: hb.Font(hb.Face(base64.b64decode(data))) for name, data in faces.items()}
+    for _, line in MULTI_SCRIPT:
+        for ch in line.replace(" ", ""):
+            assert any(f.get_nominal_glyph(ord(ch)) for n, f in fonts.items() if n.endswith("-400")), ch
+    assert len(svg) < 400_000  # subsets, not the 20 MB CJK collection
+    assert 'direction="rtl"' in text
+
+
+@pytest.mark.parametrize("scale", [2.0, 0.5])
+def test_large_outputs_resample_the_base_in_skia_alike(monkeypatch: pytest.MonkeyPatch, scale: float) -> None:
+    """From SKIA_RESAMPLE_PIXELS on, Skia resamples the base (no output-sized copy of it);
+    the picture is the same as Pillow's resampling up to filter rounding."""
+    from annotd.render import raster
+    from tests.goldens_regen import base_image
+
+    base = base_image(300, 200)
+    v = view(ann("r", "rect", 20, 20, 100, 60, stroke="#e03131", strokeWidth=3),
+             image=image_ref(300, 200))
+    opts = RenderOptions(scale=scale)
+    pillow = render_image(v, base, opts)
+    monkeypatch.setattr(raster, "SKIA_RESAMPLE_PIXELS", 0)
+    skia_side = render_image(v, base, opts)
+    diff = ImageChops.difference(pillow, skia_side)
+    assert sum(ImageStat.Stat(diff).mean) / 3 < 1.0
+    assert max(hi for _, hi in diff.getextrema()) <= 24  # along the gradients' steepest edges
+
+
+def image_ref(w: int, h: int):  # type: ignore[no-untyped-def]
+    from annotd.canvas.model import ImageRef
+
+    return ImageRef("1" * 64, w, h, "image/png")
+
+
+def test_without_the_debian_fonts_exports_still_run_and_serve_warns(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """A machine without fonts-noto-core/-cjk/symbola: the fallback list skips what is not
+    installed (those scripts show the primary face's box), and ``annotd serve`` says so."""
+    from annotd import app
+
+    gone = replace(fonts_mod.FALLBACK[2], relpath=str(tmp_path / "NotoSansHebrew-Regular.ttf"),
+                   bold=str(tmp_path / "NotoSansHebrew-Bold.ttf"))
+    from annotd.render.textlayout import shape
+
+    monkeypatch.setattr(fonts_mod, "FALLBACK", (*fonts_mod.FALLBACK[:2], gone, *fonts_mod.FALLBACK[3:]))
+    fonts_mod.chain.cache_clear()
+    shape.cache_clear()
+    try:
+        assert "hebrew" not in [f.key for f in fonts_mod.chain("sans", "normal")]
+        with caplog.at_level("WARNING", logger="annotd"):
+            app._warn_missing_fonts()
+        assert "fonts-noto-core" in caplog.text and "boxes" in caplog.text
+        img = render_image(view(ann("t", "text", 10, 10, 180, 30, stroke="#000000", text="שלום abc")), None, RenderOptions())
+        assert img.getchannel("A").getextrema()[1] == 255
+        assert 0 in shape("שלום", "sans", "normal").runs[0].glyphs  # the box, from Noto Sans
+    finally:
+        fonts_mod.chain.cache_clear()  # shapes made without the face must not outlive the test
+        shape.cache_clear()

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import os
 import re
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -17,6 +18,7 @@ from annotd.errors import InvalidParams
 from annotd.presence import validate_presence
 from annotd.render.fonts import font_path
 
+from .conftest import DaemonFactory
 from .helpers import T, create_room
 
 
@@ -39,7 +41,8 @@ async def test_rooms_page_and_bundle(http: aiohttp.ClientSession) -> None:
     again = await http.get("/static/app.js", headers={"If-None-Match": plain.headers["ETag"]})
     assert again.status == 304
     sheet = await http.get(f"/static/app.css?v={css.group(1)}")
-    assert sheet.content_type == "text/css" and "@font-face" in await sheet.text()
+    assert sheet.content_type == "text/css" and "--" in await sheet.text()
+    assert 'href="/fonts/faces.css"' in page
     for bad in ("/static/nope.js", "/static/..%2Fwebui.py", "/static/app.ts"):
         r = await http.get(bad)
         assert r.status == 404, bad
@@ -68,16 +71,53 @@ async def test_fonts_are_the_exports_own_files(http: aiohttp.ClientSession) -> N
     assert (await http.get("/fonts/comic.ttf")).status == 404
 
 
+async def test_every_face_is_served_as_the_export_draws_it(http: aiohttp.ClientSession) -> None:
+    """The page declares every face of the export's fallback list at both weights and gets
+    the very bytes the export draws with (variable faces pinned, the CJK face cut out)."""
+    from annotd.render.fonts import FALLBACK, all_faces, face_bytes
+
+    r = await http.get("/fonts/faces.css")
+    assert r.status == 200 and r.content_type == "text/css"
+    css = await r.text()
+    for face in all_faces():
+        for weight in (400, 700):
+            assert f'font-family:"annotd-{face.key}";font-weight:{weight};' in css
+            assert f'url("/fonts/{face.key}-{weight}.ttf")' in css
+    for face, name in ((FALLBACK[1], "arabic-700"), (FALLBACK[2], "hebrew-400")):
+        got = await http.get(f"/fonts/{name}.ttf")
+        assert got.status == 200 and await got.read() == face_bytes(face, "bold" if name.endswith("700") else "normal")
+    assert (await http.get("/fonts/arabic-500.ttf")).status == 404
+    assert (await http.get("/fonts/klingon-400.ttf")).status == 404
+
+
 async def test_client_config(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     cfg = await (await http.get("/v1/client-config")).json()
     assert cfg["wsPort"] == int(daemon.ws_url.rsplit(":", 1)[1])
     assert cfg["limits"]["maxImageBytes"] == daemon.config.limits.max_image_bytes
     assert cfg["limits"]["presenceMaxHz"] == daemon.config.limits.presence_max_hz
+    assert cfg["fontFamilies"]["serif"][:3] == ["annotd-serif", "annotd-sans", "annotd-arabic"]
+    assert cfg["fontFamilies"]["sans"][-1] == "annotd-emoji"
     assert set(cfg["imageTypes"]) == {"image/png", "image/jpeg", "image/webp"}
     for family in ("sans", "serif", "mono"):
         for weight in ("normal", "bold"):
             m = cfg["fonts"][family][weight]
             assert 0 < m["descent"] < m["ascent"] < 1024
+    assert cfg["persistence"] == "memory"
+
+
+async def test_client_config_and_the_missing_room_page_say_how_rooms_are_kept(
+        make_daemon: DaemonFactory, tmp_path: Path) -> None:
+    """The page repeats what the server reports, so the report must match the configuration:
+    in memory by default, saved at a clean shutdown with rooms.save_dir."""
+    plain = await make_daemon()
+    saving = await make_daemon(rooms={"save_dir": str(tmp_path)})
+    for d, expected, words in ((plain, "memory", "keeps rooms in memory only"),
+                               (saving, "save_on_shutdown", "saves rooms to disk only when it shuts down cleanly")):
+        async with aiohttp.ClientSession(base_url=d.http_url) as http:
+            cfg = await (await http.get("/v1/client-config")).json()
+            assert cfg["persistence"] == expected
+            missing = await http.get("/r/gone")
+            assert missing.status == 404 and words in await missing.text()
 
 
 async def test_rooms_report_their_last_change(daemon: Daemon, http: aiohttp.ClientSession) -> None:

@@ -61,10 +61,16 @@ class Document:
 
 @dataclass(frozen=True)
 class Route:
-    """One REST route of a command; ``{name}`` path segments fill params of that name."""
+    """One REST route of a command; ``{name}`` path segments fill params of that name.
+
+    ``name`` tells the route apart in ``/openapi.json``'s ``operationId`` (a generated
+    client's function name): the command's name for its main route, ``<command>.<name>``
+    for another, where ``name`` defaults to the method (``annotations.upsert.put``).
+    """
 
     method: str
     path: str
+    name: str | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -86,11 +92,23 @@ class Command:
     """When set, a REST body is this ``bytes`` parameter, unparsed (a bundle file), read up to
     the ``limits`` key named by ``raw_limit``; JSON-RPC sends it base64-encoded."""
     raw_limit: str | None = None
+    result: Any = None
+    """What the command answers: a ``TypedDict`` class declared next to its params (JSON),
+    or ``bytes`` (a file; REST sends it as ``media``). ``/openapi.json``'s response schemas
+    and generated clients' result types come from it."""
+    media: str = "application/json"
+    """The REST response's media type."""
 
     @property
     def path_params(self) -> list[str]:
-        """Parameters any route can take from its path (a socket's room fills ``roomId``)."""
+        """Parameters any route can take from its path (a socket's room fills ``roomId``).
+
+        On REST such a parameter comes from the path only: a route without it in its path
+        does not take it from the query string or body either (one way to say one thing)."""
         return sorted({p for r in self.routes for p in r.path_params})
+
+    def operation_id(self, route: Route) -> str:
+        return self.name if route == self.routes[0] else f"{self.name}.{route.name or route.method.lower()}"
 
 
 REGISTRY: dict[str, Command] = {}
@@ -118,13 +136,15 @@ def _params_type(handler: Handler) -> type:
 
 
 def command(
-    name: str, *, method: str, path: str, status: int = 200,
-    also: tuple[tuple[str, str], ...] = (), body_param: str | None = None,
-    raw_body: str | None = None, raw_limit: str | None = None,
+    name: str, *, method: str, path: str, result: Any, status: int = 200,
+    also: tuple[tuple[str, str] | tuple[str, str, str], ...] = (), body_param: str | None = None,
+    raw_body: str | None = None, raw_limit: str | None = None, media: str = "application/json",
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(hub, params, caller)``; its params type is read from the annotation.
 
-    ``method``/``path`` is the main REST route, ``also`` more routes to the same command.
+    ``method``/``path`` is the main REST route, ``also`` more routes to the same command
+    (``(method, path)``, or ``(method, path, name)`` when the method alone does not tell
+    it from the others). ``result`` declares the answer (see :attr:`Command.result`).
     """
 
     def register(handler: Handler) -> Handler:
@@ -132,8 +152,12 @@ def command(
         if name in REGISTRY:
             raise RuntimeError(f"command {name} defined twice")
         summary = (handler.__doc__ or name).strip().splitlines()[0]
-        routes = tuple(Route(m, p) for m, p in ((method, path), *also))
-        REGISTRY[name] = Command(name, summary, params_type, handler, routes, status, body_param, raw_body, raw_limit)
+        routes = (Route(method, path), *(Route(*entry) for entry in also))
+        ids = [r.name or r.method for r in routes[1:]]
+        if len(set(ids)) < len(ids) or method in ids:
+            raise RuntimeError(f"command {name}: routes of one method need a name each (also=(method, path, name))")
+        REGISTRY[name] = Command(name, summary, params_type, handler, routes, status, body_param, raw_body, raw_limit,
+                                 result, media)
         return handler
 
     return register

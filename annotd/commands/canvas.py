@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, TypeVar
 
 from pycrdt import Doc
 
 from ..canvas import ops
 from ..canvas.codec import annotation_to_json, image_json, thread_to_json
+from ..canvas.jsontypes import AnchorInput, Annotation, AnnotationPatch, Image, Message, Thread
 from ..canvas.model import CanvasView
 from ..errors import InvalidParams, NotFound
 from ..identifiers import ID_PATTERN, TAG_PATTERN
@@ -40,13 +41,23 @@ class ListAnnotations:
     tag: str | None = rule(default=None, pattern=TAG_PATTERN, doc="a version tag instead of seq")
 
 
+class AnnotationList(TypedDict):
+    """The canvas at ``seq``: annotations in paint order, the base image, and what reading
+    the document had to repair (``issues``)."""
+
+    seq: int
+    annotations: list[Annotation]
+    image: Image | None
+    issues: list[str]
+
+
 def annotations_listing(view: CanvasView) -> dict[str, Any]:
     """What ``annotations.list`` answers besides ``seq`` (also run by the state worker)."""
     return {"annotations": [annotation_to_json(a) for a in view.annotations], "image": image_json(view.image),
             "issues": list(view.issues)}
 
 
-@command("annotations.list", method="GET", path="/v1/rooms/{roomId}/annotations")
+@command("annotations.list", method="GET", path="/v1/rooms/{roomId}/annotations", result=AnnotationList)
 async def list_annotations(hub: Hub, p: ListAnnotations, caller: Caller) -> Any:
     """Annotations in paint order (z, id), at the head or at a retained seq or tag."""
     room = hub.room(p.roomId)
@@ -59,7 +70,7 @@ class AnnotationRef:
     id: str = rule(pattern=ID_PATTERN)
 
 
-@command("annotations.get", method="GET", path="/v1/rooms/{roomId}/annotations/{id}")
+@command("annotations.get", method="GET", path="/v1/rooms/{roomId}/annotations/{id}", result=Annotation)
 async def get_annotation(hub: Hub, p: AnnotationRef, caller: Caller) -> dict[str, Any]:
     """One annotation at the head."""
     for a in hub.room(p.roomId).head_view().annotations:
@@ -71,14 +82,19 @@ async def get_annotation(hub: Hub, p: AnnotationRef, caller: Caller) -> dict[str
 @dataclass(frozen=True)
 class Upsert:
     roomId: str = rule(pattern=ID_PATTERN)
-    annotation: dict[str, Any] = rule(doc="full annotation to create, or the fields to change")
-    id: str | None = rule(default=None, pattern=ID_PATTERN, doc="REST: the id from the path")
+    annotation: dict[str, Any] = rule(doc="full annotation to create, or the fields to change", shape=AnnotationPatch)
+    id: str | None = rule(default=None, pattern=ID_PATTERN, doc="the annotation to update (REST: in the path)")
+
+
+class AnnotationWritten(TypedDict):
+    annotation: Annotation
+    seq: int
 
 
 @command(
     "annotations.upsert", method="POST", path="/v1/rooms/{roomId}/annotations",
     also=(("PUT", "/v1/rooms/{roomId}/annotations/{id}"), ("PATCH", "/v1/rooms/{roomId}/annotations/{id}")),
-    body_param="annotation",
+    body_param="annotation", result=AnnotationWritten,
 )
 async def upsert(hub: Hub, p: Upsert, caller: Caller) -> dict[str, Any]:
     """Create an annotation or update only the given fields (nested style fields one by one)."""
@@ -99,8 +115,14 @@ class Delete:
                                  doc="several at once (a selection), with or without id; REST: ?ids=a&ids=b")
 
 
+class AnnotationsDeleted(TypedDict):
+    deleted: list[str]
+    """The ids that existed and were deleted."""
+    seq: int
+
+
 @command("annotations.delete", method="DELETE", path="/v1/rooms/{roomId}/annotations/{id}",
-         also=(("DELETE", "/v1/rooms/{roomId}/annotations"),))
+         also=(("DELETE", "/v1/rooms/{roomId}/annotations", "many"),), result=AnnotationsDeleted)
 async def delete(hub: Hub, p: Delete, caller: Caller) -> dict[str, Any]:
     """Delete one annotation (or several with ``ids``); anchored comment threads keep their pin."""
     if p.id is None and not p.ids:
@@ -117,7 +139,14 @@ class Reorder:
     direction: Literal["forward", "backward", "front", "back"] = rule()
 
 
-@command("annotations.reorder", method="POST", path="/v1/rooms/{roomId}/annotations/{id}/reorder")
+class Reordered(TypedDict):
+    id: str
+    z: str
+    seq: int
+
+
+@command("annotations.reorder", method="POST", path="/v1/rooms/{roomId}/annotations/{id}/reorder",
+         result=Reordered)
 async def reorder(hub: Hub, p: Reorder, caller: Caller) -> dict[str, Any]:
     """Move an annotation forward, backward, to the front or to the back (rewrites only its z)."""
     z, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.reorder(doc, p.id, p.direction, caller.user_id, hub.now_ms()))
@@ -131,7 +160,12 @@ class Group:
     groupId: str | None = rule(default=None, pattern=ID_PATTERN)
 
 
-@command("annotations.group", method="POST", path="/v1/rooms/{roomId}/groups", status=201)
+class Grouped(TypedDict):
+    groupId: str
+    seq: int
+
+
+@command("annotations.group", method="POST", path="/v1/rooms/{roomId}/groups", status=201, result=Grouped)
 async def group(hub: Hub, p: Group, caller: Caller) -> dict[str, Any]:
     """Group annotations (nested groups allowed); returns the group id."""
     gid, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.group(doc, p.ids, caller.user_id, hub.now_ms(), p.groupId))
@@ -144,7 +178,12 @@ class Ungroup:
     groupId: str = rule(pattern=ID_PATTERN)
 
 
-@command("annotations.ungroup", method="DELETE", path="/v1/rooms/{roomId}/groups/{groupId}")
+class Ungrouped(TypedDict):
+    members: list[str]
+    seq: int
+
+
+@command("annotations.ungroup", method="DELETE", path="/v1/rooms/{roomId}/groups/{groupId}", result=Ungrouped)
 async def ungroup(hub: Hub, p: Ungroup, caller: Caller) -> dict[str, Any]:
     """Dissolve a group; returns its former members."""
     members, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.ungroup(doc, p.groupId, caller.user_id, hub.now_ms()))
@@ -164,6 +203,11 @@ class ListComments:
     tag: str | None = rule(default=None, pattern=TAG_PATTERN)
 
 
+class ThreadList(TypedDict):
+    seq: int
+    threads: list[Thread]
+
+
 def threads_listing(view: CanvasView, state: str, annotation_id: str | None, anchor_kind: str | None) -> dict[str, Any]:
     """What ``comments.list`` answers besides ``seq`` (also run by the state worker)."""
     threads = [
@@ -175,7 +219,7 @@ def threads_listing(view: CanvasView, state: str, annotation_id: str | None, anc
     return {"threads": [thread_to_json(t) for t in threads]}
 
 
-@command("comments.list", method="GET", path="/v1/rooms/{roomId}/comments")
+@command("comments.list", method="GET", path="/v1/rooms/{roomId}/comments", result=ThreadList)
 async def list_comments(hub: Hub, p: ListComments, caller: Caller) -> Any:
     """Comment threads with their messages and resolved pins, filtered by state and anchor."""
     room = hub.room(p.roomId)
@@ -185,13 +229,21 @@ async def list_comments(hub: Hub, p: ListComments, caller: Caller) -> Any:
 @dataclass(frozen=True)
 class CreateThread:
     roomId: str = rule(pattern=ID_PATTERN)
-    anchor: dict[str, Any] = rule(doc="{kind: annotation, annotationId, offsetX, offsetY} | {kind: point, x, y} | "
-                                       "{kind: region, x, y, w, h}")
+    anchor: dict[str, Any] = rule(doc="where to pin the thread: to an annotation, a point or a region",
+                                  shape=AnchorInput)
     body: str = rule()
     id: str | None = rule(default=None, pattern=ID_PATTERN)
 
 
-@command("comments.create", method="POST", path="/v1/rooms/{roomId}/comments", status=201)
+class ThreadWritten(TypedDict):
+    """The thread after the change. ``message``: the message an edit or a delete changed."""
+
+    thread: Thread
+    seq: int
+    message: NotRequired[Message]
+
+
+@command("comments.create", method="POST", path="/v1/rooms/{roomId}/comments", status=201, result=ThreadWritten)
 async def create_thread(hub: Hub, p: CreateThread, caller: Caller) -> dict[str, Any]:
     """Open a comment thread with its first message."""
     thread, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.create_thread(
@@ -206,7 +258,13 @@ class Reply:
     body: str = rule()
 
 
-@command("comments.reply", method="POST", path="/v1/rooms/{roomId}/comments/{commentId}/replies", status=201)
+class MessageWritten(TypedDict):
+    message: Message
+    seq: int
+
+
+@command("comments.reply", method="POST", path="/v1/rooms/{roomId}/comments/{commentId}/replies", status=201,
+         result=MessageWritten)
 async def reply(hub: Hub, p: Reply, caller: Caller) -> dict[str, Any]:
     """Add a reply to a thread."""
     message, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.reply(doc, p.commentId, p.body, caller.user_id, hub.now_ms()))
@@ -220,12 +278,12 @@ class UpdateThread:
     action: Literal["resolve", "reopen", "edit", "delete", "move"] = rule()
     messageId: str | None = rule(default=None, pattern=ID_PATTERN, doc="edit/delete: which message (default: the first)")
     body: str | None = rule(default=None, doc="edit: the new text")
-    anchor: dict[str, Any] | None = rule(default=None, doc="move: the new anchor")
+    anchor: dict[str, Any] | None = rule(default=None, doc="move: the new anchor", shape=AnchorInput)
 
 
-@command("comments.update", method="PATCH", path="/v1/rooms/{roomId}/comments/{commentId}")
+@command("comments.update", method="PATCH", path="/v1/rooms/{roomId}/comments/{commentId}", result=ThreadWritten)
 async def update_thread(hub: Hub, p: UpdateThread, caller: Caller) -> dict[str, Any]:
-    """Resolve or reopen a thread, edit or soft-delete one's own message, or move the pin."""
+    """Resolve or reopen a thread, edit or soft-delete one's own message, or move the pin; answers the thread."""
     user, now = caller.user_id, hub.now_ms()
     room = hub.room(p.roomId)
 
@@ -237,20 +295,22 @@ async def update_thread(hub: Hub, p: UpdateThread, caller: Caller) -> dict[str, 
                 return t.messages[0].id
         raise NotFound(f"thread {p.commentId!r} not found", data={"threadId": p.commentId})
 
-    def apply(doc: Any) -> Any:
+    def apply(doc: Any) -> dict[str, Any]:
         if p.action == "resolve":
-            return ops.resolve_thread(doc, p.commentId, user, now)
+            return {"thread": ops.resolve_thread(doc, p.commentId, user, now)}
         if p.action == "reopen":
-            return ops.reopen_thread(doc, p.commentId, user, now)
+            return {"thread": ops.reopen_thread(doc, p.commentId, user, now)}
         if p.action == "move":
             if p.anchor is None:
                 raise InvalidParams("anchor", "is required to move a thread")
-            return ops.move_thread(doc, p.commentId, p.anchor, user, now)
+            return {"thread": ops.move_thread(doc, p.commentId, p.anchor, user, now)}
         if p.action == "edit":
             if p.body is None:
                 raise InvalidParams("body", "is required to edit a message")
-            return ops.edit_message(doc, p.commentId, message_id(doc), p.body, user, now)
-        return ops.delete_message(doc, p.commentId, message_id(doc), user, now)
+            message = ops.edit_message(doc, p.commentId, message_id(doc), p.body, user, now)
+        else:
+            message = ops.delete_message(doc, p.commentId, message_id(doc), user, now)
+        return {"thread": ops.thread_json(doc, p.commentId), "message": message}
 
     done = await room.apply(user, apply)
-    return {"result": done.value, "seq": done.seq}
+    return {**done.value, "seq": done.seq}

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from ..errors import InvalidParams
+from ..exports.jobs import Status
 from ..identifiers import BACKGROUND_PATTERN, ID_PATTERN, JOB_ID_PATTERN, TAG_PATTERN
 from ..render.options import (
     CSS_DPI,
@@ -52,6 +53,51 @@ class CreateExport:
                            doc="transparent | white | #rrggbb (JPEG turns transparent into white)")
     quality: int | None = rule(default=None, minimum=QUALITY_MIN, maximum=QUALITY_MAX,
                                doc=f"JPEG quality (jpg only; default {DEFAULT_JPEG_QUALITY})")
+
+
+class ExportOptions(TypedDict):
+    """The options the export runs with, defaults filled in (``quality``: JPEG only,
+    ``pngSpeed``: PNG only)."""
+
+    scale: float
+    dpi: float | None
+    background: str
+    includeComments: bool
+    commentStates: list[Literal["open", "resolved"]]
+    quality: NotRequired[int]
+    pngSpeed: NotRequired[str]
+
+
+class ExportJob(TypedDict):
+    """An export job; times in milliseconds since the epoch. The file is
+    ``GET /v1/exports/{jobId}/download`` once ``status`` is ``done``."""
+
+    jobId: str
+    roomId: str
+    status: Status
+    format: Literal["png", "jpg", "svg"]
+    seq: int
+    tag: str | None
+    mime: str
+    fileName: str
+    size: int | None
+    error: str | None
+    createdAt: int
+    startedAt: int | None
+    finishedAt: int | None
+    renderMs: float | None
+    options: ExportOptions
+
+
+class ExportQueued(TypedDict):
+    jobId: str
+    status: Status
+    seq: int
+    """The document seq the export renders."""
+
+
+class ExportList(TypedDict):
+    exports: list[ExportJob]
 
 
 @dataclass(frozen=True)
@@ -103,7 +149,7 @@ def render_options(hub: Hub, p: CreateExport) -> tuple[RenderOptions, dict[str, 
 def output_pixels(view: CanvasView, opts: RenderOptions) -> dict[str, Any]:
     """The export's pixel size for ``view`` (the renderer's own rule; also run by the state
     worker for a big room)."""
-    from ..render.frame import output_size  # layout only (no aggdraw); not loaded by ``annotd export``
+    from ..render.frame import output_size  # layout only (no painting); not loaded by ``annotd export``
 
     w, h = output_size(view, opts)
     return {"width": w, "height": h}
@@ -131,7 +177,7 @@ async def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> N
                         data={"width": w, "height": h, "maxPixels": limit})
 
 
-@command("exports.create", method="POST", path="/v1/rooms/{roomId}/exports", status=202)
+@command("exports.create", method="POST", path="/v1/rooms/{roomId}/exports", status=202, result=ExportQueued)
 async def create(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
     """Queue an export of the room (head, seq or tag) as PNG, JPEG or SVG; returns the job id."""
     opts, echo = render_options(hub, p)
@@ -142,13 +188,13 @@ async def create(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
     return {"jobId": job.id, "status": job.status, "seq": job.seq}
 
 
-@command("exports.get", method="GET", path="/v1/exports/{jobId}")
+@command("exports.get", method="GET", path="/v1/exports/{jobId}", result=ExportJob)
 async def get(hub: Hub, p: JobRef, caller: Caller) -> dict[str, Any]:
     """An export job: status (queued, running, done, failed, evicted), size, timings, options."""
     return hub.exports.get(p.jobId).to_json()
 
 
-@command("exports.list", method="GET", path="/v1/rooms/{roomId}/exports")
+@command("exports.list", method="GET", path="/v1/rooms/{roomId}/exports", result=ExportList)
 async def list_exports(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """The room's export jobs still remembered, oldest first."""
     hub.room(p.roomId)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from .. import bundles
 from ..formats import bundle as bundle_format
@@ -23,8 +23,8 @@ from ..formats.w3c_in import parse_page
 from ..identifiers import ID_PATTERN, TAG_PATTERN
 from .base import Caller, Document, Download, command
 from .params import rule
-from .rooms import RoomRef, room_json
-from .versions import version_json
+from .rooms import RoomInfo, RoomRef, room_json
+from .versions import VersionInfo, version_json
 
 if TYPE_CHECKING:
     from ..hub import Hub
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 BASE_URL_PATTERN = r"https?://[^\s?#]{1,400}"
 
 
-@command("rooms.exportBundle", method="GET", path="/v1/rooms/{roomId}/bundle")
+@command("rooms.exportBundle", method="GET", path="/v1/rooms/{roomId}/bundle", result=bytes,
+         media=bundle_format.MEDIA_TYPE)
 async def export_bundle(hub: Hub, p: RoomRef, caller: Caller) -> Download:
     """Download the room as a `.annotd` bundle (head, tags with their states, images, comments)."""
     data, warnings = await bundles.save(hub, p.roomId)
@@ -47,8 +48,21 @@ class ImportBundle:
     roomId: str | None = rule(default=None, pattern=ID_PATTERN, doc="the new room's id (default: the bundle's)")
 
 
+class LoadedVersion(VersionInfo):
+    savedSeq: int
+    """The tag's seq in the bundle (``seq`` is its seq in the new room)."""
+
+
+class BundleLoaded(TypedDict):
+    room: RoomInfo
+    versions: list[LoadedVersion]
+    savedHeadSeq: int
+    warnings: list[str]
+
+
 @command("rooms.importBundle", method="POST", path="/v1/bundles", status=201,
-         also=(("POST", "/v1/rooms/{roomId}/bundle"),), raw_body="bundle", raw_limit="max_bundle_bytes")
+         also=(("POST", "/v1/rooms/{roomId}/bundle", "intoRoom"),), raw_body="bundle", raw_limit="max_bundle_bytes",
+         result=BundleLoaded)
 async def import_bundle(hub: Hub, p: ImportBundle, caller: Caller) -> dict[str, Any]:
     """Create a room from a `.annotd` bundle; tags are renumbered (`versions[].savedSeq` → `seq`)."""
     room, prepared = await bundles.load(hub, p.bundle, p.roomId, caller.user_id)
@@ -73,7 +87,23 @@ class ExportW3c:
                                doc="the side port's URL, to make ids and the image source links")
 
 
-@command("annotations.exportW3c", method="GET", path="/v1/rooms/{roomId}/formats/w3c")
+W3cPage = TypedDict("W3cPage", {
+    "@context": Any,
+    "id": str,
+    "type": Literal["AnnotationPage"],
+    "startIndex": int,
+    "items": list[dict[str, Any]],
+    "annotd:room": str,
+    "annotd:seq": int,
+    "annotd:tag": NotRequired[str],
+    "annotd:image": NotRequired[dict[str, Any]],
+    "annotd:generated": NotRequired[str],
+})
+"""A W3C Web Annotation ``AnnotationPage`` (protocol.md, "W3C Web Annotation")."""
+
+
+@command("annotations.exportW3c", method="GET", path="/v1/rooms/{roomId}/formats/w3c", result=W3cPage,
+         media=w3c.MEDIA_TYPE)
 async def export_w3c(hub: Hub, p: ExportW3c, caller: Caller) -> Document:
     """Every annotation and comment thread of a version as a W3C Web Annotation `AnnotationPage`."""
     room = hub.room(p.roomId)
@@ -90,8 +120,27 @@ class ImportW3c:
     page: Any = rule(doc="an AnnotationPage, AnnotationCollection, Annotation or array of annotations")
 
 
+class Skipped(TypedDict):
+    """An item of the file that was not imported: its place in the file, its id there, why."""
+
+    index: int | str
+    reason: str
+    id: NotRequired[int | str]
+
+
+class Imported(TypedDict):
+    """The ids of the annotations and threads created, what was skipped, what was imported
+    with a loss (``notes``)."""
+
+    created: list[str]
+    threads: list[str]
+    skipped: list[Skipped]
+    notes: list[str]
+    seq: int
+
+
 @command("annotations.importW3c", method="POST", path="/v1/rooms/{roomId}/formats/w3c", status=201,
-         body_param="page")
+         body_param="page", result=Imported)
 async def import_w3c(hub: Hub, p: ImportW3c, caller: Caller) -> dict[str, Any]:
     """Add the annotations of a W3C Web Annotation page as new ones; reports what was skipped."""
     size = _image_size(hub, p.roomId)
@@ -111,7 +160,33 @@ class ExportCoco:
                                                               '{"#e03131": "crack"} (REST: as JSON)')
 
 
-@command("annotations.exportCoco", method="GET", path="/v1/rooms/{roomId}/formats/coco")
+class CocoCategory(TypedDict):
+    id: int
+    name: str
+    supercategory: str
+
+
+class CocoProvenance(TypedDict):
+    """Where the file came from, and the annotations COCO cannot hold (text, lines)."""
+
+    room: str
+    seq: int
+    tag: str | None
+    skipped: list[dict[str, Any]]
+
+
+class CocoFile(TypedDict):
+    """COCO instances JSON (protocol.md, "COCO")."""
+
+    info: dict[str, Any]
+    licenses: list[dict[str, Any]]
+    images: list[dict[str, Any]]
+    categories: list[CocoCategory]
+    annotations: list[dict[str, Any]]
+    annotd: CocoProvenance
+
+
+@command("annotations.exportCoco", method="GET", path="/v1/rooms/{roomId}/formats/coco", result=CocoFile)
 async def export_coco(hub: Hub, p: ExportCoco, caller: Caller) -> Document:
     """Boxes, polygons and strokes of a version as COCO instances JSON (categories: see protocol.md)."""
     mapping = normalize_categories(p.categories)
@@ -132,7 +207,7 @@ class ImportCoco:
 
 
 @command("annotations.importCoco", method="POST", path="/v1/rooms/{roomId}/formats/coco", status=201,
-         body_param="coco")
+         body_param="coco", result=Imported)
 async def import_coco(hub: Hub, p: ImportCoco, caller: Caller) -> dict[str, Any]:
     """Add the boxes and polygons of one image of a COCO file as new annotations; reports what was skipped."""
     size = _image_size(hub, p.roomId)

@@ -12,12 +12,12 @@ import binascii
 import dataclasses
 import math
 import re
-import types
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import orjson
 
 from ..errors import InvalidParams
+from .jsonschema import Components, split_optional, type_schema
 
 MISSING = dataclasses.MISSING
 
@@ -30,9 +30,14 @@ def rule(
     maximum: float | None = None,
     max_len: int | None = None,
     doc: str = "",
+    shape: Any = None,
 ) -> Any:
-    """A dataclass field with validation rules attached as metadata."""
-    meta = {"pattern": pattern, "minimum": minimum, "maximum": maximum, "max_len": max_len, "doc": doc}
+    """A dataclass field with validation rules attached as metadata.
+
+    ``shape``: for an object checked deeper by the canvas validator (an annotation), the
+    ``TypedDict`` that describes it in ``/openapi.json``; parsing still sees an object."""
+    meta = {"pattern": pattern, "minimum": minimum, "maximum": maximum, "max_len": max_len, "doc": doc,
+            "shape": shape}
     if default is MISSING:
         return dataclasses.field(metadata=meta)
     if isinstance(default, list | dict):
@@ -40,16 +45,8 @@ def rule(
     return dataclasses.field(default=default, metadata=meta)
 
 
-def _is_optional(tp: Any) -> tuple[bool, Any]:
-    if get_origin(tp) in (Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if len(args) < len(get_args(tp)):
-            return True, args[0] if len(args) == 1 else Union[tuple(args)]  # noqa: UP007
-    return False, tp
-
-
 def _check(name: str, tp: Any, value: Any, meta: dict[str, Any], coerce: bool) -> Any:
-    optional, tp = _is_optional(tp)
+    optional, tp = split_optional(tp)
     if value is None:
         if optional:
             return None
@@ -160,57 +157,23 @@ def list_params(cls: type) -> frozenset[str]:
     """Names of the list-typed parameters of ``cls`` (REST reads them from repeated query keys)."""
     hints = get_type_hints(cls)
     return frozenset(f.name for f in dataclasses.fields(cls)
-                     if get_origin(_is_optional(hints[f.name])[1]) is list)
+                     if get_origin(split_optional(hints[f.name])[1]) is list)
 
 
-def json_schema(cls: type) -> dict[str, Any]:
-    """The JSON Schema of a params dataclass (for /openapi.json)."""
+def json_schema(cls: type, components: Components) -> dict[str, Any]:
+    """The JSON Schema of a params dataclass (for /openapi.json and protocol.md); named
+    shapes are added to ``components``."""
     hints = get_type_hints(cls)
     props: dict[str, Any] = {}
     required: list[str] = []
     for f in dataclasses.fields(cls):
-        props[f.name] = _schema(hints[f.name], dict(f.metadata))
+        props[f.name] = type_schema(hints[f.name], dict(f.metadata), components)
         if f.default is MISSING and f.default_factory is MISSING:
             required.append(f.name)
     schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
         schema["required"] = required
     return schema
-
-
-def _schema(tp: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    optional, tp = _is_optional(tp)
-    origin = get_origin(tp)
-    out: dict[str, Any]
-    if origin is Literal:
-        out = {"enum": list(get_args(tp))}
-    elif tp is bool:
-        out = {"type": "boolean"}
-    elif tp is int:
-        out = {"type": "integer"}
-    elif tp is float:
-        out = {"type": "number"}
-    elif tp is str:
-        out = {"type": "string"}
-    elif origin is list:
-        (item,) = get_args(tp) or (Any,)
-        out = {"type": "array", "items": _schema(item, {})}
-    elif tp is bytes:
-        out = {"type": "string", "contentEncoding": "base64"}
-    elif origin is dict or tp is dict:
-        out = {"type": "object"}
-    else:
-        out = {}
-    for key, target in (("pattern", "pattern"), ("minimum", "minimum"), ("maximum", "maximum")):
-        if meta.get(key) is not None:
-            out[target] = meta[key]
-    if meta.get("max_len") is not None:
-        out["maxItems" if origin is list else "maxLength"] = meta["max_len"]
-    if meta.get("doc"):
-        out["description"] = meta["doc"]
-    if optional:
-        out = {"anyOf": [out, {"type": "null"}]}
-    return out
 
 
 __all__ = ["parse", "json_schema", "list_params", "rule"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from ..canvas.jsontypes import Image
 from ..identifiers import ID_PATTERN
 from .base import Caller, command
 from .params import rule
@@ -12,6 +13,23 @@ from .params import rule
 if TYPE_CHECKING:
     from ..access import RoomAccess
     from ..hub import Hub
+
+
+class RoomInfo(TypedDict):
+    """A room's metadata; times are seconds since the epoch. ``epoch`` changes when the
+    room's history restarts (a client replaying from a seq must resync then)."""
+
+    id: str
+    name: str
+    createdAt: float
+    headSeq: int
+    snapshotSeq: int
+    oldestSeq: int
+    epoch: str
+    users: list[str]
+    clients: int
+    image: Image | None
+    lastChangeAt: float
 
 
 def room_json(room: RoomAccess) -> dict[str, Any]:
@@ -49,38 +67,66 @@ class NoParams:
     pass
 
 
-@command("rooms.create", method="POST", path="/v1/rooms", status=201)
+class RoomList(TypedDict):
+    rooms: list[RoomInfo]
+
+
+class RoomDeleted(TypedDict):
+    id: str
+    deleted: Literal[True]
+
+
+class SnapshotTaken(TypedDict):
+    seq: int
+
+
+class SnapshotInfo(TypedDict):
+    seq: int
+    ts: float
+    bytes: int
+    sha256: str
+    pinnedBy: list[str]
+    """The version tags that keep this snapshot."""
+
+
+class SnapshotList(TypedDict):
+    snapshots: list[SnapshotInfo]
+    oldestSeq: int
+    headSeq: int
+
+
+@command("rooms.create", method="POST", path="/v1/rooms", status=201, result=RoomInfo)
 async def create(hub: Hub, p: CreateRoom, caller: Caller) -> dict[str, Any]:
     """Create a room (optionally with a chosen id); a taken id is a conflict."""
     return room_json(hub.create_room(p.id, p.name))
 
 
-@command("rooms.list", method="GET", path="/v1/rooms")
+@command("rooms.list", method="GET", path="/v1/rooms", result=RoomList)
 async def list_rooms(hub: Hub, p: NoParams, caller: Caller) -> dict[str, Any]:
     """List every room with its metadata: name, image, people online, last change (see Rooms)."""
     return {"rooms": [room_json(r) for r in hub.rooms.values()]}
 
 
-@command("rooms.get", method="GET", path="/v1/rooms/{roomId}")
+@command("rooms.get", method="GET", path="/v1/rooms/{roomId}", result=RoomInfo)
 async def get(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """A room's metadata: head and snapshot seq, connected users, image."""
     return room_json(hub.room(p.roomId))
 
 
-@command("rooms.delete", method="DELETE", path="/v1/rooms/{roomId}")
+@command("rooms.delete", method="DELETE", path="/v1/rooms/{roomId}", result=RoomDeleted)
 async def delete(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """Delete a room; its sockets are closed with 4410."""
     hub.delete_room(p.roomId)
     return {"id": p.roomId, "deleted": True}
 
 
-@command("snapshots.create", method="POST", path="/v1/rooms/{roomId}/snapshots", status=201)
+@command("snapshots.create", method="POST", path="/v1/rooms/{roomId}/snapshots", status=201, result=SnapshotTaken)
 async def create_snapshot(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """Snapshot the room's document at its head now."""
     return {"seq": await hub.room(p.roomId).snapshot()}
 
 
-@command("snapshots.list", method="GET", path="/v1/rooms/{roomId}/snapshots")
+@command("snapshots.list", method="GET", path="/v1/rooms/{roomId}/snapshots", result=SnapshotList)
 async def list_snapshots(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """Retained snapshots (seq, ts, size, sha256, pinned by which versions)."""
     room = hub.room(p.roomId)

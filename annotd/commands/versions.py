@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..canvas import ops
 from ..identifiers import ID_PATTERN, TAG_PATTERN
@@ -14,6 +14,33 @@ from .rooms import RoomRef
 if TYPE_CHECKING:
     from ..history import Version
     from ..hub import Hub
+
+
+class VersionInfo(TypedDict):
+    """A named version: ``createdAt`` in seconds since the epoch."""
+
+    tag: str
+    seq: int
+    createdAt: float
+    createdBy: str
+
+
+class VersionList(TypedDict):
+    versions: list[VersionInfo]
+
+
+class RevertChanges(TypedDict):
+    """The annotation ids the revert created, updated and deleted (each sorted)."""
+
+    created: list[str]
+    updated: list[str]
+    deleted: list[str]
+
+
+class Reverted(TypedDict):
+    seq: int
+    tag: str
+    changes: RevertChanges
 
 
 def version_json(v: Version) -> dict[str, Any]:
@@ -27,7 +54,7 @@ class CreateVersion:
     seq: int | None = rule(default=None, minimum=0, doc="a retained seq (default: head)")
 
 
-@command("versions.create", method="POST", path="/v1/rooms/{roomId}/versions", status=201)
+@command("versions.create", method="POST", path="/v1/rooms/{roomId}/versions", status=201, result=VersionInfo)
 async def create(hub: Hub, p: CreateVersion, caller: Caller) -> dict[str, Any]:
     """Tag the head (or a retained seq); the tagged state can never be pruned."""
     room = hub.room(p.roomId)
@@ -37,7 +64,7 @@ async def create(hub: Hub, p: CreateVersion, caller: Caller) -> dict[str, Any]:
     return body
 
 
-@command("versions.list", method="GET", path="/v1/rooms/{roomId}/versions")
+@command("versions.list", method="GET", path="/v1/rooms/{roomId}/versions", result=VersionList)
 async def list_versions(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """Named versions in seq order."""
     return {"versions": [version_json(v) for v in hub.room(p.roomId).versions()]}
@@ -49,7 +76,7 @@ class Revert:
     tag: str = rule(pattern=TAG_PATTERN)
 
 
-@command("versions.revert", method="POST", path="/v1/rooms/{roomId}/versions/{tag}:revert")
+@command("versions.revert", method="POST", path="/v1/rooms/{roomId}/versions/{tag}:revert", result=Reverted)
 async def revert(hub: Hub, p: Revert, caller: Caller) -> dict[str, Any]:
     """Restore the canvas (annotations, z-order, groups, image) to a tag as ONE new update.
 

@@ -1,7 +1,7 @@
 """Where an export is rendered: the entry a worker runs (picklable in, picklable out) and
 the pool of worker processes.
 
-Why processes: rendering holds the GIL long enough (aggdraw, Pillow glue) to delay the
+Why processes: rendering holds the GIL long enough (Python glue around Skia and Pillow) to delay the
 relay. Measured room10 relay p50/p99 during back-to-back exports: 0.69/4.9 ms with
 processes vs 3.1/33 ms with a thread (idle 0.73/4.8 ms), figures in
 ``bench/bench_export.py``; ``export.executor = "thread"`` is kept for that comparison.

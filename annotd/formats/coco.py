@@ -35,7 +35,7 @@ from ..canvas.validate import validate_annotation_create
 from ..errors import InvalidParams
 from ..identifiers import COLOR_RE
 from .geometry import outline, polygon_area
-from .plan import DraftAnnotation, ImportPlan, label_draft
+from .plan import DraftAnnotation, ImportPlan, check_importable, label_draft
 
 REGION_TYPES = ("rect", "ellipse", "polygon", "freehand")
 PALETTE = ("#e03131", "#1971c2", "#2f9e44", "#f08c00", "#9c36b5", "#0c8599", "#e8590c", "#5c940d", "#c2255c", "#364fc7")
@@ -226,6 +226,20 @@ def _scaled(fields: dict[str, Any], sx: float, sy: float) -> dict[str, Any]:
     return out
 
 
+def _image_side(img: dict[str, Any], key: str, where: str) -> int | None:
+    """The file's image width or height: absent is fine (no scaling), anything but a whole
+    number of pixels within annotd's coordinate range is refused rather than ignored (a
+    size of 0 or 1e-300 would scale every coordinate to nothing or infinity)."""
+    v = img.get(key)
+    if v is None:
+        return None
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v == int(v)
+    if not ok or not 1 <= v <= S.COORD_LIMIT:
+        raise InvalidParams(f"{where}.{key}", f"must be a whole number of pixels from 1 to {S.COORD_LIMIT:g}, "
+                                              f"not {str(v)[:40]}")
+    return int(v)
+
+
 def parse_coco(coco: Any, *, image: tuple[int, int] | None, image_id: int | None = None,
                labels: bool = True) -> ImportPlan:
     """Read a COCO instances file into an import plan (see module doc). Raises
@@ -242,9 +256,10 @@ def parse_coco(coco: Any, *, image: tuple[int, int] | None, image_id: int | None
     names, colors = _categories(coco)
     sx = sy = 1.0
     if chosen is not None and image is not None:
-        w, h = chosen.get("width"), chosen.get("height")
-        if isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0 and (w, h) != image:
-            sx, sy = image[0] / w, image[1] / h
+        where = f"coco.images[{coco['images'].index(chosen)}]"
+        fw, fh = _image_side(chosen, "width", where), _image_side(chosen, "height", where)
+        if fw is not None and fh is not None and (fw, fh) != image:
+            sx, sy = image[0] / fw, image[1] / fh
     plan = ImportPlan()
     if (sx, sy) != (1.0, 1.0):
         plan.notes.append(f"coordinates scaled by {sx:g} x {sy:g} from the file's image size to the room's")
@@ -278,8 +293,12 @@ def parse_coco(coco: Any, *, image: tuple[int, int] | None, image_id: int | None
             plan.annotations.append(DraftAnnotation(f"{i}.{j}", fields, groups=group))
         if labels:
             x, y, w, h = bbox([p for f in valid for p in _corners(f)])
-            plan.annotations.append(label_draft(f"{i}.label", name, (x, y, w, h), group[0], color))
+            plan.annotations.append(label_draft(f"{i}.label", name, (x, y, w, h), group[0], color, image=image))
         plan.notes.extend(f"coco.annotations[{i}]: {n}" for n in notes)
+    if other and other == len(anns) and chosen is not None:
+        raise InvalidParams("imageId" if image_id is not None else "coco.annotations",
+                            f"nothing could be imported: all {other} object(s) of the file belong to other images "
+                            f"than image {str(chosen.get('id'))[:40]}")
     if other:
         plan.notes.append(f"{other} object(s) of other images in the file were not imported")
-    return plan
+    return check_importable(plan, "coco.annotations")

@@ -5,7 +5,7 @@ Why: W3C Web Annotation and COCO describe a shape by its absolute outline in the
 relative to the box. The box and rotation rule itself is the canvas layer's
 (:mod:`annotd.canvas.box`); this module adds what only the formats need (an ellipse as a
 polygon, areas, coordinates as text), separate from the renderer's geometry so the
-daemon's request path does not import the renderer.
+daemon's request path does not import the renderer (fonts, Skia).
 """
 
 from __future__ import annotations

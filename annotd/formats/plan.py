@@ -155,18 +155,49 @@ def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> 
             made_threads.append(made["id"])
     return {"created": created, "threads": made_threads}
 
+def check_importable(plan: ImportPlan, field: str) -> ImportPlan:
+    """``plan``, or ``InvalidParams`` (422) naming ``field`` when the file had items and not
+    one of them could be imported: "201 Created" with nothing created would read as success.
+    ``data.skipped`` lists each item's reason, as a partial import's answer does. An empty
+    file is not refused: nothing was discarded."""
+    if plan.skipped and not plan.annotations and not plan.threads:
+        reasons = "; ".join(f"[{s['index']}] {s['reason']}" for s in plan.skipped[:5])
+        more = f" (and {len(plan.skipped) - 5} more)" if len(plan.skipped) > 5 else ""
+        raise InvalidParams(field, f"nothing could be imported: {reasons}{more}",
+                            data={"skipped": plan.skipped, "notes": plan.notes})
+    return plan
+
+
 LABEL_HEIGHT = 24.0
 LABEL_FONT = 16.0
 
 
+def _label_place(box: tuple[float, float, float, float], width: float,
+                 image: tuple[int, int] | None) -> tuple[float, float, float]:
+    """(x, y, width) of a label for ``box``: above it, or below it when there is no room
+    above inside the image, or inside its top edge when there is room for neither; never
+    sticking out of the image at the sides. Without an image only "above" is known."""
+    x, y, w, h = box
+    if image is None:
+        return x, max(-S.COORD_LIMIT, y - LABEL_HEIGHT), width
+    iw, ih = float(image[0]), float(image[1])
+    width = min(width, iw)
+    if y - LABEL_HEIGHT >= 0:
+        top = y - LABEL_HEIGHT
+    elif y + h + LABEL_HEIGHT <= ih:
+        top = y + h
+    else:
+        top = min(max(y, 0.0), max(ih - LABEL_HEIGHT, 0.0))
+    return min(max(x, 0.0), iw - width), top, width
+
+
 def label_draft(key: str, text: str, box: tuple[float, float, float, float], group: str, color: str | None = None,
-                created_by: str | None = None) -> DraftAnnotation:
-    """A text label for a shape (a COCO category, a W3C tag), grouped with it and placed just
-    above its box, so the label is "linked" the way COCO export reads categories back."""
-    x, y, w, _ = box
+                created_by: str | None = None, image: tuple[int, int] | None = None) -> DraftAnnotation:
+    """A text label for a shape (a COCO category, a W3C tag), grouped with it and placed by
+    :func:`_label_place` inside ``image`` (the room's base image size), so the label is
+    "linked" the way COCO export reads categories back."""
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")[: S.MAX_TEXT_LENGTH]
-    width = max(w, min(LABEL_FONT * 0.6 * len(text) + 8, 2000.0))
-    top = max(-S.COORD_LIMIT, y - LABEL_HEIGHT)
+    x, top, width = _label_place(box, max(box[2], min(LABEL_FONT * 0.6 * len(text) + 8, 2000.0)), image)
     style: dict[str, Any] = {"fontSize": LABEL_FONT}
     if color is not None:
         style["stroke"] = color

@@ -72,6 +72,7 @@ class SafeZip:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError) as exc:
+            # NotImplementedError: a central directory entry claiming a newer zip version
             raise InvalidParams("bundle", f"not a readable zip file: {exc}") from None
         infos = self._zip.infolist()
         if len(infos) > limits.max_entries:  # the record lied about its count

@@ -21,7 +21,7 @@ from defusedxml import DefusedXmlException
 from ..canvas import schema as S
 from ..canvas.box import Pt, absolute_points, bbox, box_corners, centre
 from ..canvas.model import Annotation
-from .geometry import ELLIPSE_POINTS, num
+from .geometry import ELLIPSE_POINTS, ellipse_points, num
 
 Affine = tuple[float, float, float, float, float, float]
 """(a, b, c, d, e, f) as in SVG ``matrix(a b c d e f)``: x' = a*x + c*y + e, y' = b*x + d*y + f."""
@@ -41,35 +41,42 @@ def _pts(pts: Sequence[Pt]) -> str:
 
 
 def to_svg(a: Annotation) -> str:
-    """An SvgSelector value for ``a`` in absolute image pixels (no transforms except an
-    ellipse's own rotation, which SVG consumers all understand)."""
+    """An SvgSelector value for ``a`` in absolute image pixels, in the forms Annotorious 3
+    reads (it dispatches on the element name and reads only a few): no transforms, a rotated
+    shape as the ``<polygon>`` of its outline, every open shape as a ``<path>`` without ``Z``."""
     if a.type in ("rect", "text"):
         if a.rotation:
-            body = f'<polygon points="{_pts(box_corners(a))}"/>'
-        else:
-            body = f'<rect x="{num(a.x)}" y="{num(a.y)}" width="{num(a.w)}" height="{num(a.h)}"/>'
-    elif a.type == "ellipse":
+            return _svg(f'<polygon points="{_pts(box_corners(a))}"/>')
+        return _svg(f'<rect x="{num(a.x)}" y="{num(a.y)}" width="{num(a.w)}" height="{num(a.h)}"/>')
+    if a.type == "ellipse":
+        if a.rotation:  # Annotorious' ellipse has no rotation: its outline keeps the shape
+            return _svg(f'<polygon points="{_pts(ellipse_points(a))}"/>')
         cx, cy = centre(a)
-        rot = f' transform="rotate({num(a.rotation)} {num(cx)} {num(cy)})"' if a.rotation else ""
-        body = f'<ellipse cx="{num(cx)}" cy="{num(cy)}" rx="{num(a.w / 2)}" ry="{num(a.h / 2)}"{rot}/>'
-    elif a.type == "polygon":
-        tag = "polygon" if a.closed else "polyline"
-        body = f'<{tag} points="{_pts(absolute_points(a))}"/>'
-    elif a.type == "freehand":
-        pts = absolute_points(a)
-        d = "M" + " L".join(f"{num(x)} {num(y)}" for x, y in pts)
-        body = f'<path d="{d}"/>'
-    else:  # line, arrow
-        body = f'<polyline points="{_pts(absolute_points(a))}"/>'
+        # Without xmlns: Annotorious 3.8 reads an <ellipse> inside <svg xmlns="…"> as NaN
+        # (its parseSVGXML hands back the <svg> root, whose cx/cy/rx/ry do not exist). An
+        # unqualified <svg> is what Annotorious writes itself; annotd reads both.
+        return f'<svg><ellipse cx="{num(cx)}" cy="{num(cy)}" rx="{num(a.w / 2)}" ry="{num(a.h / 2)}"/></svg>'
+    if a.type == "polygon" and a.closed:
+        return _svg(f'<polygon points="{_pts(absolute_points(a))}"/>')
+    return _svg(f'<path d="{path_data(absolute_points(a))}"/>')  # line, arrow, open polygon, freehand
+
+
+def _svg(body: str) -> str:
     return f'<svg xmlns="{SVG_NS}">{body}</svg>'
 
 
+def path_data(pts: Sequence[Pt]) -> str:
+    """An open path through ``pts``: ``M x y L x y …`` (no ``Z``: Annotorious reads a path
+    without ``Z`` as a polyline, with it as a polygon)."""
+    return "M" + " L".join(f"{num(x)} {num(y)}" for x, y in pts)
+
+
 def point_svg(x: float, y: float) -> str:
-    return f'<svg xmlns="{SVG_NS}"><circle cx="{num(x)}" cy="{num(y)}" r="0"/></svg>'
+    return _svg(f'<circle cx="{num(x)}" cy="{num(y)}" r="0"/>')
 
 
 def region_svg(x: float, y: float, w: float, h: float) -> str:
-    return f'<svg xmlns="{SVG_NS}"><rect x="{num(x)}" y="{num(y)}" width="{num(w)}" height="{num(h)}"/></svg>'
+    return _svg(f'<rect x="{num(x)}" y="{num(y)}" width="{num(w)}" height="{num(h)}"/>')
 
 
 # -- SVG / xywh → annotd create fields -----------------------------------------------------------

@@ -9,12 +9,18 @@ What each annotd object becomes (protocol.md, "W3C Web Annotation", is the refer
 * every comment thread → ``TextualBody``\\ s on the annotation it is anchored to: the first
   message ``commenting``, the others ``replying``, each with its ``creator`` and times;
   a thread pinned to a point or a region is an ``Annotation`` of its own (motivation
-  ``commenting``, the region as ``xywh=``, a point as an SVG circle of radius 0);
+  ``commenting``, the region as ``xywh=``, a point as ``xywh=pixel:x,y,0,0`` and an SVG
+  circle of radius 0);
 * ``creator`` is the annotation's ``createdBy``; ``modified`` its ``updatedAt``.
 
 Everything W3C has no word for (type, style, z-order, groups, lock, arrowheads, thread
 status) rides along in ``annotd:``-prefixed properties, so an annotd page imports back
-without loss while other tools simply ignore them. Deleted messages are not exported.
+without loss while other tools simply ignore them; :data:`CONTEXT` defines each of them
+(the objects as ``@json`` literals), so JSON-LD processors keep them too. Deleted messages
+are not exported.
+
+Selectors are written in the forms Annotorious 3 reads (it reads only the *first* selector
+of a target, so that one must be the most readable): see :func:`~annotd.formats.shapes.to_svg`.
 """
 
 from __future__ import annotations
@@ -28,7 +34,26 @@ from ..canvas.model import Annotation, CanvasView, Message, Thread
 from .geometry import num
 from .shapes import point_svg, region_svg, to_svg
 
-CONTEXT: list[Any] = ["http://www.w3.org/ns/anno.jsonld", {"annotd": "urn:annotd:terms:"}]
+
+def _json_term(name: str) -> dict[str, str]:
+    return {"@id": f"annotd:{name}", "@type": "@json"}
+
+
+CONTEXT: list[Any] = ["http://www.w3.org/ns/anno.jsonld", {
+    "@version": 1.1,
+    "annotd": "urn:annotd:terms:",
+    # Objects annotd reads back whole are JSON literals: a JSON-LD processor would drop
+    # their keys (no term for ``style``, ``status``…) where "@json" keeps them verbatim.
+    "annotd:annotation": _json_term("annotation"),
+    "annotd:thread": _json_term("thread"),
+    "annotd:anchor": _json_term("anchor"),
+    "annotd:image": _json_term("image"),
+    "annotd:room": {"@id": "annotd:room"},
+    "annotd:seq": {"@id": "annotd:seq", "@type": "xsd:integer"},
+    "annotd:tag": {"@id": "annotd:tag"},
+    "annotd:generated": {"@id": "annotd:generated", "@type": "xsd:dateTime"},
+}]
+"""The W3C context plus a JSON-LD 1.1 definition of every ``annotd:`` term this module writes."""
 MEDIA_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
 MEDIA_FRAGMENTS = "http://www.w3.org/TR/media-frags/"
 EXTENSION = "annotd:annotation"
@@ -151,7 +176,10 @@ def _comment_annotation(t: Thread, ids: _Ids, source: str) -> dict[str, Any] | N
         ]
         anchor = anchor_to_json(a)
     else:  # a point, or an annotation anchor whose annotation is gone: where its pin is
-        selector = [{"type": "SvgSelector", "value": point_svg(x, y)}]
+        # A zero-size box first (Annotorious reads only the first selector and has no point
+        # shape; the Annotorious 2 point tool wrote points this way), the circle for SVG readers.
+        selector = [{"type": "FragmentSelector", "conformsTo": MEDIA_FRAGMENTS, "value": f"xywh=pixel:{num(x)},{num(y)},0,0"},
+                    {"type": "SvgSelector", "value": point_svg(x, y)}]
         anchor = {"kind": "point", "x": x, "y": y}
     out: dict[str, Any] = {"id": ids.thread(t.id), "type": "Annotation", "motivation": "commenting"}
     if t.createdBy:

@@ -5,15 +5,21 @@ Accepted documents: an ``AnnotationPage`` (``items``), an ``AnnotationCollection
 first page embedded, a single ``Annotation``, or a JSON array of annotations (what
 Annotorious' ``getAnnotations()`` returns). Anything else is refused naming ``page``.
 
-Per annotation, the shape comes from (first that works): the ``annotd:annotation``
-extension (an annotd export: lossless), an ``SvgSelector`` (rect, ellipse, circle,
-polygon, polyline, line, path), a ``FragmentSelector`` ``xywh=`` (pixel or percent).
+The target is ``{source, selector}`` or an IRI with a media fragment
+(``"photo.jpg#xywh=1,2,3,4"``, also ``pixel:``/``percent:``), read as that box. Per
+annotation, the shape comes from the selector (an ``SvgSelector``: rect, ellipse, circle,
+polygon, polyline, line, path; else a ``FragmentSelector`` ``xywh=``) and the
+``annotd:annotation`` extension of an annotd export: the extension is used whole (lossless)
+only when it agrees with the selector, because tools that edit a shape carry the extension
+along untouched and their edit must win (:mod:`annotd.formats.agree`; noted). Point and
+region comments follow the same rule for ``annotd:anchor``.
 Bodies: ``TextualBody`` with purpose ``commenting``/``replying`` (or none) become one comment
 thread anchored to the shape (grouped by ``annotd:thread`` when present); ``describing``
 gives a text annotation its text (on another shape it is a comment); ``tagging`` and
 ``classifying`` values become one text label grouped with the shape. Whatever cannot be
 represented (no image selector, a whole-image target, another image, a link body) is
-skipped with a reason and reported; nothing is guessed.
+skipped with a reason and reported; nothing is guessed. A page with items of which none
+could be imported is refused as a whole (:func:`~annotd.formats.plan.check_importable`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from ..canvas import schema as S
 from ..canvas.validate import validate_anchor, validate_annotation_create, validate_body
 from ..errors import InvalidParams
 from ..identifiers import is_id
-from .plan import DraftAnnotation, DraftMessage, DraftThread, ImportPlan, clean_ms, clean_user, label_draft
+from .agree import TOLERANCE_PX, agrees, merge, moved, shift
+from .plan import DraftAnnotation, DraftMessage, DraftThread, ImportPlan, check_importable, clean_ms, clean_user, label_draft
 from .shapes import ParsedShape, ShapeError, parse_svg, parse_xywh
 from .w3c import ANCHOR, EXTENSION, THREAD
 
@@ -91,15 +98,32 @@ def _source(target: dict[str, Any]) -> str | None:
     return src if isinstance(src, str) else None
 
 
+def _fragment_target(ref: Any) -> dict[str, Any] | None:
+    """``"img.jpg#xywh=…"`` (a string target, or a target whose ``id`` is such an IRI) as the
+    specific resource it names: the source and a ``FragmentSelector``."""
+    if not isinstance(ref, str):
+        return None
+    source, sep, fragment = ref.partition("#")
+    if not sep or not fragment.startswith("xywh="):
+        return None
+    return {"source": source, "selector": {"type": "FragmentSelector", "value": fragment}}
+
+
 def _target(item: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     target = item.get("target")
     if isinstance(target, list):
-        target = next((t for t in target if isinstance(t, dict) and "selector" in t), target[0] if target else None)
-    if isinstance(target, str) or (isinstance(target, dict) and "selector" not in target):
+        target = next((t for t in target if (isinstance(t, dict) and "selector" in t) or _fragment_target(t)),
+                      target[0] if target else None)
+    if isinstance(target, dict) and "selector" not in target:
+        target = target.get("id", target)
+    if isinstance(target, str):
+        named = _fragment_target(target)
+        return (named, "") if named else (None, "targets the whole image (no selector, no #xywh= fragment): nothing to draw")
+    if isinstance(target, dict) and "selector" in target:
+        return target, ""
+    if isinstance(target, dict):
         return None, "targets the whole image (no selector): nothing to draw"
-    if not isinstance(target, dict):
-        return None, "has no target"
-    return target, ""
+    return None, "has no target"
 
 
 def _shape(target: dict[str, Any], image: tuple[int, int] | None) -> tuple[ParsedShape | None, str]:
@@ -156,7 +180,7 @@ class _Reader:
             return
         creator, when = _agent(item.get("creator")), _ms(item.get("modified")) or _ms(item.get("created"))
         if isinstance(item.get(ANCHOR), dict):
-            self._loose_thread(i, item, ident)
+            self._loose_thread(i, item, target, ident)
             return
         fields, order, groups, notes = self._fields(i, item, target)
         if fields is None:
@@ -178,7 +202,8 @@ class _Reader:
                 notes.append(f"its outermost group was dropped to group it with its tags (at most {S.MAX_GROUP_DEPTH})")
             groups = (group, *groups)[: S.MAX_GROUP_DEPTH]
             box = (fields.get("x", 0.0), fields.get("y", 0.0), fields.get("w", 0.0), fields.get("h", 0.0))
-            self.plan.annotations.append(label_draft(f"{i}:label", ", ".join(tags), box, group, created_by=creator))
+            self.plan.annotations.append(label_draft(f"{i}:label", ", ".join(tags), box, group, created_by=creator,
+                                                        image=self.image))
         self.plan.annotations.append(DraftAnnotation(key, fields, creator, when, groups, order))
         for thread in threads:
             thread.anchor["annotationId"] = key
@@ -187,23 +212,49 @@ class _Reader:
 
     def _fields(self, i: int, item: dict[str, Any], target: dict[str, Any]
                 ) -> tuple[dict[str, Any] | None, str | None, tuple[str, ...], list[str]]:
-        ext = item.get(EXTENSION)
-        notes: list[str] = []
-        if isinstance(ext, dict):
-            fields = {k: v for k, v in ext.items() if k not in SERVER_KEYS}
-            try:
-                validate_annotation_create(fields, f"page.items[{i}].{EXTENSION}")
-                z = ext.get("z")
-                groups = ext.get("groupIds")
-                ok_groups = isinstance(groups, list) and all(is_id(g) for g in groups)
-                return fields, z if isinstance(z, str) else None, tuple(groups) if ok_groups else (), notes  # type: ignore[arg-type]
-            except InvalidParams as exc:
-                notes.append(f"{EXTENSION} ignored ({exc.message}); the selector was used")
+        """Create fields, z key, group names and notes: the ``annotd:annotation`` block when
+        it agrees with the selector (:mod:`~annotd.formats.agree`), else the selector's
+        geometry with the block's other fields."""
+        block, order, groups, notes = self._block(i, item)
         shape, why = _shape(target, self.image)
         if shape is None:
+            if block is not None:
+                return block, order, groups, [*notes, f"the selector was not readable ({why}); {EXTENSION} was used"]
             self.plan.skip(i, why, item.get("id"))
             return None, None, (), notes
-        return dict(shape.fields), None, (), [*notes, *shape.notes]
+        if block is None:
+            return dict(shape.fields), None, (), [*notes, *shape.notes]
+        if agrees(block, shape.fields):
+            return block, order, groups, notes
+        by = shift(block, shape.fields)
+        try:
+            merged = validate_annotation_create(merge(block, shape.fields) if by is None else moved(block, by),
+                                                f"page.items[{i}]")
+        except InvalidParams as exc:
+            self.plan.skip(i, exc.message, item.get("id"))
+            return None, None, (), notes
+        if by is not None:
+            notes.append(f"the selector and {EXTENSION} disagree (the shape was moved in another tool): it was "
+                         f"moved by {by[0]:.4g}, {by[1]:.4g} as the selector says, the rest kept from {EXTENSION}")
+            return merged, order, groups, notes
+        notes.append(f"the selector and {EXTENSION} disagree (the shape was edited in another tool): its geometry "
+                     f"was taken from the selector (type {merged['type']}), style, z-order, groups and lock from {EXTENSION}")
+        return merged, order, groups, [*notes, *shape.notes]
+
+    @staticmethod
+    def _block(i: int, item: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, tuple[str, ...], list[str]]:
+        ext = item.get(EXTENSION)
+        if not isinstance(ext, dict):
+            return None, None, (), []
+        fields = {k: v for k, v in ext.items() if k not in SERVER_KEYS}
+        try:
+            fields = validate_annotation_create(fields, f"page.items[{i}].{EXTENSION}")
+        except InvalidParams as exc:
+            return None, None, (), [f"{EXTENSION} ignored ({exc.message}); the selector was used"]
+        z = ext.get("z")
+        groups = ext.get("groupIds")
+        ok_groups = isinstance(groups, list) and all(is_id(g) for g in groups)
+        return fields, z if isinstance(z, str) else None, tuple(groups) if ok_groups else (), []  # type: ignore[arg-type]
 
     def _read_bodies(self, i: int, item: dict[str, Any], fields: dict[str, Any]
                      ) -> tuple[list[str], list[str], list[DraftThread]]:
@@ -257,7 +308,25 @@ class _Reader:
             thread.resolved_by = clean_user(ext.get("resolvedBy"))
             thread.resolved_at = clean_ms(ext.get("resolvedAt"))
 
-    def _loose_thread(self, i: int, item: dict[str, Any], ident: Any) -> None:
+    def _moved_anchor(self, i: int, anchor: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+        """The pin where the selector puts it when another tool moved it (the same rule as
+        for shapes: the block wins only when it agrees within a pixel)."""
+        shape, _ = _shape(target, self.image)
+        if shape is None:
+            return anchor
+        f = shape.fields
+        x, y, w, h = (float(f.get(k, 0.0)) for k in ("x", "y", "w", "h"))  # type: ignore[arg-type]
+        if anchor["kind"] == "point":
+            there = {"kind": "point", "x": x + w / 2, "y": y + h / 2}
+        else:
+            there = {"kind": "region", "x": x, "y": y, "w": w, "h": h}
+        if all(abs(there[k] - anchor[k]) <= TOLERANCE_PX for k in there if k != "kind"):
+            return anchor
+        self.plan.notes.append(f"page.items[{i}]: the selector and {ANCHOR} disagree (moved in another tool): "
+                               f"the comment was placed where the selector puts it")
+        return there
+
+    def _loose_thread(self, i: int, item: dict[str, Any], target: dict[str, Any], ident: Any) -> None:
         raw = dict(item[ANCHOR])
         raw.pop("detachedFrom", None)
         try:
@@ -268,6 +337,7 @@ class _Reader:
         if anchor["kind"] == "annotation":
             self.plan.skip(i, "a comment anchored to an annotation outside this page", ident)
             return
+        anchor = self._moved_anchor(i, anchor, target)
         threads: dict[str, DraftThread] = {}
         for j, body in enumerate(_bodies(item)):
             if isinstance(body, dict) and isinstance(body.get("value"), str):
@@ -281,12 +351,14 @@ class _Reader:
 
 def parse_page(page: Any, image: tuple[int, int] | None) -> ImportPlan:
     """Read a W3C document into an import plan; ``image`` is the room's base image size
-    (needed for ``xywh=percent:``). Raises ``InvalidParams`` only when the document as a
-    whole is not W3C Web Annotation; single items are skipped with a reason."""
+    (needed for ``xywh=percent:`` and to keep labels inside it). Raises ``InvalidParams``
+    when the document as a whole is not W3C Web Annotation, or when it has items and none
+    could be imported (each item's reason in ``data.skipped``); otherwise single items are
+    skipped with a reason."""
     items = page_items(page)
     if len(items) > S.MAX_ANNOTATIONS:
         raise InvalidParams("page.items", f"holds {len(items)} annotations; at most {S.MAX_ANNOTATIONS} can be imported")
     reader = _Reader(image)
     for i, item in enumerate(items):
         reader.item(i, item)
-    return reader.plan
+    return check_importable(reader.plan, "page.items")

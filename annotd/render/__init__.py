@@ -3,7 +3,7 @@
 Public API: :func:`render`, :func:`render_image`, :func:`render_svg`, :class:`RenderOptions`,
 :class:`FontMissing`. Design and measurements: ``annotd/render/DESIGN.md``.
 
-Importing this package is cheap: the renderer itself (Pillow, aggdraw, fonts) is imported on
+Importing this package is cheap: the renderer itself (Skia, HarfBuzz, fonts) is imported on
 first use of one of its names, so code that needs only :mod:`.options` (the API's export
 parameters, ``annotd export``) does not load it.
 """

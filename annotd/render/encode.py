@@ -153,7 +153,7 @@ def encode_jpeg(
         flat = Image.new("RGBA", img.size, (255, 255, 255, 255))
         flat.alpha_composite(img)
         img = flat
-    rgb = img if img.mode == "RGB" else img.convert("RGB")
+    rgb = img if img.mode in ("RGB", "RGBX") else img.convert("RGB")  # RGBX: libjpeg reads it as is
     params: dict[str, object] = {
         "quality": quality,
         "subsampling": JPEG_SUBSAMPLING,

@@ -2,7 +2,7 @@
 
 Why its own module: the pixel size of an export is checked against
 ``export.max_output_pixels`` *before* the job is queued, in the daemon's process, which does
-not load the painting half of the renderer (aggdraw). This needs only the scene (text layout
+not paint (no surface, no glyph rasterising). This needs only the scene (text layout
 for the bounds of a canvas without image), and it is the same code the renderer uses, so the
 size checked is the size rendered (a test holds them equal).
 """

@@ -1,16 +1,13 @@
 """Small, pure 2-D helpers the renderers share.
 
-Why hand-written: aggdraw strokes paths but has no dash patterns and only butt caps / miter
-joins, so the two things it lacks are built here as geometry it *can* fill: dash splitting
-(a polyline -> the polylines of its "on" runs) and round strokes (the union of one quad per
-segment and one disc per vertex, all wound the same way so a non-zero fill unions them
-without double-blending). Everything else (rasterising, anti-aliasing, stroking with miter
-joins) stays in the library.
+Why hand-written: strokes, caps, joins and dashes are Skia's (and SVG's) own; what neither
+has is a stroke whose width varies along the line (pen pressure). :func:`round_stroke` builds
+that as geometry both can fill: one quad per segment and one disc per vertex, all wound the
+same way so a non-zero fill unions them without double-blending.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Sequence
 from functools import lru_cache
@@ -22,29 +19,6 @@ Affine = tuple[float, float, float, float, float, float]
 IDENTITY: Affine = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 
-def compose(outer: Affine, inner: Affine) -> Affine:
-    """The affine that applies ``inner`` first, then ``outer``."""
-    a1, b1, c1, d1, e1, f1 = outer
-    a2, b2, c2, d2, e2, f2 = inner
-    return (
-        a1 * a2 + b1 * d2,
-        a1 * b2 + b1 * e2,
-        a1 * c2 + b1 * f2 + c1,
-        d1 * a2 + e1 * d2,
-        d1 * b2 + e1 * e2,
-        d1 * c2 + e1 * f2 + f1,
-    )
-
-
-def invert(m: Affine) -> Affine:
-    a, b, c, d, e, f = m
-    det = a * e - b * d
-    if det == 0:
-        raise ValueError("singular transform")
-    ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
-    return (ia, ib, -(ia * c + ib * f), id_, ie, -(id_ * c + ie * f))
-
-
 def rotation_about(cx: float, cy: float, degrees: float) -> Affine:
     """Clockwise rotation on screen (y points down) about (cx, cy)."""
     if degrees % 360 == 0:
@@ -52,11 +26,6 @@ def rotation_about(cx: float, cy: float, degrees: float) -> Affine:
     r = math.radians(degrees)
     cs, sn = math.cos(r), math.sin(r)
     return (cs, -sn, cx - cs * cx + sn * cy, sn, cs, cy - sn * cx - cs * cy)
-
-
-def scale_translate(scale: float, ox: float, oy: float) -> Affine:
-    """Image space -> output pixels: subtract the canvas origin, then scale."""
-    return (scale, 0.0, -ox * scale, 0.0, scale, -oy * scale)
 
 
 def apply(m: Affine, pts: Sequence[Pt]) -> list[Pt]:
@@ -124,45 +93,16 @@ def polyline_length(pts: Sequence[Pt], closed: bool) -> float:
     return sum(math.dist(seq[i], seq[i + 1]) for i in range(len(seq) - 1))
 
 
-def dash(pts: Sequence[Pt], closed: bool, on: float, off: float) -> list[list[Pt]]:
-    """Split a polyline into its dash runs: pattern (on, off), "on" from the first point.
-
-    Same semantics as SVG ``stroke-dasharray: on off`` with offset 0 (restarting per subpath),
-    so the SVG export and the raster agree. ``on == 0`` gives single-point runs, which round
-    caps turn into dots, as in SVG.
-    """
-    seq = list(pts) + ([pts[0]] if closed and pts else [])
-    if len(seq) < 2:
-        return []
-    if off <= 0 or on < 0:
-        return [seq]
-    cum = [0.0]
-    for i in range(len(seq) - 1):
-        cum.append(cum[-1] + math.dist(seq[i], seq[i + 1]))
-    total = cum[-1]
-    if total == 0:
-        return [seq[:1] * 2] if on == 0 else []
-
-    def at(s: float) -> tuple[Pt, int]:
-        """Point at arc length ``s`` and the index of the segment it lies on."""
-        i = min(max(bisect.bisect_right(cum, s) - 1, 0), len(seq) - 2)
-        seg = cum[i + 1] - cum[i]
-        t = 0.0 if seg == 0 else (s - cum[i]) / seg
-        (x1, y1), (x2, y2) = seq[i], seq[i + 1]
-        return (x1 + (x2 - x1) * t, y1 + (y2 - y1) * t), i
-
-    runs: list[list[Pt]] = []
-    period = on + off
-    k = 0
-    while k * period < total - 1e-9 or (on == 0 and k * period <= total + 1e-9):
-        s = k * period
-        e = min(s + on, total)
-        p0, i0 = at(s)
-        p1, i1 = at(e)
-        run = [p0] + [seq[j] for j in range(i0 + 1, i1 + 1) if s < cum[j] < e] + [p1]
-        runs.append(run)
-        k += 1
-    return runs
+def segment_quad(x1: float, y1: float, r1: float, x2: float, y2: float, r2: float) -> list[Pt] | None:
+    """The quad joining a disc of radius ``r1`` at (x1, y1) to one of ``r2`` at (x2, y2)
+    along their segment, positively wound; ``None`` for a zero-length segment."""
+    seg = math.hypot(x2 - x1, y2 - y1)
+    if seg == 0:
+        return None
+    nx, ny = -(y2 - y1) / seg, (x2 - x1) / seg
+    quad = [(x1 + nx * r1, y1 + ny * r1), (x2 + nx * r2, y2 + ny * r2), (x2 - nx * r2, y2 - ny * r2),
+            (x1 - nx * r1, y1 - ny * r1)]
+    return quad if signed_area(quad) >= 0 else quad[::-1]
 
 
 def round_stroke(pts: Sequence[Pt], radii: Sequence[float]) -> list[list[float]]:
@@ -175,15 +115,9 @@ def round_stroke(pts: Sequence[Pt], radii: Sequence[float]) -> list[list[float]]
             pieces.append(_disc_flat(p[0], p[1], r))
         if i == 0:
             continue
-        (x1, y1), (x2, y2) = pts[i - 1], p
-        seg = math.hypot(x2 - x1, y2 - y1)
-        if seg == 0:
-            continue
-        nx, ny = -(y2 - y1) / seg, (x2 - x1) / seg
-        r1 = radii[i - 1]
-        quad = [(x1 + nx * r1, y1 + ny * r1), (x2 + nx * r, y2 + ny * r), (x2 - nx * r, y2 - ny * r), (x1 - nx * r1, y1 - ny * r1)]
-        a, b, c, d = quad if signed_area(quad) >= 0 else quad[::-1]
-        pieces.append([a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]])
+        quad = segment_quad(pts[i - 1][0], pts[i - 1][1], radii[i - 1], p[0], p[1], r)
+        if quad is not None:
+            pieces.append([c for pt in quad for c in pt])
     return pieces
 
 

@@ -30,7 +30,7 @@ DEFAULT_PNG_SPEED = "fast"
 exports); ``small``: Pillow's zlib at level 6, 5-9 % smaller and 5-15x slower. DESIGN.md."""
 DEFAULT_MAX_OUTPUT_PIXELS = 40_000_000
 """PNG/JPEG exports larger than this are refused before queueing. A render needs about 10
-bytes per output pixel at its peak (canvas + one aggdraw region copied in and out), so
+bytes per output pixel at its peak (the surface, the resampled base, libjpeg's coefficients), so
 40 MP keeps a worker near 500 MB (bench/bench_memory.py, DESIGN.md)."""
 COMMENT_STATES: tuple[str, ...] = ("open", "resolved")
 

@@ -3,27 +3,25 @@
 Why one scene for every backend: the raster renderer and the SVG export must agree on what
 each annotation looks like (dash lengths, arrowhead sizes, where text lines break), so those
 decisions are made once here, in the base image's pixel space, and backends only translate
-items into their own calls. Text wraps using font metrics measured at a fixed large reference
-size, so line breaks do not change with the export scale.
+items into their own calls. Text is shaped and wrapped in em units (:mod:`.textlayout`), so line
+breaks do not change with the export scale.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from annotd.canvas.model import Annotation, CanvasView, Style, Thread
 
 from . import geometry as g
 from .colors import RGBA, parse_color
-from .fonts import load_font
+from .fonts import metrics
 from .geometry import Pt
+from .textlayout import shape, wrap_lines
 
 LINE_HEIGHT = 1.25
 """CSS line-height of text annotations, as Excalidraw uses."""
-REF_SIZE = 512.0
-"""Pixel size at which text is measured for wrapping (then scaled to the real size)."""
 BADGE_FILL: RGBA = (25, 113, 194, 255)
 BADGE_RING: RGBA = (255, 255, 255, 255)
 BADGE_RADIUS = 11.0
@@ -62,6 +60,8 @@ class TextLine:
     baseline: float
     anchor: str
     """``l``, ``m`` or ``r``: ``x`` is the line's left end, middle or right end."""
+    rtl: bool = False
+    """The line's paragraph runs right to left (its bidi base direction)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,66 +180,29 @@ def _closed_shape_ops(outline: list[Pt], closed: bool, s: Style, fill: RGBA | No
     return ops
 
 
-def measure(family: str, weight: str, size: float, text: str) -> float:
-    """Advance width of ``text`` at ``size`` px, measured at the reference size."""
-    return load_font(family, weight, REF_SIZE).getlength(text) * size / REF_SIZE
-
-
-def wrap_lines(text: str, family: str, weight: str, size: float, width: float | None) -> list[str]:
-    """Hard breaks on ``\\n``; when ``width`` is set, greedy word wrap (spaces at a break are
-    dropped) and words wider than the box break between characters (CSS
-    ``overflow-wrap: break-word``)."""
-    out: list[str] = []
-
-    def fits(s: str) -> bool:
-        return width is not None and measure(family, weight, size, s.rstrip(" ")) <= width
-
-    for para in text.split("\n"):
-        if width is None or width <= 0:
-            out.append(para)
-            continue
-        line = ""
-        for token in re.split(r"( +)", para):
-            if not token:
-                continue
-            if token.isspace() or fits(line + token):
-                line += token
-                continue
-            if line.strip():
-                out.append(line.rstrip(" "))
-                line = ""
-            if fits(line + token):
-                line += token
-                continue
-            for ch in token:
-                if line.strip() and not fits(line + ch):
-                    out.append(line)
-                    line = ""
-                line += ch
-        out.append(line.rstrip(" "))
-    return out
-
-
 def text_op(
     text: str, x: float, y: float, w: float, s: Style, color: RGBA, wrap: bool, baseline_first: float | None = None
 ) -> Text:
     fam, wt, size = s.fontFamily, s.fontWeight, s.fontSize
     lines = wrap_lines(text, fam, wt, size, w if wrap else None)
-    asc, desc = load_font(fam, wt, REF_SIZE).getmetrics()
-    asc_px, desc_px = asc * size / REF_SIZE, desc * size / REF_SIZE
+    asc, desc = metrics(fam, wt)
+    asc_px, desc_px = asc * size, desc * size
     lh = LINE_HEIGHT * size
     first = baseline_first if baseline_first is not None else y + (lh - (asc_px + desc_px)) / 2 + asc_px
     anchor = {"left": "l", "center": "m", "right": "r"}[s.textAlign]
     ax = {"l": x, "m": x + w / 2, "r": x + w}[anchor]
     out: list[TextLine] = []
     x0, x1 = math.inf, -math.inf
-    for i, line in enumerate(lines):
-        lw = measure(fam, wt, size, line)
+    top, bottom = asc_px, desc_px  # the tallest face any line falls back to
+    for i, (line, base) in enumerate(lines):
+        shaped = shape(line, fam, wt, base)
+        lw = shaped.advance * size
+        top, bottom = max(top, shaped.ascent * size), max(bottom, shaped.descent * size)
         left = {"l": ax, "m": ax - lw / 2, "r": ax - lw}[anchor]
         x0, x1 = min(x0, left), max(x1, left + lw)
-        out.append(TextLine(line, ax, first + i * lh, anchor))
+        out.append(TextLine(line, ax, first + i * lh, anchor, base == 1))
     pad = 0.25 * size
-    extent = (x0 - pad, first - asc_px - pad, x1 + pad, first + (len(lines) - 1) * lh + desc_px + pad)
+    extent = (x0 - pad, first - top - pad, x1 + pad, first + (len(lines) - 1) * lh + bottom + pad)
     return Text(tuple(out), fam, wt, size, color, extent)
 
 

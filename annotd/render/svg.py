@@ -2,9 +2,10 @@
 
 Why the same items: dash lengths, arrowheads, text line breaks and badge numbering are
 decided once in :mod:`scene`, so SVG and PNG show the same drawing. Strokes use SVG's own
-dasharray/caps/joins (our dash splitting follows the same semantics); text keeps the line
-breaks computed with the packaged fonts and names their families (``Noto Sans``, ...), with
-a generic fallback. Fonts are not embedded (2 MB each); a viewer without them substitutes.
+dasharray/caps/joins (the raster export's Skia dashes follow the same semantics); text keeps
+the line breaks computed with the packaged fonts, its paragraph direction, and carries the
+fonts it uses, subset to its characters (:mod:`.fontembed`), listed in the raster export's
+fallback order: a viewer then shapes and falls back exactly as the PNG does.
 Output is deterministic: fixed attribute order and number formatting, no ids from counters
 that depend on anything but the view.
 """
@@ -22,14 +23,20 @@ from annotd.canvas.model import CanvasView
 
 from . import geometry as g
 from .colors import RGBA, css_hex
-from .fonts import FACES, WEIGHTS
+from .fontembed import css_family, font_face_css
+from .fonts import WEIGHTS, FontFace, chain
 from .frame import pixel_size
 from .options import RenderOptions
 from .raster import background_color, canvas_frame
 from .scene import Fill, Item, Stroke, Text, build_items
+from .textlayout import faces_used
+
+FontUses = dict[tuple[FontFace, str], set[str]]
 
 _GENERIC = {"sans": "sans-serif", "serif": "serif", "mono": "monospace"}
 _ANCHOR = {"l": "start", "m": "middle", "r": "end"}
+_ANCHOR_RTL = {"l": "end", "m": "middle", "r": "start"}
+"""In a right-to-left line "start" is its right end."""
 
 
 def num(v: float) -> str:
@@ -70,9 +77,28 @@ def _op_svg(op: Fill | Stroke | Text) -> str:
             f'<path d="{d}" fill="none" {_paint("stroke", op.color)} stroke-width="{num(op.width)}"'
             f' stroke-linecap="{cap}" stroke-linejoin="{join}"{dash}/>'
         )
-    fam = f"{FACES[op.family].css_family}, {_GENERIC[op.family]}"
+    return _text_svg(op)
+
+
+def font_uses(items: list[Item]) -> FontUses:
+    """Which characters each (face, weight) draws in ``items``."""
+    uses: FontUses = {}
+    for it in items:
+        for op in it.ops:
+            if isinstance(op, Text):
+                for line in op.lines:
+                    for face, chars in faces_used(line.text, op.family, op.weight):
+                        uses.setdefault((face.source, op.weight), set()).update(chars)
+    return uses
+
+
+def _text_svg(op: Text) -> str:
+    names = [f'"{css_family(f.source, op.weight)}"' for f in chain(op.family, op.weight)]
+    fam = ", ".join(names) + f", {_GENERIC[op.family]}"
     lines = "".join(
-        f'<text x="{num(ln.x)}" y="{num(ln.baseline)}" text-anchor="{_ANCHOR[ln.anchor]}">{escape(ln.text)}</text>'
+        f'<text x="{num(ln.x)}" y="{num(ln.baseline)}"'
+        + (f' direction="rtl" text-anchor="{_ANCHOR_RTL[ln.anchor]}"' if ln.rtl else f' text-anchor="{_ANCHOR[ln.anchor]}"')
+        + f">{escape(ln.text)}</text>"
         for ln in op.lines
         if ln.text
     )
@@ -110,6 +136,9 @@ def render_svg(
     if provenance:
         meta = "".join(f"<entry key={quoteattr(k)}>{escape(provenance[k])}</entry>" for k in sorted(provenance))
         out.append(f'<metadata><provenance xmlns="urn:annotd:export">{meta}</provenance></metadata>')
+    uses = font_uses(items)
+    if uses:
+        out.append(f"<defs><style>{font_face_css(uses)}</style></defs>")
     bg = background_color(options)
     if bg[3] > 0:
         out.append(f'<rect x="{num(ox)}" y="{num(oy)}" width="{num(w)}" height="{num(h)}" {_paint("fill", bg)}/>')

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ class Server:
     http: str
     ws: str
     log: list[str] = field(default_factory=list)
+    #: the config file it was started with (None: the repository's config.toml)
+    config: Path | None = None
 
     def drain(self) -> None:
         assert self.proc.stdout is not None
@@ -110,10 +113,10 @@ class Server:
         return list(body["annotations"])
 
 
-def start_server(extra_env: dict[str, str] | None = None) -> Server:
+def start_server(extra_env: dict[str, str] | None = None, config: Path | None = None) -> Server:
     env = {**os.environ, "ANNOTD_SERVE_WS_PORT": "0", "ANNOTD_SERVE_HTTP_PORT": "0", **(extra_env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "annotd", "serve", "--config", str(ROOT / "config.toml")],
+        [sys.executable, "-m", "annotd", "serve", "--config", str(config or ROOT / "config.toml")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     assert proc.stdout is not None
@@ -122,7 +125,7 @@ def start_server(extra_env: dict[str, str] | None = None) -> Server:
         lines.append(line)
         m = re.search(r"annotd listening: (ws://\S+)/v1/ws\s+(http://\S+)", line)
         if m:
-            server = Server(proc, m.group(2), m.group(1), lines)
+            server = Server(proc, m.group(2), m.group(1), lines, config)
             # keep reading its log, or a full pipe would stall the server mid-test
             threading.Thread(target=server.drain, name="annotd-log", daemon=True).start()
             return server
@@ -135,6 +138,23 @@ def server() -> Iterator[Server]:
     s = start_server()
     yield s
     stop_server(s)
+
+
+def kill_server(s: Server) -> None:
+    """Kill the daemon outright, as a crash would: nothing is saved, every socket drops."""
+    s.proc.kill()
+    s.proc.wait(timeout=15)
+    if s.proc.stdout is not None:
+        s.proc.stdout.close()
+
+
+def start_again(s: Server) -> None:
+    """Start a new daemon on the ports ``s`` had, with its config file, so the pages that were
+    open reconnect to it as they would after a real restart."""
+    ports = {"ANNOTD_SERVE_WS_PORT": str(urllib.parse.urlsplit(s.ws).port),
+             "ANNOTD_SERVE_HTTP_PORT": str(urllib.parse.urlsplit(s.http).port)}
+    fresh = start_server(ports, s.config)
+    s.proc, s.log = fresh.proc, fresh.log
 
 
 def stop_server(s: Server) -> None:

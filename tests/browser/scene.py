@@ -54,4 +54,10 @@ def annotations() -> list[dict[str, Any]]:
          "style": {"stroke": "#1864ab", "fontFamily": "mono", "fontSize": 20, "textAlign": "right"}},
         {"type": "text", "x": 500, "y": 400, "w": 190, "h": 30, "text": "50 % opacity",
          "style": {"stroke": "#2b8a3e", "fontSize": 16, "opacity": 0.5, "fontWeight": "bold"}},
+        # every script of the export's fallback list, mixed directions, wrapped
+        {"type": "text", "x": 20, "y": 405, "w": 210, "h": 70,
+         "text": "Wrapped: مرحبا بالعالم שלום עולם 你好世界 नमस्ते दुनिया สวัสดี 😀 ✓",
+         "style": {"stroke": "#1e1e1e", "fontSize": 15, "fill": "#e7f5ff"}},
+        {"type": "text", "x": 250, "y": 410, "w": 230, "h": 60, "text": "عربي bold وعبرית (123)\nHello שלום 4.5% end",
+         "style": {"stroke": "#862e9c", "fontSize": 15, "fontWeight": "bold", "textAlign": "right"}},
     ]

@@ -96,7 +96,7 @@ def test_edits_made_offline_converge_after_reconnect(server: Server, open_page: 
     expect(pa.locator(".status")).to_contain_text("Connected")
     wait_count(pa, 3)
     wait_count(pb, 3)
-    expect(pa.locator(".status")).to_contain_text("all saved")
+    expect(pa.locator(".status")).to_contain_text("all sent")
     assert sorted(x["type"] for x in server.annotations(rid)) == ["arrow", "ellipse", "rect"]
     ids_a = sorted(pa.evaluate("window.annotd.app.canvas.list().map(a => a.id)"))
     ids_b = sorted(pb.evaluate("window.annotd.app.canvas.list().map(a => a.id)"))
@@ -114,7 +114,9 @@ def test_a_client_closed_as_too_slow_comes_back_by_itself_and_catches_up(server:
     drag(pb, [(40, 40), (140, 140)])
     wait_count(pa, 1)
     # the server side says "too slow" while Bob keeps drawing
-    [first] = cable.live
+    # the page's socket now is the newest route: under load the page may have retried once
+    # around the reload, leaving an older, closed route in the list
+    first = cable.live[-1]
     cable.live.clear()
     first.close(code=4008, reason="client too slow")
     tool(pb, "ellipse")

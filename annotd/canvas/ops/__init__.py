@@ -34,6 +34,7 @@ from annotd.canvas.ops.comments import (
     reopen_thread,
     reply,
     resolve_thread,
+    thread_json,
 )
 from annotd.canvas.ops.document import ensure_schema, set_image
 from annotd.canvas.ops.groups import group, ungroup
@@ -58,6 +59,7 @@ __all__ = [
     "resolve_thread",
     "revert_to",
     "set_image",
+    "thread_json",
     "ungroup",
     "upsert_annotation",
 ]

@@ -64,7 +64,8 @@ def _thread_fields(t: Thread) -> dict[str, Any]:
     return d
 
 
-def _thread_json(doc: pycrdt.Doc, thread_id: str) -> dict[str, Any]:
+def thread_json(doc: pycrdt.Doc, thread_id: str) -> dict[str, Any]:
+    """A thread's API JSON as the document holds it now (commands answer with it)."""
     thread = read_thread(doc, thread_id)
     assert thread is not None
     return thread_to_json(thread)
@@ -108,7 +109,7 @@ def create_thread(
                 "messages": pycrdt.Map({mid: _message_map(mid, user_id, body, now_ms)}),
             }
         )
-        return _thread_json(doc, tid)
+        return thread_json(doc, tid)
 
 
 def move_thread(doc: pycrdt.Doc, thread_id: Any, anchor: Any, user_id: str, now_ms: int) -> dict[str, Any]:
@@ -120,7 +121,7 @@ def move_thread(doc: pycrdt.Doc, thread_id: Any, anchor: Any, user_id: str, now_
     with doc.transaction():
         tid, entry, _ = _thread_entry(doc, thread_id)
         entry["anchor"] = _stored_anchor(doc, anchor)
-        return _thread_json(doc, tid)
+        return thread_json(doc, tid)
 
 
 def reply(doc: pycrdt.Doc, thread_id: Any, body: Any, user_id: str, now_ms: int, *, message_id: Any = None) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def resolve_thread(doc: pycrdt.Doc, thread_id: Any, user_id: str, now_ms: int) -
             entry["status"] = "resolved"
             entry["resolvedBy"] = user_id
             entry["resolvedAt"] = now_ms
-        return _thread_json(doc, tid)
+        return thread_json(doc, tid)
 
 
 def reopen_thread(doc: pycrdt.Doc, thread_id: Any, user_id: str, now_ms: int) -> dict[str, Any]:
@@ -174,7 +175,7 @@ def reopen_thread(doc: pycrdt.Doc, thread_id: Any, user_id: str, now_ms: int) ->
         for key in ("resolvedBy", "resolvedAt"):
             if key in entry:
                 del entry[key]
-        return _thread_json(doc, tid)
+        return thread_json(doc, tid)
 
 
 def _own_message(doc: pycrdt.Doc, thread_id: Any, message_id: Any, user_id: str) -> tuple[pycrdt.Map, Any]:

@@ -18,7 +18,15 @@ export interface ClientConfig {
   };
   imageTypes: string[];
   fonts: FontMetrics;
+  /** Per text family, the CSS families of its face and its fallback faces, in order. */
+  fontFamilies?: Record<string, string[]>;
+  /** How the server keeps rooms (protocol.md, Web client): what the page may promise. */
+  persistence: Persistence;
 }
+
+/** `memory`: any restart loses the rooms; `save_on_shutdown`: a clean shutdown saves them, a
+ * crash loses what changed since the start; `durable`: every acknowledged update is on disk. */
+export type Persistence = "memory" | "save_on_shutdown" | "durable";
 
 export class ApiError extends Error {
   constructor(
@@ -99,6 +107,24 @@ export function uploadImage(roomId: string, file: File, userId: string): Promise
     method: "POST",
     headers: { "Content-Type": type, "X-Annotd-User": userId },
     body: file,
+  });
+}
+
+/** Upload image bytes held by the page (a lost room's image, from the page's copy). */
+export function uploadImageBytes(roomId: string, bytes: Blob, mime: string, userId: string): Promise<{ sha256: string }> {
+  return api(`/v1/rooms/${encodeURIComponent(roomId)}/image`, {
+    method: "POST",
+    headers: { "Content-Type": mime, "X-Annotd-User": userId },
+    body: bytes,
+  });
+}
+
+/** Create a room with a chosen id (`conflict` when the id is taken). */
+export function createRoom(id: string, name: string, userId: string): Promise<RoomSummary> {
+  return api("/v1/rooms", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Annotd-User": userId },
+    body: JSON.stringify({ id, name }),
   });
 }
 

@@ -17,7 +17,7 @@ import { Presence } from "../net/presence";
 import { RoomSocket } from "../net/socket";
 import { Overlay } from "../render/overlay";
 import { Scene } from "../render/scene";
-import { TextLayout } from "../render/text";
+import { setFontFamilies, TextLayout } from "../render/text";
 import { Viewport } from "../render/viewport";
 import { TextEditor } from "../tools/text";
 import type { Tool, ToolId } from "../tools/tool";
@@ -34,6 +34,7 @@ import { Shell } from "../ui/shell";
 import { topBarButtons } from "../ui/topbar";
 import { nudge, registerCommands } from "./commands";
 import { Comments } from "./comments";
+import { RoomCopy } from "./copy";
 import { Following } from "./follow";
 import { HistoryRange } from "./history";
 import { wsBase, type ClientConfig } from "./http";
@@ -65,6 +66,8 @@ export class RoomApp {
   readonly preview: Preview;
   readonly versions: Versions;
   readonly history: HistoryRange;
+  /** This page's copy of the room: what it can bring back if the server loses the room. */
+  readonly copy: RoomCopy;
   /** Measured on this page (benchmarks read them): the first full render after the first sync. */
   readonly timings: { firstRenderMs?: number; firstFrameMs?: number; annotations?: number } = {};
   private readonly toolbox: Toolbox;
@@ -81,9 +84,12 @@ export class RoomApp {
     public identity: Identity,
   ) {
     this.layout.metrics = config.fonts;
+    setFontFamilies(config.fontFamilies);
     this.canvas = new CanvasDoc(this.doc, identity.userId);
     this.socket = new RoomSocket({ url: wsBase(config), roomId, userId: identity.userId, doc: this.doc });
     this.presence = new Presence(this.socket, identity.name, identity.color);
+    // before showConnection (in wire): on a 4404 the copy must have decided `gone` first
+    this.copy = new RoomCopy({ roomId, socket: this.socket, canvas: this.canvas, userId: () => this.identity.userId });
     this.undo = new Undo(this.canvas, () => [...this.selection.ids], (ids) => this.selection.set(ids));
     this.shell = new Shell(parent, roomId);
     this.scene = new Scene(this.shell.stage, this.canvas, this.viewport, this.layout);

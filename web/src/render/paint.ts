@@ -30,6 +30,8 @@ export interface TextLineOp {
   x: number;
   baseline: number;
   anchor: "l" | "m" | "r";
+  /** The line's paragraph runs right to left: "start" is its right end. */
+  rtl: boolean;
 }
 
 export interface TextOp {

@@ -56,7 +56,7 @@ export function opElement(op: Op): SVGElement {
     return el;
   }
   const g = svgEl("g", {
-    "font-family": FONT_CSS[op.family] ?? "annotd-sans",
+    "font-family": FONT_CSS[op.family] ?? FONT_CSS.sans!,
     "font-size": n(op.size),
     "font-weight": FONT_WEIGHT[op.weight] ?? 400,
     class: "atext",
@@ -64,7 +64,10 @@ export function opElement(op: Op): SVGElement {
   paint(g, "fill", op.color);
   for (const line of op.lines) {
     if (!line.text) continue;
-    const t = svgEl("text", { x: n(line.x), y: n(line.baseline), "text-anchor": line.anchor === "l" ? "start" : line.anchor === "m" ? "middle" : "end" });
+    const start = line.rtl ? "r" : "l";
+    const anchor = line.anchor === "m" ? "middle" : line.anchor === start ? "start" : "end";
+    const t = svgEl("text", { x: n(line.x), y: n(line.baseline), "text-anchor": anchor });
+    if (line.rtl) t.setAttribute("direction", "rtl");
     t.textContent = line.text; // always text, never markup
     g.appendChild(t);
   }

@@ -139,7 +139,7 @@ export class TextEditor {
     st.top = `${sy}px`;
     st.width = `${Math.max(a.w * s, 20)}px`;
     st.height = `${Math.max(a.h * s, LINE_HEIGHT * a.style.fontSize * s)}px`;
-    st.fontFamily = `"${FONT_CSS[a.style.fontFamily]}"`;
+    st.fontFamily = FONT_CSS[a.style.fontFamily] ?? FONT_CSS.sans!;
     st.fontWeight = String(FONT_WEIGHT[a.style.fontWeight]);
     st.fontSize = `${a.style.fontSize * s}px`;
     st.lineHeight = String(LINE_HEIGHT);

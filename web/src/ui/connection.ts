@@ -1,34 +1,47 @@
 /**
  * What the page says about its connection: the status line in the top bar (connected and
- * whether every edit is saved, reconnecting, offline), the room's name from the server,
- * problems as toasts, and — when the server closes for good (unknown or deleted room, a
- * refused connection) — a page that explains it in place of the canvas.
+ * whether this page's edits are on the server yet, reconnecting, offline), a bar above the
+ * canvas while the connection is down (what a restart would do to the room, by how the server
+ * keeps rooms) or while the room is lost (with "Re-create the room from your copy"), the
+ * room's name from the server, problems as toasts, and — when the server closes for good (a
+ * deleted room, an unknown one, a refused connection) — a page that explains it in place of
+ * the canvas. Nothing here says "saved" unless the server keeps rooms on disk, and nobody who
+ * made no edits is told anything about their edits.
  */
 import type { RoomApp } from "../app/room";
 import { CLOSE } from "../net/protocol";
-import type { ConnState } from "../net/socket";
-import { h } from "./dom";
+import { button, h } from "./dom";
+import { howRoomsAreKept, RECREATE_KEEPS, syncState, whileApart, whyGone } from "./persistence";
 import { toast } from "./toast";
 
-const STATUS_TEXT: Record<ConnState, string> = {
-  connecting: "◌ Connecting…",
-  connected: "● Connected",
-  reconnecting: "◌ Reconnecting… your edits are kept",
-  offline: "○ Offline — your edits are kept and sent when back",
-  closed: "✕ Disconnected",
-};
-
 export function showConnection(app: RoomApp): void {
-  const { socket, shell } = app;
+  const { socket, shell, copy } = app;
+  const persistence = app.config.persistence;
+  shell.status.title = howRoomsAreKept(persistence);
   const setStatus = () => {
     const s = socket.state;
-    const pending = socket.pendingAcks + (socket.unsent ? 1 : 0);
-    shell.status.textContent = STATUS_TEXT[s] + (s === "connected" ? (pending ? " · saving…" : " · all saved") : "");
-    shell.status.dataset.state = s;
+    const yours = copy.edited ? " your edits stay in this page" : "";
+    let text: string;
+    if (copy.gone) text = "✕ Room not on the server";
+    else if (s === "connected") text = `● Connected · ${syncState(persistence, socket.pendingAcks + (socket.unsent ? 1 : 0) > 0)}`;
+    else if (s === "reconnecting") text = `◌ Reconnecting…${yours}`;
+    else if (s === "offline") text = `○ Offline${copy.edited ? " —" : ""}${yours}`;
+    else if (s === "connecting") text = "◌ Connecting…";
+    else text = "✕ Disconnected";
+    shell.status.textContent = text;
+    shell.status.dataset.state = copy.gone ? "gone" : s;
+    // before the first join there is no copy yet to speak of
+    showNotice(app, (s === "reconnecting" || s === "offline") && socket.info !== null);
   };
   socket.on("state", setStatus);
   socket.on("pending", setStatus);
+  copy.on("edited", setStatus);
+  copy.on("gone", (gone) => {
+    setStatus();
+    if (!gone) toast("The room is back on the server, and this page's copy was merged into it.");
+  });
   socket.on("problem", (msg) => toast(msg, "error"));
+  copy.on("problem", (msg) => toast(msg, "error"));
   socket.on("roomInfo", (info) => {
     shell.title.textContent = info.name;
     shell.title.title = info.name;
@@ -36,12 +49,58 @@ export function showConnection(app: RoomApp): void {
   });
   socket.on("closed", ({ code, final }) => {
     if (code === CLOSE.TOO_SLOW) toast("The connection fell behind and the server dropped it; reconnecting — nothing is lost.");
-    if (!final) return;
-    if (code === CLOSE.NOT_FOUND) fatal(app, "This room does not exist.", "It may have been deleted, or the server restarted (rooms live in memory).");
-    else if (code === CLOSE.DELETED) fatal(app, "This room was deleted.", "Someone deleted it while you were here. Your last edits could not be kept.");
+    if (!final || copy.gone) return; // a lost room keeps its page: the bar offers to re-create it
+    if (code === CLOSE.NOT_FOUND) fatal(app, "This room does not exist.", whyGone(persistence, false));
+    else if (code === CLOSE.DELETED) fatal(app, "This room was deleted.", "Someone deleted it while you were here, with everything in it.");
     else fatal(app, "The connection was refused.", `The server closed the connection (code ${code}). Reload the page to try again.`, null);
   });
   setStatus();
+}
+
+/** The bar above the canvas: the lost room's offer, the truth while apart, or nothing. */
+function showNotice(app: RoomApp, apart: boolean): void {
+  const { notice } = app.shell;
+  const kind = app.copy.gone ? "gone" : apart ? "apart" : null;
+  if (notice.dataset.kind === (kind ?? "")) return; // keep a shown offer (and its messages) as it is
+  notice.dataset.kind = kind ?? "";
+  notice.hidden = kind === null;
+  notice.setAttribute("role", kind === "gone" ? "alert" : "status");
+  if (kind === null) notice.replaceChildren();
+  else if (kind === "apart") notice.replaceChildren(h("p", {}, whileApart(app.config.persistence)));
+  else notice.replaceChildren(...lostRoomOffer(app));
+}
+
+function lostRoomOffer(app: RoomApp): Node[] {
+  const result = h("p", { class: "recreate-result", "aria-live": "polite" });
+  const recreate = button("Re-create the room from your copy", {
+    cls: "primary",
+    onClick: () => {
+      recreate.disabled = true;
+      result.classList.remove("error");
+      result.textContent = "Re-creating the room…";
+      app.copy.recreate().then(
+        () => {
+          result.textContent = "Re-created: joining it…";
+        },
+        (err: unknown) => {
+          recreate.disabled = false;
+          result.classList.add("error");
+          result.textContent = `The room could not be re-created: ${err instanceof Error ? err.message : String(err)}`;
+        },
+      );
+    },
+  });
+  const image = app.copy.imageMissing
+    ? h("p", {}, "The image was not kept in this page: after re-creating, upload it again.")
+    : null;
+  return [
+    h("h2", {}, "This room is no longer on the server."),
+    h("p", {}, whyGone(app.config.persistence, true)),
+    h("p", {}, RECREATE_KEEPS),
+    ...(image ? [image] : []),
+    h("div", { class: "row" }, recreate),
+    result,
+  ];
 }
 
 /** Replace the page with an explanation; after `backInS` seconds (unless null) go to the rooms page. */

@@ -7,6 +7,7 @@ import { api, ApiError, imageUrl, uploadImage, type ClientConfig, type RoomSumma
 import { nameFromUserId } from "../net/presence";
 import { confirmDialog, type Identity } from "./dialog";
 import { button, h, relativeTime } from "./dom";
+import { howRoomsAreKept } from "./persistence";
 import { toast } from "./toast";
 
 const REFRESH_MS = 5000;
@@ -41,6 +42,7 @@ export class RoomsPage {
     parent.appendChild(
       h("div", { class: "rooms-page" },
         h("header", { class: "rooms-head" }, h("h1", {}, "annotd"), h("p", {}, "Annotate one image together, in real time."),
+          h("p", { class: "keeping" }, howRoomsAreKept(config.persistence)),
           h("p", { class: "me" }, `You are ${identity.name}.`)),
         h("section", {}, h("h2", {}, "New room"), form),
         h("section", {}, h("h2", {}, "Rooms"), this.list),

@@ -34,6 +34,8 @@ export class Shell {
   readonly status: HTMLElement;
   readonly stage: HTMLElement;
   readonly banner: HTMLElement;
+  /** The connection's own bar above the canvas (apart from `banner`: both can show at once). */
+  readonly notice: HTMLElement;
   readonly sidebar: HTMLElement;
   private tabs: HTMLElement;
   private panels: Mounted[] = [];
@@ -57,9 +59,10 @@ export class Shell {
     );
     this.stage = h("div", { class: "stage", tabindex: 0, "aria-label": "Canvas: use the tools above; arrow keys nudge the selection" });
     this.banner = h("div", { class: "banner", hidden: true, role: "status" });
+    this.notice = h("div", { class: "notice", hidden: true, role: "status" });
     this.tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Panels" });
     this.sidebar = h("aside", { class: "sidebar", "aria-label": "Side panels" }, this.tabs);
-    this.root = h("div", { class: "app" }, this.topbar, h("main", { class: "workspace" }, h("div", { class: "stage-wrap" }, this.banner, this.stage), this.sidebar));
+    this.root = h("div", { class: "app" }, this.topbar, h("main", { class: "workspace" }, h("div", { class: "stage-wrap" }, this.notice, this.banner, this.stage), this.sidebar));
     parent.appendChild(this.root);
   }
 

@@ -11,6 +11,7 @@ import type { RoomApp } from "../../app/room";
 import { corners } from "../../model/geometry";
 import { svgEl } from "../../render/svg";
 import { button, h } from "../dom";
+import { versionsLast } from "../persistence";
 import { article, TYPE_WORDS } from "../pins";
 import type { Panel } from "../shell";
 import { previewVersion } from "./versions";
@@ -86,9 +87,10 @@ export function historyPanel(app: RoomApp): Panel {
         // While a step is being fetched the slider stays where the person put it: a preview
         // that just arrived (or a range update) must not move it back and eat a keypress.
         slider.value = String(wanted ?? fetching ?? position());
+        const versions = versionsLast(app.config.persistence);
         rangeText.textContent = range.oldest === 0
-          ? `Every step is kept so far (seq 0 to ${range.head}); named versions are kept for good.`
-          : `Kept: seq ${range.oldest} to ${range.head}. Older steps were pruned; named versions are kept for good.`;
+          ? `Every step is kept so far (seq 0 to ${range.head}); ${versions}.`
+          : `Kept: seq ${range.oldest} to ${range.head}. Older steps were pruned; ${versions}.`;
         const seq = position();
         slider.setAttribute("aria-valuetext", seq >= range.head && !app.preview.current ? `seq ${seq}, live` : `seq ${seq}`);
         back.disabled = seq <= range.oldest;
