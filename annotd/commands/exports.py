@@ -107,7 +107,8 @@ class JobRef:
 
 def check_combinations(p: CreateExport) -> None:
     """The rules between render parameters (each parameter alone is checked by its
-    ``rule``; seq and tag against each other and the room by :meth:`Hub.resolve_seq`)."""
+    ``rule``; seq and tag against each other and the room by
+    :meth:`annotd.access.RoomAccess.resolve_seq`)."""
     if p.scale is not None and p.dpi is not None:
         raise InvalidParams("dpi", "give scale or dpi, not both")
     if p.quality is not None and p.format != "jpg":
