@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 
-from . import logsetup
+from . import datadir, logsetup
 from .config import Config
 from .daemon import Daemon
+from .storage import StoreLocked
+
+EXIT_BAD_CONFIG = 2
+"""As the CLI's: a data_dir held by another daemon is a start-up refusal, not a crash."""
 
 log = logging.getLogger("annotd")
 
@@ -24,11 +29,22 @@ def run(cfg: Config) -> int:
             log.warning("uvloop is not installed; using the default asyncio loop")
     _warn_missing_fonts()
     try:
+        store = datadir.open_store(cfg)
+    except StoreLocked as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_BAD_CONFIG
+    except (OSError, sqlite3.DatabaseError) as exc:
+        log.error("cannot start: rooms.data_dir %s: %s", cfg.rooms.data_dir, exc)
+        return EXIT_BAD_CONFIG
+    try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             runner.run(_serve(cfg))
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1
+    finally:
+        if store is not None:
+            store.close()
     return 0
 
 

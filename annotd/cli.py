@@ -33,6 +33,8 @@ def build_config(config_path: Path | None, **overrides: Any) -> Config:
         server["allowed_hosts"] = tuple(overrides["allowed_host"])
     if server:
         cfg = cfg.replace("server", **server)
+    if overrides.get("data_dir") is not None:
+        cfg = cfg.replace("rooms", data_dir=str(overrides["data_dir"]))
     logging_changes = {k: v for k, v in (("level", overrides.get("log_level")),
                                          ("format", overrides.get("log_format"))) if v is not None}
     if logging_changes:
@@ -59,6 +61,9 @@ def main() -> None:
 @click.option("--http-port", type=click.IntRange(0, 65535), help="HTTP side port (default 8766; 0 picks a free port).")
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), help="Log level (default info).")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), help="Log line format (default text).")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of the on-disk room store (rooms.data_dir; created 0700; one daemon per folder). "
+              "[env: ANNOTD_SERVE_DATA_DIR]")
 def serve(config_path: Path | None, **overrides: Any) -> None:
     """Run the daemon until SIGINT or SIGTERM, then shut down gracefully (exit 0)."""
     try:

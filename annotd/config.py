@@ -70,6 +70,7 @@ class RoomsConfig:
     presence_ttl_s: float = 30.0
     presence_rebroadcast_s: float = 10.0
     save_dir: str = ""
+    data_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,23 @@ class HistoryConfig:
     reconstruct_cache: int = 8
     max_events_per_request: int = 1000
     inline_encode_bytes: int = 1_048_576
+
+
+SYNC_LEVELS = ("full", "batch", "off")
+"""``storage.sync``: what a commit waits for before an update is acknowledged (see
+``annotd/storage/DESIGN.md``): an fsync of the WAL (full), the OS page cache (batch), or
+the OS page cache with no fsync ever, not even at checkpoints (off)."""
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    sync: str = "full"
+    max_batch_ops: int = 1000
+    retry_s: float = 1.0
+    keep_days: float = 0.0
+    keep_events: int = 0
+    prune_interval_s: float = 3600.0
+    quick_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     rooms: RoomsConfig = field(default_factory=RoomsConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
 
     def replace(self, section: str, **changes: Any) -> Config:
@@ -198,6 +217,13 @@ def _check(section: str, obj: Any) -> None:
                 or obj.max_events_per_request < 1):
             raise ConfigError("history: snapshot_every_ops, snapshot_every_bytes, snapshots_kept and "
                               "max_events_per_request must be at least 1")
+    if section == "storage":
+        if obj.sync not in SYNC_LEVELS:
+            raise ConfigError(f"storage.sync: expected one of {', '.join(SYNC_LEVELS)}, got {obj.sync!r}")
+        if obj.max_batch_ops < 1:
+            raise ConfigError("storage.max_batch_ops: must be at least 1")
+        if obj.retry_s <= 0 or obj.prune_interval_s <= 0:
+            raise ConfigError("storage: retry_s and prune_interval_s must be more than 0")
     if section == "export":
         if obj.png_speed not in PNG_SPEEDS:
             raise ConfigError(f"export.png_speed: expected one of {', '.join(PNG_SPEEDS)}, got {obj.png_speed!r}")

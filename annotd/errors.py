@@ -228,3 +228,20 @@ class MalformedFrame(AnnotdError):
     rpc_code = INVALID_REQUEST
     http_status = 400
     close_code = CLOSE_PROTOCOL_ERROR
+
+
+class StorageFull(AnnotdError):
+    """The disk refused a write (no space left, a file-size limit, a failed write): the
+    change was not made durable. Nothing half-written is kept (the transaction rolled
+    back), the room stays readable, and writes succeed again once space is back.
+
+    HTTP 507 (Insufficient Storage) and -32007 (the -320xx code of its status). A socket
+    is not closed for it (the update that could not be stored gets an ``error`` frame and
+    no ``ack``); where an adapter must close, 1011 is the right code: it is not final, and
+    the client reconnects with backoff and resends, through the Yjs sync, whatever was
+    never acknowledged."""
+
+    code = "storage_full"
+    rpc_code = -32007
+    http_status = 507
+    close_code = CLOSE_INTERNAL

@@ -56,6 +56,10 @@ class Hub:
                            export_bytes_held=lambda: self.exports.held_bytes,
                            image_bytes=lambda: self.images.total_bytes)
         self.room_limits = RoomLimits.of(config)
+        self.durable = False
+        """Whether every acknowledged change is on disk (``rooms.data_dir`` written through
+        the store): what the page is told about keeping rooms. No room is written through
+        the store yet, so never."""
         self.freed_bytes = 0
         """Bytes of document state dropped by deleted rooms since the daemon last gave
         memory back to the system (see :mod:`annotd.memtrim`)."""

@@ -28,7 +28,6 @@ from aiohttp import web
 
 from . import __version__, images
 from .canvas import schema
-from .config import Config
 from .errors import NotFound
 from .hub import Hub
 from .identifiers import is_id
@@ -131,18 +130,18 @@ def _ws_port(hub: Hub) -> int:
     return hub.config.server.ws_port
 
 
-def persistence(config: Config) -> str:
+def persistence(hub: Hub) -> str:
     """How this server keeps rooms, for the page to say exactly what a restart does to them.
 
     ``memory``: rooms live only in this process; any restart loses them. ``save_on_shutdown``
     (``rooms.save_dir``): written to disk at a graceful shutdown only; a crash loses every change
     since the last start. ``durable`` (``rooms.data_dir``): every acknowledged update is on disk.
-    ``data_dir`` is read with ``getattr`` because the durable store is built separately: until its
-    config key exists this server is never reported durable.
+    A ``data_dir`` server is durable only when its hub writes rooms through the store
+    (``Hub.durable``); until then it is reported as what it really does.
     """
-    if getattr(config.rooms, "data_dir", ""):
+    if hub.durable:
         return "durable"
-    return "save_on_shutdown" if config.rooms.save_dir else "memory"
+    return "save_on_shutdown" if hub.config.rooms.save_dir else "memory"
 
 
 _GONE_BECAUSE = {
@@ -170,7 +169,7 @@ def client_config(hub: Hub) -> dict[str, Any]:
         "imageTypes": sorted(images.ACCEPTED_TYPES - {"image/jpg"}),
         "fonts": font_metrics(),
         "fontFamilies": {family: css_chain(family) for family in FACES},
-        "persistence": persistence(hub.config),
+        "persistence": persistence(hub),
     }
 
 
@@ -221,7 +220,7 @@ def routes(hub: Hub) -> list[web.RouteDef]:
             shown = html.escape(room_id[:80])
             body = (
                 '<div class="fatal" role="alert"><h2>This room does not exist</h2>'
-                f"<p>There is no room “{shown}” on this server. {html.escape(_GONE_BECAUSE[persistence(hub.config)])}"
+                f"<p>There is no room “{shown}” on this server. {html.escape(_GONE_BECAUSE[persistence(hub)])}"
                 '</p><a class="primary" href="/">Back to the rooms page</a></div>'
             )
             return _html(_page("Room not found — annotd", "missing", body=body), status=404)

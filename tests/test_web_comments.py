@@ -1,4 +1,4 @@
-"""The web client's comments model (web/src/model/comments.ts) against documents this server
+"""The web client's comments model (@annotd/client's model/comments.ts) against documents this server
 produced: threads written by the server's own operations (anchored to a rotated shape, a
 region, a point, detached by a delete, orphaned by a raw delete, resolved, edited,
 deleted messages) and threads a careless Yjs client wrote (plain objects, bad anchors, bad

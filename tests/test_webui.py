@@ -108,11 +108,15 @@ async def test_client_config(daemon: Daemon, http: aiohttp.ClientSession) -> Non
 async def test_client_config_and_the_missing_room_page_say_how_rooms_are_kept(
         make_daemon: DaemonFactory, tmp_path: Path) -> None:
     """The page repeats what the server reports, so the report must match the configuration:
-    in memory by default, saved at a clean shutdown with rooms.save_dir."""
+    in memory by default, saved at a clean shutdown with rooms.save_dir, and in memory with a
+    rooms.data_dir whose rooms are not written through the store."""
     plain = await make_daemon()
-    saving = await make_daemon(rooms={"save_dir": str(tmp_path)})
+    saving = await make_daemon(rooms={"save_dir": str(tmp_path / "saved")})
+    # an open data_dir whose rooms are not yet written through keeps rooms in memory only
+    stored = await make_daemon(rooms={"data_dir": str(tmp_path / "data")})
     for d, expected, words in ((plain, "memory", "keeps rooms in memory only"),
-                               (saving, "save_on_shutdown", "saves rooms to disk only when it shuts down cleanly")):
+                               (saving, "save_on_shutdown", "saves rooms to disk only when it shuts down cleanly"),
+                               (stored, "memory", "keeps rooms in memory only")):
         async with aiohttp.ClientSession(base_url=d.http_url) as http:
             cfg = await (await http.get("/v1/client-config")).json()
             assert cfg["persistence"] == expected

@@ -1,6 +1,7 @@
 // Deterministic production build of the web client: node build.mjs [--outdir DIR]
 // Same sources + same pinned esbuild => byte-identical app.js and app.css (bin/test checks).
 import { build } from "esbuild";
+import { sdkSource } from "./sdk.mjs";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +13,7 @@ mkdirSync(outdir, { recursive: true });
 
 const common = {
   bundle: true,
+  ...sdkSource,
   minify: true,
   legalComments: "none",
   charset: "utf8",

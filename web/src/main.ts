@@ -5,7 +5,7 @@
  */
 import { RoomApp } from "./app/room";
 import { loadConfig } from "./app/http";
-import { reportError, setErrorSink } from "./net/emitter";
+import { reportError, setErrorSink } from "@annotd/client";
 import { askIdentity, loadIdentity } from "./ui/dialog";
 import { h } from "./ui/dom";
 import { RoomsPage } from "./ui/rooms";

@@ -1,6 +1,7 @@
 // Bundle the node tests (TypeScript) for `node --test`: node test/build.mjs OUTDIR
 // (each test/*.test.ts becomes OUTDIR/*.test.mjs)
 import { build } from "esbuild";
+import { sdkSource } from "../sdk.mjs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -10,6 +11,7 @@ await build({
   outdir: resolve(process.argv[2]),
   outExtension: { ".js": ".mjs" },
   bundle: true,
+  ...sdkSource,
   platform: "node",
   format: "esm",
   target: "node20",

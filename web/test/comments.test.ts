@@ -1,5 +1,5 @@
 /**
- * The comments model (src/model/comments.ts) against documents the Python server produced
+ * The comments model (@annotd/client model/comments.ts) against documents the Python server produced
  * (tests/test_web_comments.py writes them into $ANNOTD_FIXTURES): every thread read like the
  * server's view (repairs included), every pin where the server puts it, and the comment
  * tool's offsets the inverse of the pin rule. Built with esbuild, run with `node --test`.
@@ -9,9 +9,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as Y from "yjs";
-import { CanvasDoc } from "../src/model/canvas";
-import { isDetached, offsetsOn, pinOf, readThreads, type Anchor, type Thread } from "../src/model/comments";
-import { boxPoint } from "../src/model/geometry";
+import {
+  boxPoint,
+  CanvasDoc,
+  isDetached,
+  offsetsOn,
+  pinOf,
+  readThreads,
+  type Anchor,
+  type Thread,
+} from "@annotd/client";
 
 const dir = process.env.ANNOTD_FIXTURES;
 if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/test_web_comments.py)");

@@ -8,11 +8,18 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as Y from "yjs";
-import { CanvasDoc, normalizePoints } from "../src/model/canvas";
-import { readAnnotation } from "../src/model/read";
-import { keyBetween, isValidKey } from "../src/model/zorder";
-import { parseFrame, syncUpdate, withSeq, MSG_SYNC } from "../src/net/protocol";
-import type { Annotation } from "../src/model/schema";
+import {
+  CanvasDoc,
+  isValidKey,
+  keyBetween,
+  MSG_SYNC,
+  normalizePoints,
+  parseFrame,
+  readAnnotation,
+  syncUpdate,
+  withSeq,
+  type Annotation,
+} from "@annotd/client";
 
 const dir = process.env.ANNOTD_FIXTURES;
 if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/test_web_model.py)");

@@ -8,11 +8,17 @@
  * Comments panel showing, when it arrived). Kept in memory only: reloading the page starts
  * from "all seen", like most chat tools' "since you arrived".
  */
-import { isDetached, pinOf, readThreads, type NewAnchor, type Thread } from "../model/comments";
-import { boxPoint } from "../model/geometry";
-import { newId } from "../model/canvas";
-import { Emitter } from "../net/emitter";
-import { nameFromUserId } from "../net/presence";
+import {
+  boxPoint,
+  Emitter,
+  isDetached,
+  nameFromUserId,
+  newId,
+  pinOf,
+  readThreads,
+  type NewAnchor,
+  type Thread,
+} from "@annotd/client";
 import type { RoomApp } from "./room";
 
 export interface CommentsEvents extends Record<string, unknown> {

@@ -12,10 +12,7 @@
  * reconnect whose sync sends everything. Named versions and the history lived only on the
  * server and do not come back.
  */
-import type { CanvasDoc } from "../model/canvas";
-import { Emitter } from "../net/emitter";
-import { CLOSE } from "../net/protocol";
-import type { RoomSocket } from "../net/socket";
+import { CLOSE, Emitter, type CanvasDoc, type RoomSocket } from "@annotd/client";
 import { ApiError, createRoom, imageUrl, uploadImageBytes } from "./http";
 
 /** What the copy needs of the room page. */
@@ -73,7 +70,7 @@ export class RoomCopy extends Emitter<CopyEvents> {
     });
     socket.on("closed", ({ code, final }) => {
       // 4404 before this page ever joined is an unknown room, not a lost one: nothing to re-create
-      if (!final || code !== CLOSE.NOT_FOUND || socket.info === null) return;
+      if (!final || code !== CLOSE.ROOM_NOT_FOUND || socket.info === null) return;
       if (!this.gone) {
         this.gone = true;
         this.rejoinDelay = REJOIN_FIRST_MS;

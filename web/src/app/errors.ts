@@ -4,7 +4,7 @@
  * adds what to do for the errors that are about the situation, not the input (a full queue,
  * a pruned step, a lost connection).
  */
-import { RpcError } from "../net/protocol";
+import { RpcError } from "@annotd/client";
 
 /** JSON-RPC error codes (protocol.md "Errors"). */
 export const RPC = {

@@ -5,7 +5,7 @@
  * also covers a notification lost to a reconnect: it goes to the socket that asked), then
  * download the file over the side port with the server's file name.
  */
-import { isObject } from "../net/protocol";
+import { isObject } from "@annotd/client";
 import type { RoomApp } from "./room";
 
 export type ExportFormat = "png" | "jpg" | "svg";

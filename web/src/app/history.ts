@@ -4,8 +4,7 @@
  * (`history.events`: who, when, which annotations, threads, image), fetched around the
  * step asked for and kept (a step never changes within a room's epoch).
  */
-import { Emitter } from "../net/emitter";
-import { isObject } from "../net/protocol";
+import { Emitter, isObject } from "@annotd/client";
 import type { RoomApp } from "./room";
 
 export interface Step {

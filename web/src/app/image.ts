@@ -4,7 +4,7 @@
  * first fit to the window (once per page, so a later replacement keeps the user's view);
  * and uploading a new one (file picker, or a drop handled by input.ts).
  */
-import type { ImageRef } from "../model/schema";
+import type { ImageRef } from "@annotd/client";
 import { button, h } from "../ui/dom";
 import { toast } from "../ui/toast";
 import { imageUrl, uploadImage } from "./http";

@@ -8,9 +8,7 @@
  * One preview at a time; when several are asked for in a row (a scrubber being dragged)
  * only the latest answer is shown.
  */
-import { readAnnotation, readImage } from "../model/read";
-import type { Annotation, ImageRef } from "../model/schema";
-import { Emitter } from "../net/emitter";
+import { Emitter, readAnnotation, readImage, type Annotation, type ImageRef } from "@annotd/client";
 import type { ToolId } from "../tools/tool";
 import { button, h } from "../ui/dom";
 import { icon } from "../ui/icons";

@@ -9,12 +9,17 @@
  * connection's status and fatal closes (ui/connection.ts).
  */
 import * as Y from "yjs";
-import { CanvasDoc } from "../model/canvas";
-import type { Annotation, Arrowhead, ImageRef, Style } from "../model/schema";
+import {
+  CanvasDoc,
+  Presence,
+  reportError,
+  RoomSocket,
+  type Annotation,
+  type Arrowhead,
+  type ImageRef,
+  type Style,
+} from "@annotd/client";
 import { Undo } from "../model/undo";
-import { reportError } from "../net/emitter";
-import { Presence } from "../net/presence";
-import { RoomSocket } from "../net/socket";
 import { Overlay } from "../render/overlay";
 import { Scene } from "../render/scene";
 import { setFontFamilies, TextLayout } from "../render/text";

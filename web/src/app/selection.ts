@@ -1,5 +1,5 @@
 /** The local selection (annotation ids), observable; sent to others through presence. */
-import { Emitter } from "../net/emitter";
+import { Emitter } from "@annotd/client";
 
 export class Selection extends Emitter<{ change: readonly string[] }> {
   private list: string[] = [];

@@ -4,8 +4,7 @@
  * style" listen to. That signal is throttled to one per 80 ms because it fires on every
  * step of a drag (a patch per pointer move), and a panel rebuilt that often costs frames.
  */
-import type { Arrowhead, Style } from "../model/schema";
-import { STYLE_DEFAULTS } from "../model/schema";
+import { STYLE_DEFAULTS, type Arrowhead, type Style } from "@annotd/client";
 import type { RoomApp } from "./room";
 
 type Arrowheads = { startArrowhead: Arrowhead; endArrowhead: Arrowhead };

@@ -4,15 +4,10 @@
  * and the revert itself. Undo stacks are cleared by RoomApp on `versions.reverted`; here
  * every browser also says who restored what.
  */
-import { Emitter } from "../net/emitter";
-import { isObject } from "../net/protocol";
+import { Emitter, TAG_RE, isObject, type Annotation } from "@annotd/client";
 import { toast } from "../ui/toast";
 import { canvasAt } from "./preview";
 import type { RoomApp } from "./room";
-import type { Annotation } from "../model/schema";
-
-/** protocol.md: a tag is 1–64 of [A-Za-z0-9._-], starting with a letter or digit. */
-export const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export interface Version {
   tag: string;

@@ -9,7 +9,7 @@
  * item's meta and restored with it. A server-side revert clears both stacks (clear()).
  */
 import * as Y from "yjs";
-import { LOCAL_ORIGIN, type CanvasDoc } from "./canvas";
+import { LOCAL_ORIGIN, type CanvasDoc } from "@annotd/client";
 
 const CAPTURE_MS = 300;
 

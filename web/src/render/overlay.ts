@@ -6,10 +6,17 @@
  *
  * Colour is never the only signal: remote selections and cursors carry the person's name.
  */
-import type { CanvasDoc } from "../model/canvas";
-import { boxBounds, center, corners, rotate, union, type Rect } from "../model/geometry";
-import type { Annotation } from "../model/schema";
-import type { Peer } from "../net/presence";
+import {
+  boxBounds,
+  center,
+  corners,
+  rotate,
+  union,
+  type Annotation,
+  type CanvasDoc,
+  type Peer,
+  type Rect,
+} from "@annotd/client";
 import { svgEl } from "./svg";
 import type { Viewport } from "./viewport";
 

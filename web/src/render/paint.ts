@@ -5,7 +5,7 @@
  * fill = the text box. Decided here once, in image pixels; render/svg.ts only turns ops into
  * SVG elements. Keeping this a port of scene.py is what makes the screen match the export.
  */
-import type { Annotation, Style } from "../model/schema";
+import type { Annotation, Style } from "@annotd/client";
 import type { TextLayout } from "./text";
 
 export type Pt = [number, number];

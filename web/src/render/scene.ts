@@ -16,9 +16,7 @@
  * the live viewport, so handles and cursors stay exact during a gesture. `showStatic` draws a fixed list instead of
  * the live document (read-only previews of versions and history, issue 9).
  */
-import type { CanvasDoc } from "../model/canvas";
-import { bounds, intersects, type Rect } from "../model/geometry";
-import { paintCompare, type Annotation } from "../model/schema";
+import { bounds, intersects, paintCompare, type Annotation, type CanvasDoc, type Rect } from "@annotd/client";
 import { annotationOps } from "./paint";
 import { opElement, svgEl } from "./svg";
 import type { TextLayout } from "./text";

@@ -10,7 +10,7 @@
  * tried per character in the server's fallback order (GET /v1/client-config `fontFamilies`).
  */
 import LineBreaker from "linebreak";
-import type { Style } from "../model/schema";
+import type { Style } from "@annotd/client";
 import type { TextOp, TextLineOp } from "./paint";
 
 export const LINE_HEIGHT = 1.25;

@@ -5,7 +5,7 @@
  * `live` changes (a wheel, pinch or drag in progress) are shown by the scene as a
  * compositor-only CSS transform and committed when the gesture pauses (render/scene.ts).
  */
-import type { Viewport as Rect } from "../net/protocol";
+import type { Viewport as Rect } from "@annotd/client";
 
 export const MIN_SCALE = 0.02;
 export const MAX_SCALE = 32;

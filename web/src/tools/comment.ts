@@ -5,8 +5,7 @@
  * region. What it picked goes to `place` (the new-comment box).
  */
 import type { RoomApp } from "../app/room";
-import { offsetsOn, type NewAnchor } from "../model/comments";
-import { pick } from "../model/geometry";
+import { offsetsOn, pick, type NewAnchor } from "@annotd/client";
 import { svgEl } from "../render/svg";
 import type { PointerInfo, Tool } from "./tool";
 

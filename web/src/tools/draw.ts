@@ -10,8 +10,7 @@
  * new shape selected. A shape abandoned half-drawn (Escape, a tool switch, a second finger,
  * a cancelled pointer) is taken back and leaves no undo step. Point offsets are normalized so (x, y) is the points' top-left.
  */
-import { normalizePoints } from "../model/canvas";
-import { MAX_POINTS, STYLE_DEFAULTS, type Annotation, type AnnotationType } from "../model/schema";
+import { MAX_POINTS, normalizePoints, STYLE_DEFAULTS, type Annotation, type AnnotationType } from "@annotd/client";
 import { snapAngle, type PointerInfo, type Tool, type ToolContext } from "./tool";
 
 const START_PX = 3;

@@ -3,8 +3,16 @@
  * marquee (shift adds). Clicking a grouped annotation selects its outermost group.
  * Every drag is one undo step; locked annotations can be selected but not moved.
  */
-import { boxBounds, center, contains, pick, rotate, type Rect } from "../model/geometry";
-import type { Annotation, AnnotationPatch } from "../model/schema";
+import {
+  boxBounds,
+  center,
+  contains,
+  pick,
+  rotate,
+  type Annotation,
+  type AnnotationPatch,
+  type Rect,
+} from "@annotd/client";
 import { handlePoint, selectionFrame, type Frame, type Handle } from "../render/overlay";
 import type { PointerInfo, Tool, ToolContext } from "./tool";
 

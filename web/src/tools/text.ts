@@ -5,7 +5,7 @@
  * writer wins) as you go, grows `h` to fit the lines, and sets presence `typing`. Escape,
  * Ctrl/Cmd+Enter or a click elsewhere ends editing; an empty text box is removed.
  */
-import type { Annotation } from "../model/schema";
+import type { Annotation } from "@annotd/client";
 import { FONT_CSS, FONT_WEIGHT, LINE_HEIGHT } from "../render/text";
 import type { PointerInfo, Tool, ToolContext } from "./tool";
 

@@ -4,8 +4,7 @@
  * tracks them); a drag is wrapped in undo.begin()/end() so one gesture is one undo step.
  */
 import type { Selection } from "../app/selection";
-import type { CanvasDoc } from "../model/canvas";
-import type { AnnotationType, Arrowhead, Style } from "../model/schema";
+import type { AnnotationType, Arrowhead, CanvasDoc, Style } from "@annotd/client";
 import type { Undo } from "../model/undo";
 import type { Overlay } from "../render/overlay";
 import type { Scene } from "../render/scene";

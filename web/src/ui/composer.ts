@@ -7,7 +7,7 @@
 import type { Comments } from "../app/comments";
 import { inWords } from "../app/errors";
 import type { RoomApp } from "../app/room";
-import { MAX_BODY_LENGTH, newAnchorPin, type NewAnchor } from "../model/comments";
+import { MAX_BODY_LENGTH, newAnchorPin, type NewAnchor } from "@annotd/client";
 import { svgEl } from "../render/svg";
 import { button, h } from "./dom";
 

@@ -9,7 +9,7 @@
  * made no edits is told anything about their edits.
  */
 import type { RoomApp } from "../app/room";
-import { CLOSE } from "../net/protocol";
+import { CLOSE } from "@annotd/client";
 import { button, h } from "./dom";
 import { howRoomsAreKept, RECREATE_KEEPS, syncState, whileApart, whyGone } from "./persistence";
 import { toast } from "./toast";
@@ -47,12 +47,13 @@ export function showConnection(app: RoomApp): void {
     shell.title.title = info.name;
     document.title = `${info.name} — annotd`;
   });
-  socket.on("closed", ({ code, final }) => {
+  socket.on("closed", ({ code, final, meaning }) => {
     if (code === CLOSE.TOO_SLOW) toast("The connection fell behind and the server dropped it; reconnecting — nothing is lost.");
     if (!final || copy.gone) return; // a lost room keeps its page: the bar offers to re-create it
-    if (code === CLOSE.NOT_FOUND) fatal(app, "This room does not exist.", whyGone(persistence, false));
-    else if (code === CLOSE.DELETED) fatal(app, "This room was deleted.", "Someone deleted it while you were here, with everything in it.");
-    else fatal(app, "The connection was refused.", `The server closed the connection (code ${code}). Reload the page to try again.`, null);
+    if (code === CLOSE.ROOM_NOT_FOUND) fatal(app, "This room does not exist.", whyGone(persistence, false));
+    else if (code === CLOSE.ROOM_DELETED) fatal(app, "This room was deleted.", "Someone deleted it while you were here, with everything in it.");
+    else if (code === CLOSE.DOCUMENT_TOO_LARGE) fatal(app, "The room has reached its size limit.", "The server refused your last edits: they would take this room's document past its size limit. Reload the page to see the room as the server has it.", null);
+    else fatal(app, "The connection was refused.", `The server closed the connection (code ${code}${meaning ? `: ${meaning}` : ""}). Reload the page to try again.`, null);
   });
   setStatus();
 }

@@ -12,8 +12,7 @@
  */
 import type { Comments } from "../app/comments";
 import type { RoomApp } from "../app/room";
-import { corners } from "../model/geometry";
-import type { Thread } from "../model/comments";
+import { corners, type Thread } from "@annotd/client";
 import { svgEl } from "../render/svg";
 import { h, keyedChildren } from "./dom";
 

@@ -4,13 +4,16 @@
  * file picker or drag-and-drop. Server errors are shown in the server's own words.
  */
 import { api, ApiError, imageUrl, uploadImage, type ClientConfig, type RoomSummary } from "../app/http";
-import { nameFromUserId } from "../net/presence";
+import { ID_PATTERN, nameFromUserId } from "@annotd/client";
 import { confirmDialog, type Identity } from "./dialog";
 import { button, h, relativeTime } from "./dom";
 import { howRoomsAreKept } from "./persistence";
 import { toast } from "./toast";
 
 const REFRESH_MS = 5000;
+/** The server's id pattern as an <input pattern>: browsers compile it with the v flag, where
+ * a literal "-" ending a character class must be escaped. */
+const ID_INPUT_PATTERN = ID_PATTERN.replace(/-\]/g, "\\-]");
 
 export class RoomsPage {
   private list: HTMLElement;
@@ -26,7 +29,7 @@ export class RoomsPage {
     private identity: Identity,
   ) {
     const nameInput = h("input", { type: "text", id: "room-name", name: "name", maxlength: 200, placeholder: "e.g. Weld inspection, batch 7", autocomplete: "off" });
-    const idInput = h("input", { type: "text", id: "room-id", name: "id", maxlength: 64, pattern: "[A-Za-z0-9_\\-]{1,64}", placeholder: "optional: letters, digits, - and _", autocomplete: "off" });
+    const idInput = h("input", { type: "text", id: "room-id", name: "id", pattern: ID_INPUT_PATTERN, placeholder: "optional: letters, digits, - and _", autocomplete: "off" });
     this.error = h("p", { class: "error", role: "alert" });
     const form = h("form", { class: "create", "aria-label": "Create a room" },
       h("div", { class: "field" }, h("label", { for: "room-name" }, "Room name"), nameInput),

@@ -10,7 +10,7 @@
 import type { Comments } from "../app/comments";
 import { inWords } from "../app/errors";
 import type { RoomApp } from "../app/room";
-import { MAX_BODY_LENGTH, type Message, type Thread } from "../model/comments";
+import { MAX_BODY_LENGTH, type Message, type Thread } from "@annotd/client";
 import { confirmDialog } from "./dialog";
 import { button, h, keyedChildren, relativeTime } from "./dom";
 import { anchorWords } from "./pins";

@@ -5,7 +5,7 @@
  * open threads and says how many messages are new.
  */
 import type { RoomApp } from "../../app/room";
-import type { NewAnchor } from "../../model/comments";
+import type { NewAnchor } from "@annotd/client";
 import { CommentTool } from "../../tools/comment";
 import { Composer } from "../composer";
 import { button, h, keyedChildren } from "../dom";

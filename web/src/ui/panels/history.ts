@@ -8,7 +8,7 @@
 import { inWords } from "../../app/errors";
 import type { Step } from "../../app/history";
 import type { RoomApp } from "../../app/room";
-import { corners } from "../../model/geometry";
+import { corners } from "@annotd/client";
 import { svgEl } from "../../render/svg";
 import { button, h } from "../dom";
 import { versionsLast } from "../persistence";

@@ -5,7 +5,7 @@
  * next shape drawn.
  */
 import type { RoomApp } from "../../app/room";
-import type { Annotation, Arrowhead, Style } from "../../model/schema";
+import type { Annotation, Arrowhead, Style } from "@annotd/client";
 import { PALETTE } from "../dialog";
 import { button, h } from "../dom";
 import { titleFor } from "../keymap";

@@ -4,7 +4,7 @@
  * connection is lost (that answer can no longer arrive: nobody should wait for it forever).
  * Sans-I/O: RoomSocket says how to send and hands over every reply it reads.
  */
-import { RpcError, isObject } from "./protocol";
+import { RpcError, isObject } from "./protocol.js";
 
 interface Pending {
   resolve: (v: unknown) => void;

@@ -18,20 +18,23 @@ import {
   MAX_TEXT_LENGTH,
   MAX_USER_LENGTH,
   MIN_FONT_SIZE,
-  POINT_TYPES,
+  isPointType,
   STROKE_STYLES,
   STYLE_DEFAULTS,
   TEXT_ALIGNS,
   ANNOTATION_TYPES,
   FIRST_KEY,
+  IMAGE_MIMES,
+  MAX_IMAGE_SIDE,
+  SHA256_RE,
   isId,
   type Annotation,
   type AnnotationType,
   type Arrowhead,
   type ImageRef,
   type Style,
-} from "./schema";
-import { isValidKey } from "./zorder";
+} from "./schema.js";
+import { isValidKey } from "./zorder.js";
 
 export type Getter = (key: string) => unknown;
 
@@ -170,7 +173,7 @@ export function readAnnotation(key: string, raw: unknown): Annotation | null {
   if (t === "text") {
     a.text = str(g("text"), "", MAX_TEXT_LENGTH);
     a.wrap = bool(g("wrap"), true);
-  } else if (POINT_TYPES.has(t)) {
+  } else if (isPointType(t)) {
     const { points, pressures } = readPoints(g("points"), t === "freehand" ? g("pressures") : undefined);
     a.points = points;
     a.pressures = pressures;
@@ -184,8 +187,6 @@ export function readAnnotation(key: string, raw: unknown): Annotation | null {
   return a;
 }
 
-const SHA256_RE = /^[0-9a-f]{64}$/;
-const IMAGE_MIMES = ["image/png", "image/jpeg", "image/webp"];
 
 export function readImage(raw: unknown): ImageRef | null {
   const g = getter(raw);
@@ -194,8 +195,8 @@ export function readImage(raw: unknown): ImageRef | null {
   const w = g("width");
   const h = g("height");
   const mime = g("mime");
-  const side = (v: unknown) => (typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 100_000 ? v : 0);
-  if (typeof sha === "string" && SHA256_RE.test(sha) && side(w) && side(h) && typeof mime === "string" && IMAGE_MIMES.includes(mime)) {
+  const side = (v: unknown) => (typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= MAX_IMAGE_SIDE ? v : 0);
+  if (typeof sha === "string" && SHA256_RE.test(sha) && side(w) && side(h) && typeof mime === "string" && (IMAGE_MIMES as readonly string[]).includes(mime)) {
     return { sha256: sha, width: side(w), height: side(h), mime };
   }
   return null;

@@ -1,45 +1,74 @@
 /**
- * The document schema of protocol.md ("Document schema"), as TypeScript types and constants.
+ * The document schema of protocol.md ("Document schema"), as TypeScript types over the
+ * constants generated from the server's annotd/canvas/schema.py (generated/constants.ts).
  *
  * Why a module of its own: the reader (which repairs what other clients wrote), the writer
- * and the renderer must agree on every name, default and bound, exactly as the server's
- * annotd/canvas/schema.py does. Keep the two in step; the node tests check both against
- * documents the Python server produced.
+ * and the renderer must agree on every name, default and bound, exactly as the server does;
+ * the values come from the server's source, only the types and helpers are written here.
  */
+import {
+  ANNOTATION_TYPES,
+  ARROWHEADS,
+  COLOR_PATTERN,
+  FONT_FAMILIES,
+  FONT_WEIGHTS,
+  ID_PATTERN,
+  POINT_QUANTUM,
+  POINT_TYPES,
+  SHA256_PATTERN,
+  STROKE_STYLES,
+  STYLE_DEFAULTS,
+  TAG_PATTERN,
+  TEXT_ALIGNS,
+  TYPE_DEFAULTS,
+  TYPE_FIELDS,
+} from "../generated/constants.js";
 
-export const ROOT_META = "meta";
-export const ROOT_ANNOTATIONS = "annotations";
-export const ROOT_COMMENTS = "comments";
-export const SCHEMA_VERSION = 1;
+export {
+  ANNOTATION_TYPES,
+  ARROWHEADS,
+  COORD_LIMIT,
+  FIRST_KEY,
+  FONT_FAMILIES,
+  FONT_WEIGHTS,
+  IMAGE_MIMES,
+  MAX_ANNOTATIONS,
+  MAX_FONT_SIZE,
+  MAX_GROUP_DEPTH,
+  MAX_IMAGE_SIDE,
+  MAX_POINTS,
+  MAX_STROKE_WIDTH,
+  MAX_TEXT_LENGTH,
+  MAX_USER_LENGTH,
+  MIN_FONT_SIZE,
+  MIN_POINTS,
+  POINT_QUANTUM,
+  POINT_TYPES,
+  ROOT_ANNOTATIONS,
+  ROOT_COMMENTS,
+  ROOT_META,
+  SCHEMA_VERSION,
+  STROKE_STYLES,
+  STYLE_DEFAULTS,
+  TEXT_ALIGNS,
+} from "../generated/constants.js";
 
-export const ANNOTATION_TYPES = ["text", "line", "arrow", "rect", "ellipse", "polygon", "freehand"] as const;
 export type AnnotationType = (typeof ANNOTATION_TYPES)[number];
-export const ARROWHEADS = ["none", "arrow", "triangle", "dot"] as const;
 export type Arrowhead = (typeof ARROWHEADS)[number];
-export const STROKE_STYLES = ["solid", "dashed", "dotted"] as const;
 export type StrokeStyle = (typeof STROKE_STYLES)[number];
-export const FONT_FAMILIES = ["sans", "serif", "mono"] as const;
 export type FontFamily = (typeof FONT_FAMILIES)[number];
-export const FONT_WEIGHTS = ["normal", "bold"] as const;
 export type FontWeight = (typeof FONT_WEIGHTS)[number];
-export const TEXT_ALIGNS = ["left", "center", "right"] as const;
 export type TextAlign = (typeof TEXT_ALIGNS)[number];
 
-export const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-export const COLOR_RE = /^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/;
+/** A server pattern (matched against the whole string there) as a whole-string RegExp. */
+export function whole(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`);
+}
 
-export const MAX_ANNOTATIONS = 10_000;
-export const MAX_POINTS = 10_000;
-export const MAX_TEXT_LENGTH = 10_000;
-export const MAX_GROUP_DEPTH = 32;
-export const MAX_USER_LENGTH = 128;
-export const COORD_LIMIT = 1_000_000;
-export const MAX_STROKE_WIDTH = 1_000;
-export const MIN_FONT_SIZE = 1;
-export const MAX_FONT_SIZE = 2_000;
-/** Stored point offsets are multiples of 1/16 px (exact in float32: 5 bytes in Yjs, not 9). */
-export const POINT_QUANTUM = 1 / 16;
-export const FIRST_KEY = "a0";
+export const ID_RE = whole(ID_PATTERN);
+export const TAG_RE = whole(TAG_PATTERN);
+export const COLOR_RE = whole(COLOR_PATTERN);
+export const SHA256_RE = whole(SHA256_PATTERN);
 
 export interface Style {
   stroke: string;
@@ -53,21 +82,14 @@ export interface Style {
   textAlign: TextAlign;
 }
 
-export const STYLE_DEFAULTS: Readonly<Style> = Object.freeze({
-  stroke: "#e03131",
-  fill: "none",
-  strokeWidth: 2,
-  strokeStyle: "solid",
-  opacity: 1,
-  fontFamily: "sans",
-  fontSize: 16,
-  fontWeight: "normal",
-  textAlign: "left",
-});
 export const STYLE_KEYS = Object.keys(STYLE_DEFAULTS) as (keyof Style)[];
 
-export const POINT_TYPES: ReadonlySet<AnnotationType> = new Set(["line", "arrow", "polygon", "freehand"]);
-export const MIN_POINTS: Readonly<Record<string, number>> = { line: 2, arrow: 2, polygon: 3, freehand: 1 };
+const POINT_TYPE_SET: ReadonlySet<string> = new Set(POINT_TYPES);
+
+/** Whether annotations of this type are drawn through `points`. */
+export function isPointType(type: string): boolean {
+  return POINT_TYPE_SET.has(type);
+}
 
 /** A repaired, fully defaulted annotation: what the screen draws (the server's view). */
 export interface Annotation {
@@ -130,36 +152,11 @@ export interface ImageRef {
 
 /** Type-specific fields and their defaults (schema.py TYPE_DEFAULTS). */
 export function typeDefaults(type: AnnotationType): Record<string, unknown> {
-  switch (type) {
-    case "text":
-      return { text: "", wrap: true };
-    case "line":
-      return { points: [], startArrowhead: "none", endArrowhead: "none" };
-    case "arrow":
-      return { points: [], startArrowhead: "none", endArrowhead: "arrow" };
-    case "polygon":
-      return { points: [], closed: true };
-    case "freehand":
-      return { points: [] };
-    default:
-      return {};
-  }
+  return structuredClone(TYPE_DEFAULTS[type]) as Record<string, unknown>;
 }
 
 export function typeFields(type: AnnotationType): string[] {
-  switch (type) {
-    case "text":
-      return ["text", "wrap"];
-    case "line":
-    case "arrow":
-      return ["points", "startArrowhead", "endArrowhead"];
-    case "polygon":
-      return ["points", "closed"];
-    case "freehand":
-      return ["points", "pressures"];
-    default:
-      return [];
-  }
+  return [...TYPE_FIELDS[type]];
 }
 
 export function quantize(v: number): number {

@@ -4,7 +4,7 @@
  * annotation; ties after concurrent inserts are harmless because paint order is (z, id).
  */
 import { generateKeyBetween } from "fractional-indexing";
-import { FIRST_KEY } from "./schema";
+import { FIRST_KEY } from "./schema.js";
 
 const DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const SMALLEST_INTEGER = "A" + "0".repeat(26);

@@ -6,12 +6,15 @@
  * socket and coalesces the rest): the latest state wins, and a heartbeat every HEARTBEAT_MS
  * keeps our entry alive (the server drops entries silent for rooms.presence_ttl_s).
  */
-import { Emitter } from "./emitter";
-import type { PresenceMessage, PresenceState, Viewport } from "./protocol";
-import type { RoomSocket } from "./socket";
+import { Emitter } from "./emitter.js";
+import { PRESENCE_MAX_HZ, PRESENCE_TTL_S } from "./generated/constants.js";
+import type { PresenceMessage, PresenceState, Viewport } from "./protocol.js";
+import type { RoomSocket } from "./socket.js";
 
-export const MAX_HZ = 30;
-const HEARTBEAT_MS = 10_000;
+/** The server's default relay rate: sending faster only gets coalesced. */
+export const MAX_HZ = PRESENCE_MAX_HZ;
+/** A third of the server's default time-to-live, so one lost heartbeat does not drop us. */
+const HEARTBEAT_MS = (PRESENCE_TTL_S * 1000) / 3;
 
 export interface Peer {
   session: string;

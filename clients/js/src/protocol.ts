@@ -2,8 +2,8 @@
  * annotd.v1 wire formats (protocol.md "Binary frames", "Text frames"): y-protocols messages,
  * the seq frame `100 varuint(seq) <message>`, and the JSON messages' types.
  */
-import * as decoding from "lib0/decoding";
-import * as encoding from "lib0/encoding";
+import * as Y from "yjs";
+import { Reader, Writer } from "./varint.js";
 
 export const SUBPROTOCOL = "annotd.v1";
 export const MSG_SYNC = 0;
@@ -16,45 +16,29 @@ export const SYNC_STEP1 = 0;
 export const SYNC_STEP2 = 1;
 export const SYNC_UPDATE = 2;
 
-/** Close codes (protocol.md "WebSocket close codes"). */
-export const CLOSE = {
-  NORMAL: 1000,
-  GOING_AWAY: 1001,
-  PROTOCOL: 1002,
-  UNSUPPORTED: 1003,
-  TOO_BIG: 1009,
-  INTERNAL: 1011,
-  BAD_REQUEST: 4400,
-  NOT_FOUND: 4404,
-  TOO_SLOW: 4008,
-  DELETED: 4410,
-  FULL: 4429,
-} as const;
+/** RFC 6455's normal closure: what this client sends when it closes a socket itself. */
+export const NORMAL_CLOSURE = 1000;
 
 /** A binary frame split into its optional seq and the inner y-protocols message. */
 export interface Frame {
   seq: number | null;
   kind: number;
-  decoder: decoding.Decoder;
+  reader: Reader;
 }
 
 export function parseFrame(data: Uint8Array): Frame {
-  const decoder = decoding.createDecoder(data);
-  let kind = decoding.readVarUint(decoder);
+  const reader = new Reader(data);
+  let kind = reader.uint();
   let seq: number | null = null;
   if (kind === MSG_SEQ) {
-    seq = decoding.readVarUint(decoder);
-    kind = decoding.readVarUint(decoder);
+    seq = reader.uint();
+    kind = reader.uint();
   }
-  return { seq, kind, decoder };
+  return { seq, kind, reader };
 }
 
 function syncMessage(type: number, payload: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_SYNC);
-  encoding.writeVarUint(e, type);
-  encoding.writeVarUint8Array(e, payload);
-  return encoding.toUint8Array(e);
+  return new Writer().uint(MSG_SYNC).uint(type).blob(payload).bytes();
 }
 
 export const syncStep1 = (stateVector: Uint8Array): Uint8Array => syncMessage(SYNC_STEP1, stateVector);
@@ -62,11 +46,28 @@ export const syncStep2 = (update: Uint8Array): Uint8Array => syncMessage(SYNC_ST
 export const syncUpdate = (update: Uint8Array): Uint8Array => syncMessage(SYNC_UPDATE, update);
 
 export function withSeq(seq: number, message: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_SEQ);
-  encoding.writeVarUint(e, seq);
-  encoding.writeUint8Array(e, message);
-  return encoding.toUint8Array(e);
+  return new Writer().uint(MSG_SEQ).uint(seq).raw(message).bytes();
+}
+
+/**
+ * Apply the body of a sync message (after its kind byte) to `doc` as y-protocols' sync
+ * protocol says: step 1 (the peer's state vector) is answered with a step 2 carrying what
+ * the peer lacks; step 2 and update are applied with `origin`. Returns the sync type and
+ * the reply to send, if any.
+ */
+export function readSync(reader: Reader, doc: Y.Doc, origin: unknown): { type: number; reply: Uint8Array | null } {
+  const type = reader.uint();
+  const payload = reader.blob();
+  switch (type) {
+    case SYNC_STEP1:
+      return { type, reply: syncStep2(Y.encodeStateAsUpdate(doc, payload)) };
+    case SYNC_STEP2:
+    case SYNC_UPDATE:
+      Y.applyUpdate(doc, payload, origin);
+      return { type, reply: null };
+    default:
+      throw new Error(`unknown sync message type ${type}`);
+  }
 }
 
 export interface ImageInfo {

@@ -6,7 +6,7 @@
  * pixels and hollow shapes can be picked by their inside when nothing else is under the
  * pointer, without adding invisible elements to the drawing.
  */
-import type { Annotation } from "./schema";
+import type { Annotation } from "./schema.js";
 
 export interface Rect {
   x: number;

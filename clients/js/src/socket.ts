@@ -11,36 +11,43 @@
  * - text: JSON — acks (lastSeq), roomInfo (epoch), presence*, JSON-RPC replies (to
  *   net/rpc.ts: one promise per id) and notifications;
  * - reconnect with exponential backoff and `lastSeq`/`epoch` so the server replays exactly
- *   what was missed (or resyncs); 4404/4410 and protocol errors are final and reported.
+ *   what was missed (or resyncs); the close codes the server's table marks final (a
+ *   deleted room, a refused edit, a protocol error…) end it for good and are reported.
  *
  * Nothing here throws into the page: failures become state changes or 'problem' events.
  */
-import * as encoding from "lib0/encoding";
-import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { Emitter } from "./emitter";
+import type { RoomParams, RoomResult } from "./commands.js";
+import { Emitter } from "./emitter.js";
+import type { Method } from "./generated/commands.js";
+import { CLOSE, CLOSE_CODES } from "./generated/constants.js";
 import {
-  CLOSE,
   MSG_SYNC,
+  NORMAL_CLOSURE,
   RpcError,
   SUBPROTOCOL,
   SYNC_STEP2,
   isObject,
   parseFrame,
+  readSync,
   syncStep1,
   syncUpdate,
   type PresenceMessage,
   type PresenceState,
   type RoomInfo,
-} from "./protocol";
-import { RpcCalls } from "./rpc";
+} from "./protocol.js";
+import { RpcCalls } from "./rpc.js";
 
 export type ConnState = "connecting" | "connected" | "reconnecting" | "offline" | "closed";
 
 export interface Closed {
   code: number;
+  /** What the server said when it closed (may be empty). */
   reason: string;
+  /** Reconnecting cannot help; this socket will not try again. */
   final: boolean;
+  /** What the code means, from the server's table ("" for a code it does not send). */
+  meaning: string;
 }
 
 export interface SocketEvents extends Record<string, unknown> {
@@ -69,11 +76,17 @@ export interface RoomSocketOptions {
   WebSocketImpl?: typeof WebSocket;
   /** Ceiling of the reconnect backoff (ms). */
   maxBackoffMs?: number;
+  /** Where the backoff's jitter comes from (tests pin it). */
+  random?: () => number;
 }
 
-const FINAL_CODES: ReadonlySet<number> = new Set([
-  CLOSE.NOT_FOUND, CLOSE.DELETED, CLOSE.BAD_REQUEST, CLOSE.PROTOCOL, CLOSE.UNSUPPORTED, CLOSE.TOO_BIG,
-]);
+/** The first reconnect waits about this long; each failed attempt doubles it. */
+export const FIRST_BACKOFF_MS = 250;
+
+/** Whether a close code ends the connection for good (the server's table says so). */
+export function isFinalClose(code: number): boolean {
+  return CLOSE_CODES[code]?.final === true;
+}
 
 export class RoomSocket extends Emitter<SocketEvents> {
   readonly doc: Y.Doc;
@@ -96,6 +109,7 @@ export class RoomSocket extends Emitter<SocketEvents> {
   private destroyed = false;
   private rpc = new RpcCalls();
   private maxBackoff: number;
+  private random: () => number;
   private onOnline = () => this.reconnectNow();
   private onOffline = () => this.setState("offline");
 
@@ -107,6 +121,7 @@ export class RoomSocket extends Emitter<SocketEvents> {
     this.url = opts.url.replace(/\/+$/, "");
     this.WS = opts.WebSocketImpl ?? WebSocket;
     this.maxBackoff = opts.maxBackoffMs ?? 10_000;
+    this.random = opts.random ?? Math.random;
     this.doc.on("update", this.onDocUpdate);
     if (typeof window !== "undefined") {
       window.addEventListener("online", this.onOnline);
@@ -161,7 +176,7 @@ export class RoomSocket extends Emitter<SocketEvents> {
         // A frame we cannot read: resync from a clean connection rather than diverge.
         this.emit("problem", `unreadable message from the server (${String(err)}); reconnecting`);
         this.lastSeq = null;
-        ws.close(CLOSE.NORMAL, "client could not read a frame");
+        ws.close(NORMAL_CLOSURE, "client could not read a frame");
       }
     };
     ws.onerror = () => {
@@ -172,8 +187,8 @@ export class RoomSocket extends Emitter<SocketEvents> {
       this.ws = null;
       this.synced = false;
       this.rpc.failAll("the connection was lost before the server answered");
-      const final = FINAL_CODES.has(ev.code) && !this.destroyed;
-      this.emit("closed", { code: ev.code, reason: ev.reason, final });
+      const final = isFinalClose(ev.code) && !this.destroyed;
+      this.emit("closed", { code: ev.code, reason: ev.reason, final, meaning: CLOSE_CODES[ev.code]?.meaning ?? "" });
       if (this.destroyed) return;
       if (final) {
         this.setState("closed");
@@ -188,8 +203,8 @@ export class RoomSocket extends Emitter<SocketEvents> {
     if (this.destroyed || this.retryTimer !== null) return;
     const offline = typeof navigator !== "undefined" && navigator.onLine === false;
     this.setState(offline ? "offline" : "reconnecting");
-    const base = Math.min(this.maxBackoff, 250 * 2 ** this.attempts);
-    const delay = immediate && this.attempts === 0 ? 0 : base * (0.5 + Math.random() / 2);
+    const base = Math.min(this.maxBackoff, FIRST_BACKOFF_MS * 2 ** this.attempts);
+    const delay = immediate && this.attempts === 0 ? 0 : base * (0.5 + this.random() / 2);
     this.attempts++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
@@ -209,7 +224,7 @@ export class RoomSocket extends Emitter<SocketEvents> {
 
   /** Drop the connection (tests and "work offline"); it comes back by itself. */
   drop(): void {
-    this.ws?.close(CLOSE.NORMAL, "client dropped the connection");
+    this.ws?.close(NORMAL_CLOSURE, "client dropped the connection");
   }
 
   destroy(): void {
@@ -220,7 +235,7 @@ export class RoomSocket extends Emitter<SocketEvents> {
     const ws = this.ws;
     this.ws = null;
     this.rpc.failAll("the room was closed");
-    if (ws !== null) ws.close(CLOSE.NORMAL, "client left");
+    if (ws !== null) ws.close(NORMAL_CLOSURE, "client left");
     this.setState("closed");
   }
 
@@ -263,12 +278,10 @@ export class RoomSocket extends Emitter<SocketEvents> {
   private onBinary(data: Uint8Array): void {
     const frame = parseFrame(data);
     if (frame.kind === MSG_SYNC) {
-      const encoder = encoding.createEncoder();
-      encoding.writeVarUint(encoder, MSG_SYNC);
-      const syncType = syncProtocol.readSyncMessage(frame.decoder, encoder, this.doc, this);
-      if (encoding.length(encoder) > 1) {
+      const { type: syncType, reply } = readSync(frame.reader, this.doc, this);
+      if (reply !== null) {
         // our step 2 in answer to the server's step 1: edits made while offline
-        if (this.sendRaw(encoding.toUint8Array(encoder))) {
+        if (this.sendRaw(reply)) {
           this.unsent = false;
           this.setPending(this.pendingAcks + 1);
         }
@@ -339,10 +352,16 @@ export class RoomSocket extends Emitter<SocketEvents> {
     }
   }
 
-  /** A JSON-RPC call on this socket; rejects with an RpcError (never throws synchronously). */
-  call<T = unknown>(method: string, params: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+  /**
+   * A JSON-RPC call on this socket; rejects with an RpcError (never throws synchronously).
+   * A known method is typed by the generated command table (its `roomId` is this room's
+   * unless given); any other name is sent as it is and its result is what the caller says.
+   */
+  call<M extends Method>(method: M, params?: RoomParams<M>, timeoutMs?: number): Promise<RoomResult<M>>;
+  call<T = unknown>(method: string, params?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
+  call(method: string, params: object = {}, timeoutMs = 30_000): Promise<unknown> {
     if (!this.connected) return Promise.reject(new RpcError("not connected to the server; try again when the connection is back", -32000));
-    return this.rpc.call<T>(method, params, timeoutMs, (text) => this.sendRaw(text));
+    return this.rpc.call<unknown>(method, params as Record<string, unknown>, timeoutMs, (text) => this.sendRaw(text));
   }
 
   /** A JSON-RPC notification (no answer). */

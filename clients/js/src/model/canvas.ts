@@ -9,11 +9,11 @@
  * property by property), so a concurrent edit of another field by someone else survives.
  */
 import * as Y from "yjs";
-import { reportError } from "../net/emitter";
-import { readAnnotation, readImage } from "./read";
+import { reportError } from "../emitter.js";
+import { readAnnotation, readImage } from "./read.js";
 import {
   MAX_GROUP_DEPTH,
-  POINT_TYPES,
+  isPointType,
   ROOT_ANNOTATIONS,
   ROOT_COMMENTS,
   ROOT_META,
@@ -26,8 +26,8 @@ import {
   type ImageRef,
   type NewAnnotation,
   type Style,
-} from "./schema";
-import { isValidKey, keyBetween, reorderKey, type Direction } from "./zorder";
+} from "./schema.js";
+import { isValidKey, keyBetween, reorderKey, type Direction } from "./zorder.js";
 
 /** Origin of every local edit: the undo manager tracks exactly this. */
 export const LOCAL_ORIGIN = { local: true } as const;
@@ -205,7 +205,7 @@ export class CanvasDoc {
       for (const [k, v] of Object.entries(input)) {
         if (k !== "style" && v !== undefined) fields[k] = v;
       }
-      if (POINT_TYPES.has(input.type)) {
+      if (isPointType(input.type)) {
         const pts = quantizePoints((input.points ?? []) as number[]);
         fields.points = pts;
         const [x0, y0, x1, y1] = bbox(pts);
@@ -242,7 +242,7 @@ export class CanvasDoc {
     if (current === null) return false;
     const fields: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(patch)) if (v !== undefined && k !== "style") fields[k] = v;
-    if (POINT_TYPES.has(current.type) && Array.isArray(fields.points)) {
+    if (isPointType(current.type) && Array.isArray(fields.points)) {
       const pts = quantizePoints(fields.points as number[]);
       fields.points = pts;
       const [x0, y0, x1, y1] = bbox(pts);
@@ -357,7 +357,7 @@ export class CanvasDoc {
           locked: false, style: { ...a.style },
         };
         if (a.type === "text") Object.assign(copy, { text: a.text, wrap: a.wrap });
-        if (POINT_TYPES.has(a.type)) copy.points = [...a.points];
+        if (isPointType(a.type)) copy.points = [...a.points];
         if (a.type === "freehand" && a.pressures) copy.pressures = [...a.pressures];
         if (a.type === "line" || a.type === "arrow") Object.assign(copy, { startArrowhead: a.startArrowhead, endArrowhead: a.endArrowhead });
         if (a.type === "polygon") copy.closed = a.closed;

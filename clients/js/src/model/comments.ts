@@ -12,14 +12,12 @@
  * them and stamps author and time (and refuses editing someone else's message).
  */
 import * as Y from "yjs";
-import { boxPoint, center, rotate } from "./geometry";
-import { bool, choice, getter, num, str } from "./read";
-import { COORD_LIMIT, MAX_USER_LENGTH, isId, type Annotation } from "./schema";
+import { boxPoint, center, rotate } from "./geometry.js";
+import { bool, choice, getter, num, str } from "./read.js";
+import { MAX_BODY_LENGTH, MAX_MESSAGES_PER_THREAD, MAX_THREADS, THREAD_STATUSES as STATUSES } from "../generated/constants.js";
+import { COORD_LIMIT, MAX_USER_LENGTH, isId, type Annotation } from "./schema.js";
 
-export const MAX_BODY_LENGTH = 10_000;
-export const MAX_THREADS = 10_000;
-export const MAX_MESSAGES_PER_THREAD = 1_000;
-const STATUSES = ["open", "resolved"] as const;
+export { MAX_BODY_LENGTH, MAX_MESSAGES_PER_THREAD, MAX_THREADS };
 export type ThreadStatus = (typeof STATUSES)[number];
 
 export interface Anchor {

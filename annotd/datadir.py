@@ -1,0 +1,34 @@
+"""``rooms.data_dir`` at start-up: take the folder and list its rooms, before serving.
+
+The store (:mod:`annotd.storage`) is opened here, by the process, so that its lock is held
+for the daemon's whole life and a second daemon on the same folder is refused before it
+binds a port. Rooms are not yet written through the store: that is the room's one door's
+job, and until it is wired every room still lives in memory only; the log says so at
+start-up, so nobody mistakes an open store for durable rooms.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from .config import Config
+from .storage import SqliteStore
+
+log = logging.getLogger("annotd.datadir")
+
+
+def open_store(cfg: Config) -> SqliteStore | None:
+    """The store in ``rooms.data_dir`` (``None`` when unset); raises ``StoreLocked`` when
+    another process holds it, ``OSError``/``sqlite3.DatabaseError`` when it is unusable."""
+    if not cfg.rooms.data_dir:
+        return None
+    t0 = time.perf_counter()
+    store = SqliteStore(Path(cfg.rooms.data_dir), cfg.storage)
+    rooms = store.list_rooms()
+    log.info("data_dir opened", extra={"dir": cfg.rooms.data_dir, "rooms": len(rooms), "sync": cfg.storage.sync,
+                                       "ms": round((time.perf_counter() - t0) * 1e3, 1)})
+    log.warning("rooms.data_dir is open and locked, but rooms are not written to it yet: "
+                "every room still lives in memory only (this daemon does not serve the stored rooms)")
+    return store

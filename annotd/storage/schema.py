@@ -1,0 +1,129 @@
+"""The SQLite file: its tables, the pragmas each ``storage.sync`` level sets, and what
+opening it checks.
+
+Keys: events and snapshots are keyed by one integer, ``rid << SEQ_BITS | seq`` (``rid``
+the room's row id). That integer is the table's rowid, so a room's log is one contiguous
+range of the b-tree: appending is an append at the end of that range, reading a seq range
+or pruning a prefix is one range scan, and there is no second index (a ``(room, seq)``
+primary key would store every key twice, ~20 bytes per event).
+
+Checks: each event row carries the crc32 of its update and each snapshot the sha256 of
+its blob (the history's own hash), verified when a room is loaded, so damage inside one
+room's rows fails that room alone. ``PRAGMA quick_check`` reads the whole file; it is
+optional (``storage.quick_check``) because its cost grows with the store (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+SEQ_BITS = 40
+"""seq < 2**40 per room and room row ids < 2**23 keep the key a positive 63-bit integer."""
+MAX_SEQ = (1 << SEQ_BITS) - 1
+
+TABLES = (
+    """CREATE TABLE rooms (
+        rid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        epoch TEXT NOT NULL,
+        image_sha256 TEXT,
+        head_seq INTEGER NOT NULL DEFAULT 0,
+        snapshot_seq INTEGER NOT NULL DEFAULT 0,
+        oldest_seq INTEGER NOT NULL DEFAULT 0,
+        updated_at REAL NOT NULL)""",
+    """CREATE TABLE events (
+        key INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        user_id TEXT NOT NULL,
+        data BLOB NOT NULL,
+        crc INTEGER NOT NULL)""",
+    """CREATE TABLE snapshots (
+        key INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        sha256 TEXT NOT NULL,
+        state_vector BLOB NOT NULL,
+        blob BLOB NOT NULL)""",
+    """CREATE TABLE versions (
+        rid INTEGER NOT NULL,
+        tag TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (rid, tag)) WITHOUT ROWID""",
+    """CREATE TABLE images (
+        sha256 TEXT PRIMARY KEY,
+        mime TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        size INTEGER NOT NULL) WITHOUT ROWID""",
+    """CREATE TABLE room_images (
+        rid INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (rid, sha256)) WITHOUT ROWID""",
+)
+
+SYNCHRONOUS = {"full": "FULL", "batch": "NORMAL", "off": "OFF"}
+"""In WAL mode: FULL syncs the WAL at every commit; NORMAL only at checkpoints (a commit
+is in the OS page cache: it survives the process, not the machine); OFF never syncs."""
+
+
+def key(rid: int, seq: int) -> int:
+    return rid << SEQ_BITS | seq
+
+
+def seq_of(k: int) -> int:
+    return k & MAX_SEQ
+
+
+def connect(path: Path, sync: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, with the sync
+    level's pragma; checkpoints are the writer's (never inside a commit)."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[sync]}")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Create the tables in a new file; refuse a file of a newer schema."""
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(f"the store has schema {version}; this annotd reads {SCHEMA_VERSION}")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for ddl in TABLES:
+            conn.execute(ddl)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def quick_check(conn: sqlite3.Connection) -> list[str]:
+    """Problems ``PRAGMA quick_check`` reports (empty when the file is sound)."""
+    rows = [r[0] for r in conn.execute("PRAGMA quick_check(100)").fetchall()]
+    return [] if rows == ["ok"] else rows
+
+
+RETRYABLE = {"SQLITE_FULL", "SQLITE_BUSY", "SQLITE_LOCKED"}
+
+
+def is_refused_write(exc: sqlite3.Error) -> bool:
+    """The disk refused the write (full, a file-size limit, a failed write or sync): the
+    transaction rolled back and the same writes may succeed later. Anything else (a
+    corrupt file, a constraint) will not get better by retrying."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name in RETRYABLE or name.startswith("SQLITE_IOERR")

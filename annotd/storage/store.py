@@ -1,0 +1,85 @@
+"""The interface the room's one door calls: :class:`RoomStore`.
+
+Writes return at once with a :class:`~concurrent.futures.Future` resolved on the writer
+thread after the commit that made them durable (to the promise of ``storage.sync``), or
+failed with :class:`~annotd.errors.StorageFull` (the disk refused it; the store holds it
+and writes it once space is back) or :class:`~annotd.storage.records.StoreRefused` (a
+caller bug: not the next seq, an unknown room). On the event loop:
+``asyncio.wrap_future(fut)`` to await one, or ``on_commit`` (one call per committed batch)
+to acknowledge many with one ``call_soon_threadsafe``. Writes to one room are committed in
+the order they were submitted.
+
+Reads block on the disk: call them off the loop (``asyncio.to_thread``) except at
+start-up. They see every write whose future has resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Protocol
+
+from ..docstate import StateParts
+from ..history import Event, Snapshot, Version
+from ..images import StoredImage
+from .records import RoomRecord, StoredRoom
+
+CommitListener = Callable[[dict[str, int]], None]
+"""Told, on the writer thread, after each commit that logged events: room id → the
+newest seq now durable in that room (every seq up to it is durable too)."""
+
+
+class RoomStore(Protocol):
+    @property
+    def writable(self) -> bool:
+        """False while the disk refuses writes: refuse new changes (``StorageFull``)
+        before applying them, so memory never runs ahead of what the disk can hold."""
+
+    # -- writes (any thread; never block) -------------------------------------------------
+    def create_room(self, record: RoomRecord, initial: Snapshot) -> Future[None]:
+        """A new room, with its first snapshot (seq ``record.head_seq``, usually 0)."""
+
+    def append(self, room_id: str, event: Event) -> Future[int]:
+        """Log ``event`` (its seq must be the room's next); resolves to its seq once durable."""
+
+    def put_snapshot(self, room_id: str, snapshot: Snapshot) -> Future[None]:
+        """Keep a snapshot the history took (deeper history and faster loading)."""
+
+    def put_version(self, room_id: str, version: Version, snapshot: Snapshot) -> Future[None]:
+        """A named version with the snapshot it pins."""
+
+    def put_image(self, room_id: str, image: StoredImage, *, current: bool = True) -> Future[None]:
+        """An image of the room (file first, then its row); ``current``: the base image now."""
+
+    def rename_room(self, room_id: str, name: str) -> Future[None]: ...
+
+    def delete_room(self, room_id: str) -> Future[None]:
+        """Remove the room, its history and the images no other room uses."""
+
+    # -- reads (block: off the loop) -------------------------------------------------------
+    def list_rooms(self) -> list[RoomRecord]:
+        """Every room's metadata, cheaply (start-up lists rooms without loading any)."""
+
+    def load_room(self, room_id: str, keep_snapshots: int) -> StoredRoom:
+        """One room for its first join; ``RoomDamaged`` if it fails a check."""
+
+    def events(self, room_id: str, after: int, upto: int) -> list[Event]:
+        """Events ``(after, upto]``, as deep as retention kept (``Gone`` below that)."""
+
+    def parts_at(self, room_id: str, seq: int) -> StateParts:
+        """The state at ``seq`` as a snapshot plus events, as deep as retention kept."""
+
+    def image(self, sha256: str) -> StoredImage | None: ...
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Write everything submitted, checkpoint, release the folder."""
+
+
+def newest_per_room(seqs: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Room id → the highest seq among ``(room, seq)`` pairs (what a listener is told)."""
+    out: dict[str, int] = {}
+    for room_id, seq in seqs:
+        if seq > out.get(room_id, -1):
+            out[room_id] = seq
+    return out

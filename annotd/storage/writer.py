@@ -1,0 +1,256 @@
+"""The one thread that writes: group commit, refused writes held for retry, upkeep when idle.
+
+Why one thread: SQLite has one writer at a time anyway, and a thread that owns the write
+connection needs no lock around it; callers (the event loop, worker threads) only put
+operations on a queue and get a :class:`~concurrent.futures.Future` back at once, so
+nothing waits for the disk on their side.
+
+Group commit: the thread takes every operation waiting in the queue (at most
+``max_batch`` at a time), writes them in one transaction and commits once; each future is
+resolved after that commit. Operations that arrive while a commit (and its fsync) runs
+wait in the queue and form the next batch, so under load one fsync serves hundreds of
+updates and the commit rate, not the update rate, is bounded by the disk.
+
+Refused writes (disk full, a file-size limit, an I/O error): the transaction rolls back,
+the batch's futures fail with :class:`~annotd.errors.StorageFull`, and the operations are
+*kept*, in order, at the head of the queue: every later commit writes them first. So the
+log on disk is always a prefix of what callers submitted (never a gap), and once space is
+back they are written with the next batch, or by the retry every ``retry_s``.
+
+An operation is ``prepare`` (runs once, before its first transaction: checks and
+bookkeeping that must not be repeated on a retry; raising
+:class:`~annotd.storage.records.StoreRefused` fails that operation alone) and ``write``
+(the SQL; may run again after a rollback).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from ..errors import StorageFull
+from .records import StoreClosed, StoreError, StoreRefused
+from .schema import is_refused_write
+
+log = logging.getLogger("annotd.storage")
+
+
+class Op:
+    """One write: ``prepare`` once, ``write`` in a transaction, ``future`` resolved with
+    what ``write`` returned, after the commit."""
+
+    __slots__ = ("prepare", "write", "future", "room", "seq", "nbytes", "prepared", "failed")
+
+    def __init__(self, write: Callable[[sqlite3.Connection], Any], *, prepare: Callable[[], None] | None = None,
+                 room: str | None = None, seq: int | None = None, nbytes: int = 0,
+                 failed: Callable[[], None] | None = None) -> None:
+        self.write = write
+        self.nbytes = nbytes
+        self.failed = failed
+        """Called (writer thread) when the operation failed for good, not merely refused
+        by a full disk: what ``prepare`` accepted did not happen."""
+        self.prepare = prepare
+        self.future: Future[Any] = Future()
+        self.room = room
+        self.seq = seq
+        """Set for an event append: what the commit listener is told."""
+        self.prepared = False
+
+
+_STOP = object()
+
+
+class Writer:
+    def __init__(self, conn: sqlite3.Connection, *, max_batch: int, retry_s: float,
+                 upkeep: Callable[[sqlite3.Connection, Callable[[], bool]], None],
+                 upkeep_every_s: float,
+                 before_commit: Callable[[sqlite3.Connection, Sequence[Op]], None] | None = None,
+                 on_commit: Callable[[Sequence[Op]], None] | None = None) -> None:
+        self.conn = conn
+        self.max_batch = max_batch
+        self.retry_s = retry_s
+        self.upkeep = upkeep
+        """Called when the queue is empty after a commit, and at least every
+        ``upkeep_every_s``; given a ``busy()`` function so it can stop early for new work."""
+        self.upkeep_every_s = upkeep_every_s
+        self.before_commit = before_commit
+        """Called inside each batch's transaction after its operations (per-batch bookkeeping)."""
+        self.on_commit = on_commit
+        """Told every committed batch, on the writer thread (the door's one call per batch)."""
+        self.written_bytes = 0
+        """Payload bytes committed so far (the store checkpoints by it)."""
+        self.writable = True
+        """False from a refused commit until a commit succeeds: callers refuse new
+        changes meanwhile (they could not be made durable)."""
+        self.commits = 0
+        self._queue: queue.SimpleQueue[Op | object] = queue.SimpleQueue()
+        self._held: list[Op] = []
+        self._stopping = False
+        self._closing = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="annotd-store-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def held(self) -> int:
+        """Operations refused by the disk and waiting to be written."""
+        return len(self._held)
+
+    def submit(self, op: Op) -> Future[Any]:
+        with self._closing:  # never behind the stop marker, where nothing would resolve it
+            if self._stopping:
+                op.future.set_exception(StoreClosed("the store is closed"))
+            else:
+                self._queue.put(op)
+        return op.future
+
+    def close(self) -> None:
+        """Write everything submitted so far, then stop (held writes get one more try)."""
+        with self._closing:
+            if self._stopping:
+                return
+            self._stopping = True
+            self._queue.put(_STOP)
+        self._thread.join()
+
+    # -- the thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        next_upkeep = time.monotonic() + self.upkeep_every_s
+        stop = False
+        while not stop:
+            timeout = self.retry_s if self._held else max(0.0, next_upkeep - time.monotonic())
+            batch, stop = self._take(timeout)
+            if batch:
+                self._commit(batch)
+            if stop or (self._queue.empty() and not self._held) or time.monotonic() >= next_upkeep:
+                if not self._held:
+                    self._upkeep()
+                    next_upkeep = time.monotonic() + self.upkeep_every_s
+        for op in self._held:
+            if not op.future.done():
+                op.future.set_exception(StoreClosed("the store closed before the disk took this write"))
+        if self._held:
+            log.error("store closed with writes the disk refused", extra={"unwritten": len(self._held)})
+
+    def _take(self, timeout: float) -> tuple[list[Op], bool]:
+        """Held operations first, then whatever is queued (blocking until something is or
+        ``timeout`` passes)."""
+        batch = self._held
+        self._held = []
+        stop = False
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return batch, False
+        while True:
+            if item is _STOP:
+                stop = True
+                break
+            assert isinstance(item, Op)
+            if self._prepared(item):
+                batch.append(item)
+            if len(batch) >= self.max_batch:
+                break
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+        return batch, stop
+
+    @staticmethod
+    def _prepared(op: Op) -> bool:
+        if op.prepared:
+            return True
+        op.prepared = True
+        if op.prepare is not None:
+            try:
+                op.prepare()
+            except StoreRefused as exc:
+                op.future.set_exception(exc)
+                return False
+        return True
+
+    def _commit(self, batch: list[Op]) -> bool:
+        """Write and commit ``batch``; False when an operation failed for good."""
+        try:
+            results = self._transaction(batch)
+        except Exception as exc:  # SQLite's errors, and a bug in one operation: the only writer must go on
+            if isinstance(exc, sqlite3.Error) and is_refused_write(exc):
+                self._refused(batch, exc)
+                return True
+            if len(batch) > 1:
+                self._one_by_one(batch)
+                return True
+            op = batch[0]
+            log.error("store write failed", extra={"error": repr(exc), "room": op.room})
+            if op.failed is not None:
+                op.failed()
+            op.future.set_exception(StoreError(f"the store could not write: {exc!r}"))
+            return False
+        self.writable = True
+        self.commits += 1
+        self.written_bytes += sum(op.nbytes for op in batch)
+        for op, result in zip(batch, results, strict=True):
+            if not op.future.done():  # a retried op's future already told its caller "refused"
+                op.future.set_result(result)
+        if self.on_commit is not None:
+            try:
+                self.on_commit(batch)
+            except Exception:  # the listener's bug must not stop the only writer
+                log.exception("store commit listener failed")
+        return True
+
+    def _one_by_one(self, batch: list[Op]) -> None:
+        """A batch failed for a reason retrying will not fix: commit its operations one
+        at a time so only the culprit fails; a room's later appends fail with it (written,
+        they would leave a gap in its log)."""
+        broken: set[str] = set()
+        for op in batch:
+            if op.room in broken and op.seq is not None:
+                if op.failed is not None:
+                    op.failed()
+                if not op.future.done():
+                    op.future.set_exception(StoreRefused(f"room {op.room!r}: an earlier append failed"))
+                continue
+            if not self._commit([op]) and op.room is not None:
+                broken.add(op.room)
+
+    def _transaction(self, batch: list[Op]) -> list[Any]:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            results = [op.write(conn) for op in batch]
+            if self.before_commit is not None:
+                self.before_commit(conn, batch)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return results
+
+    def _refused(self, batch: list[Op], exc: Exception) -> None:
+        if self.writable:
+            log.error("the disk refused a write; holding it and refusing new changes until it succeeds",
+                      extra={"error": str(exc), "ops": len(batch)})
+        self.writable = False
+        reason = getattr(exc, "sqlite_errorname", "") or "SQLITE_ERROR"
+        error = StorageFull(f"the disk refused the write ({exc}); it is retried every few seconds "
+                            "and succeeds once space is back", data={"reason": reason})
+        for op in batch:
+            if not op.future.done():
+                op.future.set_exception(error)
+        self._held = batch + self._held
+
+    def _upkeep(self) -> None:
+        try:
+            self.upkeep(self.conn, lambda: not self._queue.empty())
+        except Exception as exc:  # checkpoint and pruning are retried next time; writes go on
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            log.warning("store upkeep failed", extra={"error": repr(exc)})
