@@ -151,6 +151,11 @@ export const ERROR_CODES = {
     "httpStatus": 413,
     "closeCode": 1009
   },
+  "storage_full": {
+    "rpcCode": -32007,
+    "httpStatus": 507,
+    "closeCode": 1011
+  },
   "unsupported_media": {
     "rpcCode": -32015,
     "httpStatus": 415,
