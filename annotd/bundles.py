@@ -2,8 +2,9 @@
 
 Why a module of its own: saving reads a live room (on the event loop, cheap: state blobs and
 image references), then encodes in a thread; loading decodes and verifies in a thread, then
-builds the room on the loop in one go (no await in between, so no client can see or touch a
-half-built room). Both the JSON-RPC/REST commands and :mod:`annotd.savedir` go through here,
+builds the room through its door (:meth:`annotd.liveroom.LiveRoom.apply`) before the hub
+knows it (:meth:`annotd.hub.Hub.add_room`), so no client can see or touch a half-built room.
+Both the JSON-RPC/REST commands and :mod:`annotd.savedir` go through here,
 so a bundle saved on shutdown and one downloaded by a user are the same file.
 """
 
@@ -16,13 +17,13 @@ from typing import TYPE_CHECKING
 
 from .canvas import ops
 from .config import Config
-from .errors import Conflict
+from .errors import CLOSE_ROOM_DELETED, Conflict
 from .formats.bundle import Bundle, BundleLimits, read_bundle
 from .formats.restore import LoadPlan, SavedVersion, encode_room, plan_load
 
 if TYPE_CHECKING:
     from .hub import Hub
-    from .room import Room
+    from .liveroom import LiveRoom
 
 log = logging.getLogger("annotd.bundles")
 
@@ -40,13 +41,14 @@ def limits_of(config: Config) -> BundleLimits:
 
 async def save(hub: Hub, room_id: str) -> tuple[bytes, list[str]]:
     """The bundle of ``room_id`` now, and what could not be kept (missing images)."""
-    room = hub.room(room_id)
+    live = hub.live(room_id)
     # Every version has its snapshot; the head's is built off the loop for a big room.
-    versions = [SavedVersion(v.tag, v.seq, v.ts, v.created_by, (await hub.snapshot_at(room_id, v.seq)).blob)
-                for v in room.history.versions]
-    head_seq = room.head
-    head = (await hub.snapshot_at(room_id, head_seq)).blob
-    images = hub.images.room_images(room_id)
+    versions = [SavedVersion(v.tag, v.seq, v.ts, v.created_by, (await live.snapshot_at(v.seq)).blob)
+                for v in live.versions()]
+    head_seq = live.head
+    head = (await live.snapshot_at(head_seq)).blob
+    images = live.images()
+    room = live.room
     return await asyncio.to_thread(
         encode_room, room_id=room.id, name=room.name, created_at=room.created_at, head=head,
         head_seq=head_seq, versions=versions, images=images, saved_at=hub.clock())
@@ -68,33 +70,34 @@ def prepare(data: bytes, limits: BundleLimits) -> Prepared:
     return Prepared(bundle, plan, warnings)
 
 
-def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> Room:
-    """Create ``room_id`` from a prepared bundle (synchronous: nobody sees it half-built).
+async def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> LiveRoom:
+    """Create ``room_id`` from a prepared bundle: built through the room's door while only
+    this call knows the room, then added to the hub.
 
     Raises ``Conflict`` if the id is taken and ``LimitReached`` past ``limits.max_rooms``;
-    on any other failure the new room is removed again.
+    on any other failure no room is left behind.
     """
     bundle, plan = prepared.bundle, prepared.plan
-    room = hub.create_room(room_id, bundle.name, created_at=bundle.created_at, initialise=False)
+    live = hub.new_room(room_id, bundle.name, created_at=bundle.created_at)
     try:
         for image in bundle.images:
-            hub.images.put(room_id, image)
-        now = hub.clock()
+            live.add_image(image)
         for update in plan.updates:
-            room.apply_update(update, user_id, now)
+            await live.apply(user_id, update)
         if plan.needs_schema:
-            room.apply_local(user_id, ops.ensure_schema, now)
+            await live.apply(user_id, ops.ensure_schema)
         for v in sorted(bundle.versions, key=lambda v: (plan.version_seqs[v.tag], v.tag)):
-            room.history.add_version(v.tag, plan.version_seqs[v.tag], v.created_at, v.created_by)
+            await live.add_version(v.tag, plan.version_seqs[v.tag], v.created_by, ts=v.created_at)
+        hub.add_room(live)
     except BaseException:
-        hub.delete_room(room_id)
+        live.close(CLOSE_ROOM_DELETED, "room deleted")
         raise
-    log.info("room loaded from a bundle", extra={"roomId": room_id, "seq": room.head,
+    log.info("room loaded from a bundle", extra={"roomId": room_id, "seq": live.head,
                                                   "versions": len(bundle.versions)})
-    return room
+    return live
 
 
-async def load(hub: Hub, data: bytes, room_id: str | None, user_id: str) -> tuple[Room, Prepared]:
+async def load(hub: Hub, data: bytes, room_id: str | None, user_id: str) -> tuple[LiveRoom, Prepared]:
     """Create a room from bundle bytes; ``room_id`` renames it (default: the bundle's id).
     Nothing is created unless the whole bundle is valid; existing rooms are never touched."""
     if room_id is not None and room_id in hub.rooms:
@@ -103,4 +106,4 @@ async def load(hub: Hub, data: bytes, room_id: str | None, user_id: str) -> tupl
     target = room_id or prepared.bundle.room_id
     if target in hub.rooms:
         raise Conflict(f"room {target!r} already exists; load it under another id", data={"field": "roomId"})
-    return install(hub, prepared, target, user_id), prepared
+    return await install(hub, prepared, target, user_id), prepared

@@ -186,12 +186,6 @@ class RoomClient:
         with contextlib.suppress(ConnectionClosed):  # then it goes up with the next sync step 2
             await ws.send(frame)
 
-    async def send_update(self, update: bytes) -> None:
-        """Send a raw Yjs update (not applied locally); used by tests and benchmarks."""
-        assert self.ws is not None
-        self._sent_updates += 1
-        await self.ws.send(yproto.sync_update(update))
-
     async def flush(self) -> int:
         """Wait until the server acknowledged every update sent on this connection; return the
         seq. ``ConnectionError`` if the connection closes first (unacknowledged changes are

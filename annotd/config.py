@@ -81,6 +81,7 @@ class HistoryConfig:
     snapshot_every_bytes: int = 4_194_304
     reconstruct_cache: int = 8
     max_events_per_request: int = 1000
+    inline_encode_bytes: int = 1_048_576
 
 
 SYNC_LEVELS = ("full", "batch", "off")

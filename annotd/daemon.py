@@ -155,7 +155,7 @@ class Daemon:
             log.warning("export jobs did not finish in time")
         try:
             async with asyncio.timeout(deadline):
-                await self.hub.snapshots.close()
+                await self.hub.close()
         except TimeoutError:
             self.hub.states.kill()
             log.warning("the state worker did not finish in time")

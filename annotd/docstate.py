@@ -1,7 +1,7 @@
 """A document state as plain data: a checked base blob plus the updates after it.
 
 Why: rebuilding or encoding a big document holds the event loop (pycrdt keeps the GIL for
-the whole call: a 16 MB encode is ~70 ms, applying one is more), so the room never does
+the whole call, and the time grows with the document's size), so the room never does
 it for a big document on the loop. Instead it describes the state it wants as
 :class:`StateParts` (the nearest snapshot's bytes, their sha256, and the logged updates up
 to the seq: references to immutable bytes, no copy, taken at once) and a worker process
@@ -12,7 +12,7 @@ The snapshot's sha256 is checked by whoever builds from it (:func:`build_doc`), 
 corrupted snapshot is never silently used to rebuild a state.
 
 Both types cross to and from worker processes with their big byte strings in a file
-(:mod:`annotd.spill`): pickling 200 MB through the pool's pipe held the GIL ~125 ms.
+(:mod:`annotd.spill`): pickling them through the pool's pipe holds the GIL.
 """
 
 from __future__ import annotations

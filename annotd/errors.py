@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import orjson
+
 # JSON-RPC 2.0 standard codes.
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -81,10 +83,21 @@ class AnnotdError(Exception):
         self.data = data
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data:
-            body["data"] = self.data
-        return body
+        return error_json(self.code, self.message, self.data)
+
+
+def error_json(code: str, message: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The error object of every surface (HTTP bodies, socket ``error`` frames, refused
+    handshakes): ``{"code", "message"}`` and ``data`` when there is any. Built only here."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if data:
+        body["data"] = data
+    return body
+
+
+def error_body(code: str, message: str, data: dict[str, Any] | None = None) -> bytes:
+    """An HTTP error body: ``{"error": <error_json>}`` as JSON bytes."""
+    return orjson.dumps({"error": error_json(code, message, data)})
 
 
 class InvalidParams(AnnotdError):
@@ -161,9 +174,10 @@ class DocumentTooLarge(AnnotdError):
 
 class MeasureFirst(Exception):  # noqa: N818 - a signal, not an error a client sees
     """Internal: a change may not fit the room's size limit by the running estimate, which
-    is stale (it counts updates since the last snapshot at their full size). The caller
-    measures the document exactly (:meth:`annotd.hub.Hub.measure`), off the relay path,
-    and retries once; nothing was applied."""
+    is stale (it counts updates since the last snapshot at their full size). The room's door
+    (:class:`annotd.liveroom.LiveRoom`) measures the document exactly
+    (:meth:`annotd.snapshots.SnapshotSchedule.measure`), off the relay path, and retries
+    once; nothing was applied."""
 
     def __init__(self, room_id: str) -> None:
         super().__init__(room_id)
@@ -184,6 +198,11 @@ class InvalidImage(AnnotdError):
     rpc_code = -32022
     http_status = 422
     close_code = CLOSE_BAD_REQUEST
+
+
+class RenderCrashed(AnnotdError):
+    """The worker process rendering an export job died; the job fails with this message
+    (an internal error: nothing the client sent caused it)."""
 
 
 class Gone(AnnotdError):

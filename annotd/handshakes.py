@@ -19,12 +19,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from websockets.asyncio.server import ServerConnection
+
+from .errors import error_body
 
 
 def refusal_bytes(message: str) -> bytes:
-    body = orjson.dumps({"error": {"code": "limit_reached", "message": message}})
+    body = error_body("limit_reached", message)
     return (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
             b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
 

@@ -68,9 +68,6 @@ class Snapshot:
     def parts(self) -> StateParts:
         return StateParts(self.seq, self.blob, self.sha256)
 
-    def verified_blob(self) -> bytes:
-        return docstate.check(self.parts())
-
 
 @dataclass(frozen=True, slots=True)
 class Version:
@@ -134,8 +131,8 @@ class EventLog:
 class History:
     """Log + snapshots + versions of one room, and rebuilding the document at any retained seq."""
 
-    def __init__(self, *, every_ops: int, every_s: float, keep: int, cache_size: int, now: float,
-                 every_bytes: int = 4 << 20, cache_bytes: int = 16 << 20) -> None:
+    def __init__(self, *, every_ops: int, every_s: float, every_bytes: int, keep: int, cache_size: int,
+                 cache_bytes: int, now: float) -> None:
         self.log = EventLog()
         self.every_ops = every_ops
         self.every_s = every_s
@@ -193,11 +190,6 @@ class History:
             return False
         return (pending >= self.every_ops or self.tail_bytes >= self.every_bytes
                 or (now is not None and now - self._last_snapshot_ts >= self.every_s))
-
-    def add_snapshot(self, seq: int, ts: float, blob: bytes) -> Snapshot:
-        """Record a snapshot of the state ``blob`` at ``seq`` (hashed here) and apply
-        retention and log trimming."""
-        return self.add(Snapshot.of(seq, ts, blob))
 
     def add(self, snap: Snapshot) -> Snapshot:
         """Record ``snap`` and apply retention and log trimming."""

@@ -20,11 +20,11 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-import orjson
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from .errors import error_body
 from .logsetup import Throttled
 
 log = logging.getLogger("annotd.http")
@@ -43,7 +43,7 @@ class _RequestHandler(RequestHandler):  # type: ignore[misc]
                             remote=request.remote, error=kind, reason=reason[:200])
         if request.writer.output_size > 0:  # a response started already: nothing more to say
             raise ConnectionError("response already started")
-        body = orjson.dumps({"error": {"code": "bad_request", "message": f"malformed HTTP request: {reason}"}})
+        body = error_body("bad_request", f"malformed HTTP request: {reason}")
         resp = web.Response(status=status, body=body, content_type="application/json")
         resp.force_close()
         return resp

@@ -21,7 +21,16 @@ from . import __version__, images, openapi, webui
 from .commands import REGISTRY, Command
 from .commands import params as params_mod
 from .commands.base import Caller, Document, Download, Route, invoke
-from .errors import CLOSE_TOO_SLOW, AnnotdError, BadRequest, InvalidParams, NotFound, PayloadTooLarge, UnsupportedMedia
+from .errors import (
+    CLOSE_TOO_SLOW,
+    AnnotdError,
+    BadRequest,
+    InvalidParams,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMedia,
+    error_body,
+)
 from .hosts import HostPolicy
 from .hub import Hub
 from .identifiers import check_room_id, check_user_id
@@ -40,10 +49,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(status: int, code: str, message: str, data: dict[str, Any] | None = None) -> web.Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if data:
-        body["data"] = data
-    return json_response({"error": body}, status)
+    return web.Response(body=error_body(code, message, data), status=status, content_type="application/json")
 
 
 def _caller(request: web.Request) -> Caller:
@@ -257,12 +263,7 @@ async def upload_image(request: web.Request) -> web.Response:
                                "multipart/form-data file part named image")
     stored = await asyncio.to_thread(
         images.validate, data, max_bytes=limit, max_pixels=hub.config.limits.max_image_pixels)
-    user = _caller(request).user_id
-
-    async def put() -> int:
-        return hub.set_image(room_id, stored, user)
-
-    seq = await hub.run_measured(put)
+    seq = await hub.set_image(room_id, stored, _caller(request).user_id)
     return json_response({**stored.ref(), "seq": seq}, 201)
 
 

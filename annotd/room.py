@@ -54,9 +54,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
-from pycrdt import Doc, Map, TransactionEvent
+from pycrdt import Doc, TransactionEvent
 
 from . import docstate, yproto
+from .config import Config
 from .docstate import StateParts
 from .errors import DocumentTooLarge, InvalidParams, LimitReached, MalformedFrame, MeasureFirst
 from .history import Event, History, Snapshot
@@ -92,19 +93,41 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class RoomLimits:
-    max_clients: int = 100
-    presence_ttl_s: float = 30.0
-    presence_min_interval_s: float = 1 / 30
-    presence_rebroadcast_s: float = 10.0
-    snapshot_every_ops: int = 200
-    snapshot_every_s: float = 30.0
-    snapshots_kept: int = 5
-    snapshot_every_bytes: int = 4 << 20
-    reconstruct_cache: int = 8
-    max_document_bytes: int = 16 << 20
-    inline_encode_bytes: int = 1 << 20
+    """A room's limits and history policy, read from the configuration by :meth:`of` (the
+    defaults live in :mod:`annotd.config` alone)."""
+
+    max_clients: int
+    presence_ttl_s: float
+    presence_min_interval_s: float
+    presence_rebroadcast_s: float
+    snapshot_every_ops: int
+    snapshot_every_s: float
+    snapshots_kept: int
+    snapshot_every_bytes: int
+    reconstruct_cache: int
+    max_document_bytes: int
+    inline_encode_bytes: int
     """Above this size the room's full state is never encoded on the caller's thread
-    (~5 ms of encoding at this size; a 16 MB document takes ~70 ms)."""
+    (``history.inline_encode_bytes``; encoding costs grow with the document's size)."""
+
+
+    @classmethod
+    def of(cls, config: Config) -> RoomLimits:
+        """The limits ``config`` sets (the one place they are read from it)."""
+        lim, rc, hc = config.limits, config.rooms, config.history
+        return cls(
+            max_clients=lim.max_clients_per_room,
+            presence_ttl_s=rc.presence_ttl_s,
+            presence_min_interval_s=1.0 / lim.presence_max_hz if lim.presence_max_hz > 0 else 0.0,
+            presence_rebroadcast_s=rc.presence_rebroadcast_s,
+            snapshot_every_ops=hc.snapshot_every_ops,
+            snapshot_every_s=hc.snapshot_every_s,
+            snapshots_kept=hc.snapshots_kept,
+            snapshot_every_bytes=hc.snapshot_every_bytes,
+            reconstruct_cache=hc.reconstruct_cache,
+            max_document_bytes=lim.max_document_bytes,
+            inline_encode_bytes=hc.inline_encode_bytes,
+        )
 
 
 def _json(obj: Any) -> str:
@@ -116,8 +139,12 @@ class Room:
     id: str
     name: str
     created_at: float
-    limits: RoomLimits = field(default_factory=RoomLimits)
+    limits: RoomLimits
     epoch: str = field(default_factory=lambda: secrets.token_hex(6))
+    describe: Callable[[Doc], dict[str, Any]] = field(default=lambda doc: {})
+    """What the room's info (and so ``roomInfo``) says about its document's content: a live
+    room's is :func:`annotd.liveroom.describe_document` (the base image, read by the canvas
+    layer); the room itself never reads a canvas root."""
 
     def __post_init__(self) -> None:
         self.doc: Doc[Any] = Doc()
@@ -139,11 +166,6 @@ class Room:
         self._sub = self.doc.observe(self._capture)
         self.pending = PendingParts()
         """What Yjs keeps pending of past updates: in memory, in no encoded state."""
-        self.snapshot_scheduled = False
-        """Set by the hub between a snapshot falling due and being taken (the socket
-        handlers yield once when they see it, so a burst cannot run past the count)."""
-        self.snapshot_busy = False
-        """Set by the hub while a worker process builds this room's snapshot."""
 
     # -- internals ---------------------------------------------------------------------
     def _capture(self, event: TransactionEvent) -> None:
@@ -352,11 +374,13 @@ class Room:
         event, out = self._sequence(changed, user_id, now, None)
         return result, event, out
 
-    def apply_update(self, update: bytes, user_id: str, now: float) -> tuple[Event | None, list[Outbound]]:
-        """Apply a Yjs update made elsewhere (a loaded bundle) as one sequenced event, like a
-        client's; raise :class:`MalformedFrame` if Yjs cannot decode it, or
-        :class:`DocumentTooLarge` (nothing applied) past ``max_document_bytes``."""
-        self._fits(len(update), measured=True)
+    def apply_update(self, update: bytes, user_id: str, now: float, *,
+                     measured: bool = False) -> tuple[Event | None, list[Outbound]]:
+        """Apply a Yjs update made elsewhere (a bundle's step, an import built in a worker) as
+        one sequenced event, like a client's; raise :class:`MalformedFrame` if Yjs cannot
+        decode it, :class:`DocumentTooLarge` or :class:`MeasureFirst` (nothing applied) as
+        :meth:`receive`."""
+        self._fits(len(update), measured)
         changed = self._apply(update)
         if changed is None:
             return None, []
@@ -370,10 +394,10 @@ class Room:
             return []
         return [Outbound(to, _json({"jsonrpc": "2.0", "method": method, "params": params}))]
 
-    def tick(self, now: float, *, offload: bool = False) -> tuple[Snapshot | None, list[Outbound]]:
-        """Periodic work: held-back and stale presence, expiry, and the snapshot policy
-        (``offload``: the caller builds big documents' snapshots elsewhere, so only a small
-        one is taken here)."""
+    def tick(self, now: float, *, snapshots: bool = True) -> tuple[Snapshot | None, list[Outbound]]:
+        """Periodic work: held-back and stale presence, expiry, and (``snapshots``, for a room
+        used on its own) a snapshot when the history says one is due. A live room passes
+        ``snapshots=False``: :mod:`annotd.snapshots` decides when and where it is taken."""
         out: list[Outbound] = []
         send, gone = self.presence.due(now, self.limits.presence_rebroadcast_s)
         if self._v1:
@@ -381,14 +405,13 @@ class Room:
                        for m in send)
             out.extend(Outbound(self._v1, _json(m)) for m in gone)
         snap = None
-        if not self.snapshot_busy and not (offload and self.is_big) and self.history.snapshot_due(now):
+        if snapshots and self.history.snapshot_due(now):
             snap = self.snapshot(now)
         return snap, out
 
     def snapshot(self, now: float) -> Snapshot:
         """Snapshot the head now, encoding the live document here (small documents; the
         hub builds big ones from :meth:`snapshot_parts` in a worker process)."""
-        self.snapshot_scheduled = False
         self.settle_pending()
         return self.history.add(Snapshot.encoded(docstate.encode_doc(self.doc, self.head), now))
 
@@ -408,13 +431,8 @@ class Room:
             "epoch": self.epoch,
             "users": sorted({s.user_id for s in self.sessions.values()}),
             "clients": len(self.sessions),
-            "image": self.image_ref(),
+            **self.describe(self.doc),
         }
-
-    def image_ref(self) -> dict[str, Any] | None:
-        meta = self.doc.get("meta", type=Map)
-        ref = meta.get("image")
-        return dict(ref) if isinstance(ref, dict) else None
 
     def close(self) -> None:
         self.doc.unobserve(self._sub)

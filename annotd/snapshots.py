@@ -1,16 +1,18 @@
-"""When and where rooms' snapshots are taken: off the relay path, and off the loop for big rooms.
+"""When and where a live room's snapshots are taken: the one home of the snapshot policy.
 
-Why here and not in the room: the room (sans-I/O) knows *that* a snapshot is due and can
-encode a small document itself; taking it at the right moment without doing it inside a
-relayed update, and building a big one in a worker process, needs the event loop.
+Why here and not in the room: the room (sans-I/O) knows *that* a snapshot is due
+(:meth:`annotd.history.History.snapshot_due`) and can encode a small document itself;
+taking it at the right moment without doing it inside a relayed update, and building a big
+one in a worker process, needs the event loop. Each :class:`~annotd.liveroom.LiveRoom` holds
+one :class:`SnapshotSchedule`; nothing else decides when a live room is snapshotted.
 
 Policy (``history.*``): a snapshot falls due after ``snapshot_every_ops`` sequenced changes
 or ``snapshot_every_bytes`` logged bytes (checked after every change, :meth:`after_change`)
-or ``snapshot_every_s`` seconds (the periodic tick). Then:
+or ``snapshot_every_s`` seconds (:meth:`tick`). Then:
 
 * a small room (``RoomLimits.inline_encode_bytes``) is snapshotted from a ``call_soon``
   callback: after the change that made it due has been relayed, before anything else. The
-  socket handlers yield once when they see ``room.snapshot_scheduled``, so a burst of
+  room's door yields once while :attr:`SnapshotSchedule.scheduled` is set, so a burst of
   frames already read cannot run past the count: the snapshot lands at most one frame per
   other connected socket (and one JSON-RPC batch) after it;
 * a big room's head is captured at once as :class:`~annotd.docstate.StateParts` (exact seq)
@@ -18,8 +20,8 @@ or ``snapshot_every_s`` seconds (the periodic tick). Then:
   meanwhile, and one build per room runs at a time (a room that fell due again meanwhile is
   snapshotted when it ends).
 
-:meth:`Snapshots.measure` is the same operation asked for by the size limit: it makes the
-room's size figure exact (see :class:`~annotd.errors.MeasureFirst`).
+:meth:`SnapshotSchedule.measure` is the same operation asked for by the size limit: it makes
+the room's size figure exact (see :class:`~annotd.errors.MeasureFirst`).
 """
 
 from __future__ import annotations
@@ -40,118 +42,131 @@ from .stateworker import StateWorker
 log = logging.getLogger("annotd.snapshots")
 
 
-class Snapshots:
-    def __init__(self, states: StateWorker, clock: Callable[[], float], metrics: Metrics,
-                 created: Callable[[Room, int], None], alive: Callable[[Room], bool]) -> None:
+class SnapshotSchedule:
+    """One live room's snapshots: the policy's decisions and the build in flight."""
+
+    def __init__(self, room: Room, states: StateWorker, clock: Callable[[], float], metrics: Metrics,
+                 created: Callable[[int], None], closed: Callable[[], bool]) -> None:
+        self.room = room
         self.states = states
         self.clock = clock
         self.metrics = metrics
         self.created = created
-        """Told after every snapshot a room records (the hub notifies the room's clients)."""
-        self.alive = alive
-        """Whether a room is still the hub's (a deleted room's snapshot is dropped)."""
-        self._builds: dict[str, asyncio.Task[Snapshot | None]] = {}
+        """Told the seq of every snapshot the room records (its clients are notified)."""
+        self.closed = closed
+        """Whether the room was deleted meanwhile (its snapshot is then dropped)."""
+        self.scheduled = False
+        """Between a small room's snapshot falling due and being taken."""
+        self._build: asyncio.Task[Snapshot | None] | None = None
+
+    @property
+    def building(self) -> bool:
+        return self._build is not None and not self._build.done()
 
     # -- the policy ----------------------------------------------------------------------
-    def after_change(self, room: Room) -> None:
+    def after_change(self) -> None:
         """Called after every sequenced change: cheap unless the count or bytes are reached."""
-        if room.snapshot_scheduled or room.snapshot_busy or not room.history.snapshot_due():
+        if self.scheduled or self.building or not self.room.history.snapshot_due():
             return
-        self.soon(room)
+        self.soon()
 
-    def tick(self, room: Room, now: float) -> None:
-        """The time rule for big rooms (small ones take it in :meth:`Room.tick`)."""
-        if room.is_big and not room.snapshot_busy and not room.snapshot_scheduled and room.history.snapshot_due(now):
-            self.soon(room)
+    def tick(self, now: float) -> None:
+        """The time rule (``snapshot_every_s``), checked by the periodic tick."""
+        if not self.scheduled and not self.building and self.room.history.snapshot_due(now):
+            if self.room.is_big:
+                self._start()
+            else:
+                self.inline()
 
-    def soon(self, room: Room) -> None:
+    def soon(self) -> None:
         """Take a snapshot at the next loop iteration (small room) or start building one now."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (sans-I/O use): take it now
-            self.inline(room)
+            self.inline()
             return
-        if room.is_big:
-            self._build(room)
+        if self.room.is_big:
+            self._start()
         else:
-            room.snapshot_scheduled = True
-            loop.call_soon(self._scheduled, room)
+            self.scheduled = True
+            loop.call_soon(self._scheduled)
 
-    def _scheduled(self, room: Room) -> None:
-        if room.snapshot_scheduled and self.alive(room):
-            self.inline(room)
-        room.snapshot_scheduled = False
+    def _scheduled(self) -> None:
+        if self.scheduled and not self.closed():
+            self.inline()
+        self.scheduled = False
 
-    def inline(self, room: Room) -> Snapshot:
+    def inline(self) -> Snapshot:
+        """Encode the head's snapshot here (small rooms)."""
         t0 = time.perf_counter()
-        snap = room.snapshot(self.clock())
+        self.scheduled = False
+        snap = self.room.snapshot(self.clock())
         self.metrics.snapshot_seconds.observe(time.perf_counter() - t0)
-        self.created(room, snap.seq)
+        self.created(snap.seq)
         return snap
 
-    def _build(self, room: Room) -> asyncio.Task[Snapshot | None]:
-        """Start building the head's snapshot in the worker (one per room at a time)."""
-        running = self._builds.get(room.id)
-        if running is not None and not running.done():
-            return running
-        parts = room.snapshot_parts()
-        room.snapshot_busy = True
-        task = asyncio.get_running_loop().create_task(self._built(room, parts), name=f"snapshot-{room.id}")
-        self._builds[room.id] = task
-        return task
+    def _start(self) -> asyncio.Task[Snapshot | None]:
+        """Start building the head's snapshot in the worker (one at a time)."""
+        if self._build is not None and not self._build.done():
+            return self._build
+        parts = self.room.snapshot_parts()
+        self._build = asyncio.get_running_loop().create_task(self._built(parts), name=f"snapshot-{self.room.id}")
+        return self._build
 
-    async def _built(self, room: Room, parts: StateParts) -> Snapshot | None:
+    async def _built(self, parts: StateParts) -> Snapshot | None:
         t0 = time.perf_counter()
         try:
             encoded = await self.states.encode(parts)
         except RuntimeError as exc:  # the worker died or the server is closing
-            log.warning("snapshot not taken", extra={"roomId": room.id, "seq": parts.seq, "error": str(exc)})
+            log.warning("snapshot not taken", extra={"roomId": self.room.id, "seq": parts.seq, "error": str(exc)})
             return None
         finally:
-            room.snapshot_busy = False
-            self._builds.pop(room.id, None)
-        if not self.alive(room):
+            self._build = None
+        if self.closed():
             return None
-        snap = room.history.add(Snapshot.encoded(encoded, self.clock()))
+        snap = self.room.history.add(Snapshot.encoded(encoded, self.clock()))
         self.metrics.snapshot_seconds.observe(time.perf_counter() - t0)
-        self.created(room, snap.seq)
-        if room.history.snapshot_due():  # more fell due while this one was built
-            self.soon(room)
+        self.created(snap.seq)
+        if self.room.history.snapshot_due():  # more fell due while this one was built
+            self.soon()
         return snap
 
     # -- on request ----------------------------------------------------------------------
-    async def take(self, room: Room) -> int:
+    async def take(self) -> int:
         """``snapshots.create``: snapshot the head now; the seq it was taken at."""
+        room = self.room
         if not room.is_big:
-            return self.inline(room).seq
-        running = self._builds.get(room.id)
+            return self.inline().seq
+        running = self._build
         if running is not None and not running.done() and running is not asyncio.current_task():
             await asyncio.shield(running)
         if room.history.snapshot_seq == room.head:
             return room.head
-        snap = await asyncio.shield(self._build(room))
+        snap = await asyncio.shield(self._start())
         if snap is None:
             raise RuntimeError("the snapshot could not be built")
         return snap.seq
 
-    async def measure(self, room: Room) -> None:
+    async def measure(self) -> None:
         """Make ``room.state_bytes`` exact: a snapshot of the head (unless one is there),
         and pending updates re-counted."""
-        running = self._builds.get(room.id)
+        room = self.room
+        running = self._build
         if running is not None and not running.done():
             await asyncio.shield(running)
-        if not self.alive(room):
+        if self.closed():
             return
         if room.history.tail_bytes > 0:
             if room.is_big:
-                await asyncio.shield(self._build(room))
+                await asyncio.shield(self._start())
             else:
-                self.inline(room)
+                self.inline()
         room.settle_pending()
 
-    async def at(self, room: Room, seq: int) -> Snapshot:
+    async def at(self, seq: int) -> Snapshot:
         """A snapshot of the state at retained ``seq`` (an existing one, or built: in the
         worker for a big room), not yet recorded (``versions.create`` pins it)."""
+        room = self.room
         existing = next((s for s in room.history.snapshots if s.seq == seq), None)
         if existing is not None:
             return existing
@@ -163,17 +178,16 @@ class Snapshots:
         return Snapshot.encoded(encoded, self.clock())
 
     # -- lifecycle -----------------------------------------------------------------------
-    def forget(self, room: Room) -> None:
-        """A room was deleted: stop building its snapshot."""
-        task = self._builds.pop(room.id, None)
-        if task is not None:
-            task.cancel()
+    def cancel(self) -> None:
+        """The room is gone: stop building its snapshot."""
+        self.scheduled = False
+        if self._build is not None:
+            self._build.cancel()
 
     async def close(self) -> None:
-        for task in list(self._builds.values()):
-            task.cancel()
-        for task in list(self._builds.values()):
+        """Cancel the build in flight and wait for it to end (daemon shutdown)."""
+        task = self._build
+        self.cancel()
+        if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._builds.clear()
-        await self.states.close()

@@ -2,9 +2,9 @@
 
 Why: a :class:`~concurrent.futures.ProcessPoolExecutor` pickles a job's arguments in its
 feeder thread and unpickles the result in its manager thread, and pickling copies a
-``bytes`` object while holding the GIL. Measured (``py-spy record --gil --threads``): a
-200 MB document sent to the state worker held the GIL ~125 ms in the feeder thread, so the
-event loop, which needs the GIL, stalled for every room. Here a big string travels as a file
+``bytes`` object while holding the GIL: a big document sent to the state worker held the GIL
+in the feeder thread for as long as the copy took (BENCHMARKS.md, "Figures the design rests
+on"), and the event loop, which needs the GIL, stalled for every room. Here a big string travels as a file
 written with ``os.write`` and read with ``FileIO.readall``, which copy in the kernel with
 the GIL released; only the file's path goes through the pipe.
 

@@ -1,8 +1,8 @@
 """Big document states, built off the event loop: snapshots, rebuilt versions, history reads.
 
-Why a process and not a thread: pycrdt keeps the GIL for the whole of a Rust call. Measured
-(pycrdt 0.14.13): a 21 MB ``Doc.get_update()`` run in a thread held the loop thread for
-163 ms, the length of the encode, so a thread moves the work without freeing the loop. A
+Why a process and not a thread: pycrdt keeps the GIL for the whole of a Rust call, so an
+encode run in a thread holds the loop thread for as long as the encode takes (measured in
+BENCHMARKS.md, "Figures the design rests on"): a thread moves the work without freeing the loop. A
 ``Doc`` is also not safe to share between threads unless created with
 ``allow_multithreading`` (pycrdt ``Doc.__init__``), and the room's live document is written
 on the loop at any time. So the loop only describes the state it needs
@@ -52,6 +52,22 @@ def project_view(parts: StateParts, project: Callable[..., dict[str, Any]],
     return spill.spilled(orjson.dumps({"seq": parts.seq, **project(view, *args)}))
 
 
+def view_at(parts: StateParts) -> Any:
+    """In the worker: the view of the state ``parts`` describe (a revert's target)."""
+    from .canvas.view import build_view
+
+    logging.getLogger("annotd.canvas").disabled = True
+    return build_view(docstate.build_doc(parts))
+
+
+def describe_steps(parts: StateParts, steps: tuple[Any, ...]) -> bytes | spill.Spilled:
+    """In the worker: :func:`annotd.canvas.changes.describe` of ``steps`` (logged events)
+    replayed on the state ``parts`` describe, as JSON bytes."""
+    from .canvas.changes import describe
+
+    return spill.spilled(orjson.dumps(describe(docstate.build_doc(parts), steps)))
+
+
 class StateWorker:
     """Owns the worker process (created on first use) and runs the functions above in it."""
 
@@ -65,6 +81,14 @@ class StateWorker:
 
     async def project(self, parts: StateParts, project: Callable[..., dict[str, Any]], *args: Any) -> bytes:
         result: bytes = await self._run(project_view, parts, project, args)  # a Spilled answer arrives as bytes
+        return result
+
+    async def view(self, parts: StateParts) -> Any:
+        return await self._run(view_at, parts)
+
+    async def describe(self, parts: StateParts, steps: tuple[Any, ...]) -> list[dict[str, Any]]:
+        data: bytes = await self._run(describe_steps, parts, steps)
+        result: list[dict[str, Any]] = orjson.loads(data)
         return result
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:

@@ -224,7 +224,7 @@ def routes(hub: Hub) -> list[web.RouteDef]:
                 '</p><a class="primary" href="/">Back to the rooms page</a></div>'
             )
             return _html(_page("Room not found — annotd", "missing", body=body), status=404)
-        return _html(_page(f"{room.name} — annotd", "room", room_id))
+        return _html(_page(f"{room.room.name} — annotd", "room", room_id))
 
     async def static(request: web.Request) -> web.Response:
         asset = _static(request.match_info["name"])
@@ -245,7 +245,7 @@ def routes(hub: Hub) -> list[web.RouteDef]:
         return web.Response(text=FAVICON, content_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
     async def config_route(request: web.Request) -> web.Response:
-        # the first call opens six font faces (~0.3 s): off the event loop, then cached
+        # the first call opens six font faces: off the event loop, then cached
         config = await asyncio.to_thread(client_config, hub)
         return web.Response(body=orjson.dumps(config), content_type="application/json",
                             headers={"Cache-Control": "no-cache"})

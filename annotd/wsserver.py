@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -37,15 +37,16 @@ from websockets.http11 import Request, Response
 
 from . import errors, rpc, yproto
 from .commands.base import Caller
-from .errors import AnnotdError, DocumentTooLarge, MalformedFrame, MeasureFirst
+from .errors import AnnotdError, DocumentTooLarge, MalformedFrame
 from .handshakes import HandshakeGate
 from .hosts import HostPolicy
 from .hub import Hub
 from .identifiers import check_room_id, check_user_id
+from .liveroom import LiveRoom
 from .logsetup import Throttled
 from .origins import is_own_origin, origin_allowed
 from .readbudget import ReadBudget
-from .room import Outbound, Room
+from .room import Outbound
 from .wsconn import WRITE_LIMIT, Connection, Wire, wire
 
 log = logging.getLogger("annotd.ws")
@@ -68,9 +69,8 @@ class WsServer:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.conns: dict[str, Connection] = {}
-        self.by_room: dict[str, set[str]] = {}
+        """Every room socket's connection by session (each is also its live room's peer)."""
         self.server: Server | None = None
-        self.debug = log.isEnabledFor(logging.DEBUG)  # read once: per-update checks showed in profiles
         self.hosts = HostPolicy(hub.config.server.host, hub.config.server.allowed_hosts)
         self._hosts_refused = Throttled(log)
         self.side_ports: tuple[int, ...] = ()
@@ -81,9 +81,9 @@ class WsServer:
         self.handshakes = HandshakeGate(hub.config.limits.max_pending_handshakes, self._handshake_refused)
         hub.delivery = self
 
-    # -- delivery (called synchronously by rooms via the hub) ---------------------------
-    def deliver(self, room_id: str, outbounds: Iterable[Outbound]) -> None:
-        conns = self.conns
+    # -- delivery (called synchronously by live rooms) --------------------------------
+    def deliver(self, live: LiveRoom, outbounds: Iterable[Outbound]) -> None:
+        conns = cast("dict[str, Connection]", live.peers)
         delivered = 0
         for o in outbounds:
             framed: Wire = b""
@@ -99,17 +99,11 @@ class WsServer:
                     conn.push_noisy(o.key or "", o.frame, framed)
                 elif not conn.push(o.frame, framed):
                     if not conn.outbox.closing:
-                        log.warning("client too slow, closing", extra={"roomId": room_id, "session": sid})
+                        log.warning("client too slow, closing", extra={"roomId": live.id, "session": sid})
                         conn.close_soon(errors.CLOSE_TOO_SLOW, "too slow: send queue full; reconnect with lastSeq")
                     continue
                 delivered += 1
         self.hub.metrics.deliveries += delivered
-
-    def room_deleted(self, room_id: str) -> None:
-        for sid in self.by_room.get(room_id, set()):
-            conn = self.conns.get(sid)
-            if conn is not None:
-                conn.close_soon(errors.CLOSE_ROOM_DELETED, "room deleted")
 
     # -- server --------------------------------------------------------------------------
     async def start(self, host: str, port: int) -> Server:
@@ -155,7 +149,7 @@ class WsServer:
 
     @staticmethod
     def _refuse(conn: ServerConnection, status: HTTPStatus, code: str, message: str) -> Response:
-        body = orjson.dumps({"error": {"code": code, "message": message}})
+        body = errors.error_body(code, message)
         headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return Response(status.value, status.phrase, headers, body)
 
@@ -179,106 +173,79 @@ class WsServer:
 
     async def _room(self, ws: ServerConnection, room_id: str, session: str, user_id: str, query: dict[str, str]) -> None:
         hub = self.hub
+        cfg = hub.config
         v1 = ws.subprotocol == SUBPROTOCOL
         started = time.perf_counter()
+        conn = Connection(ws, session, max_frames=cfg.limits.send_queue_frames,
+                          window_s=cfg.rooms.batch_window_ms / 1000.0, high_water=WRITE_LIMIT,
+                          on_close=hub.metrics.client_closed)
+        conn.sync_started = started
         try:
             last_seq = _parse_last_seq(query.get("lastSeq"))
             check_room_id(room_id)
-            room = hub.room_for_join(room_id)
-            joined = room.join(session, user_id, v1=v1, last_seq=last_seq, epoch=query.get("epoch"), now=hub.clock())
+            live = hub.room_for_join(room_id)
+            live.join(conn, session, user_id, v1=v1, last_seq=last_seq, epoch=query.get("epoch"))
         except AnnotdError as exc:
             log.info("join refused", extra={"roomId": room_id, "userId": user_id, "error": exc.message})
             hub.metrics.client_closed(exc.close_code)
             await ws.close(exc.close_code, exc.message[:120])
             return
-        cfg = hub.config
-        conn = Connection(ws, session, max_frames=cfg.limits.send_queue_frames,
-                          window_s=cfg.rooms.batch_window_ms / 1000.0, high_water=WRITE_LIMIT,
-                          on_close=hub.metrics.client_closed)
-        conn.sync_started = started
         self.conns[session] = conn
-        self.by_room.setdefault(room_id, set()).add(session)
         hub.metrics.connected_clients += 1
         writer = conn.task = asyncio.create_task(conn.run(), name=f"writer-{session}")
         log.info("client joined", extra={"roomId": room_id, "userId": user_id, "session": session, "v1": v1})
         budget = ReadBudget(cfg.limits.max_inbound_bytes_per_s, cfg.limits.inbound_burst_bytes, time.monotonic())
         try:
-            self.deliver(room_id, joined)
             caller = Caller(user_id, session, room_id)
             async for message in ws:
-                if conn.outbox.closing:
+                if conn.outbox.closing or live.closed:
                     break
                 if isinstance(message, bytes):
-                    if not self._binary(room, conn, user_id, message):
-                        await hub.measure(room.id)  # off the relay path; this socket waits alone
-                        if hub.rooms.get(room_id) is room:
-                            self._binary(room, conn, user_id, message, measured=True)
+                    await self._binary(live, conn, user_id, message)
                 elif not v1:
                     hub.metrics.frame_rejected("text_without_subprotocol")
                     conn.close_soon(errors.CLOSE_UNSUPPORTED, "text frames need the annotd.v1 subprotocol")
                 else:
-                    await self._text(room, conn, caller, message)
-                if room.snapshot_scheduled:
-                    await asyncio.sleep(0)  # let the due snapshot be taken before this socket's next frame
+                    await self._text(live, conn, caller, message)
                 if (pause := budget.spend(len(message), time.monotonic())) > 0:
                     await asyncio.sleep(pause)  # read backpressure: this client alone waits
         except ConnectionClosed:
             pass
         finally:
             self.conns.pop(session, None)
-            members = self.by_room.get(room_id)
-            if members is not None:
-                members.discard(session)
-                if not members:
-                    del self.by_room[room_id]
             hub.metrics.connected_clients -= 1
             _count_close(hub, ws, conn)
-            if hub.rooms.get(room_id) is room:
-                self.deliver(room_id, room.leave(session))
+            live.leave(session)
             if conn.outbox.closing and not writer.done():
                 await asyncio.wait([writer], timeout=cfg.server.shutdown_timeout_s)
             writer.cancel()
             log.info("client left", extra={"roomId": room_id, "userId": user_id, "session": session,
                                            "code": ws.close_code})
 
-    def _binary(self, room: Room, conn: Connection, user_id: str, data: bytes, *, measured: bool = False) -> bool:
-        """Handle one binary frame; ``False``: the room must be measured first, then call
-        again with ``measured=True`` (nothing was applied)."""
-        start = time.perf_counter()
+    async def _binary(self, live: LiveRoom, conn: Connection, user_id: str, data: bytes) -> None:
+        """Hand one binary frame to the room's door; a refused one closes this socket."""
         try:
-            event, out = room.receive(conn.session, data, self.hub.clock(), measured=measured)
-        except MeasureFirst:
-            return False
+            await live.receive(conn.session, data)
         except MalformedFrame as exc:
             self.hub.metrics.frame_rejected("malformed")
             remote = conn.ws.remote_address[0] if conn.ws.remote_address else "?"
             self._malformed.warning(f"{remote}:{exc.message[:40]}", "malformed frame",
-                                    roomId=room.id, userId=user_id, error=exc.message)
+                                    roomId=live.id, userId=user_id, error=exc.message)
             conn.close_soon(exc.close_code, exc.message[:120])
-            return True
+            return
         except DocumentTooLarge as exc:
             self.hub.metrics.frame_rejected("document_too_large")
-            log.warning("update refused: document too large", extra={"roomId": room.id, "userId": user_id,
-                                                                      "size": room.state_bytes})
+            log.warning("update refused: document too large", extra={"roomId": live.id, "userId": user_id,
+                                                                      "size": live.room.state_bytes})
             if conn.ws.subprotocol == SUBPROTOCOL:
                 conn.reply(orjson.dumps({"type": "error", "error": exc.to_json()}).decode())
             conn.close_soon(exc.close_code, "document too large: the change was refused")
-            return True
-        self.deliver(room.id, out)
+            return
         if conn.sync_started is not None and yproto.is_sync_step1(data):  # the joiner is in sync now
             self.hub.metrics.join_seconds.observe(time.perf_counter() - conn.sync_started)
             conn.sync_started = None
-        if event is not None:
-            metrics = self.hub.metrics
-            metrics.updates_sequenced += 1
-            metrics.relayed(start)
-            self.hub.snapshots.after_change(room)
-            if self.debug:
-                log.debug("update", extra={"roomId": room.id, "seq": event.seq, "userId": user_id,
-                                           "relay_ms": round((time.perf_counter() - start) * 1000, 3)})
-        return True
 
-    async def _text(self, room: Room, conn: Connection, caller: Caller, text: str) -> None:
+    async def _text(self, live: LiveRoom, conn: Connection, caller: Caller, text: str) -> None:
         try:
             msg = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -288,7 +255,7 @@ class WsServer:
             return
         if isinstance(msg, dict) and msg.get("type") == "presence":
             try:
-                self.deliver(room.id, room.receive_presence(conn.session, msg, self.hub.clock()))
+                live.presence(conn.session, msg)
             except AnnotdError as exc:
                 conn.reply(orjson.dumps({"type": "error", "error": exc.to_json()}).decode())
             return

@@ -1,4 +1,4 @@
-"""Memory abuse by one client (issue 10, finding 1): RSS of the server while one socket
+"""Memory abuse by one client: RSS of the server while one socket
 floods a room, and after the room is deleted.
 
 Scenarios (each on a fresh ``annotd serve`` pinned to core 0, default configuration):

@@ -1,4 +1,4 @@
-"""A big room must not stall every room (issue 10, finding 2).
+"""A big room must not stall every room.
 
 Fills one room to ``--mb`` MB of document (the biggest the default
 ``limits.max_document_bytes`` allows, by default), then runs what used to encode its whole

@@ -20,12 +20,14 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 from pycrdt import Doc
 
 from annotd.canvas import ops
 from annotd.canvas.view import build_view
+from annotd.config import Config
 from annotd.room import Room, RoomLimits
 
 TYPES = ("rect", "ellipse", "text", "arrow", "freehand")
@@ -61,7 +63,7 @@ def fill(room: Room, n: int) -> None:
 def measure_memory(n: int) -> dict[str, Any]:
     gc.collect()
     before = rss_kib()
-    room = Room("m", "m", time.time(), RoomLimits(snapshot_every_ops=10**9, snapshot_every_s=1e9))
+    room = Room("m", "m", time.time(), replace(RoomLimits.of(Config()), snapshot_every_ops=10**9, snapshot_every_s=1e9))
     fill(room, n)
     gc.collect()
     after_doc = rss_kib()
@@ -80,7 +82,7 @@ def measure_memory(n: int) -> dict[str, Any]:
 
 
 def measure_reconstruct(n: int, events: int, runs: int) -> dict[str, Any]:
-    room = Room("r", "r", time.time(), RoomLimits(snapshot_every_ops=10**9, snapshot_every_s=1e9,
+    room = Room("r", "r", time.time(), replace(RoomLimits.of(Config()), snapshot_every_ops=10**9, snapshot_every_s=1e9,
                                                    reconstruct_cache=1))
     fill(room, n)
     snap = room.snapshot(time.time())

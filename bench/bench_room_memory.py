@@ -1,4 +1,4 @@
-"""Do deleted rooms give memory back (issue 10, finding 4)? Leak or allocator?
+"""Do deleted rooms give memory back? Leak or allocator?
 
 Each cycle creates ``--rooms`` rooms, has three annotd.v1 clients join each, write (new
 annotations, moves, a 200 KB text), send presence, takes a snapshot and a version, closes

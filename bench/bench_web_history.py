@@ -1,4 +1,4 @@
-"""Web client, issue 9 figures (for BENCHMARKS.md; not a test): version preview and history
+"""Web client figures (for BENCHMARKS.md; not a test): version preview and history
 scrub latency in a 1,000-annotation room, and the export round trip from the dialog.
 
     .venv/bin/python -m bench.bench_web_history [--annotations 1000] [--previews 20] [--scrubs 30] [--exports 10]

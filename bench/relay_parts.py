@@ -30,7 +30,8 @@ from websockets.server import ServerProtocol
 
 from annotd.config import Config
 from annotd.hub import Hub
-from annotd.room import Room
+from annotd.liveroom import LiveRoom
+from annotd.room import Room, RoomLimits
 from annotd.wsconn import WRITE_LIMIT, Connection
 from annotd.wsserver import WsServer
 from bench.bench_relay import move_updates
@@ -50,7 +51,7 @@ def best_of(fn: Any, n: int, repeat: int = 5) -> float:
 
 
 def room_receive() -> tuple[float, Room, list[tuple[str, bytes]]]:
-    room = Room("r", "r", time.time())
+    room = Room("r", "r", time.time(), RoomLimits.of(Config()))
     for k in range(10):
         room.join(f"c{k}", f"u{k}", v1=True, last_seq=None, epoch=None, now=time.time())
     per = 6 * N // 10 + 1
@@ -80,12 +81,13 @@ def deliver_cost(room: Room, rest: list[tuple[str, bytes]]) -> float:
     conns = {}
     for k in range(10):
         conns[f"c{k}"] = Connection(_NullWs(), f"c{k}", max_frames=10**9, window_s=0.012, high_water=WRITE_LIMIT)  # type: ignore[arg-type]
-    ws.conns = conns
+    live = LiveRoom(room, hub.services)
+    live.peers.update(conns)
     now = time.time()
     outs = [room.receive(sid, data, now)[1] for sid, data in rest]
     t = time.perf_counter()
     for out in outs:
-        ws.deliver("r", out)
+        ws.deliver(live, out)
     elapsed = time.perf_counter() - t
     pushed = sum(len(c.outbox.queue) for c in conns.values())
     return elapsed / pushed * 1e6

@@ -38,7 +38,7 @@ async def room_and_client(d: Daemon, user_id: str = "w", room_id: str = "r1") ->
     d.hub.create_room(room_id)
     c = RoomClient(d.ws_url, room_id, user_id=user_id)
     await c.connect()
-    return d.hub.rooms[room_id], c
+    return d.hub.rooms[room_id].room, c
 
 
 async def settle(daemon: Daemon, room_id: str, *clients: RoomClient) -> int:
@@ -46,7 +46,7 @@ async def settle(daemon: Daemon, room_id: str, *clients: RoomClient) -> int:
     async with asyncio.timeout(T):
         for c in clients:
             await c.flush()
-        head = daemon.hub.rooms[room_id].head
+        head = daemon.hub.rooms[room_id].room.head
         for c in clients:
             await c.wait_for_seq(head)
     return head

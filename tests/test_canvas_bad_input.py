@@ -76,7 +76,7 @@ async def test_malformed_annotations_leave_room_working(daemon: Daemon, http: ai
     late = RoomClient(daemon.ws_url, "r1", user_id="late")
     async with late:
         await settle(daemon, "r1", py, late)
-        assert annotations_of(late.doc) == annotations_of(py.doc) == annotations_of(daemon.hub.rooms["r1"].doc)
+        assert annotations_of(late.doc) == annotations_of(py.doc) == annotations_of(daemon.hub.rooms["r1"].room.doc)
     assert await py.call("annotations.upsert", annotation={"id": "n2", "type": "ellipse"})
     await node.request("untilPath", path=["n2", "type"], equals="ellipse")
     assert (await node.request("stats"))["textFrames"] == 0
@@ -86,7 +86,7 @@ async def test_validation_errors_name_the_field(daemon: Daemon, http: aiohttp.Cl
     await create_room(http)
     await ok(http, "POST", "/v1/rooms/r1/annotations", {"id": "a1", "type": "rect"})
     py = await clients("r1", "py")
-    head = daemon.hub.rooms["r1"].head
+    head = daemon.hub.rooms["r1"].room.head
     cases = [
         ({"type": "rect", "style": {"strokeWidth": -1}}, "annotation.style.strokeWidth"),
         ({"id": "a1", "style": {"strokeWidth": 1e9}}, "annotation.style.strokeWidth"),
@@ -115,4 +115,4 @@ async def test_validation_errors_name_the_field(daemon: Daemon, http: aiohttp.Cl
     assert err.value.code == -32602 and err.value.data["field"] == "anchor.x"
     status, body = await rest(http, "POST", "/v1/rooms/r1/annotations/a1/reorder", {"direction": "up"})
     assert status == 422 and body["error"]["data"]["field"] == "direction"
-    assert daemon.hub.rooms["r1"].head == head, "a refused request must not write"
+    assert daemon.hub.rooms["r1"].room.head == head, "a refused request must not write"

@@ -82,7 +82,7 @@ async def test_concurrent_reorder_and_grouping_converge(daemon: Daemon, http: ai
     assert order == sorted(order), "annotations.list is not in (z, id) order"
     assert len({z for z, _ in order}) < len(order), "expected at least one tie on z (broken by id)"
     group_ids = {a["id"]: a["groupIds"] for a in listed}
-    server = annotations_of(daemon.hub.rooms["r1"].doc)
+    server = annotations_of(daemon.hub.rooms["r1"].room.doc)
     for c in cs:
         doc = annotations_of(c.doc)
         assert doc == server, c.user_id

@@ -42,7 +42,7 @@ async def test_comment_lifecycle_and_detach(make_daemon: DaemonFactory, peers: P
         alice = await clients("r1", "alice")
         bob = await clients("r1", "bob")
         node = await stock_peer(peers, "r1", "carol", on=d)
-        room = d.hub.rooms["r1"]
+        room = d.hub.rooms["r1"].room
 
         async def everyone_agrees() -> list[J]:
             """All clients at the head; comments.list equal on every surface; every

@@ -53,10 +53,10 @@ async def scenario(ops: list[tuple[int, str, str, int]]) -> None:
         async with asyncio.timeout(30):
             for c in clients:
                 await c.flush()
-            head = daemon.hub.rooms["r"].head
+            head = daemon.hub.rooms["r"].room.head
             for c in clients:
                 await c.wait_for_seq(head)
-        server = daemon.hub.rooms["r"].doc.get("annotations", type=Map).to_py()
+        server = daemon.hub.rooms["r"].room.doc.get("annotations", type=Map).to_py()
         for c in clients:
             assert c.doc.get("annotations", type=Map).to_py() == server
     finally:

@@ -31,18 +31,18 @@ RED, BLUE = "#ff0000", "#0000ff"
 
 
 # -- helpers ------------------------------------------------------------------------------
-def add_rect(daemon: Daemon, room_id: str, ann_id: str, fill: str, x: float = 0, y: float = 0,
-             w: float = 100, h: float = 80) -> int:
+async def add_rect(daemon: Daemon, room_id: str, ann_id: str, fill: str, x: float = 0, y: float = 0,
+                   w: float = 100, h: float = 80) -> int:
     patch = {"id": ann_id, "type": "rect", "x": x, "y": y, "w": w, "h": h,
              "style": {"fill": fill, "stroke": fill, "strokeWidth": 1}}
-    _, event = daemon.hub.mutate(room_id, "tester", lambda d: upsert_annotation(d, patch, "tester", 1))
-    assert event is not None
-    return event.seq
+    done = await daemon.hub.rooms[room_id].apply("tester", lambda d: upsert_annotation(d, patch, "tester", 1))
+    assert done.changed
+    return done.seq
 
 
 def tag(daemon: Daemon, room_id: str, name: str) -> int:
     """Tag the head (what ``versions.create`` does) straight on the room's history."""
-    room = daemon.hub.room(room_id)
+    room = daemon.hub.rooms[room_id].room
     return room.history.add_version(name, room.head, daemon.hub.clock(), "tester").seq
 
 
@@ -85,7 +85,7 @@ async def upload(http: aiohttp.ClientSession, room_id: str, data: bytes) -> None
 
 def direct_render(daemon: Daemon, room_id: str, seq: int, options: RenderOptions, provenance: dict[str, str]) -> bytes:
     doc: Doc[Any] = Doc()
-    doc.apply_update(daemon.hub.room(room_id).history.state_at(seq))
+    doc.apply_update(daemon.hub.rooms[room_id].room.history.state_at(seq))
     return render(build_view(doc), None, options, provenance)
 
 
@@ -104,9 +104,9 @@ def gate(daemon: Daemon) -> tuple[asyncio.Event, asyncio.Event]:
 # -- versions and content ---------------------------------------------------------------
 async def test_export_at_tag_shows_tagged_canvas(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     await create_room(http)
-    add_rect(daemon, "r1", "a", RED)
+    await add_rect(daemon, "r1", "a", RED)
     seq_v1 = tag(daemon, "r1", "v1")
-    add_rect(daemon, "r1", "a", BLUE)  # later edit: the same rect turns blue
+    await add_rect(daemon, "r1", "a", BLUE)  # later edit: the same rect turns blue
     head = daemon.hub.room("r1").head
     assert head > seq_v1
 
@@ -143,7 +143,7 @@ async def test_tagged_export_uses_the_base_image_of_its_seq(daemon: Daemon, http
 @pytest.mark.parametrize(("fmt", "mime"), [("png", "image/png"), ("jpg", "image/jpeg"), ("svg", "image/svg+xml")])
 async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt: str, mime: str) -> None:
     await create_room(http)
-    add_rect(daemon, "r1", "a", RED)
+    await add_rect(daemon, "r1", "a", RED)
     seq = tag(daemon, "r1", "v1")
     job, resp, data = await export(daemon, http, format=fmt, tag="v1")
     assert resp.headers["Content-Type"] == mime
@@ -167,7 +167,7 @@ async def test_download_headers(daemon: Daemon, http: aiohttp.ClientSession, fmt
 
 async def test_transparent_png_keeps_alpha(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     await create_room(http)
-    add_rect(daemon, "r1", "a", RED, x=40, y=40)
+    await add_rect(daemon, "r1", "a", RED, x=40, y=40)
     _, _, data = await export(daemon, http, format="png", background="transparent")
     img = Image.open(io.BytesIO(data))
     assert img.mode == "RGBA"
@@ -224,7 +224,7 @@ BAD: list[tuple[dict[str, Any], int, str]] = [
 
 async def test_bad_parameters_never_reach_the_queue(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
     await create_room(http)
-    add_rect(daemon, "r1", "a", RED)
+    await add_rect(daemon, "r1", "a", RED)
     tag(daemon, "r1", "v1")
     service = daemon.hub.exports
     for body, status, field in BAD:
@@ -248,9 +248,9 @@ async def test_pruned_seq_is_gone(make_daemon: Callable[..., Awaitable[Daemon]])
     daemon = await make_daemon(history={"snapshots_kept": 1})
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
         await create_room(http)
-        first = add_rect(daemon, "r1", "a", RED)
-        add_rect(daemon, "r1", "a", BLUE)
-        await daemon.hub.snapshot("r1")  # keeps only the newest snapshot: seq `first` is pruned
+        first = await add_rect(daemon, "r1", "a", RED)
+        await add_rect(daemon, "r1", "a", BLUE)
+        await daemon.hub.rooms["r1"].snapshot()  # keeps only the newest snapshot: seq `first` is pruned
         r = await http.post("/v1/rooms/r1/exports", json={"format": "png", "seq": first})
         assert r.status == 410
         err = (await r.json())["error"]
@@ -261,11 +261,11 @@ async def test_pruned_seq_is_gone(make_daemon: Callable[..., Awaitable[Daemon]])
 # -- limits -------------------------------------------------------------------------------
 async def test_export_larger_than_the_pixel_limit_is_refused_before_queueing(daemon: Daemon, http: aiohttp.ClientSession,
                                                                               clients: Open) -> None:
-    """Issue 10 finding 6: two 1x1 rects two million pixels apart at scale 8 made a 16M x 16M
+    """Two 1x1 rects two million pixels apart at scale 8 made a 16M x 16M
     canvas and failed in the worker with MemoryError. The size is known before queueing."""
     await create_room(http)
-    add_rect(daemon, "r1", "a", RED, x=-1e6, y=-1e6, w=1, h=1)
-    add_rect(daemon, "r1", "b", BLUE, x=999999, y=999999, w=1, h=1)
+    await add_rect(daemon, "r1", "a", RED, x=-1e6, y=-1e6, w=1, h=1)
+    await add_rect(daemon, "r1", "b", BLUE, x=999999, y=999999, w=1, h=1)
     service = daemon.hub.exports
     limit = daemon.config.export.max_output_pixels
     for fmt in ("png", "jpg"):
@@ -311,7 +311,7 @@ async def test_full_queue_is_refused(make_daemon: Callable[..., Awaitable[Daemon
     entered, release = gate(daemon)
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
         await create_room(http)
-        add_rect(daemon, "r1", "a", RED)
+        await add_rect(daemon, "r1", "a", RED)
         first = await create(http, format="png")
         async with asyncio.timeout(T):
             await entered.wait()  # the one slot is taken by a running job
@@ -339,7 +339,7 @@ async def test_eviction_by_byte_cap(make_daemon: Callable[..., Awaitable[Daemon]
     daemon = await make_daemon(export={"result_bytes_cap": 1300})
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
         await create_room(http)
-        add_rect(daemon, "r1", "a", RED)
+        await add_rect(daemon, "r1", "a", RED)
         jobs = [(await export(daemon, http, format="svg"))[0] for _ in range(3)]
         size = jobs[0]["size"]
         assert 2 * size <= 1300 < 3 * size  # the scene's SVG is ~0.5 kB: two fit, three do not
@@ -350,7 +350,7 @@ async def test_eviction_by_byte_cap(make_daemon: Callable[..., Awaitable[Daemon]
         metrics = await (await http.get("/metrics")).json()
         assert metrics["export_bytes_held"] == 2 * size
         # A result larger than the whole cap is not kept at all: the job fails and says why.
-        add_rect(daemon, "r1", "b", BLUE, x=300, y=300, w=400, h=300)
+        await add_rect(daemon, "r1", "b", BLUE, x=300, y=300, w=400, h=300)
         big = await create(http, format="png", scale=4)
         failed = await wait_job(daemon, http, big["jobId"])
         assert failed["status"] == "failed" and "result_bytes_cap" in failed["error"]
@@ -363,7 +363,7 @@ async def test_eviction_by_ttl(make_daemon: Callable[..., Awaitable[Daemon]]) ->
     daemon.hub.exports.clock = lambda: now[0]
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
         await create_room(http)
-        add_rect(daemon, "r1", "a", RED)
+        await add_rect(daemon, "r1", "a", RED)
         old, _, _ = await export(daemon, http, format="svg")
         now[0] += 30
         young, _, _ = await export(daemon, http, format="svg")
@@ -380,7 +380,7 @@ async def test_eviction_by_ttl(make_daemon: Callable[..., Awaitable[Daemon]]) ->
 # -- notifications and metrics ------------------------------------------------------------
 async def test_socket_caller_is_notified(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     await create_room(http)
-    add_rect(daemon, "r1", "a", RED)
+    await add_rect(daemon, "r1", "a", RED)
     asker = RoomClient(daemon.ws_url, "r1", user_id="asker")
     other = RoomClient(daemon.ws_url, "r1", user_id="other")
     await asker.connect()
@@ -402,7 +402,7 @@ async def test_socket_caller_is_notified(daemon: Daemon, http: aiohttp.ClientSes
 
 async def test_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
     await create_room(http)
-    add_rect(daemon, "r1", "a", RED)
+    await add_rect(daemon, "r1", "a", RED)
     await export(daemon, http, format="png")
     await export(daemon, http, format="jpg")
     m = await (await http.get("/metrics")).json()
@@ -417,7 +417,7 @@ async def test_metrics(daemon: Daemon, http: aiohttp.ClientSession) -> None:
 async def test_relay_keeps_working_during_an_export(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
     await create_room(http)
     for i in range(120):
-        add_rect(daemon, "r1", f"a{i}", RED if i % 2 else BLUE, x=(i * 37) % 700, y=(i * 23) % 400, w=90, h=60)
+        await add_rect(daemon, "r1", f"a{i}", RED if i % 2 else BLUE, x=(i * 37) % 700, y=(i * 23) % 400, w=90, h=60)
     a = await clients("r1", "a")
     b = await clients("r1", "b")
     job = await create(http, format="png", scale=5)  # a 4000x2400 render: long enough to overlap
@@ -458,10 +458,10 @@ async def test_bytes_identical_in_a_separate_process(daemon: Daemon, http: aioht
                                                       fmt: str) -> None:
     await create_room(http)
     for i in range(10):
-        add_rect(daemon, "r1", f"a{i}", RED if i % 2 else BLUE, x=i * 30, y=i * 20)
+        await add_rect(daemon, "r1", f"a{i}", RED if i % 2 else BLUE, x=i * 30, y=i * 20)
     job, _, data = await export(daemon, http, format=fmt, background="white", includeComments=True)
     blob = tmp_path / "state.bin"
-    blob.write_bytes(daemon.hub.room("r1").history.state_at(job["seq"]))
+    blob.write_bytes(daemon.hub.rooms["r1"].room.history.state_at(job["seq"]))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", _CHILD, str(blob), fmt, daemon.config.export.png_speed, str(job["seq"]),
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -478,9 +478,9 @@ async def run_cli(*args: str) -> tuple[int, str]:
 
 async def test_cli_export(daemon: Daemon, http: aiohttp.ClientSession, tmp_path: Path) -> None:
     await create_room(http)
-    add_rect(daemon, "r1", "a", RED)
+    await add_rect(daemon, "r1", "a", RED)
     seq = tag(daemon, "r1", "v1")
-    add_rect(daemon, "r1", "a", BLUE)
+    await add_rect(daemon, "r1", "a", BLUE)
     out = tmp_path / "v1.png"
     code, err = await run_cli("--url", daemon.http_url, "--room", "r1", "--tag", "v1", "--background", "white",
                               "--out", str(out))
@@ -531,7 +531,7 @@ async def test_stop_fails_queued_jobs(make_daemon: Callable[..., Awaitable[Daemo
     entered, release = gate(daemon)
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
         await create_room(http)
-        add_rect(daemon, "r1", "a", RED)
+        await add_rect(daemon, "r1", "a", RED)
         running = await create(http, format="svg")
         queued = await create(http, format="svg")
         async with asyncio.timeout(T):
@@ -552,7 +552,7 @@ async def test_a_dead_render_process_fails_one_job_only(daemon: Daemon, http: ai
     service = daemon.hub.exports
     assert service.executor_kind == "process"  # the default; this test is about worker processes
     await create_room(http)
-    add_rect(daemon, "r1", "a", RED)
+    await add_rect(daemon, "r1", "a", RED)
     await export(daemon, http, format="svg")  # the pool's processes exist now
     procs = list(service._executor._processes.values())  # type: ignore[union-attr]
     for p in procs:
@@ -570,7 +570,7 @@ async def test_stop_cancels_a_job_still_running_at_the_deadline(make_daemon: Cal
     entered, _never = gate(daemon)
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
         await create_room(http)
-        add_rect(daemon, "r1", "a", RED)
+        await add_rect(daemon, "r1", "a", RED)
         job = await create(http, format="png")
         async with asyncio.timeout(T):
             await entered.wait()
@@ -599,7 +599,7 @@ async def test_png_speed_small_is_used_and_echoed(make_daemon: Callable[..., Awa
     daemon = await make_daemon(export={"png_speed": "small"})
     async with aiohttp.ClientSession(base_url=daemon.http_url) as http:
         await create_room(http)
-        add_rect(daemon, "r1", "a", RED)
+        await add_rect(daemon, "r1", "a", RED)
         job, _, data = await export(daemon, http, format="png", background="white")
         assert job["options"]["pngSpeed"] == "small"
         opts = RenderOptions(format="png", background="white", png_speed="small")

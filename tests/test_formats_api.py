@@ -84,7 +84,7 @@ async def test_bundle_round_trip_over_rest_keeps_everything(daemon: Daemon, http
                                       headers={"Content-Type": "application/zip"}), 201)
     assert loaded["room"]["id"] == "copy" and loaded["warnings"] == []
     assert [(v["tag"], v["seq"]) for v in loaded["versions"]] == [("v1", 1), ("v2", 2), ("v3", 3)]
-    assert loaded["room"]["headSeq"] == 4 and loaded["savedHeadSeq"] == daemon.hub.rooms["src"].head
+    assert loaded["room"]["headSeq"] == 4 and loaded["savedHeadSeq"] == daemon.hub.rooms["src"].room.head
     src_versions = (await ok(await http.get("/v1/rooms/src/versions")))["versions"]
     assert [(v["tag"], v["createdAt"], v["createdBy"]) for v in loaded["versions"]] == [
         (v["tag"], v["createdAt"], v["createdBy"]) for v in src_versions]
@@ -112,8 +112,8 @@ async def test_loaded_room_clients_see_the_saved_canvas(daemon: Daemon, http: ai
     await ok(await http.post("/v1/rooms/copy/bundle", data=data), 201)
     a, b = await clients("src", "alice"), await clients("copy", "bob")
     async with asyncio.timeout(T):
-        await a.wait_for_seq(daemon.hub.rooms["src"].head)
-        await b.wait_for_seq(daemon.hub.rooms["copy"].head)
+        await a.wait_for_seq(daemon.hub.rooms["src"].room.head)
+        await b.wait_for_seq(daemon.hub.rooms["copy"].room.head)
     assert build_view(b.doc) == build_view(a.doc)
     versions = await b.call("versions.list")
     assert [v["tag"] for v in versions["versions"]] == ["v1", "v2", "v3"]
@@ -197,7 +197,7 @@ async def test_w3c_and_coco_round_trips_over_rest(daemon: Daemon, http: aiohttp.
     result = await ok(await http.post("/v1/rooms/w/formats/w3c", data=orjson.dumps(page),
                                       headers={"Content-Type": "application/ld+json"}), 201)
     assert result["skipped"] == [] and len(result["created"]) == 5 and len(result["threads"]) == 2
-    src, dst = build_view(daemon.hub.rooms["src"].doc), build_view(daemon.hub.rooms["w"].doc)
+    src, dst = build_view(daemon.hub.rooms["src"].room.doc), build_view(daemon.hub.rooms["w"].room.doc)
     assert [(a.type, a.x, a.y, a.w, a.h, a.style) for a in dst.annotations] == [
         (a.type, a.x, a.y, a.w, a.h, a.style) for a in src.annotations]
     assert sorted((t.status, [m.body for m in t.messages]) for t in dst.threads) == sorted(

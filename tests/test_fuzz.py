@@ -1,4 +1,4 @@
-"""Seeded fuzzing of the room socket (issue 10): valid and invalid frames from several
+"""Seeded fuzzing of the room socket: valid and invalid frames from several
 clients, random disconnects; afterwards the room is healthy and every client equals the
 server. ``bench/bench_fuzz.py`` runs the same for 10,000+ frames and prints the counts."""
 
@@ -29,7 +29,7 @@ async def test_fuzzed_room_stays_healthy_and_converges(make_daemon: DaemonFactor
             await fuzzer.run(FRAMES)
         async with asyncio.timeout(120):
             fresh = await fuzzer.converge()
-        server = content(d.hub.rooms["r1"].doc)
+        server = content(d.hub.rooms["r1"].room.doc)
         assert content(fresh) == server
         for w in fuzzer.writers:
             assert content(w.doc) == server, w.user_id
@@ -38,6 +38,6 @@ async def test_fuzzed_room_stays_healthy_and_converges(make_daemon: DaemonFactor
         assert counts.frames["edit"] > 100 and counts.frames["abrupt-disconnect"] > 0
         m = d.hub.metrics
         assert m.total(m.frames_rejected, reason="malformed") == counts.closes[1002]
-        assert d.hub.rooms["r1"].history.oldest_seq > 0  # snapshots and pruning ran under fire
+        assert d.hub.rooms["r1"].room.history.oldest_seq > 0  # snapshots and pruning ran under fire
     finally:
         await fuzzer.close()

@@ -115,7 +115,7 @@ async def test_typescript_round_trip_typed_by_the_generated_types(daemon: Daemon
     assert got["download"]["contentType"] == "image/png" and got["download"]["bytes"] == job.size
     assert bytes(got["download"]["signature"]) == PNG_SIGNATURE
     assert got["deleted"]["ids"] == [got["created"]["id"]]
-    _, view = daemon.hub.view(got["roomId"])
+    view = daemon.hub.rooms[got["roomId"]].head_view()
     assert view.annotations == ()
 
 

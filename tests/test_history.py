@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Map
 
 from annotd import yproto
+from annotd.config import Config
 from annotd.errors import Conflict, Gone, InvalidParams, NotFound
 from annotd.history import History
 from annotd.room import Room, RoomLimits
@@ -17,7 +18,7 @@ from annotd.room import Room, RoomLimits
 
 def room_with_writer(**limits: object) -> Room:
     """A room (no sockets) with limits ``limits`` and one stock session ``w`` to write."""
-    room = Room("r", "r", 0.0, RoomLimits(**limits))  # type: ignore[arg-type]
+    room = Room("r", "r", 0.0, dataclasses.replace(RoomLimits.of(Config()), **limits))
     room.join("w", "writer", v1=False, last_seq=None, epoch=None, now=0)
     return room
 
@@ -117,7 +118,7 @@ def test_version_pins_state_against_pruning() -> None:
 
 
 def test_reconstruction_cache_serves_repeats() -> None:
-    history = History(every_ops=1000, every_s=1e9, keep=5, cache_size=2, now=0)
+    history = History(every_ops=1000, every_s=1e9, every_bytes=4 << 20, keep=5, cache_size=2, cache_bytes=16 << 20, now=0)
     doc = Doc()
     m = doc.get("annotations", type=Map)
     for i in range(10):

@@ -92,7 +92,7 @@ async def test_image_upload_download_and_doc_reference(daemon: Daemon, http: aio
     assert r.status == 201 and ref["width"] == 40 and ref["height"] == 30 and ref["mime"] == "image/png"
     # the reference lives in the Yjs document, so every client learns of it through sync
     assert daemon.hub.rooms["r"].image_ref() == {k: ref[k] for k in ("sha256", "width", "height", "mime")}
-    assert ref["seq"] == daemon.hub.rooms["r"].head
+    assert ref["seq"] == daemon.hub.rooms["r"].room.head
     r = await http.get("/v1/rooms/r/image")
     assert r.status == 200 and r.headers["Content-Type"] == "image/png" and await r.read() == data
     etag = r.headers["ETag"]
@@ -135,11 +135,11 @@ async def test_bad_images_refused_previous_kept(
         await http.post("/v1/rooms", json={"id": "r"})
         good = png()
         await http.post("/v1/rooms/r/image", data=good, headers={"Content-Type": "image/png"})
-        head = d.hub.rooms["r"].head
+        head = d.hub.rooms["r"].room.head
         r = await http.post("/v1/rooms/r/image", data=data, headers={"Content-Type": ctype})
         assert r.status == status and (await error_of(r))["code"] == code
         assert await (await http.get("/v1/rooms/r/image")).read() == good
-        assert d.hub.rooms["r"].head == head
+        assert d.hub.rooms["r"].room.head == head
 
 
 async def test_image_byte_limit(make_daemon: Any) -> None:
@@ -256,7 +256,7 @@ async def test_snapshots_list_shows_pins_and_retention(make_daemon: Any) -> None
         assert all(len(s["sha256"]) == 64 and s["bytes"] > 0 for s in listing["snapshots"])
 
 
-# -- issue 10: malformed requests, multi-delete, bodies ---------------------------------
+# -- malformed requests, multi-delete, bodies ------------------------------------------
 async def raw_request(d: Daemon, data: bytes) -> tuple[bytes, bytes]:
     """Send ``data`` as is to the side port; the response's head and body (read to EOF)."""
     host, port = d.http_url.removeprefix("http://").rsplit(":", 1)

@@ -48,7 +48,7 @@ async def test_stock_client_and_v1_client_converge(daemon: Daemon, http: aiohttp
                                                     peers: Peers) -> None:
     """Both directions, then concurrent writes from both sides, end equal to the server doc."""
     await create_room(http)
-    room = daemon.hub.rooms["r1"]
+    room = daemon.hub.rooms["r1"].room
     py = await clients("r1", "py")
     node = await stock_peer(peers, "r1", "node")
     # The initial step 2 carried the server's state; the ?userId= param named the session.
@@ -107,7 +107,7 @@ async def test_awareness_between_stock_clients_and_no_ghosts(daemon: Daemon, htt
     alice_id = (await alice.request("stats"))["clientID"]
     first = {"user": {"name": "Alice", "color": "#f00"}, "cursor": {"x": 1, "y": 2}}
     await alice.request("awareness", state=first)
-    room = daemon.hub.rooms["r1"]
+    room = daemon.hub.rooms["r1"].room
     presence = room.presence
     # The join snapshot below must include alice's state. The server handles one socket's
     # frames in order, so once alice's next document change is in the server doc, her
@@ -205,7 +205,7 @@ async def test_offline_edits_of_stock_client_reach_v1_client(daemon: Daemon, htt
     mark = node.mark()
     await node.request("disconnect")
     await node.wait_event(lambda e: e.get("event") == "close", "socket close", after=mark)
-    room = daemon.hub.rooms["r1"]
+    room = daemon.hub.rooms["r1"].room
 
     await node.request("set", key="offline1", value={"v": "x"})
     await node.request("setMany", entries={"offline2": 2, "offline3": [1, 2, 3]})

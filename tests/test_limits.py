@@ -1,4 +1,4 @@
-"""Issue 10, finding 1 and the small ones: one room or one client cannot take the process.
+"""One room or one client cannot take the process.
 
 A real daemon on port 0 for each: the document size limit (refused whole, state unchanged,
 made exact before refusing, pending updates counted, commands too), read backpressure
@@ -120,7 +120,7 @@ async def test_pending_updates_count_against_the_limit(make_daemon: DaemonFactor
     are held in memory: they are counted, so they cannot grow a room without bound."""
     d = await make_daemon(limits={"max_document_bytes": 64 * KIB})
     d.hub.create_room("r1")
-    room = d.hub.rooms["r1"]
+    room = d.hub.rooms["r1"].room
     ws = await v1_socket(d, "r1", "gaps")
     await next_text(ws, "roomInfo")
     codes: list[Any] = []
@@ -184,9 +184,9 @@ async def test_read_backpressure_slows_the_sender_only(make_daemon: DaemonFactor
     # lower bound, so a slow machine cannot make it fail).
     assert elapsed >= (5 * 60_000 - burst) / rate * 0.9
     assert fast.close_code is None
-    await within(other.wait_for_seq(d.hub.rooms["r1"].head))
+    await within(other.wait_for_seq(d.hub.rooms["r1"].room.head))
     assert str(other.doc.get("t", type=Text)) == "".join(str(i) * 60_000 for i in range(6))  # nothing lost
-    assert annotations_of(d.hub.rooms["r1"].doc) == {"small": 1.0}
+    assert annotations_of(d.hub.rooms["r1"].room.doc) == {"small": 1.0}
     await fast.close()
     await other.close()
 
@@ -241,4 +241,4 @@ async def test_one_user_id_rule_for_sockets_and_rest(daemon: Daemon, user: str) 
         assert r.status == 422 and body["error"]["data"]["field"] == "userId"
         async with http.post("/v1/rooms/r1/annotations", json={"type": "rect"}, headers={"X-Annotd-User": "u" * 128}) as r:
             assert r.status == 200 and (await r.json())["annotation"]["createdBy"] == "u" * 128
-    assert daemon.hub.rooms["r1"].head == 2  # only the valid request wrote
+    assert daemon.hub.rooms["r1"].room.head == 2  # only the valid request wrote

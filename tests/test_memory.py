@@ -1,4 +1,4 @@
-"""Issue 10, finding 4: a deleted room gives its memory back.
+"""A deleted room gives its memory back.
 
 Nothing may keep a deleted room's objects alive (connections, snapshot builds, export jobs,
 canvases, the observer that captures updates): checked with weak references after a room
@@ -28,8 +28,10 @@ async def test_deleted_room_is_collected(make_daemon: DaemonFactory) -> None:
     d = await make_daemon(history={"snapshot_every_ops": 3})
     async with aiohttp.ClientSession(base_url=d.http_url) as http:
         await ok(http, "POST", "/v1/rooms", {"id": "r1"}, status=201)
-        room = d.hub.rooms["r1"]
-        refs = [weakref.ref(room), weakref.ref(room.doc), weakref.ref(room.history), weakref.ref(d.hub.canvases["r1"])]
+        live = d.hub.rooms["r1"]
+        room = live.room
+        refs = [weakref.ref(live), weakref.ref(room), weakref.ref(room.doc), weakref.ref(room.history),
+                weakref.ref(live.canvas), weakref.ref(live.snapshots)]
         a = RoomClient(d.ws_url, "r1", user_id="a")
         b = RoomClient(d.ws_url, "r1", user_id="b")
         await a.connect()
@@ -43,7 +45,7 @@ async def test_deleted_room_is_collected(make_daemon: DaemonFactory) -> None:
         await ok(http, "POST", "/v1/rooms/r1/versions", {"tag": "v1"}, status=201)
         job = await ok(http, "POST", "/v1/rooms/r1/exports", {"format": "svg"}, status=202)
         await within(d.hub.exports.wait(job["jobId"]))
-        del room
+        del room, live
         await ok(http, "DELETE", "/v1/rooms/r1")
         assert await within(a.wait_closed()) == 4410
         assert await within(b.wait_closed()) == 4410

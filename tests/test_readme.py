@@ -1,4 +1,4 @@
-"""The README's quick tour, run as written against a real daemon (issue 10, finding 7).
+"""The README's quick tour, run as written against a real daemon.
 
 The commands are read from README.md's "Quick tour" block and run with bash and the real
 ``curl``. Only what ties them to one machine is substituted: the daemon is this test's (on
@@ -54,8 +54,8 @@ async def test_readme_quick_tour_runs_as_written(daemon: Daemon, tmp_path: Path)
         if command.startswith("curl"):
             body = orjson.loads(out)
             assert "error" not in body, (command, body)
-    room = daemon.hub.rooms["demo"]
-    assert room.image_ref() is not None and [v.tag for v in room.history.versions] == ["first"]
+    live = daemon.hub.rooms["demo"]
+    assert live.image_ref() is not None and [v.tag for v in live.room.history.versions] == ["first"]
     with Image.open(tmp_path / "demo.png") as exported:
         assert exported.format == "PNG" and exported.size == (128, 96)  # --scale 2
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 import pytest
 from pycrdt import Decoder, Doc, Map
 
 from annotd import yproto
+from annotd.config import Config
 from annotd.errors import InvalidParams, LimitReached, MalformedFrame
 from annotd.room import Outbound, Room, RoomLimits
 
@@ -30,7 +33,7 @@ def unwrap(frame: bytes) -> tuple[int, bytes]:
 
 
 def new_room(**limits: object) -> Room:
-    return Room("r", "r", 0.0, RoomLimits(**limits))  # type: ignore[arg-type]
+    return Room("r", "r", 0.0, dataclasses.replace(RoomLimits.of(Config()), **limits))
 
 
 def test_join_v1_sends_room_info_then_step1() -> None:

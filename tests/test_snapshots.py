@@ -1,4 +1,4 @@
-"""Issue 10, findings 2 and 3: snapshots are taken at the count even in bursts, and a big
+"""Snapshots are taken at the count even in bursts, and a big
 room's snapshots, joins, exports and history reads never build its state on the loop.
 
 Big rooms are made small here: ``inline_encode_bytes`` is lowered to 2 KiB on the hub
@@ -50,7 +50,7 @@ async def test_snapshots_at_the_count_in_a_burst(make_daemon: DaemonFactory) -> 
     d = await make_daemon(history={"snapshot_every_ops": 20, "snapshots_kept": 2})
     d.hub.create_room("r1")
     await burst(d, "r1", 400)
-    room = d.hub.rooms["r1"]
+    room = d.hub.rooms["r1"].room
     assert room.head == 401
     assert [s.seq for s in room.history.snapshots] == [380, 400]
     assert room.history.oldest_seq == 380 and len(room.history.log) == 21
@@ -60,7 +60,7 @@ async def test_snapshots_at_the_count_100_per_1100(make_daemon: DaemonFactory) -
     d = await make_daemon(history={"snapshot_every_ops": 100})
     d.hub.create_room("r1")
     await burst(d, "r1", 1_100)
-    room = d.hub.rooms["r1"]
+    room = d.hub.rooms["r1"].room
     assert room.head == 1_101
     assert [s.seq for s in room.history.snapshots] == [700, 800, 900, 1000, 1100]
     assert room.history.oldest_seq == 700
@@ -114,7 +114,7 @@ async def test_big_room_join_gets_snapshot_then_events(make_daemon: DaemonFactor
     text = w.doc.get("t", type=Text)
     text += "a" * 5_000
     await within(w.flush())
-    await d.hub.snapshot("r1")
+    await d.hub.rooms["r1"].snapshot()
     snap_seq = room.history.snapshot_seq
     text += "b" * 10
     w.doc.get("annotations", type=Map)["k"] = 1
@@ -158,7 +158,7 @@ async def test_big_room_history_read_export_and_version_off_the_loop(make_daemon
     d = await make_daemon(export={"max_output_pixels": 10_000})
     big_rooms(d)
     d.hub.create_room("r1")
-    room = d.hub.rooms["r1"]
+    room = d.hub.rooms["r1"].room
     async with aiohttp.ClientSession(base_url=d.http_url) as http:
         rect = {"type": "rect", "x": 1, "y": 2, "w": 30, "h": 40, "id": "a1"}
         first = (await ok(http, "POST", "/v1/rooms/r1/annotations", rect))["seq"]

@@ -102,7 +102,7 @@ async def test_revert_while_clients_edit_converges(daemon: Daemon, http: aiohttp
     a = await clients("r1", "ann")
     b = await clients("r1", "ben")
     v1 = await a.call("versions.create", tag="v1")
-    assert v1["tag"] == "v1" and v1["seq"] == daemon.hub.rooms["r1"].head and v1["createdBy"] == "ann"
+    assert v1["tag"] == "v1" and v1["seq"] == daemon.hub.rooms["r1"].room.head and v1["createdBy"] == "ann"
     tagged = (await ok(http, "GET", f"{base}/annotations", params={"tag": "v1"}))["annotations"]
     assert [x["id"] for x in tagged] == ["t1", "t2", "t3", "o1", "o2"]
     await within(b.wait_until(lambda: any(n["method"] == "versions.created" for n in b.notifications)))
@@ -154,7 +154,7 @@ async def test_revert_while_clients_edit_converges(daemon: Daemon, http: aiohttp
     assert head > res["seq"]
 
     # one state everywhere
-    server = daemon.hub.rooms["r1"].doc
+    server = daemon.hub.rooms["r1"].room.doc
     for c in (a, b):
         assert annotations_of(c.doc) == annotations_of(server), c.user_id
         assert comments_of(c.doc) == comments_of(server), c.user_id

@@ -29,7 +29,7 @@ async def test_concurrent_edits_converge(daemon: Daemon, http: aiohttp.ClientSes
             m[f"{i}-{round_}"] = round_
             m["shared"] = f"{i}-{round_}"
     await settle(daemon, "r1", *cs)
-    server = annotations_of(daemon.hub.rooms["r1"].doc)
+    server = annotations_of(daemon.hub.rooms["r1"].room.doc)
     assert len(server) == 21
     for c in cs:
         assert annotations_of(c.doc) == server
@@ -46,7 +46,7 @@ async def test_reconnect_with_last_seq_gets_exactly_missing(daemon: Daemon, http
     await settle(daemon, "r1", reader, writer)
     await reader.close()
     last = reader.last_seq
-    assert last == daemon.hub.rooms["r1"].head
+    assert last == daemon.hub.rooms["r1"].room.head
     for i in range(5):
         writer.doc.get("annotations", type=Map)[f"b{i}"] = i
         await writer.flush()
@@ -57,7 +57,7 @@ async def test_reconnect_with_last_seq_gets_exactly_missing(daemon: Daemon, http
     await settle(daemon, "r1", reader)
     assert last is not None
     assert seen == list(range(last + 1, last + 6))  # exactly the missing events, in order, once each
-    assert annotations_of(reader.doc) == annotations_of(daemon.hub.rooms["r1"].doc)
+    assert annotations_of(reader.doc) == annotations_of(daemon.hub.rooms["r1"].room.doc)
 
 
 async def test_offline_edits_arrive_after_reconnect(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
@@ -72,7 +72,7 @@ async def test_offline_edits_arrive_after_reconnect(daemon: Daemon, http: aiohtt
     async with asyncio.timeout(T):
         await b.wait_for_seq(3)  # bob's edit is seq 2; alice's offline edit comes back as seq 3
         await a.wait_for_seq(3)
-    assert annotations_of(a.doc) == annotations_of(b.doc) == annotations_of(daemon.hub.rooms["r1"].doc)
+    assert annotations_of(a.doc) == annotations_of(b.doc) == annotations_of(daemon.hub.rooms["r1"].room.doc)
 
 
 async def test_restart_new_epoch_resyncs(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
@@ -89,11 +89,11 @@ async def test_restart_new_epoch_resyncs(make_daemon: Callable[..., Awaitable[Da
     c.base_url = second.ws_url
     info = await c.connect()
     try:
-        assert info["sync"] == "resync" and info["epoch"] == second.hub.rooms["r1"].epoch
+        assert info["sync"] == "resync" and info["epoch"] == second.hub.rooms["r1"].room.epoch
         # the client's document is not left diverged: its content reaches the new server
         async with asyncio.timeout(T):
             await c.wait_for_seq(2)  # the new room's seq 1 is its schema; 2 is the client's old content
-        assert annotations_of(second.hub.rooms["r1"].doc) == {"kept": 1.0}
+        assert annotations_of(second.hub.rooms["r1"].room.doc) == {"kept": 1.0}
     finally:
         await c.close()
 
@@ -168,7 +168,7 @@ async def test_malformed_frame_leaves_room_intact(
     good = await clients("r1", "good")
     good.doc.get("annotations", type=Map)["before"] = 1
     await settle(daemon, "r1", good)
-    room = daemon.hub.rooms["r1"]
+    room = daemon.hub.rooms["r1"].room
     state, head = room.doc.get_update(), room.head
     async with connect(f"{daemon.ws_url}/v1/ws/rooms/r1?userId=bad") as ws:
         await ws.send(frame)
@@ -190,7 +190,7 @@ async def test_oversized_frame_closes_1009(make_daemon: Callable[..., Awaitable[
         await ws.send(yproto.sync_update(doc.get_update()))
         await expect_close(ws)
     assert ws.close_code == 1009
-    assert "big" not in annotations_of(d.hub.rooms["r1"].doc)
+    assert "big" not in annotations_of(d.hub.rooms["r1"].room.doc)
 
 
 async def test_text_frame_from_stock_client_closes_1003(daemon: Daemon, http: aiohttp.ClientSession) -> None:
@@ -336,9 +336,9 @@ async def test_client_auto_reconnects_with_replay(daemon: Daemon, http: aiohttp.
         await writer.flush()
         async with asyncio.timeout(T):
             await c.wait_until(lambda: c.connects == 2)
-            await c.wait_for_seq(daemon.hub.rooms["r1"].head)
+            await c.wait_for_seq(daemon.hub.rooms["r1"].room.head)
         assert c.room_info["sync"] == "replay" and c.close_code == 4008
-        assert annotations_of(c.doc) == annotations_of(daemon.hub.rooms["r1"].doc)
+        assert annotations_of(c.doc) == annotations_of(daemon.hub.rooms["r1"].room.doc)
     finally:
         await c.close()
     assert c.connects == 2  # close() of our own does not reconnect

@@ -22,8 +22,9 @@ from typing import Any
 import pycrdt
 
 from annotd.canvas import schema
+from annotd.canvas.box import box_point
 from annotd.canvas.model import CanvasView
-from annotd.canvas.pins import Pins, anchor_offsets, anchor_position, anchor_target, annotation_box_point, thread_pins
+from annotd.canvas.pins import Pins, anchor_offsets, anchor_position, anchor_target, thread_pins
 from annotd.canvas.reader import read_fields
 from annotd.canvas.view import ViewBuilder, read_annotation
 
@@ -75,7 +76,7 @@ class LiveCanvas:
             for tid, (aid, fx, fy, _) in orphans.items():
                 ann = read_annotation(base, aid)
                 if ann is not None:
-                    pins[tid] = (aid, annotation_box_point(ann, fx, fy))
+                    pins[tid] = (aid, box_point(ann, fx, fy))
 
         note()
         for update in updates:

@@ -13,18 +13,18 @@ data would put a pin in different places depending on who looked. The rule:
 * the stored ``x, y`` (the pin when it was anchored; the position of point and region
   anchors) read the same way, defaulting to 0 and clamped to ±COORD_LIMIT
   (:func:`anchor_position`);
-* the pin is that point of the box, rotated with the box (:func:`annotation_box_point`).
+* the pin is that point of the box, rotated with the box (:func:`annotd.canvas.box.box_point`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pycrdt
 
 from annotd.canvas import schema
+from annotd.canvas.box import box_point
 from annotd.canvas.coerce import MISSING, number
 from annotd.canvas.model import Annotation
 from annotd.canvas.reader import read_fields
@@ -32,18 +32,6 @@ from annotd.identifiers import is_id
 
 Pins = dict[str, tuple[str, tuple[float, float]]]
 """Thread id → (annotation id, pin position)."""
-
-
-def annotation_box_point(a: Annotation, fx: float, fy: float) -> tuple[float, float]:
-    """The absolute position of the point at fractions ``(fx, fy)`` of ``a``'s box, rotated
-    with the box about its centre (clockwise degrees, y down)."""
-    cx, cy = a.x + a.w / 2, a.y + a.h / 2
-    dx, dy = (fx - 0.5) * a.w, (fy - 0.5) * a.h
-    if a.rotation:
-        r = math.radians(a.rotation)
-        c, s = math.cos(r), math.sin(r)
-        dx, dy = dx * c - dy * s, dx * s + dy * c
-    return (cx + dx, cy + dy)
 
 
 def anchor_target(anchor: Any) -> str | None:
@@ -82,5 +70,5 @@ def thread_pins(doc: pycrdt.Doc, annotation_of: Callable[[str], Annotation | Non
             continue
         target = annotation_of(aid)
         if target is not None:
-            pins[thread_id] = (target.id, annotation_box_point(target, *anchor_offsets(anchor)))
+            pins[thread_id] = (target.id, box_point(target, *anchor_offsets(anchor)))
     return pins

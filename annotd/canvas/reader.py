@@ -1,9 +1,9 @@
 """Read Yjs shared types into plain Python, fast, keeping the difference between a nested
 ``Y.Map`` and a plain JSON object.
 
-Why not ``pycrdt.Map.to_py()``: it opens a transaction per key and costs ~100 µs per
-annotation (100 ms for a 1,000-annotation room). Reading through the Rust objects inside
-*one* transaction costs ~15 µs per annotation. And ``to_py()`` returns a ``dict`` for both
+Why not ``pycrdt.Map.to_py()``: it opens a transaction per key, several times slower per
+annotation than reading through the Rust objects inside *one* transaction (BENCHMARKS.md,
+"Figures the design rests on"). And ``to_py()`` returns a ``dict`` for both
 a nested ``Y.Map`` and a plain JSON object, while the view must tell them apart (a plain
 object cannot merge concurrent edits, so the view reports it).
 
@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 import pycrdt
+
+from annotd.canvas import schema
 
 try:  # pycrdt's Rust extension: the integrated (document-bound) shared types.
     from pycrdt._pycrdt import Array as _RArray
@@ -162,3 +164,9 @@ def read_fields(doc: pycrdt.Doc, name: str, fields: tuple[str, ...]) -> dict[str
             elif isinstance(value, dict):
                 out[key] = {f: value[f] for f in fields if f in value}
     return out
+
+
+def image_ref(doc: pycrdt.Doc) -> dict[str, Any] | None:
+    """The document's base image reference (``meta.image``) as stored, if it is an object."""
+    ref = doc.get(schema.ROOT_META, type=pycrdt.Map).get("image")
+    return dict(ref) if isinstance(ref, dict) else None

@@ -25,10 +25,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from annotd.canvas import schema
+from annotd.canvas.box import box_point
 from annotd.canvas.coerce import MISSING, boolean, choice, color, describe, integer, is_coordinate, number, string
 from annotd.canvas.fractional import FIRST_KEY, is_valid_key
 from annotd.canvas.model import Anchor, Annotation, ImageRef, Message, Point, Style, Thread
-from annotd.canvas.pins import anchor_offsets, anchor_position, anchor_target, annotation_box_point
+from annotd.canvas.pins import anchor_offsets, anchor_position, anchor_target
 from annotd.canvas.reader import YArrayData, YMapData, YTextData
 from annotd.identifiers import SHA256_RE, is_id
 
@@ -268,7 +269,7 @@ def _anchor(raw: Any, where: str, by_id: Mapping[str, Annotation], issues: list[
                 local.append(f"annotationId: {ann_id} does not exist, pinned at its last known position")
                 pin = (x, y)
             else:
-                pin = annotation_box_point(target, fx, fy)
+                pin = box_point(target, fx, fy)
     elif kind == "region":
         lim = schema.COORD_LIMIT
         w = number(raw.get("w", MISSING), "w", 0.0, 0.0, lim, local)

@@ -33,8 +33,8 @@ class ViewBuilder:
     """Builds views of one room, reusing the repaired :class:`Annotation` of every
     annotation whose stored data did not change since the previous build.
 
-    Why: converting points into :class:`Point` objects costs ~1 µs each; a room with
-    1,000 strokes of 100 points would pay 100 ms per rebuild. Keep one builder per room
+    Why: converting points into :class:`Point` objects costs per point, so a room of long
+    strokes would pay it for every point at every rebuild. Keep one builder per room
     (it holds only the current annotations) and call :meth:`build` after each update.
     Issues are logged when an annotation is (re)built, so a bad annotation is logged once
     per change, not once per rebuild.

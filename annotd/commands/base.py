@@ -115,9 +115,8 @@ REGISTRY: dict[str, Command] = {}
 
 
 async def invoke(cmd: Command, hub: Hub, params: Any, caller: Caller) -> Any:
-    """Run ``cmd`` for ``caller`` (both surfaces call this): a change refused for a stale
-    size figure is measured and retried once (:meth:`annotd.hub.Hub.run_measured`)."""
-    return await hub.run_measured(lambda: cmd.handler(hub, params, caller))
+    """Run ``cmd`` for ``caller`` (both surfaces call this)."""
+    return await cmd.handler(hub, params, caller)
 
 
 def _params_type(handler: Handler) -> type:

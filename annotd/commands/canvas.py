@@ -4,8 +4,11 @@ sequenced, logged and relayed like a client's, so connected clients see it live.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, TypeVar
+
+from pycrdt import Doc
 
 from ..canvas import ops
 from ..canvas.codec import annotation_to_json, image_json, thread_to_json
@@ -18,6 +21,14 @@ from .params import rule
 
 if TYPE_CHECKING:
     from ..hub import Hub
+
+T = TypeVar("T")
+
+
+async def _apply(hub: Hub, room_id: str, caller: Caller, change: Callable[[Doc], T]) -> tuple[T, int]:
+    """``change`` as ``caller``'s one update to the room: its result and the seq after it."""
+    done = await hub.room(room_id).apply(caller.user_id, change)
+    return done.value, done.seq
 
 
 # -- annotations ----------------------------------------------------------------------------
@@ -49,7 +60,8 @@ def annotations_listing(view: CanvasView) -> dict[str, Any]:
 @command("annotations.list", method="GET", path="/v1/rooms/{roomId}/annotations", result=AnnotationList)
 async def list_annotations(hub: Hub, p: ListAnnotations, caller: Caller) -> Any:
     """Annotations in paint order (z, id), at the head or at a retained seq or tag."""
-    return await hub.read_view(p.roomId, hub.resolve_seq(p.roomId, p.seq, p.tag), annotations_listing)
+    room = hub.room(p.roomId)
+    return await room.read(room.resolve_seq(p.seq, p.tag), annotations_listing)
 
 
 @dataclass(frozen=True)
@@ -61,8 +73,7 @@ class AnnotationRef:
 @command("annotations.get", method="GET", path="/v1/rooms/{roomId}/annotations/{id}", result=Annotation)
 async def get_annotation(hub: Hub, p: AnnotationRef, caller: Caller) -> dict[str, Any]:
     """One annotation at the head."""
-    _, view = hub.view(p.roomId)
-    for a in view.annotations:
+    for a in hub.room(p.roomId).head_view().annotations:
         if a.id == p.id:
             return annotation_to_json(a)
     raise NotFound(f"annotation {p.id!r} does not exist", data={"field": "id"})
@@ -92,8 +103,7 @@ async def upsert(hub: Hub, p: Upsert, caller: Caller) -> dict[str, Any]:
         if patch.get("id", p.id) != p.id:
             raise InvalidParams("annotation.id", "differs from the id in the path")
         patch["id"] = p.id
-    result, seq = hub.change(p.roomId, caller.user_id,
-                           lambda doc: ops.upsert_annotation(doc, patch, caller.user_id, hub.now_ms()))
+    result, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.upsert_annotation(doc, patch, caller.user_id, hub.now_ms()))
     return {"annotation": result, "seq": seq}
 
 
@@ -118,8 +128,7 @@ async def delete(hub: Hub, p: Delete, caller: Caller) -> dict[str, Any]:
     if p.id is None and not p.ids:
         raise InvalidParams("ids", "give id, ids or both (every annotation named is deleted)")
     ids = list(dict.fromkeys([*([p.id] if p.id is not None else []), *(p.ids or [])]))
-    deleted, seq = hub.change(p.roomId, caller.user_id,
-                            lambda doc: ops.delete_annotations(doc, ids, caller.user_id, hub.now_ms()))
+    deleted, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.delete_annotations(doc, ids, caller.user_id, hub.now_ms()))
     return {"deleted": deleted, "seq": seq}
 
 
@@ -140,8 +149,7 @@ class Reordered(TypedDict):
          result=Reordered)
 async def reorder(hub: Hub, p: Reorder, caller: Caller) -> dict[str, Any]:
     """Move an annotation forward, backward, to the front or to the back (rewrites only its z)."""
-    z, seq = hub.change(p.roomId, caller.user_id,
-                      lambda doc: ops.reorder(doc, p.id, p.direction, caller.user_id, hub.now_ms()))
+    z, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.reorder(doc, p.id, p.direction, caller.user_id, hub.now_ms()))
     return {"id": p.id, "z": z, "seq": seq}
 
 
@@ -160,8 +168,7 @@ class Grouped(TypedDict):
 @command("annotations.group", method="POST", path="/v1/rooms/{roomId}/groups", status=201, result=Grouped)
 async def group(hub: Hub, p: Group, caller: Caller) -> dict[str, Any]:
     """Group annotations (nested groups allowed); returns the group id."""
-    gid, seq = hub.change(p.roomId, caller.user_id,
-                        lambda doc: ops.group(doc, p.ids, caller.user_id, hub.now_ms(), p.groupId))
+    gid, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.group(doc, p.ids, caller.user_id, hub.now_ms(), p.groupId))
     return {"groupId": gid, "seq": seq}
 
 
@@ -179,8 +186,7 @@ class Ungrouped(TypedDict):
 @command("annotations.ungroup", method="DELETE", path="/v1/rooms/{roomId}/groups/{groupId}", result=Ungrouped)
 async def ungroup(hub: Hub, p: Ungroup, caller: Caller) -> dict[str, Any]:
     """Dissolve a group; returns its former members."""
-    members, seq = hub.change(p.roomId, caller.user_id,
-                            lambda doc: ops.ungroup(doc, p.groupId, caller.user_id, hub.now_ms()))
+    members, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.ungroup(doc, p.groupId, caller.user_id, hub.now_ms()))
     return {"members": members, "seq": seq}
 
 
@@ -216,8 +222,8 @@ def threads_listing(view: CanvasView, state: str, annotation_id: str | None, anc
 @command("comments.list", method="GET", path="/v1/rooms/{roomId}/comments", result=ThreadList)
 async def list_comments(hub: Hub, p: ListComments, caller: Caller) -> Any:
     """Comment threads with their messages and resolved pins, filtered by state and anchor."""
-    seq = hub.resolve_seq(p.roomId, p.seq, p.tag)
-    return await hub.read_view(p.roomId, seq, threads_listing, p.state, p.annotationId, p.anchorKind)
+    room = hub.room(p.roomId)
+    return await room.read(room.resolve_seq(p.seq, p.tag), threads_listing, p.state, p.annotationId, p.anchorKind)
 
 
 @dataclass(frozen=True)
@@ -240,7 +246,7 @@ class ThreadWritten(TypedDict):
 @command("comments.create", method="POST", path="/v1/rooms/{roomId}/comments", status=201, result=ThreadWritten)
 async def create_thread(hub: Hub, p: CreateThread, caller: Caller) -> dict[str, Any]:
     """Open a comment thread with its first message."""
-    thread, seq = hub.change(p.roomId, caller.user_id, lambda doc: ops.create_thread(
+    thread, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.create_thread(
         doc, p.anchor, p.body, caller.user_id, hub.now_ms(), thread_id=p.id))
     return {"thread": thread, "seq": seq}
 
@@ -261,8 +267,7 @@ class MessageWritten(TypedDict):
          result=MessageWritten)
 async def reply(hub: Hub, p: Reply, caller: Caller) -> dict[str, Any]:
     """Add a reply to a thread."""
-    message, seq = hub.change(p.roomId, caller.user_id,
-                            lambda doc: ops.reply(doc, p.commentId, p.body, caller.user_id, hub.now_ms()))
+    message, seq = await _apply(hub, p.roomId, caller, lambda doc: ops.reply(doc, p.commentId, p.body, caller.user_id, hub.now_ms()))
     return {"message": message, "seq": seq}
 
 
@@ -280,12 +285,12 @@ class UpdateThread:
 async def update_thread(hub: Hub, p: UpdateThread, caller: Caller) -> dict[str, Any]:
     """Resolve or reopen a thread, edit or soft-delete one's own message, or move the pin; answers the thread."""
     user, now = caller.user_id, hub.now_ms()
+    room = hub.room(p.roomId)
 
     def message_id(doc: Any) -> str:
         if p.messageId is not None:
             return p.messageId
-        _, view = hub.view(p.roomId)
-        for t in view.threads:
+        for t in room.head_view().threads:
             if t.id == p.commentId and t.messages:
                 return t.messages[0].id
         raise NotFound(f"thread {p.commentId!r} not found", data={"threadId": p.commentId})
@@ -307,5 +312,5 @@ async def update_thread(hub: Hub, p: UpdateThread, caller: Caller) -> dict[str, 
             message = ops.delete_message(doc, p.commentId, message_id(doc), user, now)
         return {"thread": ops.thread_json(doc, p.commentId), "message": message}
 
-    written, seq = hub.change(p.roomId, user, apply)
-    return {**written, "seq": seq}
+    done = await room.apply(user, apply)
+    return {**done.value, "seq": done.seq}

@@ -107,7 +107,8 @@ class JobRef:
 
 def check_combinations(p: CreateExport) -> None:
     """The rules between render parameters (each parameter alone is checked by its
-    ``rule``; seq and tag against each other and the room by :meth:`Hub.resolve_seq`)."""
+    ``rule``; seq and tag against each other and the room by
+    :meth:`annotd.access.RoomAccess.resolve_seq`)."""
     if p.scale is not None and p.dpi is not None:
         raise InvalidParams("dpi", "give scale or dpi, not both")
     if p.quality is not None and p.format != "jpg":
@@ -160,11 +161,11 @@ async def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> N
     slot (an SVG is vector: not limited). The size is the renderer's own rule
     (:func:`annotd.render.frame.output_size`) on the view at the job's seq: the image's size
     times the scale, or, without an image, the bounds of the content. A big room's view is
-    built off the loop (:meth:`annotd.hub.Hub.read_view`)."""
+    built off the loop (:meth:`annotd.access.RoomAccess.read`)."""
     if opts.format == "svg":
         return
-    seq = hub.resolve_seq(p.roomId, p.seq, p.tag)
-    size = await hub.read_view(p.roomId, seq, output_pixels, opts, fragment=False)
+    room = hub.room(p.roomId)
+    size = await room.read(room.resolve_seq(p.seq, p.tag), output_pixels, opts, fragment=False)
     w, h = size["width"], size["height"]
     limit = hub.config.export.max_output_pixels
     if w * h <= limit:

@@ -69,7 +69,7 @@ async def import_bundle(hub: Hub, p: ImportBundle, caller: Caller) -> dict[str, 
     saved = {v.tag: v.seq for v in prepared.bundle.versions}
     return {
         "room": room_json(room),
-        "versions": [{**version_json(v), "savedSeq": saved[v.tag]} for v in room.history.versions],
+        "versions": [{**version_json(v), "savedSeq": saved[v.tag]} for v in room.versions()],
         "savedHeadSeq": prepared.bundle.head_seq,
         "warnings": list(prepared.warnings),
     }
@@ -106,7 +106,9 @@ W3cPage = TypedDict("W3cPage", {
          media=w3c.MEDIA_TYPE)
 async def export_w3c(hub: Hub, p: ExportW3c, caller: Caller) -> Document:
     """Every annotation and comment thread of a version as a W3C Web Annotation `AnnotationPage`."""
-    seq, view = hub.view(p.roomId, p.seq, p.tag)
+    room = hub.room(p.roomId)
+    seq = room.resolve_seq(p.seq, p.tag)
+    view = await room.view_at(seq)
     page = await asyncio.to_thread(w3c.to_page, view, room_id=p.roomId, seq=seq, tag=p.tag,
                                    base_url=p.baseUrl, generated_ms=hub.now_ms())
     return Document(page, w3c.MEDIA_TYPE, _filename(p.roomId, seq, p.tag, "w3c.jsonld"))
@@ -143,7 +145,7 @@ async def import_w3c(hub: Hub, p: ImportW3c, caller: Caller) -> dict[str, Any]:
     """Add the annotations of a W3C Web Annotation page as new ones; reports what was skipped."""
     size = _image_size(hub, p.roomId)
     plan = await asyncio.to_thread(parse_page, p.page, size)
-    return _apply(hub, p.roomId, plan, caller)
+    return await _apply(hub, p.roomId, plan, caller)
 
 
 # -- COCO ----------------------------------------------------------------------------------------
@@ -188,7 +190,9 @@ class CocoFile(TypedDict):
 async def export_coco(hub: Hub, p: ExportCoco, caller: Caller) -> Document:
     """Boxes, polygons and strokes of a version as COCO instances JSON (categories: see protocol.md)."""
     mapping = normalize_categories(p.categories)
-    seq, view = hub.view(p.roomId, p.seq, p.tag)
+    room = hub.room(p.roomId)
+    seq = room.resolve_seq(p.seq, p.tag)
+    view = await room.view_at(seq)
     data = await asyncio.to_thread(coco.to_coco, view, room_id=p.roomId, seq=seq, tag=p.tag,
                                    categories=mapping, generated_ms=hub.now_ms())
     return Document(data, "application/json", _filename(p.roomId, seq, p.tag, "coco.json"))
@@ -208,7 +212,7 @@ async def import_coco(hub: Hub, p: ImportCoco, caller: Caller) -> dict[str, Any]
     """Add the boxes and polygons of one image of a COCO file as new annotations; reports what was skipped."""
     size = _image_size(hub, p.roomId)
     plan = await asyncio.to_thread(coco.parse_coco, p.coco, image=size, image_id=p.imageId, labels=p.labels)
-    return _apply(hub, p.roomId, plan, caller)
+    return await _apply(hub, p.roomId, plan, caller)
 
 
 # -- shared ----------------------------------------------------------------------------------------
@@ -219,10 +223,10 @@ def _filename(room_id: str, seq: int, tag: str | None, suffix: str) -> str:
 
 
 def _image_size(hub: Hub, room_id: str) -> tuple[int, int] | None:
-    _, view = hub.view(room_id)
+    view = hub.room(room_id).head_view()
     return (view.image.width, view.image.height) if view.image is not None else None
 
 
-def _apply(hub: Hub, room_id: str, plan: ImportPlan, caller: Caller) -> dict[str, Any]:
-    result, seq = hub.change(room_id, caller.user_id, lambda doc: apply_plan(doc, plan, caller.user_id, hub.now_ms()))
-    return {**result, "skipped": plan.skipped, "notes": plan.notes, "seq": seq}
+async def _apply(hub: Hub, room_id: str, plan: ImportPlan, caller: Caller) -> dict[str, Any]:
+    done = await hub.room(room_id).apply(caller.user_id, lambda doc: apply_plan(doc, plan, caller.user_id, hub.now_ms()))
+    return {**done.value, "skipped": plan.skipped, "notes": plan.notes, "seq": done.seq}

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from ..canvas.changes import describe
-from ..errors import Gone, InvalidParams
 from ..identifiers import ID_PATTERN
 from .base import Caller, command
 from .params import rule
@@ -57,21 +55,6 @@ class HistoryEvents(TypedDict):
 @command("history.events", method="GET", path="/v1/rooms/{roomId}/history", result=HistoryEvents)
 async def list_events(hub: Hub, p: ListEvents, caller: Caller) -> dict[str, Any]:
     """Who changed what at each step fromSeq..toSeq: user, time, annotations, threads, image."""
-    room = hub.room(p.roomId)
-    history = room.history
-    head = room.head
-    to_seq = head if p.toSeq is None else p.toSeq
-    if to_seq > head:
-        raise InvalidParams("toSeq", f"seq {to_seq} is beyond the head ({head})")
-    if p.fromSeq > to_seq:
-        raise InvalidParams("fromSeq", f"must be <= toSeq ({to_seq})")
-    cap = hub.config.history.max_events_per_request
-    if to_seq - p.fromSeq + 1 > cap:
-        raise InvalidParams("toSeq", f"at most {cap} steps per request (history.max_events_per_request)")
-    if not history.log.covers_after(p.fromSeq - 1):
-        raise Gone(f"steps up to seq {history.oldest_seq} were pruned; ask from seq {history.oldest_seq + 1}",
-                   data={"field": "fromSeq", "oldestSeq": history.oldest_seq})
-    base = history.doc_at(p.fromSeq - 1)
-    events = describe(base, history.log.after(p.fromSeq - 1, to_seq))
-    return {"roomId": p.roomId, "fromSeq": p.fromSeq, "toSeq": to_seq, "oldestSeq": history.oldest_seq,
-            "headSeq": head, "events": events}
+    page = await hub.room(p.roomId).steps(p.fromSeq, p.toSeq, hub.config.history.max_events_per_request)
+    return {"roomId": p.roomId, "fromSeq": page.from_seq, "toSeq": page.to_seq, "oldestSeq": page.oldest_seq,
+            "headSeq": page.head, "events": page.events}

@@ -11,17 +11,8 @@ from .base import Caller, command
 from .params import rule
 
 if TYPE_CHECKING:
+    from ..access import RoomAccess
     from ..hub import Hub
-    from ..room import Room
-
-
-def last_change(room: Room) -> float:
-    """When the room's document last changed (seconds since the epoch, like ``createdAt``)."""
-    log = room.history.log
-    if room.head > 0 and log.covers_after(room.head - 1):
-        return log.after(room.head - 1)[0].ts
-    at_head = [s.ts for s in room.history.snapshots if s.seq == room.head]
-    return max(at_head) if at_head else room.created_at
 
 
 class RoomInfo(TypedDict):
@@ -41,20 +32,20 @@ class RoomInfo(TypedDict):
     lastChangeAt: float
 
 
-def room_json(room: Room) -> dict[str, Any]:
+def room_json(room: RoomAccess) -> dict[str, Any]:
     info = room.info()
     return {
-        "id": room.id,
-        "name": room.name,
+        "id": info["roomId"],
+        "name": info["name"],
         "createdAt": info["createdAt"],
         "headSeq": info["headSeq"],
         "snapshotSeq": info["snapshotSeq"],
         "oldestSeq": info["oldestSeq"],
-        "epoch": room.epoch,
+        "epoch": info["epoch"],
         "users": info["users"],
         "clients": info["clients"],
         "image": info["image"],
-        "lastChangeAt": last_change(room),
+        "lastChangeAt": room.last_change(),
     }
 
 
@@ -132,7 +123,7 @@ async def delete(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
 @command("snapshots.create", method="POST", path="/v1/rooms/{roomId}/snapshots", status=201, result=SnapshotTaken)
 async def create_snapshot(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """Snapshot the room's document at its head now."""
-    return {"seq": await hub.snapshot(p.roomId)}
+    return {"seq": await hub.room(p.roomId).snapshot()}
 
 
 @command("snapshots.list", method="GET", path="/v1/rooms/{roomId}/snapshots", result=SnapshotList)
@@ -140,13 +131,13 @@ async def list_snapshots(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]
     """Retained snapshots (seq, ts, size, sha256, pinned by which versions)."""
     room = hub.room(p.roomId)
     pins: dict[int, list[str]] = {}
-    for v in room.history.versions:
+    for v in room.versions():
         pins.setdefault(v.seq, []).append(v.tag)
     return {
         "snapshots": [
             {"seq": s.seq, "ts": s.ts, "bytes": len(s.blob), "sha256": s.sha256, "pinnedBy": pins.get(s.seq, [])}
-            for s in room.history.snapshots
+            for s in room.snapshot_list()
         ],
-        "oldestSeq": room.history.oldest_seq,
+        "oldestSeq": room.oldest_seq,
         "headSeq": room.head,
     }

@@ -58,19 +58,16 @@ class CreateVersion:
 async def create(hub: Hub, p: CreateVersion, caller: Caller) -> dict[str, Any]:
     """Tag the head (or a retained seq); the tagged state can never be pruned."""
     room = hub.room(p.roomId)
-    seq = room.head if p.seq is None else p.seq
-    room.history.check_new_version(p.tag, seq)
-    state = await hub.snapshot_at(p.roomId, seq)  # off the loop for a big room
-    version = room.history.add_version(p.tag, seq, hub.clock(), caller.user_id, state=state)
+    version = await room.add_version(p.tag, p.seq, caller.user_id)
     body = version_json(version)
-    hub.notify(p.roomId, "versions.created", {"roomId": p.roomId, **body})
+    room.notify("versions.created", {"roomId": p.roomId, **body})
     return body
 
 
 @command("versions.list", method="GET", path="/v1/rooms/{roomId}/versions", result=VersionList)
 async def list_versions(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """Named versions in seq order."""
-    return {"versions": [version_json(v) for v in hub.room(p.roomId).history.versions]}
+    return {"versions": [version_json(v) for v in hub.room(p.roomId).versions()]}
 
 
 @dataclass(frozen=True)
@@ -86,10 +83,9 @@ async def revert(hub: Hub, p: Revert, caller: Caller) -> dict[str, Any]:
     Nothing is rewound: the revert is a forward change that converges on every client,
     connected or reconnecting. Comments are not rolled back."""
     room = hub.room(p.roomId)
-    version = room.history.version(p.tag)
-    target = room.history.doc_at(version.seq)
-    changes, seq = hub.change(p.roomId, caller.user_id,
-                              lambda doc: ops.revert_to(doc, target, caller.user_id, hub.now_ms()))
-    hub.notify(p.roomId, "versions.reverted",
+    target = await room.view_at(room.version(p.tag).seq)  # built off the loop for a big room
+    done = await room.apply(caller.user_id, lambda doc: ops.revert_to(doc, target, caller.user_id, hub.now_ms()))
+    changes, seq = done.value, done.seq
+    room.notify("versions.reverted",
                {"roomId": p.roomId, "tag": p.tag, "seq": seq, "changes": changes, "revertedBy": caller.user_id})
     return {"seq": seq, "tag": p.tag, "changes": changes}

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import procpool
 from ..docstate import StateParts
-from ..errors import AnnotdError, Conflict, Gone, LimitReached, NotFound, RoomNotFound
+from ..errors import AnnotdError, Conflict, Gone, LimitReached, NotFound, RenderCrashed, RoomNotFound
 from ..metrics import Metrics
 from ..render.options import RenderOptions
 from . import worker
@@ -58,10 +58,6 @@ JOB_RECORDS_KEPT = 1000
 """Job records remembered (any status); beyond it the oldest finished record is forgotten."""
 RECENT_TIMES = 100
 """Finished jobs whose wall time feeds ``export_time_ms`` p50/p95."""
-
-
-class RenderCrashed(AnnotdError):
-    """The worker process rendering a job died; the job fails with this message."""
 
 
 class Rooms(Protocol):

@@ -29,11 +29,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..canvas import schema as S
+from ..canvas.box import Pt, bbox
 from ..canvas.model import Annotation, CanvasView
 from ..canvas.validate import validate_annotation_create
 from ..errors import InvalidParams
 from ..identifiers import COLOR_RE
-from .geometry import Pt, bbox, outline, polygon_area
+from .geometry import outline, polygon_area
 from .plan import DraftAnnotation, ImportPlan, check_importable, label_draft
 
 REGION_TYPES = ("rect", "ellipse", "polygon", "freehand")

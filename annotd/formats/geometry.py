@@ -1,8 +1,10 @@
-"""Annotation geometry in absolute image pixels.
+"""Outlines the data formats write, in absolute image pixels.
 
 Why: W3C Web Annotation and COCO describe a shape by its absolute outline in the image
 (rotation applied), while annotd stores a box, a rotation about the box centre and points
-relative to the box. Small and pure, and separate from the renderer's geometry so the
+relative to the box. The box and rotation rule itself is the canvas layer's
+(:mod:`annotd.canvas.box`); this module adds what only the formats need (an ellipse as a
+polygon, areas, coordinates as text), separate from the renderer's geometry so the
 daemon's request path does not import the renderer (fonts, Skia).
 """
 
@@ -11,35 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ..canvas.box import Pt, absolute_points, box_corners, centre, rotate_points
 from ..canvas.model import Annotation
 
-Pt = tuple[float, float]
 ELLIPSE_POINTS = 64
 """Vertices of the polygon an ellipse is written as in COCO (within 0.12% of the radius)."""
-
-
-def rotate_points(pts: Sequence[Pt], cx: float, cy: float, degrees: float) -> list[Pt]:
-    """Rotate clockwise on screen (y down) about ``(cx, cy)``, as annotd's ``rotation`` does."""
-    if not degrees % 360:
-        return list(pts)
-    r = math.radians(degrees)
-    c, s = math.cos(r), math.sin(r)
-    return [(cx + (x - cx) * c - (y - cy) * s, cy + (x - cx) * s + (y - cy) * c) for x, y in pts]
-
-
-def centre(a: Annotation) -> Pt:
-    return (a.x + a.w / 2, a.y + a.h / 2)
-
-
-def box_corners(a: Annotation) -> list[Pt]:
-    """The four corners of ``a``'s box, clockwise from top-left, rotation applied."""
-    pts = [(a.x, a.y), (a.x + a.w, a.y), (a.x + a.w, a.y + a.h), (a.x, a.y + a.h)]
-    return rotate_points(pts, *centre(a), a.rotation)
-
-
-def absolute_points(a: Annotation) -> list[Pt]:
-    """The points of a line/arrow/polygon/freehand in image pixels, rotation applied."""
-    return rotate_points([(a.x + p.x, a.y + p.y) for p in a.points], *centre(a), a.rotation)
 
 
 def ellipse_points(a: Annotation, n: int = ELLIPSE_POINTS) -> list[Pt]:
@@ -56,12 +34,6 @@ def outline(a: Annotation) -> list[Pt]:
     if a.type == "ellipse":
         return ellipse_points(a)
     return absolute_points(a)
-
-
-def bbox(pts: Sequence[Pt]) -> tuple[float, float, float, float]:
-    """``(x, y, w, h)`` of the axis-aligned box around ``pts``."""
-    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-    return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
 
 
 def polygon_area(pts: Sequence[Pt]) -> float:

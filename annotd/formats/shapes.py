@@ -19,8 +19,9 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from ..canvas import schema as S
+from ..canvas.box import Pt, absolute_points, bbox, box_corners, centre
 from ..canvas.model import Annotation
-from .geometry import ELLIPSE_POINTS, Pt, absolute_points, bbox, box_corners, centre, ellipse_points, num
+from .geometry import ELLIPSE_POINTS, ellipse_points, num
 
 Affine = tuple[float, float, float, float, float, float]
 """(a, b, c, d, e, f) as in SVG ``matrix(a b c d e f)``: x' = a*x + c*y + e, y' = b*x + d*y + f."""

@@ -34,12 +34,6 @@ def parse_color(value: str) -> RGBA | None:
     return (n[0], n[1], n[2], n[3])
 
 
-def with_opacity(color: RGBA, opacity: float) -> RGBA:
-    """Fold an annotation's ``opacity`` (0..1) into the colour's alpha."""
-    a = round(color[3] * min(1.0, max(0.0, opacity)))
-    return (color[0], color[1], color[2], a)
-
-
 def css_hex(color: RGBA) -> tuple[str, float]:
     """(``#rrggbb``, alpha 0..1) for SVG attributes."""
     return f"#{color[0]:02x}{color[1]:02x}{color[2]:02x}", color[3] / 255.0

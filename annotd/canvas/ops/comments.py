@@ -7,10 +7,11 @@ from typing import Any
 import pycrdt
 
 from annotd.canvas import schema
+from annotd.canvas.box import box_point
 from annotd.canvas.codec import anchor_to_json, message_to_json, thread_to_json
 from annotd.canvas.model import Thread
 from annotd.canvas.ops.write import check_now, new_id, root
-from annotd.canvas.pins import Pins, anchor_target, annotation_box_point
+from annotd.canvas.pins import Pins, anchor_target
 from annotd.canvas.reader import YMapData, read_entry, read_fields
 from annotd.canvas.validate import validate_anchor, validate_body, validate_id, validate_user
 from annotd.canvas.view import read_annotation, read_thread
@@ -29,7 +30,7 @@ def _stored_anchor(doc: pycrdt.Doc, anchor: dict[str, Any]) -> dict[str, Any]:
     target = read_annotation(doc, anchor["annotationId"])
     if target is None:
         raise NotFound(f"annotation {anchor['annotationId']!r} not found", data={"id": anchor["annotationId"]})
-    x, y = annotation_box_point(target, anchor["offsetX"], anchor["offsetY"])
+    x, y = box_point(target, anchor["offsetX"], anchor["offsetY"])
     return {**anchor, "x": x, "y": y}
 
 

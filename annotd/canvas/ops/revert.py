@@ -9,6 +9,7 @@ import pycrdt
 
 from annotd.canvas import schema
 from annotd.canvas.codec import annotation_to_fields
+from annotd.canvas.model import CanvasView
 from annotd.canvas.ops.comments import detach_threads
 from annotd.canvas.ops.write import check_now, root, same
 from annotd.canvas.pins import thread_pins
@@ -18,12 +19,12 @@ from annotd.canvas.validate import validate_user
 from annotd.canvas.view import build_view
 
 
-def revert_to(doc: pycrdt.Doc, target: pycrdt.Doc, user_id: str, now_ms: int) -> dict[str, list[str]]:
+def revert_to(doc: pycrdt.Doc, target: pycrdt.Doc | CanvasView, user_id: str, now_ms: int) -> dict[str, list[str]]:
     """Make ``doc``'s annotations and ``meta.image`` equal to ``target``'s, as ONE forward
     update (history is never rewound; others' later edits merge on top as usual).
 
-    ``target`` is a document holding the version to restore (e.g. built from a retained
-    snapshot). Annotations absent from ``target`` are deleted; the others are created or
+    ``target`` is the version to restore: a document, or its view (built elsewhere, e.g. by
+    the state worker for a big room). Annotations absent from ``target`` are deleted; the others are created or
     patched field by field (style property by property) to equal ``target``'s repaired
     view — every field, ``z`` and ``groupIds`` included. ``createdBy`` comes from
     ``target``; ``updatedBy``/``updatedAt`` are stamped with ``user_id``/``now_ms`` on
@@ -33,7 +34,7 @@ def revert_to(doc: pycrdt.Doc, target: pycrdt.Doc, user_id: str, now_ms: int) ->
     """
     user_id = validate_user(user_id)
     now_ms = check_now(now_ms)
-    wanted = build_view(target)
+    wanted = target if isinstance(target, CanvasView) else build_view(target)
     result: dict[str, list[str]] = {"created": [], "updated": [], "deleted": []}
     annotations = root(doc, schema.ROOT_ANNOTATIONS)
     meta = root(doc, schema.ROOT_META)
