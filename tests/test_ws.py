@@ -17,7 +17,7 @@ from annotd import yproto
 from annotd.client import RoomClient, RpcError
 from annotd.daemon import Daemon
 
-from .helpers import Open, T, annotations_of, create_room, settle
+from .helpers import Open, T, annotations_of, create_room, room_and_client, settle
 
 
 async def test_concurrent_edits_converge(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
@@ -396,3 +396,25 @@ async def test_relay_with_permessage_deflate(make_daemon: Callable[..., Awaitabl
             assert annotations_of(c.doc) == {"k": "x" * 1000}
         finally:
             await c.close()
+
+
+async def test_replay_past_the_send_queue_closes_with_4008_and_its_reason(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    """A rejoin whose replay overflows the send queue is closed as too slow: the client
+    sees 4008 and the reason on the wire (not a normal 1000), so it knows to come back."""
+    d = await make_daemon(limits={"send_queue_frames": 8})
+    room, writer = await room_and_client(d)
+    epoch = room.epoch
+    m = writer.doc.get("annotations", type=Map)
+    for i in range(30):  # 6 MB in 30 events: more than loopback takes at once, then the 8-frame queue
+        m[f"a{i}"] = "x" * 200_000 + str(i)
+        await writer.flush()
+    async with connect(f"{d.ws_url}/v1/ws/rooms/r1?userId=late&lastSeq=0&epoch={epoch}",
+                       subprotocols=["annotd.v1"], compression=None) as ws:  # type: ignore[list-item]
+        await ws.send(yproto.sync_step1(Doc().get_state()))  # the replay answers it
+        with pytest.raises(ConnectionClosed):
+            async with asyncio.timeout(T):
+                while True:
+                    await ws.recv()
+    assert ws.close_code == 4008
+    assert ws.close_reason == "too slow: send queue full; reconnect with lastSeq"
+    await writer.close()
