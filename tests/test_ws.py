@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from annotd import yproto
-from annotd.client import RoomClient, RpcError
+from annotd.client import RoomClient, RpcError, backoff_delay
 from annotd.daemon import Daemon
 
 from .helpers import Open, T, annotations_of, create_room, room_and_client, settle
@@ -418,3 +418,35 @@ async def test_replay_past_the_send_queue_closes_with_4008_and_its_reason(make_d
     assert ws.close_code == 4008
     assert ws.close_reason == "too slow: send queue full; reconnect with lastSeq"
     await writer.close()
+
+
+def test_backoff_delay_grows_to_its_cap_and_is_immediate_once_after_4008() -> None:
+    assert backoff_delay(0, 5.0, immediate=True, jitter=0.0) == 0.0
+    assert backoff_delay(1, 5.0, immediate=True, jitter=0.0) == 0.25  # only the first retry is at once
+    assert [backoff_delay(n, 5.0, immediate=False, jitter=0.999) for n in range(6)] == pytest.approx(
+        [0.25, 0.5, 1.0, 2.0, 4.0, 5.0], rel=1e-3)
+    assert backoff_delay(3, 5.0, immediate=False, jitter=0.0) == 1.0  # jitter takes off up to half
+    assert backoff_delay(10_000, 5.0, immediate=False, jitter=0.5) == 3.75
+
+
+async def test_client_backs_off_when_every_join_is_closed_as_too_slow(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    """A client closed with 4008 right after each join retries once at once, then waits
+    longer each time (it never reconnects in a tight loop)."""
+    await create_room(http)
+    c = RoomClient(daemon.ws_url, "r1", user_id="laggard", auto_reconnect=True, max_backoff_s=2.0)
+    await c.connect()
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+    try:
+        for n in range(1, 5):
+            closed_at = loop.time()
+            daemon.ws.conns[c.room_info["session"]].close_soon(4008, "too slow")
+            async with asyncio.timeout(T):
+                await c.wait_until(lambda n=n: c.connects == n + 1)
+            gaps.append(loop.time() - closed_at)
+    finally:
+        await c.close()
+    # waits: 0, then 0.5 x [0.5, 1], 1.0 x [0.5, 1], 2.0 x [0.5, 1] (the cap)
+    # (each gap also holds one connect, so the first is compared with a wait, not a constant)
+    assert gaps[0] < gaps[3] - 0.5
+    assert [g >= floor for g, floor in zip(gaps[1:], (0.25, 0.5, 1.0), strict=True)] == [True] * 3
