@@ -164,6 +164,19 @@ class Hub:
             self.snapshots.after_change(room)
         return result, event
 
+    def apply_update(self, room_id: str, user_id: str, update: bytes) -> int | None:
+        """Apply a Yjs update built elsewhere (an import's batch, made in a worker) to the
+        room as one sequenced event and deliver it; its seq, or ``None`` if it changed
+        nothing. Costs what applying ``update`` costs: callers bound its size."""
+        room = self.room(room_id)
+        event, out = room.apply_update(update, user_id, self.clock())
+        if event is not None:
+            self.metrics.updates_sequenced += 1
+        self.delivery.deliver(room_id, out)
+        if event is not None:
+            self.snapshots.after_change(room)
+        return event.seq if event is not None else None
+
     def change(self, room_id: str, user_id: str, fn: Callable[[Doc], T], *, measured: bool = False) -> tuple[T, int]:
         """:meth:`mutate`, answering the seq the room is at afterwards: the change's own, or
         the unchanged head when ``fn`` wrote nothing (what every command returns)."""
