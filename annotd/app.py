@@ -24,13 +24,13 @@ def run(cfg: Config) -> int:
             log.warning("uvloop is not installed; using the default asyncio loop")
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(_serve(cfg))
+            return runner.run(_serve(cfg))
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1
-    return 0
 
 
-async def _serve(cfg: Config) -> None:
+async def _serve(cfg: Config) -> int:
     daemon = Daemon(cfg)
     await daemon.run_until_signalled()
+    return daemon.exit_status

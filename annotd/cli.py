@@ -60,7 +60,8 @@ def main() -> None:
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), help="Log level (default info).")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), help="Log line format (default text).")
 def serve(config_path: Path | None, **overrides: Any) -> None:
-    """Run the daemon until SIGINT or SIGTERM, then shut down gracefully (exit 0)."""
+    """Run the daemon until SIGINT or SIGTERM, then shut down gracefully (exit 0; 4 if
+    rooms.save_dir is set and a room could not be saved)."""
     try:
         cfg = build_config(config_path, **overrides)
     except ConfigError as exc:
