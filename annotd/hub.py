@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 import orjson
 from pycrdt import Doc
 
+from . import memtrim
 from .canvas import ops
 from .canvas.live import LiveCanvas
 from .canvas.model import CanvasView
@@ -141,7 +142,7 @@ class Hub:
         del self.rooms[room_id]
         del self.canvases[room_id]
         self.snapshots.forget(room)
-        self.freed_bytes += room.state_bytes + room.history.log.byte_size() + sum(
+        self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + room.state_bytes + room.history.log.byte_size() + sum(
             len(s.blob) for s in room.history.snapshots)
         room.close()
         self.images.release_room(room_id)
