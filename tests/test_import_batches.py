@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 from pycrdt import Map
 
 from annotd.client import RoomClient
@@ -73,3 +74,26 @@ async def test_a_refused_file_names_the_field_and_leaves_the_worker_usable(daemo
     resp = await http.post("/v1/rooms/r1/formats/w3c", json=page(3))
     assert resp.status == 201 and len((await resp.json())["created"]) == 3
 
+
+
+@pytest.mark.parametrize("size", [0, 1e-300, 1e308, -1e308, 2.5, "640", True])
+def test_coco_image_sizes_that_are_not_pixels_are_refused_naming_the_field(size: Any) -> None:
+    from annotd.errors import InvalidParams
+    from annotd.formats.coco import parse_coco
+
+    coco = {"images": [{"id": 7, "width": 640, "height": 480}, {"id": 8, "width": size, "height": 480}],
+            "annotations": [{"id": 1, "image_id": 8, "bbox": [1, 2, 3, 4]}], "categories": []}
+    with pytest.raises(InvalidParams) as exc:
+        parse_coco(coco, image=(640, 480), image_id=8)
+    assert exc.value.field == "coco.images[1].width"
+    coco["images"][1]["width"] = 320.0  # a whole number written as a float is a size
+    assert parse_coco(coco, image=(640, 480), image_id=8).notes == ["coordinates scaled by 2 x 1 from the file's image size to the room's"]
+
+
+def test_a_manifest_format_version_of_the_wrong_type_says_so() -> None:
+    from annotd.errors import InvalidParams
+    from annotd.formats.bundle import FORMAT, _check_header
+
+    with pytest.raises(InvalidParams) as exc:
+        _check_header({"format": FORMAT, "formatVersion": "1"})
+    assert exc.value.message == "bundle.manifest.formatVersion: must be a number (1 for this server), not the string '1'"

@@ -225,6 +225,24 @@ def _scaled(fields: dict[str, Any], sx: float, sy: float) -> dict[str, Any]:
     return out
 
 
+def _image_size(images: list[Any], chosen: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The chosen image's ``width`` and ``height`` (each ``None`` when absent); a size that
+    is present must be a whole number of pixels, or the file is refused naming it (a size
+    of 0, 1e-300 or 1e308 would scale every shape to nothing or to infinity)."""
+    k = next(n for n, im in enumerate(images) if im is chosen)
+    out: list[int | None] = []
+    for key in ("width", "height"):
+        v = chosen.get(key)
+        if v is None:
+            out.append(None)
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 1 <= v <= S.COORD_LIMIT or v != int(v):
+            raise InvalidParams(f"coco.images[{k}].{key}", f"must be a whole number of pixels from 1 to {S.COORD_LIMIT:g}, "
+                                                          f"got {v!r}")
+        out.append(int(v))
+    return out[0], out[1]
+
+
 def parse_coco(coco: Any, *, image: tuple[int, int] | None, image_id: int | None = None,
                labels: bool = True) -> ImportPlan:
     """Read a COCO instances file into an import plan (see module doc). Raises
@@ -240,10 +258,10 @@ def parse_coco(coco: Any, *, image: tuple[int, int] | None, image_id: int | None
     chosen = _pick_image(coco, image_id)
     names, colors = _categories(coco)
     sx = sy = 1.0
-    if chosen is not None and image is not None:
-        w, h = chosen.get("width"), chosen.get("height")
-        if isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0 and (w, h) != image:
-            sx, sy = image[0] / w, image[1] / h
+    if chosen is not None:
+        iw, ih = _image_size(coco["images"], chosen)
+        if image is not None and iw is not None and ih is not None and (iw, ih) != image:
+            sx, sy = image[0] / iw, image[1] / ih
     plan = ImportPlan()
     if (sx, sy) != (1.0, 1.0):
         plan.notes.append(f"coordinates scaled by {sx:g} x {sy:g} from the file's image size to the room's")
