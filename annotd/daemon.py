@@ -4,7 +4,8 @@ Start: hub → rooms from ``rooms.save_dir`` (if set) → WebSocket server → H
 background tasks (room ticker, event-loop lag monitor, memory trimmer).
 Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
 socket with 1001, save every room to ``rooms.save_dir`` (if set), then finish or cancel
-background tasks by ``shutdown_timeout_s``; exit 0.
+background tasks by ``shutdown_timeout_s``; exit 0, or ``savedir.EXIT_UNSAVED`` (4) when a
+room could not be saved (:attr:`Daemon.exit_status`).
 A second signal during that shutdown exits at once with status 3 (worker processes are
 terminated and multiprocessing's semaphores released first, so nothing is reported
 leaked). Every task the daemon starts is kept in ``self._tasks`` and awaited or cancelled
@@ -33,7 +34,7 @@ from .httpserver import build_app
 from .hub import Hub
 from .looplag import LagMonitor
 from .metrics import Metrics
-from .savedir import SaveDir
+from .savedir import EXIT_UNSAVED, SaveDir
 from .wsserver import WsServer
 
 log = logging.getLogger("annotd.daemon")
@@ -64,6 +65,8 @@ class Daemon:
         self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe)
         save_dir = self.config.rooms.save_dir
         self.save_dir = SaveDir(self.hub, Path(save_dir)) if save_dir else None
+        self.exit_status = 0
+        """What ``annotd serve`` exits with after :meth:`stop` (``EXIT_UNSAVED``: a room was not saved)."""
 
     async def start(self) -> None:
         memtrim.configure()
@@ -148,6 +151,8 @@ class Daemon:
             await self._runner.cleanup()
         if self.save_dir is not None:  # every socket and request is done: the rooms are final
             await self.save_dir.save_all()
+            if self.save_dir.unsaved:
+                self.exit_status = EXIT_UNSAVED
         try:
             async with asyncio.timeout(deadline):
                 await self.hub.exports.stop()

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import memtrim
 from .access import RoomAccess
 from .canvas import ops
 from .config import Config
@@ -142,7 +143,7 @@ class Hub:
         del self.rooms[room_id]
         if self.awake.get(room_id) is live:
             del self.awake[room_id]
-        self.freed_bytes += live.close(CLOSE_ROOM_DELETED, "room deleted")
+        self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + live.close(CLOSE_ROOM_DELETED, "room deleted")
         log.info("room deleted", extra={"roomId": room_id})
 
     def notify(self, room_id: str, method: str, params: dict[str, Any], *, session: str | None = None) -> None:

@@ -115,13 +115,16 @@ class Connection:
         """Ask the writer to close the socket after what is already queued.
 
         A client that is too slow gets no more data (the outbox drops its queue), and the
-        writer, which is likely blocked waiting for the kernel buffer to drain, is
+        writer, if it is blocked in a write waiting for the kernel buffer to drain, is
         interrupted so the close frame goes out now (behind what the kernel already holds).
+        Only a writer in a write is cancelled: one that has not started yet (a join whose
+        replay overflows the queue) would never run, and the close it owes would be lost
+        (the handler would end the socket with a plain 1000); waking it is enough.
         """
         if self.outbox.request_close(code, reason):
             if self.on_close is not None:
                 self.on_close(code)
-            if self.outbox.aborted and self.task is not None:
+            if self.outbox.aborted and self.writing and self.task is not None:
                 self.task.cancel()
             self.wake.set()
 
