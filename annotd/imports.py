@@ -33,6 +33,7 @@ from .docstate import StateParts
 from .errors import AnnotdError, DocumentTooLarge, InvalidParams, LimitReached
 
 if TYPE_CHECKING:
+    from .access import Applied
     from .hub import Hub
 
 EMPTY_UPDATE = b"\x00\x00"
@@ -155,7 +156,7 @@ async def run_import(hub: Hub, room_id: str, user_id: str, kind: str, source: An
         if n:
             await asyncio.sleep(0)  # one batch per loop turn: others' frames and requests go between
         try:
-            applied = await hub.room(room_id).apply(user_id, update)
+            applied: Applied[None] = await hub.room(room_id).apply(user_id, update)
         except DocumentTooLarge:
             if n == 0:
                 raise

@@ -38,7 +38,7 @@ async def test_a_big_import_lands_whole_in_bounded_batches(make_daemon: DaemonFa
         resp = await http.post("/v1/rooms/r1/formats/w3c", json=page(400, "c" * 200))
         assert resp.status == 201, await resp.text()
         result = await resp.json()
-    room = d.hub.rooms["r1"]
+    room = d.hub.rooms["r1"].room
     assert len(result["created"]) == 400 and len(result["threads"]) == 400 and result["skipped"] == []
     assert result["seq"] == room.head
     events = room.history.log.after(head)
