@@ -184,7 +184,7 @@ async def test_start_up_warns_about_a_file_older_than_a_failed_save(make_daemon:
         raise OSError(28, "No space left on device")
 
     d = await make_daemon(rooms={"save_dir": str(save)})
-    d.hub.change("alpha", "u", lambda doc: doc.get("meta", type=Map).__setitem__("name", "changed"))
+    await d.hub.rooms["alpha"].apply("u", lambda doc: doc.get("meta", type=Map).__setitem__("name", "changed"))
     with monkeypatch.context() as m:
         m.setattr(savedir, "write_atomically", disk_full)
         await d.stop()
