@@ -23,7 +23,7 @@ export function commentsPanel(app: RoomApp): Panel {
 
   const open = (threadId: string, focusReply: boolean, pan = true) => {
     comments.setActive(threadId, pan);
-    app.shell.show("comments");
+    app.shell.reveal("comments");
     const card = cards.get(threadId);
     card?.root.scrollIntoView({ block: "nearest" });
     if (focusReply) card?.replyBox.focus();
