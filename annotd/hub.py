@@ -282,7 +282,8 @@ class Hub:
 
     def detach_orphaned_threads(self, room: Room) -> None:
         """Detach comment threads whose annotation a client deleted, where each pin last was
-        (one server update); cheap when the head did not move. Called by the tick."""
+        (one server update), and anchor again those whose annotation came back; cheap when
+        the head did not move. Called by the tick."""
         canvas = self.canvases.get(room.id)
         if canvas is None or canvas.checked_seq == room.head:
             return
@@ -291,6 +292,9 @@ class Hub:
         pins = canvas.orphan_pins(room.doc, room.history.replay_from if not room.is_big else _no_replay)
         if pins:
             self.mutate(room.id, "annotd", lambda doc: ops.detach_threads(doc, pins), check=False)
+        back = canvas.returned(room.doc)
+        if back:
+            self.mutate(room.id, "annotd", lambda doc: ops.reattach_threads(doc, back), check=False)
         canvas.track(room.doc, room.head)
 
     async def snapshot(self, room_id: str) -> int:

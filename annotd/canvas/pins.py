@@ -84,3 +84,20 @@ def thread_pins(doc: pycrdt.Doc, annotation_of: Callable[[str], Annotation | Non
         if target is not None:
             pins[thread_id] = (target.id, annotation_box_point(target, *anchor_offsets(anchor)))
     return pins
+
+
+def box_offsets_of(a: Annotation, x: float, y: float) -> tuple[float, float]:
+    """The inverse of :func:`annotation_box_point`: the fractions of ``a``'s box at which the
+    point ``(x, y)`` lies (unrotated with the box, clamped to 0..1; 0.5 on an empty axis)."""
+    cx, cy = a.x + a.w / 2, a.y + a.h / 2
+    dx, dy = x - cx, y - cy
+    if a.rotation:
+        r = math.radians(a.rotation)
+        c, s = math.cos(r), math.sin(r)
+        dx, dy = dx * c + dy * s, -dx * s + dy * c
+
+    def frac(d: float, size: float) -> float:
+        return min(1.0, max(0.0, d / size + 0.5)) if size > 0 else 0.5
+
+    return frac(dx, a.w), frac(dy, a.h)
+
