@@ -11,6 +11,8 @@ export interface ClientConfig {
   limits: {
     maxImageBytes: number;
     maxImagePixels: number;
+    /** The largest PNG/JPEG export the server makes, in output pixels (width × height). */
+    maxExportPixels?: number;
     presenceMaxHz: number;
     maxAnnotations: number;
     maxPoints: number;

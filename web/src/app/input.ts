@@ -146,6 +146,8 @@ export function attachInput(app: RoomApp): void {
     if (e.defaultPrevented) return;
     const t = e.target as HTMLElement;
     if (t.closest?.("input, textarea, select, [contenteditable], dialog")) return;
+    // A modal dialog owns the keyboard even if focus slipped out of it onto the page.
+    if (document.querySelector("dialog[open]")) return;
     const onControl = t !== stage && t.closest?.("button, a, [role=tab], [role=radio]");
     if (onControl && (e.key === "Enter" || e.key === " " || e.key.startsWith("Arrow"))) return;
     if (e.key === " ") {
