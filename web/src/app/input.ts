@@ -8,6 +8,7 @@
 import { isMod, SHORTCUTS } from "../ui/keymap";
 import type { PointerInfo } from "../tools/tool";
 import type { RoomApp } from "./room";
+import { wheelZoomFactor } from "./wheel";
 
 export function attachInput(app: RoomApp): void {
   const stage = app.shell.stage;
@@ -133,7 +134,7 @@ export function attachInput(app: RoomApp): void {
       const dy = e.deltaY * unit;
       const mouseWheel = e.deltaMode !== 0 || (e.deltaX === 0 && Math.abs(e.deltaY) >= 50 && Number.isInteger(e.deltaY));
       userPan(() => {
-        if (e.ctrlKey || e.metaKey || mouseWheel) app.viewport.zoomAt(sx, sy, Math.exp(-dy * (e.ctrlKey ? 0.01 : 0.0015)), true);
+        if (e.ctrlKey || e.metaKey || mouseWheel) app.viewport.zoomAt(sx, sy, wheelZoomFactor(dy, e.ctrlKey, mouseWheel), true);
         else app.viewport.panBy(-dx, -dy, true);
       });
     },
