@@ -6,6 +6,7 @@
  * Tools register their own `tool.<id>` commands (RoomApp.addTool).
  */
 import { showHelp } from "../ui/help";
+import { deleteLockNote } from "../ui/locked";
 import { toast } from "../ui/toast";
 import type { RoomApp } from "./room";
 import type { Styling } from "./style";
@@ -24,7 +25,10 @@ export function registerCommands(app: RoomApp, styling: Styling): void {
     else selection.clear();
   });
   c("delete", () => {
-    const list = editable().filter((a) => !a.locked);
+    const all = editable();
+    const list = all.filter((a) => !a.locked);
+    const note = deleteLockNote(all.length - list.length, all.length);
+    if (note) toast(note, list.length ? "info" : "error");
     if (!list.length) return;
     undo.boundary();
     canvas.remove(list.map((a) => a.id));
