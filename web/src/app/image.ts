@@ -9,6 +9,7 @@ import { button, h } from "../ui/dom";
 import { toast } from "../ui/toast";
 import { imageUrl, uploadImage } from "./http";
 import type { RoomApp } from "./room";
+import { uploadErrorInWords, uploadProblem } from "./upload-check";
 
 export class BaseImage {
   /** While previewing: the image of the previewed step (undefined when live). */
@@ -61,11 +62,16 @@ export class BaseImage {
 
   /** Upload a new base image; the outcome is told in a toast. */
   async upload(file: File): Promise<void> {
+    const problem = uploadProblem(file, this.app.config);
+    if (problem) {
+      toast(problem, "error", 10_000);
+      return;
+    }
     try {
       await uploadImage(this.app.roomId, file, this.app.identity.userId);
-      toast(`Image "${file.name}" uploaded.`);
+      toast(`Image “${file.name}” uploaded.`);
     } catch (err) {
-      toast(`Upload failed: ${(err as Error).message}`, "error", 10_000);
+      toast(uploadErrorInWords(err, file, this.app.config), "error", 10_000);
     }
   }
 
