@@ -5,6 +5,7 @@
  * and uploading a new one (file picker, or a drop handled by input.ts).
  */
 import type { ImageRef } from "@annotd/client";
+import { confirmDialog } from "../ui/dialog";
 import { button, h } from "../ui/dom";
 import { toast } from "../ui/toast";
 import { imageUrl, uploadImage } from "./http";
@@ -15,6 +16,8 @@ export class BaseImage {
   /** While previewing: the image of the previewed step (undefined when live). */
   private previewed: ImageRef | null | undefined = undefined;
   private fitted = false;
+  /** The live image's size when last shown: a replacement of another size re-fits the view. */
+  private shownSize: { width: number; height: number } | null = null;
   private emptyState: HTMLElement;
 
   constructor(private app: RoomApp) {
@@ -39,7 +42,14 @@ export class BaseImage {
       if (!this.fitted) {
         this.fitted = true;
         this.fit();
+      } else if (this.previewed === undefined && this.shownSize && (this.shownSize.width !== img.width || this.shownSize.height !== img.height)) {
+        // The old view framed a picture that is gone; annotations stay where they were in
+        // image pixels, which people need to know when the sizes differ.
+        const was = this.shownSize;
+        this.fit();
+        toast(`The image is now ${img.width} × ${img.height} pixels (it was ${was.width} × ${was.height}); the view was fitted to it. Annotations keep their positions in image pixels.`, "info", 10_000);
       }
+      if (this.previewed === undefined) this.shownSize = { width: img.width, height: img.height };
     } else {
       scene.setImage(null, 0, 0);
       this.emptyState.hidden = false;
@@ -66,6 +76,15 @@ export class BaseImage {
     if (problem) {
       toast(problem, "error", 10_000);
       return;
+    }
+    if (this.app.canvas.image()) {
+      const ok = await confirmDialog(
+        "Replace the image?",
+        "The new image replaces the current one for everyone in this room, and Undo cannot bring the old one back. " +
+          "Annotations keep their positions in image pixels: if the new image has another size, they may no longer line up with what they marked.",
+        "Replace",
+      );
+      if (!ok) return;
     }
     try {
       await uploadImage(this.app.roomId, file, this.app.identity.userId);
