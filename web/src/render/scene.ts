@@ -40,6 +40,9 @@ export function paintInto(g: SVGGElement, a: Annotation, layout: TextLayout): vo
   else g.removeAttribute("opacity");
 }
 
+/** From this zoom on, the base image is drawn with its pixels as squares (no smoothing). */
+const PIXELATED_FROM = 4;
+
 export class Scene {
   readonly svg: SVGSVGElement;
   /** The composited wrapper of `svg` (its CSS transform shows gestures in progress). */
@@ -116,6 +119,8 @@ export class Scene {
     const v = this.viewport;
     this.committed = { scale: v.scale, tx: v.tx, ty: v.ty };
     this.world.setAttribute("transform", v.transform());
+    // Zoomed in this far people look at pixels: show them as squares, not smoothed.
+    this.svg.classList.toggle("pixels", v.scale >= PIXELATED_FROM);
     this.layer.style.transform = "";
     this.cull();
     this.placeMoveCopy();
