@@ -236,7 +236,8 @@ class LiveRoom:
 
     def detach_orphaned_threads(self) -> None:
         """Detach comment threads whose annotation a client deleted, where each pin last was
-        (one server update); cheap when the head did not move."""
+        (one server update), and anchor again those whose annotation came back (an undone
+        delete); cheap when the head did not move."""
         room, canvas = self.room, self.canvas
         if canvas.checked_seq == room.head:
             return
@@ -245,6 +246,9 @@ class LiveRoom:
         pins = canvas.orphan_pins(room.doc, room.history.replay_from if not room.is_big else _no_replay)
         if pins:
             self.upkeep(lambda doc: ops.detach_threads(doc, pins))
+        back = canvas.returned(room.doc)
+        if back:
+            self.upkeep(lambda doc: ops.reattach_threads(doc, back))
         canvas.track(room.doc, room.head)
 
     # -- images ------------------------------------------------------------------------------
