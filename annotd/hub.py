@@ -47,8 +47,7 @@ class Hub:
         self.images = ImageStore()
         self.metrics = metrics if metrics is not None else Metrics()
         self.states = StateWorker()
-        self.services = Services(clock, self.metrics, self.states, self.images, wake=self._wake,
-                                 debug=logging.getLogger("annotd.rooms").isEnabledFor(logging.DEBUG))
+        self.services = Services(clock, self.metrics, self.states, self.images, wake=self._wake)
         self.awake: dict[str, LiveRoom] = {}
         """The rooms the periodic tick visits: those with something to do (:meth:`LiveRoom.needs_tick`)."""
         self.exports = ExportService(self, config.export, metrics=self.metrics)

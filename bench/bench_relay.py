@@ -880,6 +880,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--py-spy-native", action="store_true",
                    help="with --py-spy: also sample native frames (uvloop, pycrdt); pauses the server per sample")
     p.add_argument("--cprofile", metavar="DIR", help="run the server under cProfile, one .prof per scenario in DIR")
+    p.add_argument("--root", type=Path, default=ROOT, metavar="TREE",
+                   help="run the server from another checkout with this venv (\"before\" figures; default: this one)")
     args = p.parse_args(argv)
     names = SCENARIOS if args.scenario == "all" else tuple(s.strip() for s in args.scenario.split(","))
     bad = [n for n in names if n not in SCENARIOS]
@@ -900,7 +902,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         if args.py_spy:
             await asyncio.to_thread(Path(args.py_spy).mkdir, parents=True, exist_ok=True)
         waited = await wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else 0.0
-        server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice)
+        server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, root=args.root)
         try:
             results[name] = await RUNNERS[name](server, args)
             results[name]["waited_for_quiet_s"] = waited
@@ -933,7 +935,8 @@ def main(argv: list[str] | None = None) -> int:
         results = runner.run(amain(args))
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "loop": "uvloop" if args.uvloop else "asyncio", "nice": args.nice,
             "duration": args.duration, "cpus": os.cpu_count(), "elapsed_s": round(time.time() - t0, 1),
-            "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])])}
+            "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+            "root": str(args.root)}
     if args.json:
         print(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
     else:
