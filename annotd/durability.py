@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Protocol
 
 import orjson
@@ -43,7 +44,9 @@ class RoomLog(Protocol):
 
     def version(self, version: Version, snap: Snapshot) -> None: ...
 
-    def image(self, image: StoredImage) -> None: ...
+    def image(self, image: StoredImage) -> Future[None]:
+        """Store an image of the room; resolves once its file and row are on disk (a change
+        that refers to it is made only then, so no durable change points at a lost image)."""
 
     def delete(self) -> None: ...
 

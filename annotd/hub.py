@@ -16,6 +16,7 @@ the state worker, exports get the state as parts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -172,7 +173,9 @@ class Hub:
     async def set_image(self, room_id: str, image: StoredImage, user_id: str) -> int:
         """Store ``image`` and make it the room's base image; returns the seq."""
         live = self.live(room_id)
-        live.add_image(image)
+        saved = live.add_image(image)
+        if saved is not None:  # the change that shows it is made once the image is on disk
+            await asyncio.wrap_future(saved)
         return (await live.apply(user_id, lambda doc: ops.set_image(doc, image.ref()))).seq
 
     def now_ms(self) -> int:

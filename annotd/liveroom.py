@@ -27,6 +27,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -282,11 +283,11 @@ class LiveRoom:
         canvas.track(room.doc, room.head)
 
     # -- images ------------------------------------------------------------------------------
-    def add_image(self, image: StoredImage) -> None:
-        """Hold ``image`` for this room (shared by sha256 with other rooms)."""
+    def add_image(self, image: StoredImage) -> Future[None] | None:
+        """Hold ``image`` for this room (shared by sha256 with other rooms); with a store,
+        the future of its write."""
         self.services.images.put(self.id, image)
-        if self.log is not None:
-            self.log.image(image)
+        return self.log.image(image) if self.log is not None else None
 
     def images(self) -> dict[str, StoredImage]:
         return self.services.images.room_images(self.id)

@@ -65,8 +65,10 @@ class StoredLog:
     def version(self, version: Version, snap: Snapshot) -> None:
         self._watch(self.persist.store.put_version(self.room_id, version, snap), "version")
 
-    def image(self, image: StoredImage) -> None:
-        self._watch(self.persist.store.put_image(self.room_id, image), "image")
+    def image(self, image: StoredImage) -> Future[None]:
+        fut = self.persist.store.put_image(self.room_id, image)
+        self._watch(fut, "image")
+        return fut
 
     def delete(self) -> None:
         self.persist.logs.pop(self.room_id, None)
@@ -136,31 +138,40 @@ class Persist:
         return stored
 
     def created(self, live: LiveRoom) -> RoomLog:
-        room = live.room
-        snap = room.snapshot(self.hub.clock())  # the state now: the room's first snapshot on disk
+        """Write a room that just became reachable: its oldest snapshot the log still
+        replays from, the events after it (a new room's schema, a loaded bundle's steps),
+        its other snapshots, versions and images, so the disk holds exactly what memory
+        does. Its head is durable once the last of these commits."""
+        room, history = live.room, live.room.history
+        log_ = history.log
+        first = next(s for s in history.snapshots if log_.covers_after(s.seq))
         image = live.image_ref()
         sha = image.get("sha256") if image else None
-        record = RoomRecord(room.id, room.name, room.created_at, room.epoch, image_sha256=sha if isinstance(sha, str)
-                            else None, head_seq=room.head, snapshot_seq=snap.seq, oldest_seq=snap.seq)
+        record = RoomRecord(room.id, room.name, room.created_at, room.epoch,
+                            image_sha256=sha if isinstance(sha, str) else None,
+                            head_seq=first.seq, snapshot_seq=first.seq, oldest_seq=first.seq)
         stored = self._log(room.id, -1)
-        head = room.head
-        fut = self.store.create_room(record, snap)
+        fut = self.store.create_room(record, first)
 
         def done(f: Future[None]) -> None:
             exc = f.exception()
             if exc is None:
-                self.to_loop(stored.advance, head)
+                self.to_loop(stored.advance, first.seq)
             else:
-                self.to_loop(stored.fail, head, exc)
+                self.to_loop(stored.fail, room.head, exc)
 
         fut.add_done_callback(done)
-        for img in live.images().values():
-            stored.image(img)
-        history = room.history
+        for event in log_.after(first.seq):
+            stored.append(event)
+        for snap in history.snapshots:
+            if snap.seq > first.seq:
+                stored.snapshot(snap)
         for version in history.versions:
             at = next((s for s in history.snapshots if s.seq == version.seq), None)
             if at is not None:
                 stored.version(version, at)
+        for img in live.images().values():
+            stored.image(img)
         return stored
 
     # -- start-up --------------------------------------------------------------------------
