@@ -141,7 +141,7 @@ class LiveRoom:
         started = time.perf_counter()
         room, log_ = self.room, self.log
         if log_ is not None and not log_.writable and frame[:1] == b"\x00" and not yproto.is_sync_step1(frame):
-            self._deliver([refusal(session_id, StorageFull("the disk refused writes: the change was not made"))])
+            self._refuse(session_id)
             return None
         try:
             event, out = room.receive(session_id, frame, self.services.clock())
@@ -233,6 +233,15 @@ class LiveRoom:
         if self.services.debug:
             log.debug("update", extra={"roomId": self.id, "seq": event.seq, "userId": event.user_id,
                                        "relay_ms": round((time.perf_counter() - started) * 1000, 3)})
+
+    def _refuse(self, session_id: str) -> None:
+        """A change refused while the disk refuses writes: an annotd.v1 sender gets an
+        ``error`` frame (its client keeps the change and resends it); a stock client, which
+        has no such frame, is closed with 1011 and resends it when it reconnects."""
+        if self.room.sessions[session_id].v1:
+            self._deliver([refusal(session_id, StorageFull("the disk refused writes: the change was not made"))])
+        elif (peer := self.peers.get(session_id)) is not None:
+            peer.close_soon(1011, "storage full: the change was not stored")
 
     def _settled(self, session_id: str, acks: list[Outbound], exc: BaseException | None) -> None:
         """The sender's change is on disk (its ack goes out) or is not (an ``error`` frame)."""

@@ -43,6 +43,10 @@ class StoredLog:
         self.room_id = room_id
         self.durable = durable
         """Every seq up to this one is on disk (-1: not even the room's creation yet)."""
+        self.ready = durable >= 0
+        """The room's creation has committed. Until then the commit listener's word about
+        this id is ignored: it can only be about a deleted room of the same id, whose
+        last commits the loop may hear after the new room was made."""
         self.waiting: deque[tuple[int, Settled]] = deque()
 
     @property
@@ -75,8 +79,15 @@ class StoredLog:
         self._watch(self.persist.store.delete_room(self.room_id), "deletion")
 
     # -- on the loop ---------------------------------------------------------------------
+    def opened(self, seq: int) -> None:
+        """The room's creation committed, with every seq up to ``seq``."""
+        self.ready = True
+        self.advance(seq)
+
     def advance(self, seq: int) -> None:
         """Every seq up to ``seq`` is durable: release what waited for them."""
+        if not self.ready:
+            return
         if seq > self.durable:
             self.durable = seq
         waiting = self.waiting
@@ -156,7 +167,7 @@ class Persist:
         def done(f: Future[None]) -> None:
             exc = f.exception()
             if exc is None:
-                self.to_loop(stored.advance, first.seq)
+                self.to_loop(stored.opened, first.seq)
             else:
                 self.to_loop(stored.fail, room.head, exc)
 
