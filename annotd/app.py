@@ -38,14 +38,13 @@ def run(cfg: Config) -> int:
         return EXIT_BAD_CONFIG
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(_serve(cfg, store))
+            return runner.run(_serve(cfg, store))
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1
     finally:
         if store is not None:
             store.close()
-    return 0
 
 
 def _warn_missing_fonts() -> None:
@@ -57,6 +56,7 @@ def _warn_missing_fonts() -> None:
         log.warning("export fallback font not installed, its scripts will show boxes: %s", line)
 
 
-async def _serve(cfg: Config, store: SqliteStore | None) -> None:
+async def _serve(cfg: Config, store: SqliteStore | None) -> int:
     daemon = Daemon(cfg, store=store)
     await daemon.run_until_signalled()
+    return daemon.exit_status

@@ -65,7 +65,8 @@ def main() -> None:
               help="Folder of the on-disk room store (rooms.data_dir; created 0700; one daemon per folder). "
               "[env: ANNOTD_SERVE_DATA_DIR]")
 def serve(config_path: Path | None, **overrides: Any) -> None:
-    """Run the daemon until SIGINT or SIGTERM, then shut down gracefully (exit 0)."""
+    """Run the daemon until SIGINT or SIGTERM, then shut down gracefully (exit 0; 4 if
+    rooms.save_dir is set and a room could not be saved)."""
     try:
         cfg = build_config(config_path, **overrides)
     except ConfigError as exc:

@@ -9,10 +9,14 @@ local document changes as they happen, calls JSON-RPC methods, and sends presenc
         await c.call("versions.create", tag="v1")
         await c.wait_for_seq(c.last_seq)
 
-With ``auto_reconnect=True`` the client comes back by itself (exponential backoff up to
-``max_backoff_s``) after any close it did not ask for, except the permanent ones (unknown or
-deleted room, protocol errors); it rejoins with ``lastSeq`` and ``epoch``, so it replays
-exactly what it missed. Local edits made while disconnected are kept in the ``Doc`` and
+With ``auto_reconnect=True`` the client comes back by itself after any close it did not ask
+for, except the final ones (``errors.FINAL_CLOSE_CODES``: unknown or deleted room, protocol
+errors, an edit refused as too large); it rejoins with ``lastSeq`` and ``epoch``, so it
+replays exactly what it missed. The wait before each attempt is :func:`backoff_delay`, the
+web client's rule: exponential with jitter up to ``max_backoff_s``, the first retry after a
+4008 (too slow) at once. The count of attempts resets only once a connection has stayed up
+for ``max_backoff_s``: a server that closes every join at once (a client that keeps falling
+behind) sees the waits grow, not a reconnect every few milliseconds. Local edits made while disconnected are kept in the ``Doc`` and
 reach the server through the sync handshake on the next join.
 """
 
@@ -22,6 +26,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import random
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -34,11 +39,25 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.protocol import State
 
 from . import yproto
-from .errors import FINAL_CLOSE_CODES
+from .errors import CLOSE_TOO_SLOW, FINAL_CLOSE_CODES
 
 log = logging.getLogger("annotd.client")
 PERMANENT_CLOSE_CODES = FINAL_CLOSE_CODES
 """Close codes after which reconnecting cannot help (``errors.CLOSE_CODES``, protocol.md)."""
+
+
+BACKOFF_BASE_S = 0.25
+"""The first wait before reconnecting (doubled per failed or short-lived attempt)."""
+
+
+def backoff_delay(attempts: int, max_s: float, *, immediate: bool, jitter: float) -> float:
+    """Seconds to wait before reconnect attempt ``attempts`` (0 = the first since a healthy
+    connection): ``0`` for the first after a too-slow close (``immediate``), otherwise
+    ``BACKOFF_BASE_S * 2**attempts`` capped at ``max_s``, scaled by ``0.5 + jitter / 2``
+    (``jitter`` in [0, 1)) so that clients dropped together do not come back together."""
+    if immediate and attempts == 0:
+        return 0.0
+    return min(max_s, BACKOFF_BASE_S * 2 ** min(attempts, 32)) * (0.5 + jitter / 2)
 
 
 class RpcError(Exception):
@@ -93,6 +112,10 @@ class RoomClient:
         """How many times this client joined (the first connect and every reconnect)."""
         self._closing = False
         self._keeper: asyncio.Task[None] | None = None
+        self._attempts = 0
+        """Reconnect attempts since the last connection that stayed up ``max_backoff_s``."""
+        self._joined_at = 0.0
+        """Loop time of the last successful join."""
 
     # -- lifecycle -----------------------------------------------------------------------
     @property
@@ -117,6 +140,7 @@ class RoomClient:
             waiter.cancel()
             raise ConnectionError(f"closed before roomInfo: {self.close_code} {self.close_reason}")
         self.connects += 1
+        self._joined_at = asyncio.get_running_loop().time()
         self._reader.add_done_callback(self._reader_done)
         return self.room_info
 
@@ -124,12 +148,18 @@ class RoomClient:
         """With ``auto_reconnect``, come back (with replay) after a close we did not ask for."""
         if self._closing or not self.auto_reconnect or self.close_code in PERMANENT_CLOSE_CODES:
             return
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._joined_at >= self.max_backoff_s:
+            self._attempts = 0  # that connection was healthy: start the backoff afresh
         if self._keeper is None or self._keeper.done():
-            self._keeper = asyncio.get_running_loop().create_task(self._reconnect_loop())
+            self._keeper = loop.create_task(self._reconnect_loop(immediate=self.close_code == CLOSE_TOO_SLOW))
 
-    async def _reconnect_loop(self) -> None:
-        delay = 0.05
+    async def _reconnect_loop(self, *, immediate: bool) -> None:
         while not self._closing:
+            delay = backoff_delay(self._attempts, self.max_backoff_s, immediate=immediate, jitter=random.random())
+            self._attempts += 1
+            if delay > 0:
+                await asyncio.sleep(delay)
             try:
                 await self.connect()
                 return
@@ -137,9 +167,7 @@ class RoomClient:
                 if self.close_code in PERMANENT_CLOSE_CODES:
                     log.warning("not reconnecting: %s", exc)
                     return
-                log.info("reconnect failed, retrying in %.2f s: %s", delay, exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.max_backoff_s)
+                log.info("reconnect failed, retrying: %s", exc)
 
     async def close(self) -> None:
         self._closing = True

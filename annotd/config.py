@@ -61,6 +61,7 @@ class LimitsConfig:
     max_inbound_bytes_per_s: int = 1_048_576
     inbound_burst_bytes: int = 4_194_304
     max_pending_handshakes: int = 128
+    import_batch_bytes: int = 131_072
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ def _check(section: str, obj: Any) -> None:
         for name in ("max_frame_bytes", "max_rooms", "max_clients_per_room", "send_queue_frames",
                      "max_image_bytes", "max_image_pixels", "max_connections", "max_bundle_bytes",
                      "max_bundle_uncompressed_bytes", "max_bundle_entries", "max_document_bytes",
-                     "max_inbound_bytes_per_s", "max_pending_handshakes"):
+                     "max_inbound_bytes_per_s", "max_pending_handshakes", "import_batch_bytes"):
             if getattr(obj, name) < 1:
                 raise ConfigError(f"limits.{name}: must be at least 1")
         if obj.inbound_burst_bytes < obj.max_frame_bytes:

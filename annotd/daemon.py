@@ -6,7 +6,8 @@ room: a one-time import) → WebSocket server → HTTP side port →
 background tasks (room ticker, event-loop lag monitor, memory trimmer).
 Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
 socket with 1001, save every room to ``rooms.save_dir`` (if set), then finish or cancel
-background tasks by ``shutdown_timeout_s``; exit 0.
+background tasks by ``shutdown_timeout_s``; exit 0, or ``savedir.EXIT_UNSAVED`` (4) when a
+room could not be saved (:attr:`Daemon.exit_status`).
 A second signal during that shutdown exits at once with status 3 (worker processes are
 terminated and multiprocessing's semaphores released first, so nothing is reported
 leaked). Every task the daemon starts is kept in ``self._tasks`` and awaited or cancelled
@@ -36,7 +37,7 @@ from .hub import Hub
 from .looplag import LagMonitor
 from .metrics import Metrics
 from .persist import Persist
-from .savedir import SaveDir
+from .savedir import EXIT_UNSAVED, SaveDir
 from .storage import SqliteStore
 from .wsserver import WsServer
 
@@ -70,6 +71,8 @@ class Daemon:
         self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe)
         save_dir = self.config.rooms.save_dir
         self.save_dir = SaveDir(self.hub, Path(save_dir)) if save_dir else None
+        self.exit_status = 0
+        """What ``annotd serve`` exits with after :meth:`stop` (``EXIT_UNSAVED``: a room was not saved)."""
 
     async def start(self) -> None:
         memtrim.configure()
@@ -164,6 +167,8 @@ class Daemon:
             await self._runner.cleanup()
         if self.save_dir is not None:  # every socket and request is done: the rooms are final
             await self.save_dir.save_all()
+            if self.save_dir.unsaved:
+                self.exit_status = EXIT_UNSAVED
         try:
             async with asyncio.timeout(deadline):
                 await self.hub.exports.stop()

@@ -10,14 +10,15 @@ without starting a handshake, and nothing else is affected.
 How: websockets builds one :class:`ServerConnection` per accepted TCP connection
 (``serve(create_connection=...)``); :meth:`HandshakeGate.connection_class` returns a
 subclass that counts from ``connection_made`` until its handshake ends (done, refused,
-failed or timed out).
+failed or timed out). The refusal only writes and closes: it relies on no transport class,
+because uvloop's transports (the default loop) are not :class:`asyncio.Transport` instances.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.server import ServerConnection
 
@@ -50,9 +51,11 @@ class HandshakeGate:
             def connection_made(self, transport: asyncio.BaseTransport) -> None:
                 if gate.pending >= gate.limit:
                     self._refused = True
-                    assert isinstance(transport, asyncio.Transport)
-                    transport.write(answer)
-                    transport.close()
+                    # Every stream transport can write (asyncio's and uvloop's alike);
+                    # only the static type says otherwise.
+                    writer = cast(asyncio.WriteTransport, transport)
+                    writer.write(answer)
+                    writer.close()
                     gate.refused()
                     return
                 gate.pending += 1

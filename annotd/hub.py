@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from . import memtrim
 from .access import RoomAccess
 from .canvas import ops
 from .config import Config
@@ -56,8 +57,7 @@ class Hub:
         self.images = ImageStore()
         self.metrics = metrics if metrics is not None else Metrics()
         self.states = StateWorker()
-        self.services = Services(clock, self.metrics, self.states, self.images, wake=self._wake,
-                                 debug=logging.getLogger("annotd.rooms").isEnabledFor(logging.DEBUG))
+        self.services = Services(clock, self.metrics, self.states, self.images, wake=self._wake)
         self.awake: dict[str, LiveRoom] = {}
         """The rooms the periodic tick visits: those with something to do (:meth:`LiveRoom.needs_tick`)."""
         self.exports = ExportService(self, config.export, metrics=self.metrics)
@@ -160,7 +160,7 @@ class Hub:
             live.log.delete()
         if self.awake.get(room_id) is live:
             del self.awake[room_id]
-        self.freed_bytes += live.close(CLOSE_ROOM_DELETED, "room deleted")
+        self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + live.close(CLOSE_ROOM_DELETED, "room deleted")
         log.info("room deleted", extra={"roomId": room_id})
 
     def notify(self, room_id: str, method: str, params: dict[str, Any], *, session: str | None = None) -> None:

@@ -93,8 +93,6 @@ class Services:
     wake: Callable[[LiveRoom], None] = lambda live: None
     """Told when a room that had nothing for the periodic tick to do has something again
     (the hub ticks only such rooms, see :meth:`LiveRoom.needs_tick`)."""
-    debug: bool = False
-    """Log every sequenced update (read once: a per-update check showed in profiles)."""
 
 
 class LiveRoom:
@@ -227,12 +225,18 @@ class LiveRoom:
         metrics = self.services.metrics
         metrics.updates_sequenced += 1
         metrics.relayed(started)
+        if log.isEnabledFor(logging.DEBUG):  # off: one cached lookup, nothing formatted
+            self._log_update(event, time.perf_counter() - started)
         self.snapshots.after_change()
         if not self.ticking:
             self.services.wake(self)
-        if self.services.debug:
-            log.debug("update", extra={"roomId": self.id, "seq": event.seq, "userId": event.user_id,
-                                       "relay_ms": round((time.perf_counter() - started) * 1000, 3)})
+
+    def _log_update(self, event: Event, relay_s: float) -> None:
+        """The per-update line: who changed which room, at which seq, how big the update was
+        and how long it took inside the server (receipt to every recipient written or queued,
+        the span ``annotd_relay_duration_seconds`` samples)."""
+        log.debug("update", extra={"roomId": self.id, "seq": event.seq, "userId": event.user_id,
+                                   "latency_ms": round(relay_s * 1000, 3), "bytes": len(event.update)})
 
     def _refuse(self, session_id: str) -> None:
         """A change refused while the disk refuses writes: an annotd.v1 sender gets an
@@ -280,7 +284,8 @@ class LiveRoom:
 
     def detach_orphaned_threads(self) -> None:
         """Detach comment threads whose annotation a client deleted, where each pin last was
-        (one server update); cheap when the head did not move."""
+        (one server update), and anchor again those whose annotation came back (an undone
+        delete); cheap when the head did not move."""
         room, canvas = self.room, self.canvas
         if canvas.checked_seq == room.head:
             return
@@ -289,6 +294,9 @@ class LiveRoom:
         pins = canvas.orphan_pins(room.doc, room.history.replay_from if not room.is_big else _no_replay)
         if pins:
             self.upkeep(lambda doc: ops.detach_threads(doc, pins))
+        back = canvas.returned(room.doc)
+        if back:
+            self.upkeep(lambda doc: ops.reattach_threads(doc, back))
         canvas.track(room.doc, room.head)
 
     # -- images ------------------------------------------------------------------------------

@@ -5,15 +5,18 @@ callback, the garbage collector) delays every room, every socket and ``/healthz`
 and none of the per-request timings shows it: they only time their own work. A timer that
 should fire every :data:`PERIOD_S` and fires late measures exactly what everybody waited.
 
-How: :class:`LagMonitor` is one task (owned and cancelled by the daemon) that sleeps
-:data:`PERIOD_S`, then records ``woke - due`` (never negative). A stall of *S* seconds shows
+How: :class:`LagMonitor` is one task (owned and cancelled by the daemon) that keeps a
+timer due every :data:`PERIOD_S` and records ``woke - due`` (never negative) when it fires.
+The timer is a plain callback that schedules the next one, not a task that sleeps: a
+sleep costs a future and a task step per wake-up, which the loop pays 100 times a second
+on top of the relay (``BENCHMARKS.md``, "The relay's cost"). A stall of *S* seconds shows
 as a sample between ``S - PERIOD_S`` and ``S``: the resolution is the period, and values
 under about a millisecond are timer granularity (uvloop's timers count whole
 milliseconds), not lag. :class:`LagWindow` (no I/O, no loop: testable with made-up clocks)
 keeps the samples of the last :data:`WINDOW_S` and answers their max and p99, which
 ``/metrics`` reports as ``event_loop_lag_ms``; each sample also goes to an optional
-``observe`` callback (the Prometheus histogram). Cost: one timer wake-up per period
-(100 per second), a few microseconds each.
+``observe`` callback (the Prometheus histogram). Cost: one timer callback per period
+(100 per second).
 """
 
 from __future__ import annotations
@@ -83,7 +86,8 @@ class LagWindow:
 
 
 class LagMonitor:
-    """The task that samples the lag every ``period_s`` into ``window`` (and ``observe``)."""
+    """Samples the lag every ``period_s`` into ``window`` (and ``observe``) while :meth:`run`
+    runs."""
 
     def __init__(self, window: LagWindow, *, period_s: float = PERIOD_S,
                  observe: Callable[[float], None] | None = None,
@@ -94,15 +98,29 @@ class LagMonitor:
         self.clock = clock
         self.sampled = asyncio.Event()
         """Set after every sample (tests await it instead of sleeping); cleared by them."""
+        self._due = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     async def run(self) -> None:
-        clock, period = self.clock, self.period_s
-        while True:
-            due = clock() + period
-            await asyncio.sleep(period)
-            woke = clock()
-            lag = lateness(due, woke)
-            self.window.add(woke, lag)
-            if self.observe is not None:
-                self.observe(lag)
-            self.sampled.set()
+        """Keep the sampling timer going until cancelled (the daemon owns this as a task)."""
+        loop = asyncio.get_running_loop()
+        self._arm(loop)
+        try:
+            await loop.create_future()  # never resolved: the timer callbacks do the work
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._due = self.clock() + self.period_s
+        self._timer = loop.call_later(self.period_s, self._sample, loop)
+
+    def _sample(self, loop: asyncio.AbstractEventLoop) -> None:
+        woke = self.clock()
+        lag = lateness(self._due, woke)
+        self.window.add(woke, lag)
+        if self.observe is not None:
+            self.observe(lag)
+        self.sampled.set()
+        self._arm(loop)

@@ -30,6 +30,11 @@ from typing import Any
 
 TRIM_AFTER_BYTES = 8 << 20
 """Freed document bytes (a deleted room's state, log and snapshots) worth a trim."""
+ROOM_OVERHEAD_BYTES = 12 << 10
+"""What an empty room holds besides its document (its objects, the pycrdt ``Doc``, the
+first snapshot): measured ~11 KB each over 2,000 rooms. Counted as freed with every
+deleted room, so that deleting many small rooms adds up to a trim as one big room does
+(without it, deleting 2,000 rooms freed "447 KB" and the 20 MB they had taken stayed)."""
 MMAP_THRESHOLD = 256 << 10
 """Allocations at least this big get their own mapping (see the module docstring)."""
 M_MMAP_THRESHOLD = -3

@@ -190,6 +190,11 @@ class Room:
         """Encoding this document whole would hold the loop (see ``inline_encode_bytes``)."""
         return self.state_bytes > self.limits.inline_encode_bytes
 
+    def check_fits(self, incoming: int) -> None:
+        """Raise :class:`DocumentTooLarge` unless ``incoming`` more bytes, made elsewhere and
+        about to be applied in parts (an import), keep the document within its limit."""
+        self._fits(incoming, measured=True)
+
     def _fits(self, incoming: int, measured: bool) -> None:
         """Raise unless ``incoming`` more bytes keep the document within its limit (nothing
         has been applied when this raises)."""

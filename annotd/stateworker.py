@@ -76,22 +76,24 @@ class StateWorker:
         self._closed = False
 
     async def encode(self, parts: StateParts) -> Encoded:
-        result: Encoded = await self._run(encode_state, parts)
+        result: Encoded = await self.run(encode_state, parts)
         return result
 
     async def project(self, parts: StateParts, project: Callable[..., dict[str, Any]], *args: Any) -> bytes:
-        result: bytes = await self._run(project_view, parts, project, args)  # a Spilled answer arrives as bytes
+        result: bytes = await self.run(project_view, parts, project, args)  # a Spilled answer arrives as bytes
         return result
 
     async def view(self, parts: StateParts) -> Any:
-        return await self._run(view_at, parts)
+        return await self.run(view_at, parts)
 
     async def describe(self, parts: StateParts, steps: tuple[Any, ...]) -> list[dict[str, Any]]:
-        data: bytes = await self._run(describe_steps, parts, steps)
+        data: bytes = await self.run(describe_steps, parts, steps)
         result: list[dict[str, Any]] = orjson.loads(data)
         return result
 
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in the worker process (a module-level function; big byte strings in
+        ``args`` and the answer should cross through :mod:`annotd.spill`)."""
         if self._closed:
             raise RuntimeError("the server is shutting down")
         if self._pool is None:

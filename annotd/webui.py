@@ -162,6 +162,7 @@ def client_config(hub: Hub) -> dict[str, Any]:
         "limits": {
             "maxImageBytes": lim.max_image_bytes,
             "maxImagePixels": lim.max_image_pixels,
+            "maxExportPixels": hub.config.export.max_output_pixels,
             "presenceMaxHz": lim.presence_max_hz,
             "maxAnnotations": schema.MAX_ANNOTATIONS,
             "maxPoints": schema.MAX_POINTS,

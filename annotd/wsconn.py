@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
+from websockets.frames import Opcode
 from websockets.protocol import State
 
 from .outbox import Offer, Outbox
@@ -115,13 +115,16 @@ class Connection:
         """Ask the writer to close the socket after what is already queued.
 
         A client that is too slow gets no more data (the outbox drops its queue), and the
-        writer, which is likely blocked waiting for the kernel buffer to drain, is
+        writer, if it is blocked in a write waiting for the kernel buffer to drain, is
         interrupted so the close frame goes out now (behind what the kernel already holds).
+        Only a writer in a write is cancelled: one that has not started yet (a join whose
+        replay overflows the queue) would never run, and the close it owes would be lost
+        (the handler would end the socket with a plain 1000); waking it is enough.
         """
         if self.outbox.request_close(code, reason):
             if self.on_close is not None:
                 self.on_close(code)
-            if self.outbox.aborted and self.task is not None:
+            if self.outbox.aborted and self.writing and self.task is not None:
                 self.task.cancel()
             self.wake.set()
 
@@ -169,23 +172,33 @@ BIG_FRAME = 256 * 1024
 """Binary messages at least this big are framed as (header, message): never copied."""
 
 
+_TEXT = 0x80 | Opcode.TEXT.value
+_BINARY = 0x80 | Opcode.BINARY.value
+"""First header byte of a final, unfragmented text / binary frame (no extension bits)."""
+
+
 def wire(message: Message) -> Wire:
     """A complete unmasked server frame for ``message`` (text for ``str``, binary for
     ``bytes`` and parts); a big binary message as its header and its parts, written as
-    separate chunks (a 16 MB join would otherwise be copied once more per joiner: ~11 ms)."""
+    separate chunks (a 16 MB join would otherwise be copied once more per joiner: ~11 ms).
+
+    The header is built here rather than by websockets' ``Frame.serialize``: this runs for
+    every relayed message, and a frame without extensions needs none of its checks or
+    generality (``BENCHMARKS.md``, "The relay's cost")."""
     if isinstance(message, str):
-        return Frame(Opcode.TEXT, message.encode()).serialize(mask=False)
+        data = message.encode()
+        return _header(_TEXT, len(data)) + data
     if isinstance(message, tuple):
-        return (_binary_header(sum(len(p) for p in message)), *message)
+        return (_header(_BINARY, sum(len(p) for p in message)), *message)
     if len(message) >= BIG_FRAME:
-        return (_binary_header(len(message)), message)
-    return Frame(Opcode.BINARY, message).serialize(mask=False)
+        return (_header(_BINARY, len(message)), message)
+    return _header(_BINARY, len(message)) + message
 
 
-def _binary_header(length: int) -> bytes:
-    """RFC 6455 header of an unmasked, final binary frame of ``length`` bytes."""
+def _header(first: int, length: int) -> bytes:
+    """RFC 6455 header of an unmasked frame of ``length`` bytes; ``first`` is FIN and the opcode."""
     if length < 126:
-        return bytes((0x82, length))
+        return bytes((first, length))
     if length < 1 << 16:
-        return bytes((0x82, 126)) + length.to_bytes(2, "big")
-    return bytes((0x82, 127)) + length.to_bytes(8, "big")
+        return bytes((first, 126)) + length.to_bytes(2, "big")
+    return bytes((first, 127)) + length.to_bytes(8, "big")

@@ -1,5 +1,7 @@
 """What metrics cost on the relay path, per update: prometheus_client's own Counter.inc and
-Histogram.observe, and what annotd does instead (plain int adds, 1-in-8 sampled relay time).
+Histogram.observe, and what annotd does instead (plain int adds, 1-in-8 sampled relay time);
+the per-update debug line's guard when debug is off; framing one relayed message; and one
+event-loop lag sample, as a sleeping task (the old design) and as a timer callback.
 
     .venv/bin/python -m bench.bench_metrics [--number 200000] [--repeat 7]
 
@@ -10,20 +12,75 @@ when ``taskset`` is available (run it when the machine is quiet; results in BENC
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import os
 import time
 import timeit
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from websockets.frames import Frame, Opcode
 
 from annotd import yproto
+from annotd.looplag import LagMonitor, LagWindow, lateness
 from annotd.metrics import RELAY_BUCKETS, RELAY_SAMPLE_EVERY, Metrics
+from annotd.wsconn import wire
 
 
 def per_call(fn: Callable[[], object], number: int, repeat: int) -> float:
     return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+
+
+PERIOD = 1e-9
+"""Lag sampling period of :func:`lag_sample_cost`: a real timer, due at once."""
+
+
+def lag_sample_cost(samples: int) -> dict[str, float]:
+    """CPU µs per lag sample on uvloop with a period too short to wait for (so the loop does
+    nothing else): the monitor as it is, and the sleeping task it replaced, doing the same
+    bookkeeping. (A zero sleep would skip the timer and the future: not what the task paid.)"""
+    import uvloop
+
+    async def timer_callbacks() -> None:
+        taken = asyncio.get_running_loop().create_future()
+        count = 0
+
+        def observe(lag: float) -> None:
+            nonlocal count
+            count += 1
+            if count == samples:
+                taken.set_result(None)
+
+        task = asyncio.create_task(LagMonitor(LagWindow(), period_s=PERIOD, observe=observe).run())
+        await taken
+        task.cancel()
+
+    async def sleeping_task() -> None:
+        window, sampled = LagWindow(), asyncio.Event()
+
+        def observe(lag: float) -> None:
+            return None
+        for _ in range(samples):
+            due = time.perf_counter()
+            await asyncio.sleep(PERIOD)
+            woke = time.perf_counter()
+            window.add(woke, lateness(due, woke))
+            observe(0.0)
+            sampled.set()
+
+    out = {}
+    for name, fn in (("lag sample: timer callback (now)", timer_callbacks),
+                     ("lag sample: sleeping task (before)", sleeping_task)):
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.process_time()
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(fn())
+            best = min(best, (time.process_time() - t0) / samples * 1e6)
+        out[name] = best
+    return out
 
 
 def main() -> None:
@@ -66,6 +123,22 @@ def main() -> None:
             annotd_per_frame_join_check, args.number, args.repeat),
         "empty call (subtract from each)": per_call(lambda: None, args.number, args.repeat),
     }
+    rooms_log = logging.getLogger("annotd.rooms")
+    rooms_log.setLevel(logging.INFO)
+
+    class Services:
+        debug = False  # the flag read once at start-up that the guard replaced
+
+    services = Services()
+    results["debug line off: log.isEnabledFor(DEBUG)"] = per_call(
+        lambda: rooms_log.isEnabledFor(logging.DEBUG), args.number, args.repeat)
+    results["debug line off: a flag read once (before)"] = per_call(lambda: services.debug, args.number, args.repeat)
+    update = bytes(range(40))
+    results["frame one 40-byte message: annotd.wsconn.wire"] = per_call(lambda: wire(update), args.number,
+                                                                          args.repeat)
+    results["frame one 40-byte message: websockets Frame.serialize (before)"] = per_call(
+        lambda: Frame(Opcode.BINARY, update).serialize(mask=False), args.number, args.repeat)
+    results.update(lag_sample_cost(max(1000, args.number // 4)))
     if args.json:
         print(json.dumps(results, indent=2))
         return

@@ -883,6 +883,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", metavar="DIR", help="run the server with rooms.data_dir in a new folder "
                    "under DIR per scenario (acks then wait for the commit); default: rooms in memory")
     p.add_argument("--sync", choices=("full", "batch", "off"), default="full", help="with --data-dir: storage.sync")
+    p.add_argument("--root", type=Path, default=ROOT, metavar="TREE",
+                   help="run the server from another checkout with this venv (\"before\" figures; default: this one)")
     args = p.parse_args(argv)
     names = SCENARIOS if args.scenario == "all" else tuple(s.strip() for s in args.scenario.split(","))
     bad = [n for n in names if n not in SCENARIOS]
@@ -907,7 +909,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         if args.data_dir:  # a fresh store per scenario, in the given folder (its disk is what is measured)
             folder = Path(args.data_dir) / f"{name}-{time.time_ns()}"
             durable = f'[rooms]\ndata_dir = "{folder}"\n[storage]\nsync = "{args.sync}"\n'
-        server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, extra_toml=durable)
+        server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, extra_toml=durable, root=args.root)
         try:
             results[name] = await RUNNERS[name](server, args)
             results[name]["waited_for_quiet_s"] = waited
@@ -940,7 +942,8 @@ def main(argv: list[str] | None = None) -> int:
         results = runner.run(amain(args))
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "loop": "uvloop" if args.uvloop else "asyncio", "nice": args.nice,
             "duration": args.duration, "cpus": os.cpu_count(), "elapsed_s": round(time.time() - t0, 1),
-            "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])])}
+            "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+            "root": str(args.root)}
     if args.json:
         print(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
     else:

@@ -14,7 +14,8 @@ is driven by Playwright with the same flags as the browser tests. Measures:
   time until that frame's rendering update (style, layout, paint) has run.
 * **frame time** in that room: for pan and zoom gestures (live: shown by a compositor
   transform, committed when the gesture pauses), zoom committed on every frame (the cost of
-  one settle, as a worst case), and dragging one shape with the mouse, each
+  one settle, as a worst case), dragging one shape with the mouse, and dragging all N
+  annotations selected at once (grabbing one of them), each
   frame's main-thread cost = input handlers since the previous frame + rAF callback +
   the rendering update (measured by a MessageChannel task posted from rAF, which runs right
   after the update). Raster runs off the main thread and is not included; the rAF-to-rAF
@@ -195,6 +196,26 @@ def bench_big_room(browser: Any, server: Server, n: int, frames: int) -> dict[st
     moved = page.evaluate("id => window.annotd.app.canvas.get(id)", target[2])
     out["drag"] = {"frame_ms": summary(rec["costs"][5:]), "interval_ms": summary(rec["intervals"][5:]), "mouse_moves": k,
                    "shape_moved": moved is not None}
+    # drag every annotation at once: select all, then drag one of them with the real mouse
+    page.evaluate("window.annotd.app.viewport.set(0.5, 0, 0)")
+    page.evaluate("() => window.annotd.app.selection.set(window.annotd.app.canvas.list().map(a => a.id))")
+    target = page.evaluate("""() => { const a = window.annotd.app.canvas.list().find(a => a.type === 'rect');
+        const v = window.annotd.app.viewport; const [sx, sy] = v.toScreen(a.x + a.w / 2, a.y + a.h / 2);
+        const r = document.querySelector('svg.canvas').getBoundingClientRect(); return [r.left + sx, r.top + sy, a.id, a.x]; }""")
+    page.mouse.move(target[0], target[1])
+    page.mouse.down()
+    page.evaluate(RECORDER, frames)
+    k = 0
+    while not page.evaluate("window.__rec.done"):
+        k += 1
+        page.mouse.move(target[0] + (k % 80) * 2, target[1] + (k % 40), steps=1)
+    page.mouse.move(target[0] + 40, target[1] + 20, steps=1)  # end 40 px right: 80 image px at 50 %
+    page.mouse.up()
+    rec = page.evaluate("window.__rec")
+    selected = page.evaluate("window.annotd.app.selection.ids.length")
+    moved_x = page.evaluate("id => window.annotd.app.canvas.get(id).x", target[2])
+    out["drag_all_selected"] = {"frame_ms": summary(rec["costs"][5:]), "interval_ms": summary(rec["intervals"][5:]),
+                                "mouse_moves": k, "selected": selected, "moved_by_x": round(moved_x - target[3], 2)}
     errors = page.__dict__["bench_errors"]
     page.context.close()
     out["page_errors"] = errors

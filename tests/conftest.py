@@ -1,13 +1,21 @@
 """Shared fixtures: a real daemon on port 0 inside the test's event loop, clients of it,
-and stock node peers (tests/nodepeer.py)."""
+and stock node peers (tests/nodepeer.py).
+
+Every test that starts a daemon runs twice, once on the stock asyncio loop and once on
+uvloop (the daemon's default loop, ``server.use_uvloop``): the two loops' transports differ
+(uvloop's are not ``asyncio.Transport`` instances, their timers round to whole
+milliseconds), and a socket-level assumption that holds on one only must fail a test.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
 import pytest
+import uvloop
 
 from annotd.client import RoomClient
 from annotd.config import Config
@@ -17,6 +25,17 @@ from .helpers import Open
 from .nodepeer import NodePeer, Peers, node_binary
 
 DaemonFactory = Callable[..., Awaitable[Daemon]]
+
+LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop,
+                                                              "uvloop": uvloop.new_event_loop}
+DAEMON_FIXTURES = frozenset({"daemon", "make_daemon"})
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Both loops for a test with a daemon (its sockets are the loop's), asyncio for the rest."""
+    if DAEMON_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return LOOPS
+    return {"asyncio": asyncio.new_event_loop}
 
 
 def daemon_config(**sections: dict[str, Any]) -> Config:

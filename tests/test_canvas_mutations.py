@@ -496,3 +496,32 @@ def test_revert_detaches_threads_of_annotations_it_removes() -> None:
     ops.revert_to(doc, target, "u", 3)
     t = build_view(doc).threads[0]
     assert t.anchor.detachedFrom == "r" and t.pin == (5, 5)
+
+
+def test_a_detached_thread_is_anchored_again_when_its_annotation_comes_back() -> None:
+    doc = new_doc()
+    rect = {"id": "r", "type": "rect", "x": 10, "y": 10, "w": 20, "h": 10, "rotation": 90}
+    ops.upsert_annotation(doc, rect, "u", 1)
+    ops.create_thread(doc, {"kind": "annotation", "annotationId": "r", "offsetX": 0.75, "offsetY": 0.25}, "b", "u", 1,
+                      thread_id="t1")
+    ops.create_thread(doc, {"kind": "point", "x": 5, "y": 5}, "b", "u", 1, thread_id="t2")
+    pin = build_view(doc).threads[0].pin
+    before = clone(doc)
+    ops.delete_annotation(doc, "r", "u", 2)
+    assert LiveCanvas.returned(doc) == {}
+    # a client's undo brings the annotation back with the same id (as a raw Yjs write)
+    doc.get("annotations", type=pycrdt.Map)["r"] = before.get("annotations", type=pycrdt.Map)["r"].to_py()
+    back = LiveCanvas.returned(doc)
+    assert set(back) == {"t1"}
+    updates = Updates(doc)
+    assert ops.reattach_threads(doc, back) is True
+    assert len(updates) == 1
+    threads = {t.id: t for t in build_view(doc).threads}
+    a = threads["t1"].anchor
+    assert a.kind == "annotation" and a.annotationId == "r"
+    assert (round(a.offsetX, 6), round(a.offsetY, 6)) == (0.75, 0.25)
+    x, y = threads["t1"].pin
+    assert (round(x, 6), round(y, 6)) == (round(pin[0], 6), round(pin[1], 6))
+    assert threads["t2"].anchor.kind == "point"
+    assert LiveCanvas.returned(doc) == {}
+    assert ops.reattach_threads(doc, back) is False  # already anchored: no write

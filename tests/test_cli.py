@@ -62,8 +62,9 @@ async def test_sigterm_graceful_shutdown() -> None:
         assert proc.returncode == 0
         text = err.decode()
         assert "Traceback" not in text and '"msg":"stopped"' in text
-        # ANNOTD_SERVE_LOG_LEVEL reached the logger: the update is logged with room, seq, user, latency
-        assert re.search(r'"level":"debug".*"msg":"update","roomId":"r","seq":2,"userId":"[^"]+","relay_ms"', text)
+        # ANNOTD_SERVE_LOG_LEVEL reached the logger: the update is logged with room, seq, user, latency, size
+        assert re.search(r'"level":"debug".*"msg":"update","roomId":"r","seq":2,"userId":"[^"]+",'
+                         r'"latency_ms":[0-9.]+,"bytes":[1-9][0-9]*\}', text)
     finally:
         if proc.returncode is None:
             proc.kill()

@@ -71,7 +71,7 @@ LAYER_OF: dict[str, str] = {
                      "rpc", "webui", "openapi"), "adapters"),
     "client": "client",
     "commands": "commands",
-    **dict.fromkeys(("bundles", "savedir"), "room files"),
+    **dict.fromkeys(("bundles", "savedir", "imports"), "room files"),
     **dict.fromkeys(("hub", "liveroom", "access", "snapshots", "durability"), "hub"),
     **dict.fromkeys(("exports", "stateworker"), "services"),
     "formats": "formats",

@@ -9,6 +9,7 @@ and the one user-id rule for sockets and REST.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -199,7 +200,9 @@ def test_read_budget() -> None:
     assert b.spend(100, 10.0) == pytest.approx(0.5)  # never more than the burst saved up
 
 
-async def test_handshakes_in_progress_are_capped(make_daemon: DaemonFactory) -> None:
+async def test_handshakes_in_progress_are_capped(make_daemon: DaemonFactory, caplog: pytest.LogCaptureFixture) -> None:
+    """On both loops (conftest): the refusal is a 503 JSON answer, logged as a warning, never
+    a traceback (uvloop's transports are not ``asyncio.Transport`` instances)."""
     d = await make_daemon(limits={"max_pending_handshakes": 2})
     d.hub.create_room("r1")
     host, port = d.ws_url.removeprefix("ws://").rsplit(":", 1)
@@ -221,6 +224,9 @@ async def test_handshakes_in_progress_are_capped(make_daemon: DaemonFactory) -> 
         assert isinstance(await within(ws.recv()), bytes)
     for _, w in idle:
         w.close()
+    assert [r.getMessage() for r in caplog.records if "handshakes in progress" in r.getMessage()] == [
+        "too many handshakes in progress; connection refused"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 @pytest.mark.parametrize("user", ["u" * 129, "bad\nname"])

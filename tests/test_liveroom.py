@@ -6,6 +6,8 @@ worker, never on the loop; deleting a room is one call."""
 from __future__ import annotations
 
 import dataclasses
+import logging
+import types
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -13,6 +15,7 @@ import aiohttp
 import pytest
 from pycrdt import Doc, Map
 
+from annotd import liveroom
 from annotd.canvas import ops
 from annotd.config import Config
 from annotd.daemon import Daemon
@@ -104,6 +107,40 @@ async def test_nothing_is_delivered_to_a_room_nobody_is_in() -> None:
     await live.apply("api", lambda doc: ops.delete_annotations(doc, ["a"], "api", 2))
     assert [room_id for room_id, _ in recorded.calls] == ["r1"]
     assert recorded.calls[0][1][0].to == ("s1",)
+
+
+class SlowDelivery:
+    """A delivery that takes ``cost`` seconds of a made-up ``perf_counter`` clock."""
+
+    def __init__(self, clock: list[float], cost: float) -> None:
+        self.clock = clock
+        self.cost = cost
+
+    def deliver(self, live: LiveRoom, outbounds: Iterable[Outbound]) -> None:
+        list(outbounds)
+        self.clock[0] += self.cost
+
+
+async def test_every_update_is_logged_with_its_latency_and_size(caplog: pytest.LogCaptureFixture,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(liveroom, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    hub = Hub(Config())
+    hub.delivery = SlowDelivery(clock, 0.0025)
+    live = hub.create_room("r1")
+    live.join(Peer(), "s1", "alice", v1=True, last_seq=None, epoch=None)
+    update = update_setting("imported", 7)
+    with caplog.at_level(logging.INFO, logger="annotd.rooms"):
+        await live.apply("importer", update_setting("quiet", 1))
+    assert [r for r in caplog.records if r.getMessage() == "update"] == []  # debug off: no line
+    with caplog.at_level(logging.DEBUG, logger="annotd.rooms"):
+        done = await live.apply("importer", update)
+    [record] = [r for r in caplog.records if r.getMessage() == "update"]
+    fields = {k: getattr(record, k) for k in ("roomId", "seq", "userId", "latency_ms", "bytes")}
+    logged = live.room.history.log.after(done.seq - 1)[0]
+    assert fields == {"roomId": "r1", "seq": done.seq, "userId": "importer", "latency_ms": 2.5,
+                      "bytes": len(logged.update)}
+    assert record.levelno == logging.DEBUG and len(logged.update) > 0
 
 
 async def test_deleting_a_room_is_one_call() -> None:

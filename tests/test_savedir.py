@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pycrdt import Map
 
 from tests.conftest import DaemonFactory
 from tests.helpers import create_room
@@ -140,3 +141,59 @@ async def test_a_saved_file_over_the_bundle_limit_is_skipped(
     d2 = await make_daemon(rooms={"save_dir": str(tmp_path)}, limits={"max_bundle_bytes": small + 100})
     assert sorted(d2.hub.rooms) == ["small"]
     assert any("big.annotd" in r.getMessage() and "max_bundle_bytes" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_room_not_saved_exits_4_and_names_it(tmp_path: Path) -> None:
+    """A save that fails at shutdown (here: a directory where beta's file would go) makes
+    ``annotd serve`` exit 4 and name the room; the other room is saved."""
+    save = tmp_path / "rooms"
+    (save / "beta.annotd").mkdir(parents=True)
+    cfg = tmp_path / "annotd.toml"
+    cfg.write_text(f'[rooms]\nsave_dir = "{save}"\n[server]\nuse_uvloop = false\n')
+    proc, _, http_url = await start_serve("--config", str(cfg))
+    try:
+        async with aiohttp.ClientSession(base_url=http_url) as http:
+            await create_room(http, "alpha")
+            await create_room(http, "beta")
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(T):
+            _, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = err.decode()
+    assert proc.returncode == 4, text
+    assert "room not saved: beta" in text and "NOT saved: beta" in text and "Traceback" not in text
+    assert (save / "alpha.annotd").is_file()
+
+
+async def test_start_up_warns_about_a_file_older_than_a_failed_save(make_daemon: DaemonFactory, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    from annotd import savedir
+
+    save = tmp_path / "rooms"
+    d = await make_daemon(rooms={"save_dir": str(save)})
+    d.hub.create_room("alpha")
+    await d.stop()
+    assert d.exit_status == 0
+    old = (save / "alpha.annotd").read_bytes()
+
+    def disk_full(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    d = await make_daemon(rooms={"save_dir": str(save)})
+    await d.hub.rooms["alpha"].apply("u", lambda doc: doc.get("meta", type=Map).__setitem__("name", "changed"))
+    with monkeypatch.context() as m:
+        m.setattr(savedir, "write_atomically", disk_full)
+        await d.stop()
+    assert d.exit_status == savedir.EXIT_UNSAVED == 4
+    assert (save / "alpha.annotd").read_bytes() == old  # the old file is whole
+    assert (save / ".alpha.annotd.unsaved").exists()
+    caplog.clear()
+    d = await make_daemon(rooms={"save_dir": str(save)})
+    stale = [r for r in caplog.records if r.getMessage().startswith("saved room is older than a failed save: alpha.annotd")]
+    assert len(stale) == 1 and stale[0].levelno == logging.WARNING
+    await d.stop()
+    assert d.exit_status == 0 and not (save / ".alpha.annotd.unsaved").exists()  # saved: the marker is gone

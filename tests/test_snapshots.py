@@ -204,6 +204,22 @@ def test_big_frames_are_framed_without_a_copy() -> None:
     assert isinstance(wire(b"small"), bytes)
 
 
+def test_every_frame_is_the_bytes_websockets_would_build() -> None:
+    """The relay frames messages itself: each header length (7-bit, 16-bit, 64-bit), text and
+    binary, byte for byte what websockets' own serializer makes (what clients parse)."""
+    from websockets.frames import Frame, Opcode
+
+    from annotd.wsconn import BIG_FRAME, wire
+
+    for size in (0, 1, 125, 126, 127, 65_535, 65_536, BIG_FRAME - 1):
+        binary = b"\x07" * size
+        assert wire(binary) == Frame(Opcode.BINARY, binary).serialize(mask=False)
+        text = "é" * (size // 2) + "a" * (size % 2)  # two bytes per character in UTF-8
+        assert wire(text) == Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+    parts = (b"\x00\x01", b"\x02" * 200)
+    assert b"".join(wire(parts)) == Frame(Opcode.BINARY, b"".join(parts)).serialize(mask=False)
+
+
 def test_join_parts_are_the_messages_they_stand_for() -> None:
     """A big room's joiner gets (header, update) parts: the same bytes as the copied messages."""
     update = bytes(range(256)) * 300

@@ -14,10 +14,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from annotd import yproto
-from annotd.client import RoomClient, RpcError
+from annotd.client import RoomClient, RpcError, backoff_delay
 from annotd.daemon import Daemon
 
-from .helpers import Open, T, annotations_of, create_room, settle
+from .helpers import Open, T, annotations_of, create_room, room_and_client, settle
 
 
 async def test_concurrent_edits_converge(daemon: Daemon, http: aiohttp.ClientSession, clients: Open) -> None:
@@ -396,3 +396,57 @@ async def test_relay_with_permessage_deflate(make_daemon: Callable[..., Awaitabl
             assert annotations_of(c.doc) == {"k": "x" * 1000}
         finally:
             await c.close()
+
+
+async def test_replay_past_the_send_queue_closes_with_4008_and_its_reason(make_daemon: Callable[..., Awaitable[Daemon]]) -> None:
+    """A rejoin whose replay overflows the send queue is closed as too slow: the client
+    sees 4008 and the reason on the wire (not a normal 1000), so it knows to come back."""
+    d = await make_daemon(limits={"send_queue_frames": 8})
+    room, writer = await room_and_client(d)
+    epoch = room.epoch
+    m = writer.doc.get("annotations", type=Map)
+    for i in range(30):  # 6 MB in 30 events: more than loopback takes at once, then the 8-frame queue
+        m[f"a{i}"] = "x" * 200_000 + str(i)
+        await writer.flush()
+    async with connect(f"{d.ws_url}/v1/ws/rooms/r1?userId=late&lastSeq=0&epoch={epoch}",
+                       subprotocols=["annotd.v1"], compression=None) as ws:  # type: ignore[list-item]
+        await ws.send(yproto.sync_step1(Doc().get_state()))  # the replay answers it
+        with pytest.raises(ConnectionClosed):
+            async with asyncio.timeout(T):
+                while True:
+                    await ws.recv()
+    assert ws.close_code == 4008
+    assert ws.close_reason == "too slow: send queue full; reconnect with lastSeq"
+    await writer.close()
+
+
+def test_backoff_delay_grows_to_its_cap_and_is_immediate_once_after_4008() -> None:
+    assert backoff_delay(0, 5.0, immediate=True, jitter=0.0) == 0.0
+    assert backoff_delay(1, 5.0, immediate=True, jitter=0.0) == 0.25  # only the first retry is at once
+    assert [backoff_delay(n, 5.0, immediate=False, jitter=0.999) for n in range(6)] == pytest.approx(
+        [0.25, 0.5, 1.0, 2.0, 4.0, 5.0], rel=1e-3)
+    assert backoff_delay(3, 5.0, immediate=False, jitter=0.0) == 1.0  # jitter takes off up to half
+    assert backoff_delay(10_000, 5.0, immediate=False, jitter=0.5) == 3.75
+
+
+async def test_client_backs_off_when_every_join_is_closed_as_too_slow(daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    """A client closed with 4008 right after each join retries once at once, then waits
+    longer each time (it never reconnects in a tight loop)."""
+    await create_room(http)
+    c = RoomClient(daemon.ws_url, "r1", user_id="laggard", auto_reconnect=True, max_backoff_s=2.0)
+    await c.connect()
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+    try:
+        for n in range(1, 5):
+            closed_at = loop.time()
+            daemon.ws.conns[c.room_info["session"]].close_soon(4008, "too slow")
+            async with asyncio.timeout(T):
+                await c.wait_until(lambda n=n: c.connects == n + 1)
+            gaps.append(loop.time() - closed_at)
+    finally:
+        await c.close()
+    # waits: 0, then 0.5 x [0.5, 1], 1.0 x [0.5, 1], 2.0 x [0.5, 1] (the cap)
+    # (each gap also holds one connect, so the first is compared with a wait, not a constant)
+    assert gaps[0] < gaps[3] - 0.5
+    assert [g >= floor for g, floor in zip(gaps[1:], (0.25, 0.5, 1.0), strict=True)] == [True] * 3

@@ -36,6 +36,18 @@ def box_point(a: Annotation, fx: float, fy: float) -> Pt:
     return rotate_points([(a.x + fx * a.w, a.y + fy * a.h)], *centre(a), a.rotation)[0]
 
 
+def box_fractions(a: Annotation, x: float, y: float) -> Pt:
+    """The inverse of :func:`box_point`: the fractions of ``a``'s box at which the point
+    ``(x, y)`` lies (turned back with the box, clamped to 0..1; 0.5 on an empty axis)."""
+    cx, cy = centre(a)
+    (ux, uy), = rotate_points([(x, y)], cx, cy, -a.rotation)
+
+    def frac(d: float, size: float) -> float:
+        return min(1.0, max(0.0, d / size + 0.5)) if size > 0 else 0.5
+
+    return frac(ux - cx, a.w), frac(uy - cy, a.h)
+
+
 def box_corners(a: Annotation) -> list[Pt]:
     """The four corners of ``a``'s box, clockwise from top-left, rotation applied."""
     pts = [(a.x, a.y), (a.x + a.w, a.y), (a.x + a.w, a.y + a.h), (a.x, a.y + a.h)]

@@ -9,8 +9,10 @@ thread is anchored to, the thread must keep the position where its pin last was.
 daemon's periodic tick (every 50 ms, when the head moved) finds threads anchored to an
 annotation the document no longer has, replays the few events since the last check to see
 where each pin last was, and turns those anchors into points there (one server update).
-The routine cost is proportional to the number of anchored threads, not to the number of
-annotations; the replay runs only when something was orphaned; nothing runs per relayed
+When the annotation comes back (an undo of the delete, a revert), the same tick anchors the
+thread to it again at the pin's place on it: a detached thread only ever means that its
+annotation is gone now. The routine cost is proportional to the number of anchored threads,
+not to the number of annotations; the replay runs only when something was orphaned; nothing runs per relayed
 update.
 """
 
@@ -22,14 +24,18 @@ from typing import Any
 import pycrdt
 
 from annotd.canvas import schema
-from annotd.canvas.box import box_point
+from annotd.canvas.box import box_fractions, box_point
 from annotd.canvas.model import CanvasView
 from annotd.canvas.pins import Pins, anchor_offsets, anchor_position, anchor_target, thread_pins
 from annotd.canvas.reader import read_fields
 from annotd.canvas.view import ViewBuilder, read_annotation
+from annotd.identifiers import is_id
 
 Orphans = dict[str, tuple[str, float, float, tuple[float, float]]]
 """Thread id → (annotation id, offsetX, offsetY, fallback pin)."""
+
+Reattach = dict[str, tuple[str, float, float, tuple[float, float]]]
+"""Thread id → (annotation id, offsetX, offsetY, pin): detached threads whose annotation is back."""
 
 
 class LiveCanvas:
@@ -63,6 +69,24 @@ class LiveCanvas:
             tracked = self._pins.get(tid)
             fallback = tracked[1] if tracked is not None and tracked[0] == aid else anchor_position(anchor)
             found[tid] = (aid, *anchor_offsets(anchor), fallback)
+        return found
+
+    @staticmethod
+    def returned(doc: pycrdt.Doc[Any]) -> Reattach:
+        """Detached threads (a point anchor with ``detachedFrom``) whose annotation the
+        document has again, with the offsets on its box where their pin is."""
+        if schema.ROOT_COMMENTS not in doc.keys():
+            return {}
+        found: Reattach = {}
+        for tid, fields in read_fields(doc, schema.ROOT_COMMENTS, ("anchor",)).items():
+            anchor = fields.get("anchor")
+            if not isinstance(anchor, dict) or anchor.get("kind") != "point" or not is_id(aid := anchor.get("detachedFrom")):
+                continue
+            ann = read_annotation(doc, aid)
+            if ann is None:
+                continue
+            pin = anchor_position(anchor)
+            found[tid] = (aid, *box_fractions(ann, *pin), pin)
         return found
 
     @staticmethod

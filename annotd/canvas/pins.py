@@ -72,3 +72,4 @@ def thread_pins(doc: pycrdt.Doc, annotation_of: Callable[[str], Annotation | Non
         if target is not None:
             pins[thread_id] = (target.id, box_point(target, *anchor_offsets(anchor)))
     return pins
+

@@ -4,8 +4,9 @@ direction, on JSON-RPC and REST alike.
 Results that are files: a bundle is a :class:`~annotd.commands.base.Download` (REST: the
 zip itself; JSON-RPC: base64 with size and sha256), a W3C page or a COCO file is a
 :class:`~annotd.commands.base.Document` (REST: the JSON with its media type and a file
-name; JSON-RPC: the JSON object). Conversions run in a thread; writing an import is one
-sequenced update, so connected clients see it like any other edit.
+name; JSON-RPC: the JSON object). Exports are converted in a thread; imports are built in
+the state worker process and applied in bounded batches (:mod:`annotd.imports`), each a
+sequenced update, so connected clients see them like any other edit.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from .. import bundles
 from ..formats import bundle as bundle_format
 from ..formats import coco, w3c
 from ..formats.coco import normalize_categories
-from ..formats.plan import ImportPlan, apply_plan
-from ..formats.w3c_in import parse_page
 from ..identifiers import ID_PATTERN, TAG_PATTERN
+from ..imports import run_import
 from .base import Caller, Document, Download, command
 from .params import rule
 from .rooms import RoomInfo, RoomRef, room_json
@@ -143,9 +143,7 @@ class Imported(TypedDict):
          body_param="page", result=Imported)
 async def import_w3c(hub: Hub, p: ImportW3c, caller: Caller) -> dict[str, Any]:
     """Add the annotations of a W3C Web Annotation page as new ones; reports what was skipped."""
-    size = _image_size(hub, p.roomId)
-    plan = await asyncio.to_thread(parse_page, p.page, size)
-    return await _apply(hub, p.roomId, plan, caller)
+    return await run_import(hub, p.roomId, caller.user_id, "w3c", p.page)
 
 
 # -- COCO ----------------------------------------------------------------------------------------
@@ -210,9 +208,7 @@ class ImportCoco:
          body_param="coco", result=Imported)
 async def import_coco(hub: Hub, p: ImportCoco, caller: Caller) -> dict[str, Any]:
     """Add the boxes and polygons of one image of a COCO file as new annotations; reports what was skipped."""
-    size = _image_size(hub, p.roomId)
-    plan = await asyncio.to_thread(coco.parse_coco, p.coco, image=size, image_id=p.imageId, labels=p.labels)
-    return await _apply(hub, p.roomId, plan, caller)
+    return await run_import(hub, p.roomId, caller.user_id, "coco", p.coco, image_id=p.imageId, labels=p.labels)
 
 
 # -- shared ----------------------------------------------------------------------------------------
@@ -220,13 +216,3 @@ async def import_coco(hub: Hub, p: ImportCoco, caller: Caller) -> dict[str, Any]
 
 def _filename(room_id: str, seq: int, tag: str | None, suffix: str) -> str:
     return f"{room_id}-seq{seq}{'-' + tag if tag else ''}.{suffix}"
-
-
-def _image_size(hub: Hub, room_id: str) -> tuple[int, int] | None:
-    view = hub.room(room_id).head_view()
-    return (view.image.width, view.image.height) if view.image is not None else None
-
-
-async def _apply(hub: Hub, room_id: str, plan: ImportPlan, caller: Caller) -> dict[str, Any]:
-    done = await hub.room(room_id).apply(caller.user_id, lambda doc: apply_plan(doc, plan, caller.user_id, hub.now_ms()))
-    return {**done.value, "skipped": plan.skipped, "notes": plan.notes, "seq": done.seq}

@@ -195,9 +195,12 @@ def _check_header(manifest: dict[str, Any]) -> None:
     if manifest.get("format") != FORMAT:
         raise InvalidParams("bundle.manifest.format", f"must be {FORMAT!r} (this is not an annotd bundle)")
     version = manifest.get("formatVersion")
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if isinstance(version, bool) or not isinstance(version, int):
         raise InvalidParams("bundle.manifest.formatVersion",
-                            f"{version!r} is not supported; this server reads version {FORMAT_VERSION}")
+                            f"must be a number ({FORMAT_VERSION} for this server), not {_json_type(version)} {version!r}")
+    if version != FORMAT_VERSION:
+        raise InvalidParams("bundle.manifest.formatVersion",
+                            f"{version} is not supported; this server reads version {FORMAT_VERSION}")
     schema = manifest.get("schemaVersion")
     if isinstance(schema, bool) or not isinstance(schema, int) or not 1 <= schema <= SCHEMA_VERSION:
         raise InvalidParams("bundle.manifest.schemaVersion",
@@ -290,3 +293,17 @@ def read_bundle(data: bytes, limits: BundleLimits) -> Bundle:
         generator=_str(manifest.get("generator", ""), "bundle.manifest.generator", 200),
     )
 
+
+def _json_type(value: object) -> str:
+    """How JSON names ``value``'s type, for messages about a manifest field."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "the string"
+    if isinstance(value, float):
+        return "the number"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else type(value).__name__

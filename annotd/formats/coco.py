@@ -255,10 +255,10 @@ def parse_coco(coco: Any, *, image: tuple[int, int] | None, image_id: int | None
     chosen = _pick_image(coco, image_id)
     names, colors = _categories(coco)
     sx = sy = 1.0
-    if chosen is not None and image is not None:
-        where = f"coco.images[{coco['images'].index(chosen)}]"
+    if chosen is not None:
+        where = f"coco.images[{next(n for n, im in enumerate(coco['images']) if im is chosen)}]"
         fw, fh = _image_side(chosen, "width", where), _image_side(chosen, "height", where)
-        if fw is not None and fh is not None and (fw, fh) != image:
+        if image is not None and fw is not None and fh is not None and (fw, fh) != image:
             sx, sy = image[0] / fw, image[1] / fh
     plan = ImportPlan()
     if (sx, sy) != (1.0, 1.0):

@@ -96,12 +96,16 @@ def _top_z(doc: pycrdt.Doc) -> str | None:
     return max(zs) if zs else None
 
 
-def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> dict[str, Any]:
-    """Write ``plan`` into ``doc`` (one transaction); return the ids created.
+def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int, *,
+               batch_bytes: int | None = None) -> dict[str, Any]:
+    """Write ``plan`` into ``doc``; return the ids created.
 
     Raises ``LimitReached`` when the room would pass its annotation or thread cap, and
     ``InvalidParams`` if a draft is not storable after all (a parser bug); both *before*
-    anything is written.
+    anything is written. One transaction by default; with ``batch_bytes`` (a private
+    document in a worker, whose updates are applied to the room one per loop turn) in
+    transactions of about that many bytes of update each (see :class:`_Batches`), so that
+    no single update costs the room's loop more than a bounded time.
     """
     annotations = doc.get(S.ROOT_ANNOTATIONS, type=pycrdt.Map)
     comments = doc.get(S.ROOT_COMMENTS, type=pycrdt.Map)
@@ -114,31 +118,36 @@ def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> 
     drafts = sorted(enumerate(plan.annotations), key=lambda p: (p[1].order or "", p[0]))
     ids: dict[str, str] = {}
     group_ids: dict[str, str] = {}
-    with doc.transaction():
-        # Every payload is built and validated before the first write: pycrdt cannot roll
-        # back, so nothing below may raise once writing has begun.
-        keys = n_keys_between(_top_z(doc), None, len(drafts))
-        writes: list[tuple[dict[str, Any], str, int]] = []
-        for (i, draft), z in zip(drafts, keys, strict=True):
-            new = ops.new_id()
-            ids[draft.key] = new
-            groups = [group_ids.setdefault(g, ops.new_id()) for g in draft.groups][: S.MAX_GROUP_DEPTH]
-            payload = validate_annotation_create({**draft.fields, "id": new, "z": z, "groupIds": groups},
-                                                 f"annotations[{i}]")
-            writes.append((payload, validate_user(draft.created_by or user_id), draft.updated_at or now_ms))
-        threads = []
-        for i, thread in enumerate(plan.threads):
-            anchor = dict(thread.anchor)
-            if anchor["kind"] == "annotation":
-                anchor["annotationId"] = ids[anchor["annotationId"]]
-            anchor = validate_anchor(anchor, f"threads[{i}].anchor")
-            messages = [(validate_body(m.body, f"threads[{i}].body"), validate_user(m.author or user_id),
-                         m.created_at or now_ms) for m in thread.messages]
-            if not 1 <= len(messages) <= S.MAX_MESSAGES_PER_THREAD:
-                raise InvalidParams(f"threads[{i}]", f"must have 1 to {S.MAX_MESSAGES_PER_THREAD} messages")
-            resolved = (validate_user(thread.resolved_by or user_id), thread.resolved_at or now_ms) if thread.resolved else None
-            threads.append((anchor, messages, resolved))
-        created = [ops.upsert_annotation(doc, payload, by, at)["id"] for payload, by, at in writes]
+    # Every payload is built and validated before the first write: pycrdt cannot roll
+    # back, so nothing below may raise once writing has begun.
+    keys = n_keys_between(_top_z(doc), None, len(drafts))
+    writes: list[tuple[dict[str, Any], str, int]] = []
+    for (i, draft), z in zip(drafts, keys, strict=True):
+        new = ops.new_id()
+        ids[draft.key] = new
+        groups = [group_ids.setdefault(g, ops.new_id()) for g in draft.groups][: S.MAX_GROUP_DEPTH]
+        payload = validate_annotation_create({**draft.fields, "id": new, "z": z, "groupIds": groups},
+                                             f"annotations[{i}]")
+        writes.append((payload, validate_user(draft.created_by or user_id), draft.updated_at or now_ms))
+    threads = []
+    for i, thread in enumerate(plan.threads):
+        anchor = dict(thread.anchor)
+        if anchor["kind"] == "annotation":
+            anchor["annotationId"] = ids[anchor["annotationId"]]
+        anchor = validate_anchor(anchor, f"threads[{i}].anchor")
+        messages = [(validate_body(m.body, f"threads[{i}].body"), validate_user(m.author or user_id),
+                     m.created_at or now_ms) for m in thread.messages]
+        if not 1 <= len(messages) <= S.MAX_MESSAGES_PER_THREAD:
+            raise InvalidParams(f"threads[{i}]", f"must have 1 to {S.MAX_MESSAGES_PER_THREAD} messages")
+        resolved = (validate_user(thread.resolved_by or user_id), thread.resolved_at or now_ms) if thread.resolved else None
+        threads.append((anchor, messages, resolved))
+    batches = _Batches(doc, batch_bytes)
+    with batches:
+        created: list[str] = []
+        for payload, by, at in writes:
+            created.append(ops.upsert_annotation(doc, payload, by, at)["id"])
+            batches.wrote()
+        batches.next_kind()
         made_threads: list[str] = []
         # Threads and messages are shown by (createdAt, id): ids counting up under a random
         # prefix keep the file's order among those of the same millisecond.
@@ -153,7 +162,9 @@ def apply_plan(doc: pycrdt.Doc, plan: ImportPlan, user_id: str, now_ms: int) -> 
             if resolved is not None:
                 ops.resolve_thread(doc, made["id"], *resolved)
             made_threads.append(made["id"])
+            batches.wrote()
     return {"created": created, "threads": made_threads}
+
 
 def check_importable(plan: ImportPlan, field: str) -> ImportPlan:
     """``plan``, or ``InvalidParams`` (422) naming ``field`` when the file had items and not
@@ -166,6 +177,57 @@ def check_importable(plan: ImportPlan, field: str) -> ImportPlan:
         raise InvalidParams(field, f"nothing could be imported: {reasons}{more}",
                             data={"skipped": plan.skipped, "notes": plan.notes})
     return plan
+
+
+class _Batches:
+    """The transaction(s) :func:`apply_plan` writes in: one, or (``batch_bytes``) batches of
+    items sized to make updates of about ``batch_bytes``. An item's update size is known only
+    once its transaction commits, so the count per batch is measured as it goes: the first
+    batch of each kind of item is small (``PROBE_ITEMS``), each next one is sized from the
+    bytes per item of the one before."""
+
+    PROBE_ITEMS = 8
+
+    def __init__(self, doc: pycrdt.Doc, batch_bytes: int | None) -> None:
+        self.doc = doc
+        self.limit = batch_bytes
+        self.items = 0
+        self.target = self.PROBE_ITEMS
+        self.last_update = 0
+        self.txn: Any = None
+        self.sub: Any = None
+
+    def __enter__(self) -> _Batches:
+        if self.limit is not None:
+            self.sub = self.doc.observe(self._measure)
+        self.txn = self.doc.transaction()
+        self.txn.__enter__()
+        return self
+
+    def _measure(self, event: pycrdt.TransactionEvent) -> None:
+        self.last_update = len(event.update)
+
+    def wrote(self) -> None:
+        """One item written: commit the batch when it holds its count."""
+        if self.limit is None:
+            return
+        self.items += 1
+        if self.items >= self.target:
+            self.txn.__exit__(None, None, None)
+            per_item = max(1.0, self.last_update / self.items)
+            self.target = max(1, int(self.limit / per_item))
+            self.items = 0
+            self.txn = self.doc.transaction()
+            self.txn.__enter__()
+
+    def next_kind(self) -> None:
+        """Items of another kind follow (threads after annotations): measure again."""
+        self.target = min(self.target, self.PROBE_ITEMS)
+
+    def __exit__(self, *exc: object) -> None:
+        self.txn.__exit__(*exc)
+        if self.sub is not None:
+            self.doc.unobserve(self.sub)
 
 
 LABEL_HEIGHT = 24.0

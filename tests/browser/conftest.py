@@ -207,8 +207,9 @@ def open_page(browser: Browser, server: Server) -> Iterator[PageFactory]:
     opened: list[Watched] = []
 
     def factory(path: str, name: str = "Alice", color: str = "#e03131", *, viewport: dict[str, int] | None = None,
-                wait_synced: bool = True) -> Watched:
-        ctx = browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, device_scale_factor=1)
+                wait_synced: bool = True, has_touch: bool = False) -> Watched:
+        ctx = browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, device_scale_factor=1,
+                                  has_touch=has_touch)
         user_id = f"{name}#t{len(opened)}"
         ctx.add_init_script(
             "localStorage.setItem('annotd.identity', " + json.dumps(json.dumps({"userId": user_id, "name": name, "color": color})) + ")")

@@ -104,7 +104,7 @@ def test_first_visit_asks_for_a_name_once(server: Server, browser: object) -> No
     expect(page.locator(".app[data-synced=true]")).to_have_count(1)
     expect(page.get_by_role("dialog")).to_have_count(0)
     ident = page.evaluate("JSON.parse(localStorage.getItem('annotd.identity'))")
-    assert ident["name"] == "Dana <b>" and ident["color"] == "#2f9e44" and ident["userId"].startswith("Dana-<b>#")
+    assert ident["name"] == "Dana <b>" and ident["color"] == "#2f9e44" and ident["userId"].startswith("Dana <b>#")
     ctx.close()
     assert errors == []
 

@@ -248,3 +248,29 @@ def detach_threads(doc: pycrdt.Doc, pins: Pins) -> bool:
                 comments[thread_id] = {**entry, "anchor": new_anchor}
             changed = True
     return changed
+
+
+def reattach_threads(doc: pycrdt.Doc, found: dict[str, tuple[str, float, float, tuple[float, float]]]) -> bool:
+    """Anchor each thread in ``found`` (thread id → (annotation id, offsetX, offsetY, pin))
+    to its annotation again, unless its anchor meanwhile changed from the detached point;
+    True if it wrote. The inverse of :func:`detach_threads`, for an annotation that came back
+    (an undone delete): a thread must not say "detached" beside the shape it is about."""
+    if not found:
+        return False
+    comments = root(doc, schema.ROOT_COMMENTS)
+    changed = False
+    with doc.transaction():
+        anchors = read_fields(doc, schema.ROOT_COMMENTS, ("anchor",))
+        for thread_id, (ann_id, fx, fy, (x, y)) in found.items():
+            anchor = anchors.get(thread_id, {}).get("anchor")
+            if not isinstance(anchor, dict) or anchor.get("kind") != "point" or anchor.get("detachedFrom") != ann_id:
+                continue
+            new_anchor = {"kind": "annotation", "annotationId": ann_id, "offsetX": fx, "offsetY": fy, "x": x, "y": y}
+            entry = comments[thread_id]
+            if isinstance(entry, pycrdt.Map):
+                entry["anchor"] = new_anchor
+            else:
+                comments[thread_id] = {**entry, "anchor": new_anchor}
+            changed = True
+    return changed
+

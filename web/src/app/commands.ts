@@ -12,6 +12,7 @@ import type { Viewport } from "../render/viewport";
 import type { TextEditor } from "../tools/text";
 import type { Tool } from "../tools/tool";
 import { showHelp } from "../ui/help";
+import { deleteLockNote } from "../ui/locked";
 import { toast } from "../ui/toast";
 import type { Selection } from "./selection";
 import type { Styling } from "./style";
@@ -57,7 +58,10 @@ export function registerCommands(app: CommandsContext, styling: Pick<Styling, "c
     else selection.clear();
   });
   c("delete", () => {
-    const list = editable().filter((a) => !a.locked);
+    const all = editable();
+    const list = all.filter((a) => !a.locked);
+    const note = deleteLockNote(all.length - list.length, all.length);
+    if (note) toast(note, list.length ? "info" : "error");
     if (!list.length) return;
     undo.boundary();
     canvas.remove(list.map((a) => a.id));

@@ -11,6 +11,8 @@ export interface ClientConfig {
   limits: {
     maxImageBytes: number;
     maxImagePixels: number;
+    /** The largest PNG/JPEG export the server makes, in output pixels (width × height). */
+    maxExportPixels?: number;
     presenceMaxHz: number;
     maxAnnotations: number;
     maxPoints: number;
@@ -95,7 +97,7 @@ export interface RoomSummary {
 const EXT_TYPES: Record<string, string> = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp" };
 
 /** Some systems give files no type: go by the extension (the server checks the bytes anyway). */
-function typeFromName(name: string): string {
+export function typeFromName(name: string): string {
   const ext = name.toLowerCase().split(".").pop() ?? "";
   return EXT_TYPES[ext] ?? "application/octet-stream";
 }

@@ -7,16 +7,17 @@
 import type { CanvasDoc, ImageRef } from "@annotd/client";
 import type { Scene } from "../render/scene";
 import type { Viewport } from "../render/viewport";
-import type { Identity } from "../ui/dialog";
+import { confirmDialog, type Identity } from "../ui/dialog";
 import type { Shell } from "../ui/shell";
 import { button, h } from "../ui/dom";
 import { toast } from "../ui/toast";
 import { imageUrl, uploadImage, type ClientConfig } from "./http";
+import { uploadErrorInWords, uploadProblem } from "./upload-check";
 
 /** The base image reads the document's image, draws it in the scene and uploads as us. */
 interface ImageContext {
   readonly roomId: string;
-  readonly config: Pick<ClientConfig, "imageTypes">;
+  readonly config: Pick<ClientConfig, "imageTypes" | "limits">;
   readonly identity: Pick<Identity, "userId">;
   readonly canvas: Pick<CanvasDoc, "image" | "onImage">;
   readonly scene: Pick<Scene, "setImage">;
@@ -28,6 +29,8 @@ export class BaseImage {
   /** While previewing: the image of the previewed step (undefined when live). */
   private previewed: ImageRef | null | undefined = undefined;
   private fitted = false;
+  /** The live image's size when last shown: a replacement of another size re-fits the view. */
+  private shownSize: { width: number; height: number } | null = null;
   private emptyState: HTMLElement;
 
   constructor(private app: ImageContext) {
@@ -52,7 +55,14 @@ export class BaseImage {
       if (!this.fitted) {
         this.fitted = true;
         this.fit();
+      } else if (this.previewed === undefined && this.shownSize && (this.shownSize.width !== img.width || this.shownSize.height !== img.height)) {
+        // The old view framed a picture that is gone; annotations stay where they were in
+        // image pixels, which people need to know when the sizes differ.
+        const was = this.shownSize;
+        this.fit();
+        toast(`The image is now ${img.width} × ${img.height} pixels (it was ${was.width} × ${was.height}); the view was fitted to it. Annotations keep their positions in image pixels.`, "info", 10_000);
       }
+      if (this.previewed === undefined) this.shownSize = { width: img.width, height: img.height };
     } else {
       scene.setImage(null, 0, 0);
       this.emptyState.hidden = false;
@@ -75,11 +85,25 @@ export class BaseImage {
 
   /** Upload a new base image; the outcome is told in a toast. */
   async upload(file: File): Promise<void> {
+    const problem = uploadProblem(file, this.app.config);
+    if (problem) {
+      toast(problem, "error", 10_000);
+      return;
+    }
+    if (this.app.canvas.image()) {
+      const ok = await confirmDialog(
+        "Replace the image?",
+        "The new image replaces the current one for everyone in this room, and Undo cannot bring the old one back. " +
+          "Annotations keep their positions in image pixels: if the new image has another size, they may no longer line up with what they marked.",
+        "Replace",
+      );
+      if (!ok) return;
+    }
     try {
       await uploadImage(this.app.roomId, file, this.app.identity.userId);
-      toast(`Image "${file.name}" uploaded.`);
+      toast(`Image “${file.name}” uploaded.`);
     } catch (err) {
-      toast(`Upload failed: ${(err as Error).message}`, "error", 10_000);
+      toast(uploadErrorInWords(err, file, this.app.config), "error", 10_000);
     }
   }
 

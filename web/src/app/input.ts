@@ -13,6 +13,7 @@ import type { PointerInfo, Tool, ToolId } from "../tools/tool";
 import { isMod, SHORTCUTS } from "../ui/keymap";
 import type { Shell } from "../ui/shell";
 import type { Selection } from "./selection";
+import { wheelZoomFactor } from "./wheel";
 
 /**
  * Input turns the stage's pointer, wheel, key and drop events into tool calls, view moves
@@ -159,7 +160,7 @@ export function attachInput(app: InputContext): void {
       const dy = e.deltaY * unit;
       const mouseWheel = e.deltaMode !== 0 || (e.deltaX === 0 && Math.abs(e.deltaY) >= 50 && Number.isInteger(e.deltaY));
       userPan(() => {
-        if (e.ctrlKey || e.metaKey || mouseWheel) app.viewport.zoomAt(sx, sy, Math.exp(-dy * (e.ctrlKey ? 0.01 : 0.0015)), true);
+        if (e.ctrlKey || e.metaKey || mouseWheel) app.viewport.zoomAt(sx, sy, wheelZoomFactor(dy, e.ctrlKey, mouseWheel), true);
         else app.viewport.panBy(-dx, -dy, true);
       });
     },
@@ -172,6 +173,8 @@ export function attachInput(app: InputContext): void {
     if (e.defaultPrevented) return;
     const t = e.target as HTMLElement;
     if (t.closest?.("input, textarea, select, [contenteditable], dialog")) return;
+    // A modal dialog owns the keyboard even if focus slipped out of it onto the page.
+    if (document.querySelector("dialog[open]")) return;
     const onControl = t !== stage && t.closest?.("button, a, [role=tab], [role=radio]");
     if (onControl && (e.key === "Enter" || e.key === " " || e.key.startsWith("Arrow"))) return;
     if (e.key === " ") {

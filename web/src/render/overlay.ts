@@ -62,6 +62,8 @@ export class Overlay {
   private marquee: SVGRectElement;
   peers: Map<string, Peer> = new Map();
   selection: readonly string[] = [];
+  /** A move being previewed (image pixels): the local selection is drawn shifted by it. */
+  private moveOffset: [number, number] | null = null;
   readOnly = false;
 
   constructor(
@@ -102,7 +104,23 @@ export class Overlay {
     this.renderRemote();
   }
 
+  /** Draw the local selection shifted by (dx, dy) image pixels; null: where it is. */
+  setMoveOffset(offset: [number, number] | null): void {
+    this.moveOffset = offset;
+    this.placeLocal();
+  }
+
+  private placeLocal(): void {
+    const o = this.moveOffset;
+    // the members' outlines are left out while moving: a thousand of them would be redrawn
+    // each frame; the frame and its handles show where the selection goes
+    this.local.classList.toggle("moving", o !== null);
+    if (o === null) this.local.removeAttribute("transform");
+    else this.local.setAttribute("transform", `translate(${o[0] * this.viewport.scale} ${o[1] * this.viewport.scale})`);
+  }
+
   private renderLocal(): void {
+    this.placeLocal();
     const anns = this.selection.map((id) => this.canvas.get(id)).filter((a): a is Annotation => a !== null);
     const parts: SVGElement[] = [];
     if (anns.length > 1) for (const a of anns) parts.push(this.outline(a, "sel-member"));

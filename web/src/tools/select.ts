@@ -17,10 +17,18 @@ import { selectionFrame, type Frame, type Handle } from "../render/overlay";
 import type { PointerInfo, Tool, ToolContext } from "./tool";
 
 type Drag =
-  | { kind: "move"; startX: number; startY: number; orig: Annotation[]; moved: boolean }
+  | { kind: "move"; startX: number; startY: number; orig: Annotation[]; moved: boolean; preview: boolean; dx: number; dy: number }
   | { kind: "resize"; handle: Handle; frame: Frame; orig: Annotation[] }
   | { kind: "rotate"; cx: number; cy: number; a0: number; orig: Annotation[]; frameRot: number }
   | { kind: "marquee"; x0: number; y0: number; base: string[] };
+
+/**
+ * Moving more annotations than this at once is previewed on this page (a CSS translate) and
+ * written to the document once, on release: writing every step would repaint every moved
+ * shape on every page each frame (1,000 shapes: ~130 ms a frame). Others see such a move
+ * when it ends; smaller moves stay live for everyone.
+ */
+const LIVE_MOVE_LIMIT = 50;
 
 const FRACTIONS: Record<string, [number, number]> = {
   nw: [0, 0], n: [0.5, 0], ne: [1, 0], e: [1, 0.5], se: [1, 1], s: [0.5, 1], sw: [0, 1], w: [0, 0.5],
@@ -68,7 +76,7 @@ export class SelectTool implements Tool {
     const movable = this.selected().filter((a) => !a.locked);
     if (movable.length && !ctx.readOnly() && ctx.selection.has(hit.id)) {
       ctx.undo.begin();
-      this.drag = { kind: "move", startX: p.x, startY: p.y, orig: movable, moved: false };
+      this.drag = { kind: "move", startX: p.x, startY: p.y, orig: movable, moved: false, preview: movable.length > LIVE_MOVE_LIMIT, dx: 0, dy: 0 };
     }
   }
 
@@ -85,7 +93,14 @@ export class SelectTool implements Tool {
       }
       if (!d.moved && Math.hypot(dx, dy) * this.ctx.viewport.scale < 2) return;
       d.moved = true;
-      canvas.patchMany(d.orig.map((a) => [a.id, { x: a.x + dx, y: a.y + dy }]));
+      d.dx = dx;
+      d.dy = dy;
+      if (d.preview) {
+        this.ctx.scene.movePreview(d.orig.map((a) => a.id), dx, dy);
+        this.ctx.overlay.setMoveOffset([dx, dy]);
+      } else {
+        canvas.patchMany(d.orig.map((a) => [a.id, { x: a.x + dx, y: a.y + dy }]));
+      }
     } else if (d.kind === "resize") {
       canvas.patchMany(this.resize(d.frame, d.handle, d.orig, p));
     } else if (d.kind === "rotate") {
@@ -157,7 +172,22 @@ export class SelectTool implements Tool {
     this.drag = null;
     if (d === null) return;
     if (d.kind === "marquee") this.ctx.overlay.setMarquee(null);
-    else this.ctx.undo.end();
+    else {
+      if (d.kind === "move") this.writePreviewedMove(d);
+      this.ctx.undo.end();
+    }
+  }
+
+  /** A previewed move becomes one document write (inside the drag's undo step). */
+  private writePreviewedMove(d: Extract<Drag, { kind: "move" }>): void {
+    if (!d.preview) return;
+    this.ctx.scene.movePreview(null);
+    this.ctx.overlay.setMoveOffset(null);
+    if (d.moved && (d.dx !== 0 || d.dy !== 0)) {
+      // only what is still there: someone may have deleted some of them meanwhile
+      const ids = d.orig.filter((a) => this.ctx.canvas.has(a.id));
+      this.ctx.canvas.patchMany(ids.map((a) => [a.id, { x: a.x + d.dx, y: a.y + d.dy }]));
+    }
   }
 
   hover(p: PointerInfo): void {
@@ -185,8 +215,13 @@ export class SelectTool implements Tool {
   }
 
   cancel(): void {
-    if (this.drag?.kind === "marquee") this.ctx.overlay.setMarquee(null);
-    else if (this.drag) this.ctx.undo.end();
+    const d = this.drag;
     this.drag = null;
+    if (d?.kind === "marquee") this.ctx.overlay.setMarquee(null);
+    else if (d) {
+      // like a live move, what was moved so far stays (and is one undo step)
+      if (d.kind === "move") this.writePreviewedMove(d);
+      this.ctx.undo.end();
+    }
   }
 }

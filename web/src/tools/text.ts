@@ -9,6 +9,11 @@ import type { Annotation } from "@annotd/client";
 import { FONT_CSS, FONT_WEIGHT, LINE_HEIGHT } from "../render/text";
 import type { PointerInfo, Tool, ToolContext } from "./tool";
 
+/** A box made by a click (not a drag) is this many font sizes wide, in image pixels: it
+ * belongs to the picture, so its width must not depend on how far the view is zoomed. About
+ * twenty characters before the text wraps. */
+const CLICK_WIDTH_EMS = 12;
+
 export class TextTool implements Tool {
   readonly id = "text" as const;
   readonly cursor = "text";
@@ -46,7 +51,7 @@ export class TextTool implements Tool {
     const lh = LINE_HEIGHT * style.fontSize;
     const geom = dragged
       ? { x: Math.min(x0, p.x), y: Math.min(y0, p.y), w: Math.abs(p.x - x0), h: Math.max(lh, Math.abs(p.y - y0)) }
-      : { x: x0, y: y0 - lh / 2, w: Math.max(120, 240 / s), h: lh };
+      : { x: x0, y: y0 - lh / 2, w: CLICK_WIDTH_EMS * style.fontSize, h: lh };
     this.ctx.undo.begin();
     const id = this.ctx.canvas.create({ type: "text", ...geom, text: "", wrap: true, style });
     this.ctx.setTool("select");

@@ -87,7 +87,9 @@ export function askIdentity(current: Identity | null = null): Promise<Identity> 
         input.focus();
         return;
       }
-      const id: Identity = { userId: current?.userId ?? `${name.replace(/[#\s]+/g, "-").slice(0, 40)}#${tag()}`, name, color };
+      // The id keeps the name as typed (spaces and all): people who are not online are named
+      // from it (nameFromUserId takes what is before the last "#"), so it must read the same.
+      const id: Identity = { userId: current?.userId ?? `${name.replace(/\s+/g, " ").slice(0, 40)}#${tag()}`, name, color };
       saveIdentity(id);
       d.close();
       resolve(id);

@@ -6,10 +6,12 @@
  * name) and says what went wrong in words (a full queue, a bad value, a pruned step).
  */
 import { inWords } from "../app/errors";
+import { CSS_DPI, largestScale, MAX_SCALE, pixelsInWords, tooLargeInWords } from "../app/export-limits";
 import { download, runExport, type ExportContext, type ExportFormat, type ExportJob, type ExportRequest } from "../app/exports";
 import type { Preview } from "../app/preview";
 import type { Versions } from "../app/versions";
-import type { RoomSocket } from "@annotd/client";
+import type { CanvasDoc, RoomSocket } from "@annotd/client";
+import type { ClientConfig } from "../app/http";
 import { modal } from "./dialog";
 import { button, h } from "./dom";
 import { icon } from "./icons";
@@ -22,6 +24,9 @@ export interface ExportDialogContext extends ExportContext {
   readonly socket: Pick<RoomSocket, "call" | "on" | "connected" | "lastSeq">;
   readonly preview: Preview;
   readonly versions: Versions;
+  /** The image's size and the server's output limit bound the Scale and DPI fields. */
+  readonly canvas: Pick<CanvasDoc, "image">;
+  readonly config: Pick<ClientConfig, "limits">;
 }
 
 /** The button sits in the top bar; the `export` command opens the dialog too. */
@@ -73,8 +78,15 @@ export function openExport(app: ExportDialogContext, preset: { tag?: string; seq
   const cur = app.preview.current;
   const format = radios("format", "Format", [{ value: "png", text: "PNG" }, { value: "jpg", text: "JPG" }, { value: "svg", text: "SVG" }], "png");
   const sizeMode = radios("size", "Size", [{ value: "scale", text: "Scale" }, { value: "dpi", text: "DPI" }], "scale");
-  const scale = h("input", { type: "number", id: "export-scale", min: 0.1, max: 8, step: 0.1, value: 1, "aria-label": "Scale (output pixels per image pixel, 0.1 to 8)", class: "num" });
-  const dpi = h("input", { type: "number", id: "export-dpi", min: 9.6, max: 768, step: 1, value: 96, "aria-label": "DPI (9.6 to 768)", class: "num" });
+  // The largest size the server will make of this image (an SVG is not limited, but one
+  // bound for every format keeps the form simple and the PNG of the same options possible).
+  const img = app.canvas.image();
+  const maxPixels = app.config.limits.maxExportPixels;
+  const maxScale = largestScale(maxPixels, img?.width ?? 0, img?.height ?? 0);
+  const maxDpi = Math.floor(maxScale * CSS_DPI * 10) / 10;
+  const scale = h("input", { type: "number", id: "export-scale", min: 0.1, max: maxScale, step: 0.1, value: Math.min(1, maxScale), "aria-label": `Scale (output pixels per image pixel, 0.1 to ${maxScale})`, class: "num" });
+  const dpi = h("input", { type: "number", id: "export-dpi", min: 9.6, max: maxDpi, step: 1, value: Math.min(96, maxDpi), "aria-label": `DPI (9.6 to ${maxDpi})`, class: "num" });
+  const why = img && maxPixels && maxScale < MAX_SCALE ? ` for this ${img.width} × ${img.height} image (the server makes images of at most ${pixelsInWords(maxPixels)})` : "";
   sizeMode.el.append(h("div", { class: "row" }, scale, h("span", { class: "hint" }, "×"), dpi, h("span", { class: "hint" }, "dpi")));
   const quality = h("input", { type: "range", id: "export-quality", min: 1, max: 100, step: 1, value: 90, "aria-label": "JPG quality" });
   const qualityOut = h("output", { for: "export-quality" }, "90");
@@ -131,11 +143,11 @@ export function openExport(app: ExportDialogContext, preset: { tag?: string; seq
     const req: ExportRequest = { format: f, background: "transparent", includeComments: badges.value() !== "none" };
     if (sizeMode.value() === "scale") {
       const v = Number(scale.value);
-      if (!Number.isFinite(v) || v < 0.1 || v > 8) return "Scale: give a number from 0.1 to 8.";
+      if (!Number.isFinite(v) || v < 0.1 || v > maxScale) return `Scale: give a number from 0.1 to ${maxScale}${why}.`;
       req.scale = v;
     } else {
       const v = Number(dpi.value);
-      if (!Number.isFinite(v) || v < 9.6 || v > 768) return "DPI: give a number from 9.6 to 768.";
+      if (!Number.isFinite(v) || v < 9.6 || v > maxDpi) return `DPI: give a number from 9.6 to ${maxDpi}${why}.`;
       req.dpi = v;
     }
     if (f === "jpg") req.quality = Number(quality.value);
@@ -153,14 +165,20 @@ export function openExport(app: ExportDialogContext, preset: { tag?: string; seq
     status.dataset.status = job.status;
   };
 
+  // While an export runs the button says so with aria-disabled rather than `disabled`: a
+  // disabled button loses focus, and focus falling out of the dialog onto the page would
+  // leave Escape and the page's shortcuts acting behind a dialog that still looks modal.
+  let running = false;
   go.addEventListener("click", async () => {
+    if (running) return;
     const req = request();
     error.textContent = "";
     if (typeof req === "string") {
       error.textContent = req;
       return;
     }
-    go.disabled = true;
+    running = true;
+    go.setAttribute("aria-disabled", "true");
     progress.hidden = false;
     progress.removeAttribute("value");
     const t0 = performance.now();
@@ -183,9 +201,11 @@ export function openExport(app: ExportDialogContext, preset: { tag?: string; seq
     } catch (err) {
       progress.hidden = true;
       status.textContent = "";
-      error.textContent = `Not exported: ${inWords(err, LABELS)}`;
+      error.textContent = `Not exported: ${tooLargeInWords(err) ?? inWords(err, LABELS)}`;
     } finally {
-      go.disabled = false;
+      running = false;
+      go.removeAttribute("aria-disabled");
+      if (!closed && !d.contains(document.activeElement)) go.focus();
     }
   });
   format.input("png").focus();

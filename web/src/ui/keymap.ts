@@ -61,7 +61,7 @@ export const SHORTCUTS: Shortcut[] = [
   { command: "help", keys: "?", description: "This help", group: "Help", match: (e) => e.key === "?" },
 ];
 
-function shortcutFor(command: string): string | null {
+export function shortcutFor(command: string): string | null {
   return SHORTCUTS.find((s) => s.command === command)?.keys ?? null;
 }
 

@@ -3,7 +3,8 @@
  * create (name, optional id), open, delete (with confirmation), and set a room's image by
  * file picker or drag-and-drop. Server errors are shown in the server's own words.
  */
-import { api, ApiError, imageUrl, uploadImage, type ClientConfig, type RoomSummary } from "../app/http";
+import { api, imageUrl, uploadImage, type ClientConfig, type RoomSummary } from "../app/http";
+import { uploadErrorInWords, uploadProblem } from "../app/upload-check";
 import { ID_PATTERN, nameFromUserId } from "@annotd/client";
 import { confirmDialog, type Identity } from "./dialog";
 import { button, h, relativeTime } from "./dom";
@@ -159,6 +160,11 @@ export class RoomsPage {
       el.textContent = text;
       el.className = error ? "upload-status error" : "upload-status";
     };
+    const problem = uploadProblem(file, this.config);
+    if (problem) {
+      show(problem, true);
+      return;
+    }
     show(`Uploading ${file.name}…`, false);
     try {
       const img = await uploadImage(r.id, file, this.identity.userId);
@@ -166,7 +172,7 @@ export class RoomsPage {
       await this.refresh();
       show(`Image set (${img.width}×${img.height}).`, false);
     } catch (err) {
-      show(`Upload failed: ${err instanceof ApiError ? err.message : String(err)}`, true);
+      show(uploadErrorInWords(err, file, this.config), true);
     }
   }
 

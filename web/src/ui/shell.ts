@@ -37,6 +37,9 @@ export class Shell {
   /** The connection's own bar above the canvas (apart from `banner`: both can show at once). */
   readonly notice: HTMLElement;
   readonly sidebar: HTMLElement;
+  /** Narrow screens only (CSS shows them): the overflow menu's and the panel sheet's toggles. */
+  readonly menuToggle: HTMLButtonElement;
+  readonly panelsToggle: HTMLButtonElement;
   private tabs: HTMLElement;
   private panels: Mounted[] = [];
   private active: string | null = null;
@@ -47,23 +50,52 @@ export class Shell {
     this.actions = h("div", { class: "actions", role: "toolbar", "aria-label": "Edit and view" });
     this.status = h("div", { class: "status", role: "status", "aria-live": "polite" });
     this.end = h("div", { class: "end" });
+    // On a phone the edit/view buttons and the side panels would leave the canvas no room:
+    // they move into a menu and a bottom sheet, each opened from the top bar.
+    const overflow = h("div", { class: "overflow", id: "topbar-overflow" }, this.actions, this.end);
+    this.menuToggle = button("More actions", { text: "⋯", cls: "narrow-only menu-toggle", onClick: () => this.toggle("menu-open", this.menuToggle) });
+    this.menuToggle.setAttribute("aria-controls", "topbar-overflow");
+    this.menuToggle.setAttribute("aria-expanded", "false");
+    this.panelsToggle = button("Panels", { text: "Panels", cls: "narrow-only panels-toggle", onClick: () => this.toggle("panels-open", this.panelsToggle) });
+    this.panelsToggle.setAttribute("aria-controls", "side-panels");
+    this.panelsToggle.setAttribute("aria-expanded", "false");
     this.topbar = h(
       "header",
       { class: "topbar" },
       h("a", { class: "back", href: "/", title: "All rooms" }, "← Rooms"),
       this.title,
       this.tools,
-      this.actions,
+      overflow,
       this.status,
-      this.end,
+      this.menuToggle,
+      this.panelsToggle,
     );
     this.stage = h("div", { class: "stage", tabindex: 0, "aria-label": "Canvas: use the tools above; arrow keys nudge the selection" });
     this.banner = h("div", { class: "banner", hidden: true, role: "status" });
     this.notice = h("div", { class: "notice", hidden: true, role: "status" });
     this.tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Panels" });
-    this.sidebar = h("aside", { class: "sidebar", "aria-label": "Side panels" }, this.tabs);
+    this.sidebar = h("aside", { class: "sidebar", id: "side-panels", "aria-label": "Side panels" }, this.tabs);
     this.root = h("div", { class: "app" }, this.topbar, h("main", { class: "workspace" }, h("div", { class: "stage-wrap" }, this.notice, this.banner, this.stage), this.sidebar));
     parent.appendChild(this.root);
+    // A button chosen from the menu has done its job: close the menu so the canvas shows again.
+    overflow.addEventListener("click", (e) => {
+      if ((e.target as Element).closest("button")) this.setOpen("menu-open", this.menuToggle, false);
+    });
+  }
+
+  private toggle(cls: string, toggle: HTMLButtonElement): void {
+    this.setOpen(cls, toggle, !this.root.classList.contains(cls));
+  }
+
+  private setOpen(cls: string, toggle: HTMLButtonElement, open: boolean): void {
+    this.root.classList.toggle(cls, open);
+    toggle.setAttribute("aria-expanded", String(open));
+  }
+
+  /** Shows a panel and, on a phone, opens the sheet it lives in. */
+  reveal(id: string): void {
+    this.show(id);
+    this.setOpen("panels-open", this.panelsToggle, true);
   }
 
   addPanel(panel: Panel): void {

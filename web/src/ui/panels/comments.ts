@@ -26,7 +26,7 @@ interface CommentsPanelContext extends ComposerContext, PinsContext, ThreadConte
   readonly canvas: Pick<CanvasDoc, "get" | "has" | "list" | "onChange">;
   readonly scene: Pick<Scene, "overlay" | "isStatic">;
   readonly presence: Pick<Presence, "peers" | "on">;
-  readonly shell: Pick<Shell, "stage" | "show" | "setBadge">;
+  readonly shell: Pick<Shell, "stage" | "show" | "setBadge" | "reveal">;
   readonly viewport: Viewport;
   readonly readOnly: boolean;
   selectedAnnotations(): Annotation[];
@@ -43,7 +43,7 @@ export function commentsPanel(app: CommentsPanelContext): Panel {
 
   const open = (threadId: string, focusReply: boolean, pan = true) => {
     comments.setActive(threadId, pan);
-    app.shell.show("comments");
+    app.shell.reveal("comments");
     const card = cards.get(threadId);
     card?.root.scrollIntoView({ block: "nearest" });
     if (focusReply) card?.replyBox.focus();

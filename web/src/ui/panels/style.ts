@@ -9,6 +9,7 @@ import type { ToolId } from "../../tools/tool";
 import { PALETTE } from "../dialog";
 import { button, h } from "../dom";
 import { titleFor } from "../keymap";
+import { styleLockNote } from "../locked";
 import type { Panel } from "../shell";
 
 /**
@@ -68,6 +69,7 @@ export function stylePanel(app: StylePanelContext): Panel {
     order: 10,
     mount(body) {
       const heading = h("p", { class: "panel-heading" });
+      const lockNote = h("p", { class: "lock-note", role: "status" });
       const apply = (patch: Partial<Style>) => app.applyStyle(patch);
       const stroke = swatchRow("Stroke", "stroke", STROKES.map((c) => ({ value: c, title: c })), (v) => apply({ stroke: v }));
       const fill = swatchRow("Fill", "fill", [{ value: "none", title: "no fill" }, ...PALETTE.map((c) => ({ value: `${c}40`, title: `${c} translucent` })), { value: "#ffffff", title: "white" }], (v) => apply({ fill: v }));
@@ -114,8 +116,9 @@ export function stylePanel(app: StylePanelContext): Panel {
       const textSection = section("Text", family, size, weight, align);
       const headSection = section("Arrowheads", h("span", { class: "label" }, "Start"), startHead, h("span", { class: "label" }, "End"), endHead);
       const arrangeSection = section("Arrange", arrange);
-      body.append(heading, section("Stroke", stroke), section("Fill", fill), section("Width", width), section("Line style", dash),
-        section("Opacity", h("div", { class: "row" }, opacity, opacityOut)), textSection, headSection, arrangeSection);
+      const styleSections = [section("Stroke", stroke), section("Fill", fill), section("Width", width), section("Line style", dash),
+        section("Opacity", h("div", { class: "row" }, opacity, opacityOut)), textSection, headSection];
+      body.append(heading, lockNote, ...styleSections, arrangeSection);
 
       const refresh = () => {
         const sel = app.selectedAnnotations();
@@ -143,6 +146,10 @@ export function stylePanel(app: StylePanelContext): Panel {
         const locked = sel.length > 0 && sel.every((a) => a.locked);
         lockBtn.textContent = locked ? "Unlock" : "Lock";
         lockBtn.setAttribute("aria-pressed", String(locked));
+        const note = styleLockNote(sel.filter((a) => a.locked).length, sel.length);
+        lockNote.textContent = note ?? "";
+        lockNote.hidden = note === null;
+        for (const f of styleSections) f.disabled = locked;
       };
       app.onSelectionOrStyle(refresh);
       refresh();
