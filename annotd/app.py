@@ -9,7 +9,7 @@ import sqlite3
 from . import datadir, logsetup
 from .config import Config
 from .daemon import Daemon
-from .storage import StoreLocked
+from .storage import SqliteStore, StoreLocked
 
 EXIT_BAD_CONFIG = 2
 """As the CLI's: a data_dir held by another daemon is a start-up refusal, not a crash."""
@@ -38,7 +38,7 @@ def run(cfg: Config) -> int:
         return EXIT_BAD_CONFIG
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(_serve(cfg))
+            return runner.run(_serve(cfg, store))
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1
@@ -56,7 +56,7 @@ def _warn_missing_fonts() -> None:
         log.warning("export fallback font not installed, its scripts will show boxes: %s", line)
 
 
-async def _serve(cfg: Config) -> int:
-    daemon = Daemon(cfg)
+async def _serve(cfg: Config, store: SqliteStore | None) -> int:
+    daemon = Daemon(cfg, store=store)
     await daemon.run_until_signalled()
     return daemon.exit_status

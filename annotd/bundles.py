@@ -92,6 +92,7 @@ async def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> L
     except BaseException:
         live.close(CLOSE_ROOM_DELETED, "room deleted")
         raise
+    await live.durable()  # with a store: answered once the room is on disk
     log.info("room loaded from a bundle", extra={"roomId": room_id, "seq": live.head,
                                                   "versions": len(bundle.versions)})
     return live

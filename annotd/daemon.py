@@ -1,6 +1,8 @@
 """Start and stop the whole daemon in order.
 
-Start: hub → rooms from ``rooms.save_dir`` (if set) → WebSocket server → HTTP side port →
+Start: hub → rooms from ``rooms.data_dir`` (if set; every room then writes through the
+store) → rooms from ``rooms.save_dir`` (if set, and with a data_dir only while it holds no
+room: a one-time import) → WebSocket server → HTTP side port →
 background tasks (room ticker, event-loop lag monitor, memory trimmer).
 Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
 socket with 1001, save every room to ``rooms.save_dir`` (if set), then finish or cancel
@@ -34,7 +36,9 @@ from .httpserver import build_app
 from .hub import Hub
 from .looplag import LagMonitor
 from .metrics import Metrics
+from .persist import Persist
 from .savedir import EXIT_UNSAVED, SaveDir
+from .storage import SqliteStore
 from .wsserver import WsServer
 
 log = logging.getLogger("annotd.daemon")
@@ -48,6 +52,8 @@ TRIM_PASSES = 5
 @dataclass
 class Daemon:
     config: Config
+    store: SqliteStore | None = None
+    """The room store of ``rooms.data_dir``, opened (and locked) by the process."""
     hub: Hub = field(init=False)
     ws_url: str = ""
     http_url: str = ""
@@ -71,7 +77,17 @@ class Daemon:
     async def start(self) -> None:
         memtrim.configure()
         cfg = self.config.server
-        if self.save_dir is not None:  # before listening: no client can race a loading room
+        stored = 0
+        if self.store is not None:  # before listening: no client can race a loading room
+            persist = Persist(self.store, self.hub, asyncio.get_running_loop())
+            t0 = time.perf_counter()
+            stored = await persist.load_all()
+            self.hub.storage = persist
+            log.info("rooms loaded from data_dir", extra={"rooms": stored,
+                                                          "ms": round((time.perf_counter() - t0) * 1e3, 1)})
+        if self.save_dir is not None and stored:
+            log.warning("rooms.save_dir is not loaded: rooms.data_dir already holds the rooms")
+        elif self.save_dir is not None:
             self.save_dir.open()
             await self.save_dir.load_all()
         policy = HostPolicy(cfg.host, cfg.allowed_hosts)

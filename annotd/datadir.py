@@ -2,9 +2,8 @@
 
 The store (:mod:`annotd.storage`) is opened here, by the process, so that its lock is held
 for the daemon's whole life and a second daemon on the same folder is refused before it
-binds a port. Rooms are not yet written through the store: that is the room's one door's
-job, and until it is wired every room still lives in memory only; the log says so at
-start-up, so nobody mistakes an open store for durable rooms.
+binds a port. The daemon then loads every stored room and writes every room through the
+store (:mod:`annotd.persist`): a change is acknowledged only once it is on disk.
 """
 
 from __future__ import annotations
@@ -29,6 +28,6 @@ def open_store(cfg: Config) -> SqliteStore | None:
     rooms = store.list_rooms()
     log.info("data_dir opened", extra={"dir": cfg.rooms.data_dir, "rooms": len(rooms), "sync": cfg.storage.sync,
                                        "ms": round((time.perf_counter() - t0) * 1e3, 1)})
-    log.warning("rooms.data_dir is open and locked, but rooms are not written to it yet: "
-                "every room still lives in memory only (this daemon does not serve the stored rooms)")
+    log.info("rooms are kept on disk: a change is acknowledged once it is committed "
+             f"(storage.sync = {cfg.storage.sync!r})")
     return store

@@ -86,6 +86,16 @@ class EventLog:
         self._bytes = 0
         self.head = 0
 
+    @classmethod
+    def restored(cls, head: int, events: list[Event]) -> EventLog:
+        """A log holding ``events`` (contiguous, ending at ``head``; empty: none after head)."""
+        log = cls()
+        log._events = list(events)
+        log._first = events[0].seq if events else head + 1
+        log._bytes = sum(len(e.update) for e in events)
+        log.head = head
+        return log
+
     @property
     def first_seq(self) -> int:
         """The oldest seq still in the log (``head + 1`` when the log is empty)."""
@@ -147,6 +157,17 @@ class History:
         self._window_start = 0
         self.tail_bytes = 0
         """Bytes logged after the newest snapshot."""
+
+    def restore(self, head: int, snapshots: list[Snapshot], events: list[Event], versions: list[Version]) -> None:
+        """Take back a history read from the room store: its snapshots (oldest first),
+        the contiguous events after the oldest of them up to ``head``, its versions."""
+        self._snapshots = list(snapshots)
+        self._versions = {v.tag: v for v in versions}
+        self.log = EventLog.restored(head, events)
+        latest = snapshots[-1]
+        self._last_snapshot_ts = latest.ts
+        self.tail_bytes = self.log.bytes_after(latest.seq) if self.log.covers_after(latest.seq) else 0
+        self._retain()
 
     def append(self, ts: float, user_id: str, update: bytes) -> Event:
         """Log a change (the only way events enter the log)."""

@@ -16,17 +16,19 @@ the state worker, exports get the state as parts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from . import memtrim
 from .access import RoomAccess
 from .canvas import ops
 from .config import Config
 from .docstate import StateParts
+from .durability import RoomLog
 from .errors import CLOSE_ROOM_DELETED, Conflict, LimitReached, RoomNotFound
 from .exports import ExportService
 from .identifiers import check_room_id, is_id
@@ -37,6 +39,14 @@ from .room import Room, RoomLimits
 from .stateworker import StateWorker
 
 log = logging.getLogger("annotd.hub")
+
+
+class Storage(Protocol):
+    """The room store as the hub sees it (``rooms.data_dir``; :mod:`annotd.persist`)."""
+
+    def created(self, live: LiveRoom) -> RoomLog:
+        """Write a new room (its state now as its first snapshot, its images and versions)
+        and return its log; its head is durable once that write commits."""
 
 
 class Hub:
@@ -56,13 +66,17 @@ class Hub:
                            export_bytes_held=lambda: self.exports.held_bytes,
                            image_bytes=lambda: self.images.total_bytes)
         self.room_limits = RoomLimits.of(config)
-        self.durable = False
-        """Whether every acknowledged change is on disk (``rooms.data_dir`` written through
-        the store): what the page is told about keeping rooms. No room is written through
-        the store yet, so never."""
+        self.storage: Storage | None = None
+        """The room store (``rooms.data_dir``), installed by the daemon before it listens."""
         self.freed_bytes = 0
         """Bytes of document state dropped by deleted rooms since the daemon last gave
         memory back to the system (see :mod:`annotd.memtrim`)."""
+
+    @property
+    def durable(self) -> bool:
+        """Whether every acknowledged change is on disk (a room store is installed and every
+        room writes through it): what the page is told about keeping rooms."""
+        return self.storage is not None
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -104,6 +118,8 @@ class Hub:
         """Make a room from :meth:`new_room` reachable. Raises ``Conflict`` if its id was
         taken meanwhile and ``LimitReached`` past ``limits.max_rooms``."""
         self._check_free(live.id)
+        if self.storage is not None and live.log is None:
+            live.log = self.storage.created(live)
         self.rooms[live.id] = live
         log.info("room created", extra={"roomId": live.id})
         return live
@@ -140,6 +156,8 @@ class Hub:
     def delete_room(self, room_id: str) -> None:
         live = self.live(room_id)
         del self.rooms[room_id]
+        if live.log is not None:
+            live.log.delete()
         if self.awake.get(room_id) is live:
             del self.awake[room_id]
         self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + live.close(CLOSE_ROOM_DELETED, "room deleted")
@@ -155,7 +173,9 @@ class Hub:
     async def set_image(self, room_id: str, image: StoredImage, user_id: str) -> int:
         """Store ``image`` and make it the room's base image; returns the seq."""
         live = self.live(room_id)
-        live.add_image(image)
+        saved = live.add_image(image)
+        if saved is not None:  # the change that shows it is made once the image is on disk
+            await asyncio.wrap_future(saved)
         return (await live.apply(user_id, lambda doc: ops.set_image(doc, image.ref()))).seq
 
     def now_ms(self) -> int:

@@ -27,19 +27,22 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import orjson
 from pycrdt import Doc
 
+from . import yproto
 from .access import Applied, Change, StepsPage
 from .canvas import ops
 from .canvas.changes import describe
 from .canvas.live import LiveCanvas
 from .canvas.model import CanvasView
 from .canvas.reader import image_ref
-from .errors import Gone, InvalidParams, MeasureFirst, RoomNotFound
+from .durability import RoomLog, refusal, split_acks, wait_durable
+from .errors import Gone, InvalidParams, MeasureFirst, RoomNotFound, StorageFull
 from .history import Event, Snapshot, Version
 from .images import ImageStore, StoredImage
 from .metrics import Metrics
@@ -100,6 +103,8 @@ class LiveRoom:
         self.services = services
         self.peers: dict[str, Peer] = {}
         self.closed = False
+        self.log: RoomLog | None = None
+        """The room's writes to the store (``rooms.data_dir``); ``None``: memory only."""
         self.ticking = False
         """In the hub's set of rooms the periodic tick visits (see :meth:`needs_tick`)."""
         self.snapshots = SnapshotSchedule(room, services.states, lambda: self.services.clock(), services.metrics,
@@ -132,7 +137,10 @@ class LiveRoom:
         """One binary frame from a session: the change it makes, sequenced and relayed, or
         ``None``. Raises ``MalformedFrame`` or ``DocumentTooLarge`` with nothing changed."""
         started = time.perf_counter()
-        room = self.room
+        room, log_ = self.room, self.log
+        if log_ is not None and not log_.writable and frame[:1] == b"\x00" and not yproto.is_sync_step1(frame):
+            self._refuse(session_id)
+            return None
         try:
             event, out = room.receive(session_id, frame, self.services.clock())
         except MeasureFirst:
@@ -140,11 +148,19 @@ class LiveRoom:
             if self.closed:
                 return None
             event, out = room.receive(session_id, frame, self.services.clock(), measured=True)
+        acks: list[Outbound] = []
+        if log_ is not None:  # the sender hears "ack" only once its change is on disk
+            out, acks = split_acks(out)
         if event is None:
             if out:
                 self.services.delivery.deliver(self, out)
+        else:
+            self._committed(event, out, started)
+        if acks:
+            assert log_ is not None
+            log_.when_durable(room.head if event is None else event.seq, lambda exc: self._settled(session_id, acks, exc))
+        if event is None:
             return None
-        self._committed(event, out, started)
         if self.snapshots.scheduled:
             await asyncio.sleep(0)  # let the due snapshot be taken before this socket's next frame
         return event
@@ -158,6 +174,8 @@ class LiveRoom:
         cannot decode raises ``MalformedFrame``; a room deleted meanwhile, ``RoomNotFound``.
         Nothing is written when these raise."""
         self._check_open()
+        if self.log is not None and not self.log.writable:
+            raise StorageFull("the disk refused writes: the change was not made")
         try:
             applied = self._commit(user_id, change, measured=False)
         except MeasureFirst:
@@ -166,7 +184,14 @@ class LiveRoom:
             applied = self._commit(user_id, change, measured=True)
         if self.snapshots.scheduled:
             await asyncio.sleep(0)
+        await self.durable(applied.seq)
         return applied
+
+    async def durable(self, seq: int | None = None) -> None:
+        """Return once ``seq`` (default: the head) is on disk; raises what kept it off
+        (``StorageFull``). At once without a store: nothing is promised beyond memory."""
+        if self.log is not None:
+            await wait_durable(self.log, self.room.head if seq is None else seq)
 
     def upkeep(self, change: Callable[[Doc], T]) -> Applied[T]:
         """The server's own change (creating the schema, detaching orphaned threads): never
@@ -192,7 +217,9 @@ class LiveRoom:
             raise RoomNotFound(self.id)
 
     def _committed(self, event: Event, out: list[Outbound], started: float) -> None:
-        """After every sequenced change: deliver, count, and ask the snapshot policy."""
+        """After every sequenced change: log it, deliver, count, and ask the snapshot policy."""
+        if self.log is not None:
+            self.log.append(event)  # queued for the writer thread; relaying never waits for it
         if out:
             self.services.delivery.deliver(self, out)
         metrics = self.services.metrics
@@ -211,6 +238,20 @@ class LiveRoom:
         log.debug("update", extra={"roomId": self.id, "seq": event.seq, "userId": event.user_id,
                                    "latency_ms": round(relay_s * 1000, 3), "bytes": len(event.update)})
 
+    def _refuse(self, session_id: str) -> None:
+        """A change refused while the disk refuses writes: an annotd.v1 sender gets an
+        ``error`` frame (its client keeps the change and resends it); a stock client, which
+        has no such frame, is closed with 1011 and resends it when it reconnects."""
+        if self.room.sessions[session_id].v1:
+            self._deliver([refusal(session_id, StorageFull("the disk refused writes: the change was not made"))])
+        elif (peer := self.peers.get(session_id)) is not None:
+            peer.close_soon(1011, "storage full: the change was not stored")
+
+    def _settled(self, session_id: str, acks: list[Outbound], exc: BaseException | None) -> None:
+        """The sender's change is on disk (its ack goes out) or is not (an ``error`` frame)."""
+        if not self.closed:
+            self._deliver(acks if exc is None else [refusal(session_id, exc)])
+
     def _deliver(self, out: list[Outbound]) -> None:
         if out:
             self.services.delivery.deliver(self, out)
@@ -220,6 +261,9 @@ class LiveRoom:
             self._deliver(self.room.notify(method, params, session=session))
 
     def _snapshot_created(self, seq: int) -> None:
+        latest = self.room.history.latest
+        if self.log is not None and latest.seq == seq:
+            self.log.snapshot(latest)
         self.notify("snapshots.created", {"roomId": self.id, "seq": seq})
 
     # -- periodic work ---------------------------------------------------------------------
@@ -256,9 +300,11 @@ class LiveRoom:
         canvas.track(room.doc, room.head)
 
     # -- images ------------------------------------------------------------------------------
-    def add_image(self, image: StoredImage) -> None:
-        """Hold ``image`` for this room (shared by sha256 with other rooms)."""
+    def add_image(self, image: StoredImage) -> Future[None] | None:
+        """Hold ``image`` for this room (shared by sha256 with other rooms); with a store,
+        the future of its write."""
         self.services.images.put(self.id, image)
+        return self.log.image(image) if self.log is not None else None
 
     def images(self) -> dict[str, StoredImage]:
         return self.services.images.room_images(self.id)
@@ -363,7 +409,10 @@ class LiveRoom:
         history.check_new_version(tag, seq)
         state = await self.snapshots.at(seq)  # off the loop for a big room; checked again below
         self._check_open()
-        return history.add_version(tag, seq, self.services.clock() if ts is None else ts, user_id, state=state)
+        version = history.add_version(tag, seq, self.services.clock() if ts is None else ts, user_id, state=state)
+        if self.log is not None:
+            self.log.version(version, next(s for s in history.snapshots if s.seq == seq))
+        return version
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self, code: int, reason: str) -> int:

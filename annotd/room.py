@@ -82,6 +82,8 @@ class Outbound:
     exclude: str | None = None
     noisy: bool = False
     key: str | None = None
+    ack: bool = False
+    """The sender's acknowledgement: with a store, held until the change is durable."""
 
 
 @dataclass(slots=True)
@@ -310,7 +312,7 @@ class Room:
                 event, out = self._sequence(changed, session.user_id, now, session_id)
             if session.v1:
                 out.append(Outbound((session_id,), _json(
-                    {"type": "ack", "seq": event.seq if event else self.head, "changed": event is not None})))
+                    {"type": "ack", "seq": event.seq if event else self.head, "changed": event is not None}), ack=True))
             return event, out
         if kind is yproto.Kind.SYNC_STEP1:
             return None, self._answer_step1(session, msg.payload)

@@ -137,7 +137,8 @@ def persistence(hub: Hub) -> str:
     (``rooms.save_dir``): written to disk at a graceful shutdown only; a crash loses every change
     since the last start. ``durable`` (``rooms.data_dir``): every acknowledged update is on disk.
     A ``data_dir`` server is durable only when its hub writes rooms through the store
-    (``Hub.durable``); until then it is reported as what it really does.
+    (``Hub.durable``: the daemon was handed the open store); otherwise it is reported as what
+    it really does.
     """
     if hub.durable:
         return "durable"

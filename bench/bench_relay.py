@@ -880,6 +880,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--py-spy-native", action="store_true",
                    help="with --py-spy: also sample native frames (uvloop, pycrdt); pauses the server per sample")
     p.add_argument("--cprofile", metavar="DIR", help="run the server under cProfile, one .prof per scenario in DIR")
+    p.add_argument("--data-dir", metavar="DIR", help="run the server with rooms.data_dir in a new folder "
+                   "under DIR per scenario (acks then wait for the commit); default: rooms in memory")
+    p.add_argument("--sync", choices=("full", "batch", "off"), default="full", help="with --data-dir: storage.sync")
     p.add_argument("--root", type=Path, default=ROOT, metavar="TREE",
                    help="run the server from another checkout with this venv (\"before\" figures; default: this one)")
     args = p.parse_args(argv)
@@ -902,7 +905,11 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         if args.py_spy:
             await asyncio.to_thread(Path(args.py_spy).mkdir, parents=True, exist_ok=True)
         waited = await wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else 0.0
-        server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, root=args.root)
+        durable = ""
+        if args.data_dir:  # a fresh store per scenario, in the given folder (its disk is what is measured)
+            folder = Path(args.data_dir) / f"{name}-{time.time_ns()}"
+            durable = f'[rooms]\ndata_dir = "{folder}"\n[storage]\nsync = "{args.sync}"\n'
+        server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, extra_toml=durable, root=args.root)
         try:
             results[name] = await RUNNERS[name](server, args)
             results[name]["waited_for_quiet_s"] = waited

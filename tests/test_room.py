@@ -78,7 +78,7 @@ def test_duplicate_update_gets_no_seq() -> None:
     room.receive("a", yproto.sync_update(update), now=0)
     ev, out = room.receive("a", yproto.sync_update(update), now=0)
     assert ev is None and room.head == 1
-    assert out == [Outbound(("a",), '{"type":"ack","seq":1,"changed":false}')]
+    assert out == [Outbound(("a",), '{"type":"ack","seq":1,"changed":false}', ack=True)]
 
 
 def test_malformed_update_changes_nothing() -> None:

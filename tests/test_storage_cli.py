@@ -30,7 +30,7 @@ async def test_a_second_daemon_on_the_data_dir_exits_2_naming_the_first(tmp_path
         async with asyncio.timeout(T):
             _, err = await first.communicate()
     assert first.returncode == 0
-    assert b"data_dir opened" in err and b"rooms are not written to it yet" in err
+    assert b"data_dir opened" in err and b"rooms are kept on disk" in err
     third, _, _ = await start_serve("--data-dir", str(folder))  # released at exit
     third.send_signal(signal.SIGTERM)
     async with asyncio.timeout(T):

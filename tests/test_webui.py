@@ -12,13 +12,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from annotd import origins
+from annotd import datadir, origins
 from annotd.daemon import Daemon
 from annotd.errors import InvalidParams
 from annotd.presence import validate_presence
 from annotd.render.fonts import font_path
 
-from .conftest import DaemonFactory
+from .conftest import DaemonFactory, daemon_config
 from .helpers import T, create_room
 
 
@@ -109,20 +109,30 @@ async def test_client_config(daemon: Daemon, http: aiohttp.ClientSession) -> Non
 async def test_client_config_and_the_missing_room_page_say_how_rooms_are_kept(
         make_daemon: DaemonFactory, tmp_path: Path) -> None:
     """The page repeats what the server reports, so the report must match the configuration:
-    in memory by default, saved at a clean shutdown with rooms.save_dir, and in memory with a
-    rooms.data_dir whose rooms are not written through the store."""
+    in memory by default, saved at a clean shutdown with rooms.save_dir, and durable only
+    when the daemon writes its rooms through an open store: a rooms.data_dir in the
+    configuration alone (no store handed to the daemon) writes nothing and says so."""
     plain = await make_daemon()
     saving = await make_daemon(rooms={"save_dir": str(tmp_path / "saved")})
-    # an open data_dir whose rooms are not yet written through keeps rooms in memory only
-    stored = await make_daemon(rooms={"data_dir": str(tmp_path / "data")})
-    for d, expected, words in ((plain, "memory", "keeps rooms in memory only"),
-                               (saving, "save_on_shutdown", "saves rooms to disk only when it shuts down cleanly"),
-                               (stored, "memory", "keeps rooms in memory only")):
-        async with aiohttp.ClientSession(base_url=d.http_url) as http:
-            cfg = await (await http.get("/v1/client-config")).json()
-            assert cfg["persistence"] == expected
-            missing = await http.get("/r/gone")
-            assert missing.status == 404 and words in await missing.text()
+    unopened = await make_daemon(rooms={"data_dir": str(tmp_path / "unopened")})
+    cfg = daemon_config(rooms={"data_dir": str(tmp_path / "data")})
+    store = datadir.open_store(cfg)
+    stored = Daemon(cfg, store=store)
+    await stored.start()
+    try:
+        for d, expected, words in ((plain, "memory", "keeps rooms in memory only"),
+                                   (saving, "save_on_shutdown", "saves rooms to disk only when it shuts down cleanly"),
+                                   (unopened, "memory", "keeps rooms in memory only"),
+                                   (stored, "durable", "It may have been deleted.")):
+            async with aiohttp.ClientSession(base_url=d.http_url) as http:
+                got = await (await http.get("/v1/client-config")).json()
+                assert got["persistence"] == expected
+                missing = await http.get("/r/gone")
+                assert missing.status == 404 and words in await missing.text()
+    finally:
+        await stored.stop()
+        assert store is not None
+        store.close()
 
 
 async def test_rooms_report_their_last_change(daemon: Daemon, http: aiohttp.ClientSession) -> None:

@@ -98,7 +98,9 @@ class SnapshotList(TypedDict):
 @command("rooms.create", method="POST", path="/v1/rooms", status=201, result=RoomInfo)
 async def create(hub: Hub, p: CreateRoom, caller: Caller) -> dict[str, Any]:
     """Create a room (optionally with a chosen id); a taken id is a conflict."""
-    return room_json(hub.create_room(p.id, p.name))
+    live = hub.create_room(p.id, p.name)
+    await live.durable()  # with a store: answered once the room is on disk
+    return room_json(live)
 
 
 @command("rooms.list", method="GET", path="/v1/rooms", result=RoomList)
