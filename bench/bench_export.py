@@ -56,7 +56,7 @@ import aiohttp
 
 from annotd.canvas import ops
 from annotd.canvas.codec import annotation_to_fields
-from annotd.client import RoomClient
+from annotd.client.roomclient import RoomClient
 
 from . import bench_relay
 from .bench_render import base_image, scene
@@ -147,9 +147,9 @@ def worker_ratio(runs: int) -> dict[str, Any]:
 
     from PIL import Image
 
-    from annotd.docstate import StateParts, sha256
-    from annotd.exports.worker import Rendered, render_export
+    from annotd.base.docstate import StateParts, sha256
     from annotd.render import RenderOptions
+    from annotd.services.renders.worker import Rendered, render_export
 
     from .bench_memory import state
 

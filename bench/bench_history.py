@@ -25,10 +25,10 @@ from typing import Any
 
 from pycrdt import Doc
 
+from annotd.base.config import Config
 from annotd.canvas import ops
 from annotd.canvas.view import build_view
-from annotd.config import Config
-from annotd.room import Room, RoomLimits
+from annotd.core.room import Room, RoomLimits
 
 TYPES = ("rect", "ellipse", "text", "arrow", "freehand")
 

@@ -42,8 +42,8 @@ CASES = {  # output size -> (base width, base height, base format, scale)
 
 _CHILD = """
 import json, resource, sys, time
-from annotd.docstate import StateParts, sha256
-from annotd.exports.worker import render_export
+from annotd.base.docstate import StateParts, sha256
+from annotd.services.renders.worker import render_export
 from annotd.render import RenderOptions
 
 def status(key):

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from websockets.frames import Frame, Opcode
 
-from annotd import yproto
-from annotd.looplag import LagMonitor, LagWindow, lateness
-from annotd.metrics import RELAY_BUCKETS, RELAY_SAMPLE_EVERY, Metrics
-from annotd.wsconn import wire
+from annotd.base.looplag import LagMonitor, LagWindow, lateness
+from annotd.base.metrics import RELAY_BUCKETS, RELAY_SAMPLE_EVERY, Metrics
+from annotd.core import yproto
+from annotd.net.wsconn import wire
 
 
 def per_call(fn: Callable[[], object], number: int, repeat: int) -> float:
@@ -134,7 +134,7 @@ def main() -> None:
         lambda: rooms_log.isEnabledFor(logging.DEBUG), args.number, args.repeat)
     results["debug line off: a flag read once (before)"] = per_call(lambda: services.debug, args.number, args.repeat)
     update = bytes(range(40))
-    results["frame one 40-byte message: annotd.wsconn.wire"] = per_call(lambda: wire(update), args.number,
+    results["frame one 40-byte message: annotd.net.wsconn.wire"] = per_call(lambda: wire(update), args.number,
                                                                           args.repeat)
     results["frame one 40-byte message: websockets Frame.serialize (before)"] = per_call(
         lambda: Frame(Opcode.BINARY, update).serialize(mask=False), args.number, args.repeat)

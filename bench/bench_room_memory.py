@@ -32,7 +32,7 @@ from typing import Any
 import aiohttp
 from pycrdt import Doc, Map, Text
 
-from annotd.client import RoomClient
+from annotd.client.roomclient import RoomClient
 
 from .bench_relay import ROOT, Server
 from .probes import json_request, load_avg, proc_sample
@@ -94,10 +94,10 @@ async def external(args: argparse.Namespace) -> dict[str, Any]:
 async def inprocess(args: argparse.Namespace) -> dict[str, Any]:
     import tracemalloc
 
-    from annotd import memtrim
-    from annotd.config import Config
-    from annotd.daemon import Daemon
-    from annotd.room import Room
+    from annotd.base import memtrim
+    from annotd.base.config import Config
+    from annotd.core.room import Room
+    from annotd.process.daemon import Daemon
 
     cfg = Config().replace("server", ws_port=0, http_port=0, use_uvloop=False)
     daemon = Daemon(cfg)

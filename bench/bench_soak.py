@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 from pycrdt import Map, Text
 
-from annotd.client import RoomClient
+from annotd.client.roomclient import RoomClient
 
 from .bench_relay import ROOT, Server
 from .probes import ProbeProcess, json_request, load_avg, proc_sample

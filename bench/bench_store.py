@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from annotd.config import StorageConfig  # noqa: E402
-from annotd.history import Event, Snapshot  # noqa: E402
+from annotd.base.config import StorageConfig  # noqa: E402
+from annotd.core.history import Event, Snapshot  # noqa: E402
 from annotd.storage import RoomRecord, SqliteStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +123,7 @@ def hwm_mb():
     return int(line.split()[1]) // 1024
 t0 = time.perf_counter()
 from pathlib import Path
-from annotd.config import StorageConfig
+from annotd.base.config import StorageConfig
 from annotd.storage import SqliteStore
 t1 = time.perf_counter()
 s = SqliteStore(Path(sys.argv[1]), StorageConfig(quick_check=sys.argv[2] == "1"))

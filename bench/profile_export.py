@@ -15,9 +15,9 @@ import argparse
 import hashlib
 import io
 
-from annotd.docstate import StateParts, sha256
-from annotd.exports.worker import render_export
+from annotd.base.docstate import StateParts, sha256
 from annotd.render import RenderOptions
+from annotd.services.renders.worker import render_export
 
 from .bench_memory import state
 from .bench_render import base_image

@@ -28,12 +28,12 @@ from typing import Any
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from annotd.config import Config
-from annotd.hub import Hub
-from annotd.liveroom import LiveRoom
-from annotd.room import Room, RoomLimits
-from annotd.wsconn import WRITE_LIMIT, Connection
-from annotd.wsserver import WsServer
+from annotd.base.config import Config
+from annotd.core.room import Room, RoomLimits
+from annotd.live.hub import Hub
+from annotd.live.liveroom import LiveRoom
+from annotd.net.wsconn import WRITE_LIMIT, Connection
+from annotd.net.wsserver import WsServer
 from bench.bench_relay import move_updates
 
 N = 3000

@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 import uvloop
 
-from annotd.client import RoomClient
-from annotd.config import Config
-from annotd.daemon import Daemon
+from annotd.base.config import Config
+from annotd.client.roomclient import RoomClient
+from annotd.process.daemon import Daemon
 
 from .helpers import Open
 from .nodepeer import NodePeer, Peers, node_binary

@@ -37,8 +37,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.protocol import State
 
-from annotd import yproto
-from annotd.client import RoomClient, RpcError
+from annotd.client.roomclient import RoomClient, RpcError
+from annotd.core import yproto
 
 BAD_FRAMES: list[tuple[str, bytes, int]] = [
     ("empty", b"", 1002),

@@ -14,9 +14,9 @@ import orjson
 from pycrdt import Doc, Map
 from websockets.asyncio.client import connect
 
-from annotd.client import RoomClient
-from annotd.daemon import Daemon
-from annotd.room import Room
+from annotd.client.roomclient import RoomClient
+from annotd.core.room import Room
+from annotd.process.daemon import Daemon
 
 T = 30.0
 """Generous bound on one awaited event: CI is a loaded 2-core machine (node peers, renders)."""

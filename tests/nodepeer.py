@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import pytest
 
-from annotd.daemon import Daemon
+from annotd.process.daemon import Daemon
 
 from .helpers import T
 

@@ -49,8 +49,8 @@ def _writer(path: Path, sync: str) -> None:
     import threading
     from concurrent.futures import Future
 
-    from annotd.config import StorageConfig
-    from annotd.history import Event, Snapshot
+    from annotd.base.config import StorageConfig
+    from annotd.core.history import Event, Snapshot
     from annotd.storage import RoomRecord, SqliteStore
 
     store = SqliteStore(path, StorageConfig(sync=sync))
@@ -157,7 +157,7 @@ def verify(folder: Path, acked: dict[str, int], checked: dict[str, int]) -> list
     The file is checked whole (``quick_check``) and each room's loadable tail by its
     checksums; event contents are compared from ``checked`` on (what earlier rounds
     compared is covered by the checksums and contiguity checks of ``load_room``)."""
-    from annotd.config import StorageConfig
+    from annotd.base.config import StorageConfig
     from annotd.storage import SqliteStore
 
     problems: list[str] = []

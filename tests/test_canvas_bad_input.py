@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from annotd.client import RoomClient, RpcError
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RoomClient, RpcError
+from annotd.process.daemon import Daemon
 
 from .helpers import (
     Open,

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from annotd.base.errors import Conflict, Forbidden, InvalidParams, LimitReached, NotFound
 from annotd.canvas import ops, schema
 from annotd.canvas.codec import annotation_to_json, view_to_json
 from annotd.canvas.live import LiveCanvas
 from annotd.canvas.view import build_view
-from annotd.errors import Conflict, Forbidden, InvalidParams, LimitReached, NotFound
 
 SHA = "ab" * 32
 

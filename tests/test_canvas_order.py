@@ -8,8 +8,8 @@ import asyncio
 import aiohttp
 
 from annotd.canvas.fractional import key_between
-from annotd.client import RoomClient, RpcError
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RoomClient, RpcError
+from annotd.process.daemon import Daemon
 
 from .helpers import (
     Open,

@@ -2,7 +2,7 @@
 JSON-RPC on room sockets), an *unmodified* npm ``y-websocket`` client (``tests/nodepeer.py``)
 writing the document the way protocol.md's "Document schema" tells frontend developers to
 (nested ``Y.Map`` per annotation, nested ``Y.Map`` style), and the Python
-:class:`~annotd.client.RoomClient` (annotd.v1), whose ``Doc`` is a replica. Whatever one of
+:class:`~annotd.client.roomclient.RoomClient` (annotd.v1), whose ``Doc`` is a replica. Whatever one of
 them creates or changes, the other two see exactly.
 
 Synchronisation is by awaited events only (``flush``, ``wait_for_seq``, ``wait_until``,
@@ -15,8 +15,8 @@ import aiohttp
 from pycrdt import Map
 
 from annotd.canvas.fractional import key_between
-from annotd.client import RoomClient
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RoomClient
+from annotd.process.daemon import Daemon
 
 from .helpers import J, Open, annotations_of, create_room, expect_fields, nested, ok, rest, settle, stored, wait_doc, within
 from .nodepeer import NodePeer, Peers, stock_peer

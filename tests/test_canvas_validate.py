@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from annotd.base.errors import InvalidParams
 from annotd.canvas import schema
 from annotd.canvas.validate import (
     validate_anchor,
@@ -15,7 +16,6 @@ from annotd.canvas.validate import (
     validate_id,
     validate_image_ref,
 )
-from annotd.errors import InvalidParams
 
 
 def field_of(fn: Any, *args: Any) -> str:

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from annotd.base.identifiers import is_id
 from annotd.canvas import ops, schema
 from annotd.canvas.codec import annotation_to_json, view_to_json
 from annotd.canvas.view import ViewBuilder, build_view
-from annotd.identifiers import is_id
 
 
 def raw_doc(annotations: dict[str, Any]) -> pycrdt.Doc:

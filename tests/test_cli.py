@@ -14,7 +14,7 @@ from pycrdt import Doc, Map
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from annotd import yproto
+from annotd.core import yproto
 
 from .helpers import T
 

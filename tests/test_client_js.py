@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from annotd import clientgen
-from annotd.errors import CLOSE_CODES
+from annotd.base.errors import CLOSE_CODES
+from annotd.cli import clientgen
 
 SDK = Path(__file__).resolve().parent.parent / "clients" / "js"
 
@@ -30,7 +30,7 @@ def sdk_node() -> str:
 
 
 def test_generated_files_are_fresh() -> None:
-    assert clientgen.stale() == [], "run: python -m annotd.clientgen, and commit clients/js/src/generated/"
+    assert clientgen.stale() == [], "run: python -m annotd.cli.clientgen, and commit clients/js/src/generated/"
 
 
 def test_generated_constants_say_4413_is_final() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from annotd.daemon import Daemon
+from annotd.process.daemon import Daemon
 
 from .helpers import create_room
 from .test_client_js import SDK, sdk_node

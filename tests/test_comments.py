@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from pycrdt import Map
 
-from annotd.client import RpcError
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RpcError
+from annotd.process.daemon import Daemon
 
 from .conftest import DaemonFactory
 from .helpers import (

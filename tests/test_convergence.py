@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Map
 
-from annotd.client import RoomClient
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RoomClient
+from annotd.process.daemon import Daemon
 
 from .conftest import daemon_config
 

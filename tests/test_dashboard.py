@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from annotd.daemon import Daemon
+from annotd.process.daemon import Daemon
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "docs" / "grafana-dashboard.json"
 PANEL_TYPES = {"timeseries", "heatmap", "stat", "gauge", "bargauge", "table", "text"}

@@ -7,16 +7,16 @@ import re
 import tomllib
 from pathlib import Path
 
-from annotd import errors
-from annotd.config import Config, load
-from annotd.docgen import methods_markdown
+from annotd.base import errors
+from annotd.base.config import Config, load
+from annotd.cli.docgen import methods_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_protocol_md_method_reference_is_current() -> None:
     text = (ROOT / "protocol.md").read_text()
-    assert methods_markdown() in text, "run: python -m annotd.docgen, and paste into protocol.md"
+    assert methods_markdown() in text, "run: python -m annotd.cli.docgen, and paste into protocol.md"
 
 
 def test_protocol_md_lists_every_close_code() -> None:

@@ -16,9 +16,10 @@ import pytest
 from pycrdt import Doc, Map
 from websockets.asyncio.client import ClientConnection, connect
 
-from annotd import datadir, yproto
-from annotd.client import RoomClient
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RoomClient
+from annotd.core import yproto
+from annotd.process import datadir
+from annotd.process.daemon import Daemon
 from annotd.storage import SqliteStore
 from annotd.storage.writer import Op
 

@@ -17,7 +17,7 @@ import aiohttp
 from pycrdt import Doc, Map
 from websockets.protocol import State
 
-from annotd.client import RoomClient
+from annotd.client.roomclient import RoomClient
 
 from .helpers import T
 from .test_cli import start_serve

@@ -19,10 +19,10 @@ from pycrdt import Doc, Map
 
 from annotd.canvas.ops import upsert_annotation
 from annotd.canvas.view import build_view
-from annotd.client import RoomClient, RpcError
-from annotd.daemon import Daemon
-from annotd.exports import Job
+from annotd.client.roomclient import RoomClient, RpcError
+from annotd.process.daemon import Daemon
 from annotd.render import RenderOptions, render
+from annotd.services.renders import Job
 
 from .helpers import Open, T, create_room, run_annotd
 
@@ -588,7 +588,7 @@ async def test_stop_cancels_a_job_still_running_at_the_deadline(make_daemon: Cal
     ({"max_output_pixels": 0}, "export.max_output_pixels: must be at least 1"),
 ])
 def test_export_config_is_checked(export_cfg: dict[str, Any], message: str) -> None:
-    from annotd.config import ConfigError, from_mapping
+    from annotd.base.config import ConfigError, from_mapping
 
     with pytest.raises(ConfigError, match=message):
         from_mapping({"export": export_cfg})

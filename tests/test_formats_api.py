@@ -17,8 +17,8 @@ from PIL import Image
 from websockets.asyncio.client import connect
 
 from annotd.canvas.view import build_view
-from annotd.daemon import Daemon
-from annotd.formats_cli import export_data, import_data, load_room, save_room
+from annotd.cli.formats import export_data, import_data, load_room, save_room
+from annotd.process.daemon import Daemon
 from tests.conftest import DaemonFactory
 from tests.helpers import T, create_room, run_annotd
 

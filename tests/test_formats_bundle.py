@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 from pycrdt import Doc
 
-from annotd import images
+from annotd.base.errors import InvalidParams, PayloadTooLarge
 from annotd.canvas import ops as mut
 from annotd.canvas.view import build_view
-from annotd.errors import InvalidParams, PayloadTooLarge
+from annotd.core import images
 from annotd.formats.bundle import Bundle, BundleLimits, read_bundle, write_bundle
 from annotd.formats.restore import SavedVersion, encode_room, plan_load
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pycrdt import Doc
 
+from annotd.base.errors import InvalidParams
 from annotd.canvas import ops as mut
 from annotd.canvas.view import build_view
-from annotd.errors import InvalidParams
 from annotd.formats.coco import normalize_categories, parse_coco, to_coco
 from annotd.formats.plan import apply_plan
 from tests.format_samples import IMAGE, rich_doc

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc
 
+from annotd.base.errors import AnnotdError
 from annotd.canvas import ops as mut
-from annotd.errors import AnnotdError
 from annotd.formats.bundle import read_bundle
 from annotd.formats.coco import parse_coco
 from annotd.formats.plan import ImportPlan, apply_plan

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from pycrdt import Doc
 
+from annotd.base.errors import InvalidParams
 from annotd.canvas import ops as mut
 from annotd.canvas.view import build_view
-from annotd.errors import InvalidParams
 from annotd.formats.coco import parse_coco
 from annotd.formats.plan import LABEL_HEIGHT, apply_plan
 from annotd.formats.w3c import EXTENSION, to_page

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pycrdt import Doc
 
+from annotd.base.errors import InvalidParams, LimitReached
 from annotd.canvas import ops as mut
 from annotd.canvas.view import build_view
-from annotd.errors import InvalidParams, LimitReached
 from annotd.formats.geometry import ELLIPSE_POINTS, absolute_points, ellipse_points
 from annotd.formats.plan import apply_plan
 from annotd.formats.w3c import to_page

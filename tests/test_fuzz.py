@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from annotd.daemon import Daemon
+from annotd.process.daemon import Daemon
 
 from .fuzzing import Fuzzer, content
 

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from annotd.daemon import Daemon
-from annotd.openapi import document
+from annotd.net.openapi import document
+from annotd.process.daemon import Daemon
 
 from .helpers import T, within
 from .nodepeer import INTEROP, node_binary

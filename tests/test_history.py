@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Map
 
-from annotd import yproto
-from annotd.config import Config
-from annotd.errors import Conflict, Gone, InvalidParams, NotFound
-from annotd.history import History
-from annotd.room import Room, RoomLimits
+from annotd.base.config import Config
+from annotd.base.errors import Conflict, Gone, InvalidParams, NotFound
+from annotd.core import yproto
+from annotd.core.history import History
+from annotd.core.room import Room, RoomLimits
 
 
 def room_with_writer(**limits: object) -> Room:

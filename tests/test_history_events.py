@@ -14,9 +14,9 @@ import pytest
 from pycrdt import Doc, Map
 
 from annotd.canvas.changes import describe
-from annotd.client import RoomClient, RpcError
-from annotd.daemon import Daemon
-from annotd.history import Event
+from annotd.client.roomclient import RoomClient, RpcError
+from annotd.core.history import Event
+from annotd.process.daemon import Daemon
 from tests.conftest import DaemonFactory
 
 from .helpers import clients_on, create_room, ok, rest, within

@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from annotd.config import Config, ConfigError
-from annotd.daemon import Daemon
-from annotd.hosts import HostPolicy, hostname
+from annotd.base.config import Config, ConfigError
+from annotd.base.hosts import HostPolicy, hostname
+from annotd.process.daemon import Daemon
 from tests.conftest import DaemonFactory
 
 from .helpers import T, create_room
@@ -196,11 +196,11 @@ async def test_ws_handshake_accepts_loopback_hosts(daemon: Daemon, host: str) ->
 def test_cli_option_and_env_replace_the_list(monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    import annotd.app
-    from annotd.cli import main
+    import annotd.process.app
+    from annotd.cli.main import main
 
     seen: list[Config] = []
-    monkeypatch.setattr(annotd.app, "run", lambda cfg: seen.append(cfg) or 0)
+    monkeypatch.setattr(annotd.process.app, "run", lambda cfg: seen.append(cfg) or 0)
     runner = CliRunner()
     assert runner.invoke(main, ["serve", "--allowed-host", "a.example", "--allowed-host", ".b.example"]).exit_code == 0
     assert runner.invoke(main, ["serve"], env={"ANNOTD_SERVE_ALLOWED_HOST": "c.example d.example"}).exit_code == 0

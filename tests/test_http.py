@@ -15,7 +15,7 @@ from PIL import Image
 from websockets.asyncio.client import connect
 
 from annotd.commands import REGISTRY
-from annotd.daemon import Daemon
+from annotd.process.daemon import Daemon
 
 
 def png(w: int = 40, h: int = 30, color: tuple[int, int, int] = (200, 10, 10)) -> bytes:
@@ -225,7 +225,7 @@ async def test_rpc_batch_limit(make_daemon: Any) -> None:
 
 
 def test_deliveries_rate_from_samples() -> None:
-    from annotd.metrics import Metrics
+    from annotd.base.metrics import Metrics
 
     m = Metrics()
     m.sample(100.0)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from annotd.errors import InvalidParams
-from annotd.identifiers import check_room_id, check_tag
+from annotd.base.errors import InvalidParams
+from annotd.base.identifiers import check_room_id, check_tag
 
 
 @pytest.mark.parametrize("tag", ["", " v1", "v1 ", "x" * 65, "a\nb", 3])

@@ -1,4 +1,4 @@
-"""Imports are built in the state worker and applied in bounded batches (annotd.imports):
+"""Imports are built in the state worker and applied in bounded batches (annotd.roomfiles.imports):
 what lands, how big each applied update is, what a refusal leaves behind."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from pycrdt import Map
 
-from annotd.client import RoomClient
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RoomClient
+from annotd.process.daemon import Daemon
 
 from .conftest import DaemonFactory
 from .helpers import create_room, settle
@@ -78,7 +78,7 @@ async def test_a_refused_file_names_the_field_and_leaves_the_worker_usable(daemo
 
 @pytest.mark.parametrize("size", [0, 1e-300, 1e308, -1e308, 2.5, "640", True])
 def test_coco_image_sizes_that_are_not_pixels_are_refused_naming_the_field(size: Any) -> None:
-    from annotd.errors import InvalidParams
+    from annotd.base.errors import InvalidParams
     from annotd.formats.coco import parse_coco
 
     coco = {"images": [{"id": 7, "width": 640, "height": 480}, {"id": 8, "width": size, "height": 480}],
@@ -91,7 +91,7 @@ def test_coco_image_sizes_that_are_not_pixels_are_refused_naming_the_field(size:
 
 
 def test_a_manifest_format_version_of_the_wrong_type_says_so() -> None:
-    from annotd.errors import InvalidParams
+    from annotd.base.errors import InvalidParams
     from annotd.formats.bundle import FORMAT, _check_header
 
     with pytest.raises(InvalidParams) as exc:

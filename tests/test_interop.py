@@ -4,7 +4,7 @@ annotd promises that an *unmodified* browser client syncs documents and awarenes
 over ``ws://host:port/v1/ws/rooms/<room>``. Only the real npm packages can prove that, so
 these tests drive ``tests/interop/peer.mjs`` (pinned versions in
 ``tests/interop/package-lock.json``; see ``tests/nodepeer.py``) next to the Python
-annotd.v1 :class:`~annotd.client.RoomClient`, against a real daemon on port 0.
+annotd.v1 :class:`~annotd.client.roomclient.RoomClient`, against a real daemon on port 0.
 
 Synchronisation is by awaiting specific lines or document states (``asyncio.timeout``),
 never by sleeping. Node and the npm packages are a hard requirement (see ``tests/nodepeer.py``).
@@ -22,8 +22,8 @@ import orjson
 from PIL import Image
 from pycrdt import Decoder, Doc, Encoder, Map
 
-from annotd import yproto
-from annotd.daemon import Daemon
+from annotd.core import yproto
+from annotd.process.daemon import Daemon
 
 from .conftest import DaemonFactory
 from .helpers import Open, annotations_of, create_room, until_doc

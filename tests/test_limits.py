@@ -21,10 +21,10 @@ from pycrdt import Doc, Map, Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from annotd import yproto
-from annotd.client import RoomClient, RpcError
-from annotd.daemon import Daemon
-from annotd.readbudget import ReadBudget
+from annotd.client.roomclient import RoomClient, RpcError
+from annotd.core import yproto
+from annotd.net.readbudget import ReadBudget
+from annotd.process.daemon import Daemon
 
 from .helpers import T, annotations_of, rest, room_and_client, within
 

@@ -15,14 +15,14 @@ import aiohttp
 import pytest
 from pycrdt import Doc, Map
 
-from annotd import liveroom
+from annotd.base.config import Config
+from annotd.base.errors import DocumentTooLarge, MalformedFrame, RoomNotFound
 from annotd.canvas import ops
-from annotd.config import Config
-from annotd.daemon import Daemon
-from annotd.errors import DocumentTooLarge, MalformedFrame, RoomNotFound
-from annotd.hub import Hub
-from annotd.liveroom import LiveRoom
-from annotd.room import Outbound
+from annotd.core.room import Outbound
+from annotd.live import liveroom
+from annotd.live.hub import Hub
+from annotd.live.liveroom import LiveRoom
+from annotd.process.daemon import Daemon
 
 from .helpers import annotations_of, ok, room_and_client, within
 

@@ -8,8 +8,8 @@ import time
 
 import aiohttp
 
-from annotd.daemon import Daemon
-from annotd.looplag import LagMonitor, LagWindow, lateness
+from annotd.base.looplag import LagMonitor, LagWindow, lateness
+from annotd.process.daemon import Daemon
 
 from .helpers import within
 

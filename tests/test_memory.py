@@ -22,9 +22,9 @@ import orjson
 from pycrdt import Map, Text
 from websockets.asyncio.client import connect
 
-from annotd import memtrim
-from annotd.client import RoomClient
-from annotd.daemon import Daemon
+from annotd.base import memtrim
+from annotd.client.roomclient import RoomClient
+from annotd.process.daemon import Daemon
 
 from .helpers import T, ok, within
 from .test_cli import start_serve

@@ -16,10 +16,10 @@ from pycrdt import Map
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from annotd import metrics as metrics_mod
-from annotd.client import RoomClient
-from annotd.daemon import Daemon
-from annotd.metrics import RELAY_SAMPLE_EVERY, Metrics
+from annotd.base import metrics as metrics_mod
+from annotd.base.metrics import RELAY_SAMPLE_EVERY, Metrics
+from annotd.client.roomclient import RoomClient
+from annotd.process.daemon import Daemon
 
 from .helpers import T, create_room, settle, within
 

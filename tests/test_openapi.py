@@ -15,13 +15,13 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 from PIL import Image
 
-from annotd import httpserver, webui
 from annotd.canvas import schema
 from annotd.canvas.jsontypes import AnchorInput, AnnotationPatch, StylePatch
 from annotd.canvas.validate import validate_anchor
 from annotd.commands import REGISTRY
-from annotd.daemon import Daemon
-from annotd.openapi import document
+from annotd.net import httpserver, webui
+from annotd.net.openapi import document
+from annotd.process.daemon import Daemon
 
 from .helpers import T, create_room
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from annotd.errors import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW
-from annotd.outbox import Offer, Outbox
+from annotd.base.errors import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW
+from annotd.net.outbox import Offer, Outbox
 
 WINDOW = 0.012
 

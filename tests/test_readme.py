@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 from PIL import Image
 
-from annotd.daemon import Daemon
+from annotd.process.daemon import Daemon
 
 from .helpers import T
 

@@ -279,7 +279,7 @@ def test_without_the_debian_fonts_exports_still_run_and_serve_warns(
 ) -> None:
     """A machine without fonts-noto-core/-cjk/symbola: the fallback list skips what is not
     installed (those scripts show the primary face's box), and ``annotd serve`` says so."""
-    from annotd import app
+    from annotd.process import app
 
     gone = replace(fonts_mod.FALLBACK[2], relpath=str(tmp_path / "NotoSansHebrew-Regular.ttf"),
                    bold=str(tmp_path / "NotoSansHebrew-Bold.ttf"))

@@ -8,10 +8,10 @@ import orjson
 import pytest
 from pycrdt import Decoder, Doc, Map
 
-from annotd import yproto
-from annotd.config import Config
-from annotd.errors import InvalidParams, LimitReached, MalformedFrame
-from annotd.room import Outbound, Room, RoomLimits
+from annotd.base.config import Config
+from annotd.base.errors import InvalidParams, LimitReached, MalformedFrame
+from annotd.core import yproto
+from annotd.core.room import Outbound, Room, RoomLimits
 
 
 def edit(doc: Doc, key: str, value: object) -> bytes:

@@ -171,7 +171,7 @@ async def test_a_room_not_saved_exits_4_and_names_it(tmp_path: Path) -> None:
 async def test_start_up_warns_about_a_file_older_than_a_failed_save(make_daemon: DaemonFactory, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
-    from annotd import savedir
+    from annotd.roomfiles import savedir
 
     save = tmp_path / "rooms"
     d = await make_daemon(rooms={"save_dir": str(save)})

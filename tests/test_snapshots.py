@@ -17,9 +17,9 @@ import aiohttp
 from pycrdt import Doc, Map, Text, create_update_message
 from websockets.asyncio.client import connect
 
-from annotd import yproto
-from annotd.client import RoomClient
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RoomClient
+from annotd.core import yproto
+from annotd.process.daemon import Daemon
 
 from .helpers import T, ok, rest, room_and_client, within
 
@@ -194,7 +194,7 @@ def test_big_frames_are_framed_without_a_copy() -> None:
     """A big message is written as (header, message): the same bytes websockets would frame."""
     from websockets.frames import Frame, Opcode
 
-    from annotd.wsconn import BIG_FRAME, wire
+    from annotd.net.wsconn import BIG_FRAME, wire
 
     for size in (BIG_FRAME, 70_000 * 16, 5 * 2**20 + 3):
         message = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
@@ -209,7 +209,7 @@ def test_every_frame_is_the_bytes_websockets_would_build() -> None:
     binary, byte for byte what websockets' own serializer makes (what clients parse)."""
     from websockets.frames import Frame, Opcode
 
-    from annotd.wsconn import BIG_FRAME, wire
+    from annotd.net.wsconn import BIG_FRAME, wire
 
     for size in (0, 1, 125, 126, 127, 65_535, 65_536, BIG_FRAME - 1):
         binary = b"\x07" * size

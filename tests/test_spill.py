@@ -1,4 +1,4 @@
-"""Big byte strings cross to and from worker processes through files (annotd.spill): the
+"""Big byte strings cross to and from worker processes through files (annotd.base.spill): the
 pool's pipe pickled them holding the GIL (a 200 MB state held the event loop ~125 ms)."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Text
 
-from annotd import spill
-from annotd.docstate import Encoded, StateParts, encode, sha256
-from annotd.exports.worker import Rendered
-from annotd.stateworker import StateWorker
+from annotd.base import spill
+from annotd.base.docstate import Encoded, StateParts, encode, sha256
+from annotd.services.renders.worker import Rendered
+from annotd.services.states import StateWorker
 
 BIG = spill.SPILL_BYTES
 

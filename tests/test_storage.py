@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Map
 
-from annotd import errors
-from annotd.config import Config, ConfigError, StorageConfig
-from annotd.docstate import build_doc
-from annotd.errors import Gone, RoomNotFound, StorageFull
-from annotd.history import Event, Snapshot, Version
-from annotd.images import StoredImage
+from annotd.base import errors
+from annotd.base.config import Config, ConfigError, StorageConfig
+from annotd.base.docstate import build_doc
+from annotd.base.errors import Gone, RoomNotFound, StorageFull
+from annotd.core.history import Event, Snapshot, Version
+from annotd.core.images import StoredImage
 from annotd.storage import RoomRecord, SqliteStore, StoreError, StoreLocked, StoreRefused
 from annotd.storage.schema import connect
 from annotd.storage.writer import Op, Writer

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc
 
-from annotd.config import StorageConfig
-from annotd.errors import StorageFull
-from annotd.history import Event, Snapshot
+from annotd.base.config import StorageConfig
+from annotd.base.errors import StorageFull
+from annotd.core.history import Event, Snapshot
 from annotd.storage import RoomDamaged, RoomRecord, SqliteStore, StoreLocked
 
 from . import storage_crash
@@ -155,7 +155,7 @@ def test_a_bad_page_fails_that_room_only_and_quick_check_reports_it(tmp_path: Pa
 def test_a_second_process_is_refused_naming_the_holder_until_it_dies(tmp_path: Path) -> None:
     folder = tmp_path / "d"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, pathlib\nfrom annotd.config import StorageConfig\n"
+        [sys.executable, "-c", "import sys, pathlib\nfrom annotd.base.config import StorageConfig\n"
          "from annotd.storage import SqliteStore\n"
          f"s = SqliteStore(pathlib.Path({str(folder)!r}), StorageConfig())\nprint('ready', flush=True)\nsys.stdin.read()"],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import aiohttp
 import pytest
 
-from annotd.client import RoomClient, RpcError
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RoomClient, RpcError
+from annotd.process.daemon import Daemon
 
 from .conftest import DaemonFactory
 from .helpers import (

@@ -1,4 +1,4 @@
-"""The web UI on the side port (annotd/webui.py), the origin rules it needs, presence
+"""The web UI on the side port (annotd/net/webui.py), the origin rules it needs, presence
 viewports and the rooms' lastChangeAt."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from annotd import datadir, origins
-from annotd.daemon import Daemon
-from annotd.errors import InvalidParams
-from annotd.presence import validate_presence
+from annotd.base import origins
+from annotd.base.errors import InvalidParams
+from annotd.core.presence import validate_presence
+from annotd.process import datadir
+from annotd.process.daemon import Daemon
 from annotd.render.fonts import font_path
 
 from .conftest import DaemonFactory, daemon_config

@@ -13,9 +13,9 @@ from pycrdt import Doc, Map
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from annotd import yproto
-from annotd.client import RoomClient, RpcError, backoff_delay
-from annotd.daemon import Daemon
+from annotd.client.roomclient import RoomClient, RpcError, backoff_delay
+from annotd.core import yproto
+from annotd.process.daemon import Daemon
 
 from .helpers import Open, T, annotations_of, create_room, room_and_client, settle
 

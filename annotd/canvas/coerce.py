@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from annotd.base.identifiers import COLOR_RE
 from annotd.canvas import schema
 from annotd.canvas.reader import Foreign, YArrayData, YMapData
-from annotd.identifiers import COLOR_RE
 
 MISSING: Any = object()
 

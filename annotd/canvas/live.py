@@ -23,13 +23,13 @@ from typing import Any
 
 import pycrdt
 
+from annotd.base.identifiers import is_id
 from annotd.canvas import schema
 from annotd.canvas.box import box_fractions, box_point
 from annotd.canvas.model import CanvasView
 from annotd.canvas.pins import Pins, anchor_offsets, anchor_position, anchor_target, thread_pins
 from annotd.canvas.reader import read_fields
 from annotd.canvas.view import ViewBuilder, read_annotation
-from annotd.identifiers import is_id
 
 Orphans = dict[str, tuple[str, float, float, tuple[float, float]]]
 """Thread id → (annotation id, offsetX, offsetY, fallback pin)."""

@@ -23,12 +23,12 @@ from typing import Any
 
 import pycrdt
 
+from annotd.base.identifiers import is_id
 from annotd.canvas import schema
 from annotd.canvas.box import box_point
 from annotd.canvas.coerce import MISSING, number
 from annotd.canvas.model import Annotation
 from annotd.canvas.reader import read_fields
-from annotd.identifiers import is_id
 
 Pins = dict[str, tuple[str, tuple[float, float]]]
 """Thread id → (annotation id, pin position)."""

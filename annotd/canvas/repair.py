@@ -24,6 +24,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from annotd.base.identifiers import SHA256_RE, is_id
 from annotd.canvas import schema
 from annotd.canvas.box import box_point
 from annotd.canvas.coerce import MISSING, boolean, choice, color, describe, integer, is_coordinate, number, string
@@ -31,7 +32,6 @@ from annotd.canvas.fractional import FIRST_KEY, is_valid_key
 from annotd.canvas.model import Anchor, Annotation, ImageRef, Message, Point, Style, Thread
 from annotd.canvas.pins import anchor_offsets, anchor_position, anchor_target
 from annotd.canvas.reader import YArrayData, YMapData, YTextData
-from annotd.identifiers import SHA256_RE, is_id
 
 __all__ = ["sanitize_annotation", "sanitize_image", "sanitize_thread"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Final
 
+from annotd.base.identifiers import MAX_USER_ID_LENGTH
 from annotd.canvas.model import (
     ANNOTATION_TYPES,
     ARROWHEADS,
@@ -19,7 +20,6 @@ from annotd.canvas.model import (
     SCHEMA_VERSION,
     Style,
 )
-from annotd.identifiers import MAX_USER_ID_LENGTH
 
 __all__ = [
     "ANNOTATION_TYPES",

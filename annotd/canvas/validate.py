@@ -2,7 +2,7 @@
 
 Why separate from the view: the view *repairs* what raw Yjs clients already wrote (it
 cannot refuse), while the API can and must *refuse*: every error here is an
-:class:`~annotd.errors.InvalidParams` naming the offending field with a dotted path
+:class:`~annotd.base.errors.InvalidParams` naming the offending field with a dotted path
 (``annotation.style.strokeWidth``, ``annotation.points[3]``) so a client can highlight it.
 
 Every function returns a normalized copy (floats for numbers, quantized points, rotation
@@ -16,10 +16,10 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from annotd.base.errors import InvalidParams
+from annotd.base.identifiers import COLOR_RE, SHA256_RE, is_id
 from annotd.canvas import schema
 from annotd.canvas.fractional import is_valid_key
-from annotd.errors import InvalidParams
-from annotd.identifiers import COLOR_RE, SHA256_RE, is_id
 
 __all__ = [
     "validate_anchor",

@@ -1,7 +1,7 @@
 """Every command is defined once: name, typed params, handler and its REST route.
 
-The JSON-RPC dispatcher (:mod:`annotd.rpc`) and the aiohttp side port
-(:mod:`annotd.httpserver`) both read :data:`REGISTRY`, so a command can never exist on
+The JSON-RPC dispatcher (:mod:`annotd.net.rpc`) and the aiohttp side port
+(:mod:`annotd.net.httpserver`) both read :data:`REGISTRY`, so a command can never exist on
 one surface and not the other, nor validate differently. ``/openapi.json`` is generated
 from the same entries.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..live.hub import Hub
 
 P = TypeVar("P")
 

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, TypeVar
 
 from pycrdt import Doc
 
+from ..base.errors import InvalidParams, NotFound
+from ..base.identifiers import ID_PATTERN, TAG_PATTERN
 from ..canvas import ops
 from ..canvas.codec import annotation_to_json, image_json, thread_to_json
 from ..canvas.jsontypes import AnchorInput, Annotation, AnnotationPatch, Image, Message, Thread
 from ..canvas.model import CanvasView
-from ..errors import InvalidParams, NotFound
-from ..identifiers import ID_PATTERN, TAG_PATTERN
 from .base import Caller, command
 from .params import rule
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..live.hub import Hub
 
 T = TypeVar("T")
 

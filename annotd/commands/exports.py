@@ -2,9 +2,9 @@
 
 Every parameter is checked here (types and ranges by the params dataclass, combinations
 by :func:`check_combinations`, seq/tag against the room by
-:meth:`~annotd.exports.ExportService.submit`) before anything is queued, so a bad request
+:meth:`~annotd.services.renders.ExportService.submit`) before anything is queued, so a bad request
 never takes a queue slot. The file itself is downloaded from
-``GET /v1/exports/{jobId}/download`` (an HTTP-only route of :mod:`annotd.httpserver`).
+``GET /v1/exports/{jobId}/download`` (an HTTP-only route of :mod:`annotd.net.httpserver`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
-from ..errors import InvalidParams
-from ..exports.jobs import Status
-from ..identifiers import BACKGROUND_PATTERN, ID_PATTERN, JOB_ID_PATTERN, TAG_PATTERN
+from ..base.errors import InvalidParams
+from ..base.identifiers import BACKGROUND_PATTERN, ID_PATTERN, JOB_ID_PATTERN, TAG_PATTERN
 from ..render.options import (
     CSS_DPI,
     DEFAULT_JPEG_QUALITY,
@@ -27,13 +26,14 @@ from ..render.options import (
     SCALE_MIN,
     RenderOptions,
 )
+from ..services.renders.jobs import Status
 from .base import Caller, command
 from .params import rule
 from .rooms import RoomRef
 
 if TYPE_CHECKING:
     from ..canvas.model import CanvasView
-    from ..hub import Hub
+    from ..live.hub import Hub
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class JobRef:
 def check_combinations(p: CreateExport) -> None:
     """The rules between render parameters (each parameter alone is checked by its
     ``rule``; seq and tag against each other and the room by
-    :meth:`annotd.access.RoomAccess.resolve_seq`)."""
+    :meth:`annotd.live.access.RoomAccess.resolve_seq`)."""
     if p.scale is not None and p.dpi is not None:
         raise InvalidParams("dpi", "give scale or dpi, not both")
     if p.quality is not None and p.format != "jpg":
@@ -161,7 +161,7 @@ async def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> N
     slot (an SVG is vector: not limited). The size is the renderer's own rule
     (:func:`annotd.render.frame.output_size`) on the view at the job's seq: the image's size
     times the scale, or, without an image, the bounds of the content. A big room's view is
-    built off the loop (:meth:`annotd.access.RoomAccess.read`)."""
+    built off the loop (:meth:`annotd.live.access.RoomAccess.read`)."""
     if opts.format == "svg":
         return
     room = hub.room(p.roomId)

@@ -5,7 +5,7 @@ Results that are files: a bundle is a :class:`~annotd.commands.base.Download` (R
 zip itself; JSON-RPC: base64 with size and sha256), a W3C page or a COCO file is a
 :class:`~annotd.commands.base.Document` (REST: the JSON with its media type and a file
 name; JSON-RPC: the JSON object). Exports are converted in a thread; imports are built in
-the state worker process and applied in bounded batches (:mod:`annotd.imports`), each a
+the state worker process and applied in bounded batches (:mod:`annotd.roomfiles.imports`), each a
 sequenced update, so connected clients see them like any other edit.
 """
 
@@ -15,19 +15,19 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
-from .. import bundles
+from ..base.identifiers import ID_PATTERN, TAG_PATTERN
 from ..formats import bundle as bundle_format
 from ..formats import coco, w3c
 from ..formats.coco import normalize_categories
-from ..identifiers import ID_PATTERN, TAG_PATTERN
-from ..imports import run_import
+from ..roomfiles import bundles
+from ..roomfiles.imports import run_import
 from .base import Caller, Document, Download, command
 from .params import rule
 from .rooms import RoomInfo, RoomRef, room_json
 from .versions import VersionInfo, version_json
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..live.hub import Hub
 
 BASE_URL_PATTERN = r"https?://[^\s?#]{1,400}"
 

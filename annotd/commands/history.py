@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from ..identifiers import ID_PATTERN
+from ..base.identifiers import ID_PATTERN
 from .base import Caller, command
 from .params import rule
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..live.hub import Hub
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import orjson
 
-from ..errors import InvalidParams
+from ..base.errors import InvalidParams
 from .jsonschema import Components, split_optional, type_schema
 
 MISSING = dataclasses.MISSING

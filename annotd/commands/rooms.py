@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from ..base.identifiers import ID_PATTERN
 from ..canvas.jsontypes import Image
-from ..identifiers import ID_PATTERN
 from .base import Caller, command
 from .params import rule
 
 if TYPE_CHECKING:
-    from ..access import RoomAccess
-    from ..hub import Hub
+    from ..live.access import RoomAccess
+    from ..live.hub import Hub
 
 
 class RoomInfo(TypedDict):

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from ..base.identifiers import ID_PATTERN, TAG_PATTERN
 from ..canvas import ops
-from ..identifiers import ID_PATTERN, TAG_PATTERN
 from .base import Caller, command
 from .params import rule
 from .rooms import RoomRef
 
 if TYPE_CHECKING:
-    from ..history import Version
-    from ..hub import Hub
+    from ..core.history import Version
+    from ..live.hub import Hub
 
 
 class VersionInfo(TypedDict):

@@ -39,11 +39,12 @@ from typing import Any
 
 import orjson
 
-from .. import __version__, images
+from .. import __version__
+from ..base.errors import AnnotdError, InvalidParams
+from ..base.identifiers import SHA256_RE, TAG_RE, is_id
 from ..canvas.schema import MAX_USER_LENGTH, SCHEMA_VERSION
-from ..errors import AnnotdError, InvalidParams
-from ..identifiers import SHA256_RE, TAG_RE, is_id
-from ..images import StoredImage
+from ..core import images
+from ..core.images import StoredImage
 from .safezip import SafeZip, ZipLimits
 
 FORMAT = "annotd.bundle"

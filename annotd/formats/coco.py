@@ -28,12 +28,12 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from ..base.errors import InvalidParams
+from ..base.identifiers import COLOR_RE
 from ..canvas import schema as S
 from ..canvas.box import Pt, bbox
 from ..canvas.model import Annotation, CanvasView
 from ..canvas.validate import validate_annotation_create
-from ..errors import InvalidParams
-from ..identifiers import COLOR_RE
 from .geometry import outline, polygon_area
 from .plan import DraftAnnotation, ImportPlan, check_importable, label_draft
 

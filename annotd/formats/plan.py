@@ -21,12 +21,12 @@ from typing import Any
 
 import pycrdt
 
+from ..base.errors import InvalidParams, LimitReached
 from ..canvas import ops
 from ..canvas import schema as S
 from ..canvas.fractional import is_valid_key, n_keys_between
 from ..canvas.reader import read_fields
 from ..canvas.validate import validate_anchor, validate_annotation_create, validate_body, validate_user
-from ..errors import InvalidParams, LimitReached
 
 
 @dataclass(slots=True)

@@ -18,13 +18,13 @@ from typing import Any
 
 from pycrdt import Doc, TransactionEvent
 
+from ..base.errors import InvalidParams
+from ..base.identifiers import SHA256_RE
 from ..canvas import schema as S
 from ..canvas.codec import view_to_json
 from ..canvas.reader import read_root
 from ..canvas.view import build_view
-from ..errors import InvalidParams
-from ..identifiers import SHA256_RE
-from ..images import StoredImage
+from ..core.images import StoredImage
 from .bundle import Bundle, BundleVersion, write_bundle
 
 EMPTY_UPDATE = b"\x00\x00"

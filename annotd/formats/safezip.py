@@ -12,8 +12,8 @@ check runs *before* the expensive step it protects:
 4. while inflating an entry, the actual bytes against its declared size (a lying header
    stops at the first extra chunk), and the CRC (checked by ``zipfile`` at the end).
 
-Errors are :class:`~annotd.errors.PayloadTooLarge` (413) for limits and
-:class:`~annotd.errors.InvalidParams` (422) naming ``bundle`` or ``bundle.<entry>`` for
+Errors are :class:`~annotd.base.errors.PayloadTooLarge` (413) for limits and
+:class:`~annotd.base.errors.InvalidParams` (422) naming ``bundle`` or ``bundle.<entry>`` for
 anything malformed.
 """
 
@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from ..errors import InvalidParams, PayloadTooLarge
+from ..base.errors import InvalidParams, PayloadTooLarge
 
 EOCD_SIGNATURE = b"PK\x05\x06"
 EOCD_SIZE = 22

@@ -27,10 +27,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..base.errors import InvalidParams
+from ..base.identifiers import is_id
 from ..canvas import schema as S
 from ..canvas.validate import validate_anchor, validate_annotation_create, validate_body
-from ..errors import InvalidParams
-from ..identifiers import is_id
 from .agree import TOLERANCE_PX, agrees, merge, moved, shift
 from .plan import DraftAnnotation, DraftMessage, DraftThread, ImportPlan, check_importable, clean_ms, clean_user, label_draft
 from .shapes import ParsedShape, ShapeError, parse_svg, parse_xywh

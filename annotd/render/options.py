@@ -2,7 +2,7 @@
 
 Why a frozen dataclass with plain constants instead of a validating constructor: user input is
 validated at the API edge (one place maps errors to codes: ``annotd.commands.exports``, whose
-parameter rules the ``annotd export`` CLI reuses, and ``annotd.config`` for the PNG speed
+parameter rules the ``annotd export`` CLI reuses, and ``annotd.base.config`` for the PNG speed
 and the output pixel limit); the renderer trusts these values. The ranges and defaults below are the one home of
 each number.
 """

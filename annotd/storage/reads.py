@@ -15,10 +15,10 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .. import docstate
-from ..docstate import StateParts
-from ..errors import Gone, InvalidParams, RoomNotFound
-from ..history import Event, Snapshot, Version
+from ..base import docstate
+from ..base.docstate import StateParts
+from ..base.errors import Gone, InvalidParams, RoomNotFound
+from ..core.history import Event, Snapshot, Version
 from .records import RoomDamaged, RoomRecord, StoredRoom
 from .schema import MAX_SEQ, key, seq_of
 

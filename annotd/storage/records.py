@@ -1,6 +1,6 @@
 """What the store hands back, as frozen records, and the store's own exceptions.
 
-Events, snapshots and versions are the room core's own types (:mod:`annotd.history`): the
+Events, snapshots and versions are the room core's own types (:mod:`annotd.core.history`): the
 store keeps exactly what memory keeps, so loading a room is handing these back, not
 translating them.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..history import Event, Snapshot, Version
+from ..core.history import Event, Snapshot, Version
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ..config import StorageConfig
-from ..docstate import StateParts
-from ..history import Event, Snapshot, Version
-from ..images import StoredImage
+from ..base.config import StorageConfig
+from ..base.docstate import StateParts
+from ..core.history import Event, Snapshot, Version
+from ..core.images import StoredImage
 from . import reads, retention, schema, writes
 from .blobs import ImageFiles
 from .folder import FolderLock, create_private_file, make_private_dir

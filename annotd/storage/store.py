@@ -2,7 +2,7 @@
 
 Writes return at once with a :class:`~concurrent.futures.Future` resolved on the writer
 thread after the commit that made them durable (to the promise of ``storage.sync``), or
-failed with :class:`~annotd.errors.StorageFull` (the disk refused it; the store holds it
+failed with :class:`~annotd.base.errors.StorageFull` (the disk refused it; the store holds it
 and writes it once space is back) or :class:`~annotd.storage.records.StoreRefused` (a
 caller bug: not the next seq, an unknown room). On the event loop:
 ``asyncio.wrap_future(fut)`` to await one, or ``on_commit`` (one call per committed batch)
@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Protocol
 
-from ..docstate import StateParts
-from ..history import Event, Snapshot, Version
-from ..images import StoredImage
+from ..base.docstate import StateParts
+from ..core.history import Event, Snapshot, Version
+from ..core.images import StoredImage
 from .records import RoomRecord, StoredRoom
 
 CommitListener = Callable[[dict[str, int]], None]

@@ -12,7 +12,7 @@ wait in the queue and form the next batch, so under load one fsync serves hundre
 updates and the commit rate, not the update rate, is bounded by the disk.
 
 Refused writes (disk full, a file-size limit, an I/O error): the transaction rolls back,
-the batch's futures fail with :class:`~annotd.errors.StorageFull`, and the operations are
+the batch's futures fail with :class:`~annotd.base.errors.StorageFull`, and the operations are
 *kept*, in order, at the head of the queue: every later commit writes them first. So the
 log on disk is always a prefix of what callers submitted (never a gap), and once space is
 back they are written with the next batch, or by the retry every ``retry_s``.
@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from ..errors import StorageFull
+from ..base.errors import StorageFull
 from .records import StoreClosed, StoreError, StoreRefused
 from .schema import is_refused_write
 

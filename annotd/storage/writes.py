@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..history import Event, Snapshot, Version
+from ..core.history import Event, Snapshot, Version
 from .records import RoomRecord, StoreRefused
 from .schema import MAX_SEQ, key
 from .writer import Op

@@ -18,7 +18,7 @@ Rules every operation follows:
 * return values are the API's JSON (:mod:`annotd.canvas.codec`), read back from the
   document after the write, so they show exactly what every replica will show.
 
-Errors (all from :mod:`annotd.errors`): ``InvalidParams`` (bad input, naming the field),
+Errors (all from :mod:`annotd.base.errors`): ``InvalidParams`` (bad input, naming the field),
 ``NotFound`` (unknown annotation/thread/message/group), ``Conflict`` (a locked
 annotation, an id already taken, a deleted message), ``Forbidden`` (someone else's
 message), ``LimitReached`` (too many annotations/threads/messages).

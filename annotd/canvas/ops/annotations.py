@@ -7,6 +7,7 @@ from typing import Any
 
 import pycrdt
 
+from annotd.base.errors import Conflict, InvalidParams, LimitReached, NotFound
 from annotd.canvas import schema
 from annotd.canvas.codec import annotation_to_json
 from annotd.canvas.fractional import is_valid_key, key_between
@@ -18,7 +19,6 @@ from annotd.canvas.reader import ABSENT, read_entry, read_fields
 from annotd.canvas.repair import sanitize_annotation
 from annotd.canvas.validate import validate_annotation_create, validate_annotation_patch, validate_id, validate_ids, validate_user
 from annotd.canvas.view import read_annotation
-from annotd.errors import Conflict, InvalidParams, LimitReached, NotFound
 
 
 def _top_z(doc: pycrdt.Doc) -> str | None:

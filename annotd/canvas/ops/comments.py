@@ -6,6 +6,7 @@ from typing import Any
 
 import pycrdt
 
+from annotd.base.errors import Conflict, Forbidden, LimitReached, NotFound
 from annotd.canvas import schema
 from annotd.canvas.box import box_point
 from annotd.canvas.codec import anchor_to_json, message_to_json, thread_to_json
@@ -15,7 +16,6 @@ from annotd.canvas.pins import Pins, anchor_target
 from annotd.canvas.reader import YMapData, read_entry, read_fields
 from annotd.canvas.validate import validate_anchor, validate_body, validate_id, validate_user
 from annotd.canvas.view import read_annotation, read_thread
-from annotd.errors import Conflict, Forbidden, LimitReached, NotFound
 
 
 def _message_map(message_id: str, author: str, body: str, now_ms: int) -> pycrdt.Map:

@@ -6,13 +6,13 @@ from typing import Any
 
 import pycrdt
 
+from annotd.base.errors import Conflict, InvalidParams, NotFound
 from annotd.canvas import schema
 from annotd.canvas.model import Annotation
 from annotd.canvas.ops.write import check_now, new_id, require_annotation, write_existing
 from annotd.canvas.reader import read_entry, read_fields
 from annotd.canvas.validate import validate_id, validate_ids, validate_user
 from annotd.canvas.view import read_annotation
-from annotd.errors import Conflict, InvalidParams, NotFound
 
 
 def _set_group_ids(doc: pycrdt.Doc, ann: Annotation, group_ids: list[str], user_id: str, now_ms: int) -> None:

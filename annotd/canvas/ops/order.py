@@ -6,13 +6,13 @@ from typing import Any
 
 import pycrdt
 
+from annotd.base.errors import NotFound
+from annotd.base.identifiers import is_id
 from annotd.canvas import schema
 from annotd.canvas.fractional import FIRST_KEY, is_valid_key, key_between
 from annotd.canvas.ops.write import check_now, require_annotation, root, write_existing
 from annotd.canvas.reader import read_entry, read_fields
 from annotd.canvas.validate import validate_direction, validate_id, validate_user
-from annotd.errors import NotFound
-from annotd.identifiers import is_id
 
 
 def _paint_order(doc: pycrdt.Doc) -> list[tuple[str, str]]:

@@ -13,12 +13,12 @@ from typing import Any
 
 import pycrdt
 
+from annotd.base.errors import InvalidParams, NotFound
 from annotd.canvas import schema
 from annotd.canvas.codec import annotation_to_fields
 from annotd.canvas.model import Annotation
 from annotd.canvas.reader import ABSENT, YMapData
 from annotd.canvas.view import read_annotation
-from annotd.errors import InvalidParams, NotFound
 
 
 def new_id() -> str:

@@ -1,0 +1,224 @@
+"""The room store wired to the hub: every live room writes through it, and every stored
+room comes back at start-up (``rooms.data_dir``).
+
+Why here, in the process layer: the hub and its rooms must not import the storage package
+(the layer table), so they see the store only as :class:`annotd.live.durability.Storage` and
+:class:`~annotd.live.durability.RoomLog`; this module is the one place that knows both.
+
+Acknowledgements: each room keeps the seqs its door is waiting on (a sender's ack, a
+command's answer) in seq order. The store's commit listener runs on the writer thread once
+per committed batch ("room R is durable up to seq N"); it hands that to the loop with one
+``call_soon_threadsafe``, where the waiting seqs up to N are released. A failed append (the
+disk refused it) releases the waiting seqs up to it with the error instead of the ack.
+
+Loading: every room is read back when the daemon starts, before it listens (eagerly: one
+``load_room`` per room, in a thread). Each comes back with its id, epoch, head seq,
+snapshots, versions and images, so a client reconnecting with ``lastSeq``/``epoch`` is
+replayed exactly what it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from concurrent.futures import Future
+from typing import Any
+
+from ..core.history import Event, Snapshot, Version
+from ..core.images import StoredImage
+from ..live.durability import RoomLog, Settled
+from ..live.hub import Hub
+from ..live.liveroom import LiveRoom
+from ..storage import RoomDamaged, RoomRecord, SqliteStore, StoredRoom
+
+log = logging.getLogger("annotd.persist")
+
+
+class StoredLog:
+    """One room's writes and the seqs its door waits on (:class:`RoomLog`)."""
+
+    def __init__(self, persist: Persist, room_id: str, durable: int) -> None:
+        self.persist = persist
+        self.room_id = room_id
+        self.durable = durable
+        """Every seq up to this one is on disk (-1: not even the room's creation yet)."""
+        self.ready = durable >= 0
+        """The room's creation has committed. Until then the commit listener's word about
+        this id is ignored: it can only be about a deleted room of the same id, whose
+        last commits the loop may hear after the new room was made."""
+        self.waiting: deque[tuple[int, Settled]] = deque()
+
+    @property
+    def writable(self) -> bool:
+        return self.persist.store.writable
+
+    def append(self, event: Event) -> None:
+        fut = self.persist.store.append(self.room_id, event)
+        fut.add_done_callback(lambda f: self._failed_write(f, event.seq))
+
+    def when_durable(self, seq: int, settled: Settled) -> None:
+        if seq <= self.durable:
+            settled(None)
+        else:
+            self.waiting.append((seq, settled))
+
+    def snapshot(self, snap: Snapshot) -> None:
+        self._watch(self.persist.store.put_snapshot(self.room_id, snap), "snapshot")
+
+    def version(self, version: Version, snap: Snapshot) -> None:
+        self._watch(self.persist.store.put_version(self.room_id, version, snap), "version")
+
+    def image(self, image: StoredImage) -> Future[None]:
+        fut = self.persist.store.put_image(self.room_id, image)
+        self._watch(fut, "image")
+        return fut
+
+    def delete(self) -> None:
+        self.persist.logs.pop(self.room_id, None)
+        self._watch(self.persist.store.delete_room(self.room_id), "deletion")
+
+    # -- on the loop ---------------------------------------------------------------------
+    def opened(self, seq: int) -> None:
+        """The room's creation committed, with every seq up to ``seq``."""
+        self.ready = True
+        self.advance(seq)
+
+    def advance(self, seq: int) -> None:
+        """Every seq up to ``seq`` is durable: release what waited for them."""
+        if not self.ready:
+            return
+        if seq > self.durable:
+            self.durable = seq
+        waiting = self.waiting
+        while waiting and waiting[0][0] <= seq:
+            waiting.popleft()[1](None)
+
+    def fail(self, seq: int, exc: BaseException) -> None:
+        """``seq`` did not reach the disk: what waited for it (and before it) hears why."""
+        waiting = self.waiting
+        while waiting and waiting[0][0] <= seq:
+            waiting.popleft()[1](exc)
+
+    # -- on the writer thread ------------------------------------------------------------
+    def _failed_write(self, fut: Future[Any], seq: int) -> None:
+        exc = fut.exception()
+        if exc is not None:
+            self.persist.to_loop(self.fail, seq, exc)
+
+    def _watch(self, fut: Future[Any], what: str) -> None:
+        """Snapshots, versions and images make loading fast and history deep; the events
+        alone make changes durable, so a failure here is logged, not answered."""
+        def done(f: Future[Any]) -> None:
+            exc = f.exception()
+            if exc is not None:
+                log.warning("room store: %s not written", what, extra={"roomId": self.room_id, "error": str(exc)})
+
+        fut.add_done_callback(done)
+
+
+class Persist:
+    """The store as the hub sees it (:class:`annotd.live.durability.Storage`)."""
+
+    def __init__(self, store: SqliteStore, hub: Hub, loop: asyncio.AbstractEventLoop) -> None:
+        self.store = store
+        self.hub = hub
+        self.loop = loop
+        self.logs: dict[str, StoredLog] = {}
+        store.listener = self._on_commit
+
+    def to_loop(self, fn: Any, *args: Any) -> None:
+        """Run ``fn`` on the loop; dropped once the loop is closed (the daemon is gone and
+        nobody is left to acknowledge)."""
+        try:
+            self.loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            pass
+
+    def _on_commit(self, durable: dict[str, int]) -> None:
+        self.to_loop(self._advance, durable)
+
+    def _advance(self, durable: dict[str, int]) -> None:
+        for room_id, seq in durable.items():
+            stored = self.logs.get(room_id)
+            if stored is not None:
+                stored.advance(seq)
+
+    def _log(self, room_id: str, durable: int) -> StoredLog:
+        stored = self.logs[room_id] = StoredLog(self, room_id, durable)
+        return stored
+
+    def created(self, live: LiveRoom) -> RoomLog:
+        """Write a room that just became reachable: its oldest snapshot the log still
+        replays from, the events after it (a new room's schema, a loaded bundle's steps),
+        its other snapshots, versions and images, so the disk holds exactly what memory
+        does. Its head is durable once the last of these commits."""
+        room, history = live.room, live.room.history
+        log_ = history.log
+        first = next(s for s in history.snapshots if log_.covers_after(s.seq))
+        image = live.image_ref()
+        sha = image.get("sha256") if image else None
+        record = RoomRecord(room.id, room.name, room.created_at, room.epoch,
+                            image_sha256=sha if isinstance(sha, str) else None,
+                            head_seq=first.seq, snapshot_seq=first.seq, oldest_seq=first.seq)
+        stored = self._log(room.id, -1)
+        fut = self.store.create_room(record, first)
+
+        def done(f: Future[None]) -> None:
+            exc = f.exception()
+            if exc is None:
+                self.to_loop(stored.opened, first.seq)
+            else:
+                self.to_loop(stored.fail, room.head, exc)
+
+        fut.add_done_callback(done)
+        for event in log_.after(first.seq):
+            stored.append(event)
+        for snap in history.snapshots:
+            if snap.seq > first.seq:
+                stored.snapshot(snap)
+        for version in history.versions:
+            at = next((s for s in history.snapshots if s.seq == version.seq), None)
+            if at is not None:
+                stored.version(version, at)
+        for img in live.images().values():
+            stored.image(img)
+        return stored
+
+    # -- start-up --------------------------------------------------------------------------
+    async def load_all(self) -> int:
+        """Read every stored room back into the hub (a damaged one is reported and skipped)."""
+        keep = self.hub.room_limits.snapshots_kept
+        loaded = 0
+        for record in self.store.list_rooms():
+            try:
+                stored, images = await asyncio.to_thread(self._read, record.id, keep)
+            except RoomDamaged as exc:
+                log.error("room skipped: %s", exc, extra={"roomId": record.id})
+                continue
+            self._restore(stored, images)
+            loaded += 1
+        return loaded
+
+    def _read(self, room_id: str, keep: int) -> tuple[StoredRoom, list[StoredImage]]:
+        stored = self.store.load_room(room_id, keep)
+        images = [img for img in (self.store.image(sha) for sha in stored.images) if img is not None]
+        return stored, images
+
+    def _restore(self, stored: StoredRoom, images: list[StoredImage]) -> None:
+        """One room as it was: same id, epoch, head, snapshots, versions and images."""
+        record = stored.record
+        live = self.hub.new_room(record.id, record.name, created_at=record.created_at)
+        room = live.room
+        room.epoch = record.epoch
+        snapshots = list(stored.snapshots)
+        room.history.restore(record.head_seq, snapshots, list(stored.events), list(stored.versions))
+        latest = snapshots[-1]
+        room.doc.apply_update(latest.blob)
+        for event in stored.events:
+            if event.seq > latest.seq:
+                room.doc.apply_update(event.update)
+        for image in images:
+            self.hub.images.put(room.id, image)
+        live.log = self._log(room.id, record.head_seq)
+        self.hub.add_room(live)
