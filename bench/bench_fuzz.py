@@ -1,4 +1,4 @@
-"""The room-socket fuzzer of ``tests/test_fuzz.py`` at length: 10,000+ frames per seed
+"""The room-socket fuzzer of ``tests/net/test_fuzz.py`` at length: 10,000+ frames per seed
 against a server in its own process, then the convergence check. Prints what was sent,
 how sockets were closed and whether every client ended equal to the server.
 

@@ -1,6 +1,6 @@
 """The store's crash test at length: a writer process killed with SIGKILL at seeded random
 moments, the store reopened and checked after every kill (tests/storage_crash.py; CI runs
-30 kills in tests/test_storage_faults.py). Prints kills, acknowledged appends and what was
+30 kills in tests/storage/test_storage_faults.py). Prints kills, acknowledged appends and what was
 lost (must be nothing).
 
     .venv/bin/python bench/bench_store_crash.py --kills 300 --seed 7

@@ -1,7 +1,7 @@
 """A seeded fuzzer for the room socket: valid and invalid frames from several clients,
 random disconnects, then the check that the room is healthy and everyone agrees.
 
-Used by ``tests/test_fuzz.py`` (bounded, in CI) and ``bench/bench_fuzz.py`` (long runs that
+Used by ``tests/net/test_fuzz.py`` (bounded, in CI) and ``bench/bench_fuzz.py`` (long runs that
 print counts). Every choice comes from one ``random.Random(seed)``, so a failing seed can
 be replayed (timing still varies: what is checked must hold whatever the interleaving).
 

@@ -1,4 +1,4 @@
-"""Crash injection for the room store, shared by tests/test_storage_faults.py (CI-sized)
+"""Crash injection for the room store, shared by tests/storage/test_storage_faults.py (CI-sized)
 and bench/bench_store_crash.py (long): a writer process is killed with SIGKILL at seeded
 random moments, and after each kill every append it saw acknowledged must be on disk.
 

@@ -2,7 +2,7 @@
 
 Why declared: command results are published in ``/openapi.json`` (generated clients type
 their answers from it), and an annotation or a thread appears in many results. Each class
-is one named schema there. ``tests/test_openapi.py`` checks live answers against these
+is one named schema there. ``tests/net/test_openapi.py`` checks live answers against these
 declarations, so a field added to the codec and not here fails a test.
 """
 

@@ -10,7 +10,7 @@ one line, rate-limited (:class:`annotd.base.logsetup.Throttled`), never a traceb
 aiohttp offers no public hook for this (aio-libs/aiohttp#3287): the answer is built by
 ``RequestHandler.handle_error``, and the handler class is chosen by ``web.Server``. So the
 side port runs on :class:`SidePortRunner`, an ``AppRunner`` whose server makes
-:class:`_RequestHandler` s; ``tests/test_http.py`` sends each kind of garbage and fails if
+:class:`_RequestHandler` s; ``tests/net/test_http.py`` sends each kind of garbage and fails if
 an aiohttp upgrade bypasses this. A 500 here is a real bug and keeps its traceback.
 """
 

@@ -4,7 +4,7 @@ Why generated: a command is defined once (:data:`annotd.commands.REGISTRY`: its 
 dataclass, its routes, its declared result type), and this document, the REST routes, the
 JSON-RPC dispatcher and protocol.md's reference all read that one definition. The routes
 that are not commands (image upload and download, export download, health, metrics, this
-document) are HTTP-only; their operations are declared here, and ``tests/test_openapi.py``
+document) are HTTP-only; their operations are declared here, and ``tests/net/test_openapi.py``
 checks that the side port serves exactly the paths this document lists.
 
 What generated clients rely on: every response has a schema (JSON results as named

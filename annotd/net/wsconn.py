@@ -180,7 +180,7 @@ _BINARY = 0x80 | Opcode.BINARY.value
 def wire(message: Message) -> Wire:
     """A complete unmasked server frame for ``message`` (text for ``str``, binary for
     ``bytes`` and parts); a big binary message as its header and its parts, written as
-    separate chunks (a 16 MB join would otherwise be copied once more per joiner: ~11 ms).
+    separate chunks (a big join would otherwise be copied once more per joiner).
 
     The header is built here rather than by websockets' ``Frame.serialize``: this runs for
     every relayed message, and a frame without extensions needs none of its checks or

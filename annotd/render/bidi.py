@@ -8,7 +8,7 @@ dump), and ICU's bindings build against the machine's libicu. The algorithm over
 paragraph is small: it is the implicit part of UAX #9 (rules P2-P3, W1-W7, N1-N2, I1-I2,
 L1-L2). Two parts of the full algorithm are left out and documented in DESIGN.md: explicit
 embeddings, overrides and isolates (LRE...PDI) are treated as boundary neutrals, and bracket
-pairs (N0) resolve like other neutrals. ``tests/test_text_layout.py`` checks the visual order
+pairs (N0) resolve like other neutrals. ``tests/render/test_text_layout.py`` checks the visual order
 against python-bidi on mixed-direction lines without those characters.
 
 Mirrored glyphs (``(`` in a right-to-left run) are HarfBuzz's job: it mirrors in RTL buffers.

@@ -2,14 +2,13 @@
 
 PNG, fast (the default): a streaming writer. Rows are filtered with PNG's "Up" filter by
 Pillow (``subtract_modulo`` of a band and the band shifted down one row) and deflated by
-ISA-L (``isal``, level 1), band by band, so memory beyond the image is one band. Measured on
-the bench scene (``bench/bench_png.py``, DESIGN.md): 10 ms for 1600x1000 against 73-81 ms for
-Pillow's zlib levels 1-3, with smaller files than Pillow's level 3 on rendered annotations
-and ~5 % larger on photographs; fpng was faster at 1600x1000 (7 ms) but slower at 4800x3000,
-needs three copies of the image in memory and is an unmaintained alpha wrapper.
+ISA-L (``isal``, level 1), band by band, so memory beyond the image is one band. It beat
+Pillow's zlib levels on time and size for rendered annotations (slightly larger on
+photographs); fpng needs three copies of the image in memory and is an unmaintained alpha
+wrapper (the figures: BENCHMARKS.md, "Figures the design rests on", from ``bench/bench_png.py``).
 
-PNG, small: Pillow's encoder (bundled zlib-ng, adaptive filters) at level 6: 5-9 % smaller,
-5-15x slower, and the whole image in memory.
+PNG, small: Pillow's encoder (bundled zlib-ng, adaptive filters) at level 6: smaller, several
+times slower, and the whole image in memory.
 
 Why pinned: byte-identical exports need the encoder to see the same pixels *and* the same
 settings; nothing is timestamped, and the only machine dependence is in the codec libraries
@@ -34,7 +33,7 @@ from .options import DEFAULT_PNG_SPEED, PNG_SPEEDS
 JPEG_SUBSAMPLING = 0
 """4:4:4 -- chroma subsampling smears thin red annotation strokes; worth the bytes."""
 JPEG_OPTIMIZE = True
-"""Optimised Huffman tables: deterministic, ~5-10 % smaller, little extra time."""
+"""Optimised Huffman tables: deterministic, smaller, little extra time."""
 PNG_ISAL_LEVEL = 1
 """ISA-L level 1: as small as level 2 and smaller than 3 on exports, at the same speed as 0."""
 PNG_SMALL_LEVEL = 6

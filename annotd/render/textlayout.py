@@ -133,7 +133,7 @@ _PLAIN = re.compile(r"(?:[A-Za-z0-9]+(?:[,.!?](?= |$))?| )*")
 """Latin letters, digits and spaces, with ``,.!?`` only before a space or at the end: for
 such a paragraph UAX #14 allows a break exactly after each run of spaces (AL, NU never break
 between them, nothing breaks before IS, EX or SP: LB7, LB13, LB18, LB23, LB25, LB28), so the
-general (slow, pure-Python) breaker is not needed. ``tests/test_text_layout.py`` checks that
+general (slow, pure-Python) breaker is not needed. ``tests/render/test_text_layout.py`` checks that
 both give the same units."""
 _AFTER_SPACES = re.compile(r"[^ ]* *")
 

@@ -21,8 +21,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from ..test_client_js import SDK
-from ..test_client_pack import consumer  # noqa: F401 - the packed SDK installed in an empty project
+from ..client.test_client_js import SDK
+from ..client.test_client_pack import consumer  # noqa: F401 - the packed SDK installed in an empty project
 from .conftest import ROOT, TIMEOUT_MS, Server
 
 EXAMPLE = ROOT / "examples" / "minimal"

@@ -1,6 +1,6 @@
 /**
  * The comments model (@annotd/client model/comments.ts) against documents the Python server produced
- * (tests/test_web_comments.py writes them into $ANNOTD_FIXTURES): every thread read like the
+ * (tests/web/test_web_comments.py writes them into $ANNOTD_FIXTURES): every thread read like the
  * server's view (repairs included), every pin where the server puts it, and the comment
  * tool's offsets the inverse of the pin rule. Built with esbuild, run with `node --test`.
  */
@@ -21,7 +21,7 @@ import {
 } from "@annotd/client";
 
 const dir = process.env.ANNOTD_FIXTURES;
-if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/test_web_comments.py)");
+if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/web/test_web_comments.py)");
 
 function load(name: string): CanvasDoc {
   const doc = new Y.Doc();

@@ -1,5 +1,5 @@
 /**
- * The document model against documents the Python server produced (tests/test_web_model.py
+ * The document model against documents the Python server produced (tests/web/test_web_model.py
  * writes them into $ANNOTD_FIXTURES and checks what this file writes back). Run by pytest:
  * built with esbuild, executed with `node --test`.
  */
@@ -22,7 +22,7 @@ import {
 } from "@annotd/client";
 
 const dir = process.env.ANNOTD_FIXTURES;
-if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/test_web_model.py)");
+if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/web/test_web_model.py)");
 const fixture = (name: string) => readFileSync(join(dir, name));
 const json = (name: string) => JSON.parse(readFileSync(join(dir, name), "utf8"));
 

@@ -1,7 +1,7 @@
 /**
  * The page's text rules (src/render/text.ts) against the export's (annotd/render/textlayout.py,
  * bidi.py): the same UAX #14 break opportunities and the same paragraph direction for every
- * string tests/test_web_text.py writes into $ANNOTD_FIXTURES/text.json with Python's answers.
+ * string tests/web/test_web_text.py writes into $ANNOTD_FIXTURES/text.json with Python's answers.
  * Built with esbuild, run with `node --test`.
  */
 import assert from "node:assert/strict";
@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { baseLevel, breakUnits } from "../src/render/text";
 
 const dir = process.env.ANNOTD_FIXTURES;
-if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/test_web_text.py)");
+if (!dir) throw new Error("ANNOTD_FIXTURES is not set (run through pytest: tests/web/test_web_text.py)");
 const cases = JSON.parse(readFileSync(join(dir, "text.json"), "utf8")) as { text: string; units: string[]; base: number }[];
 
 test("break opportunities are the export's (UAX #14)", () => {

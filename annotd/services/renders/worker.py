@@ -2,9 +2,8 @@
 the pool of worker processes.
 
 Why processes: rendering holds the GIL long enough (Python glue around Skia and Pillow) to delay the
-relay. Measured room10 relay p50/p99 during back-to-back exports: 0.69/4.9 ms with
-processes vs 3.1/33 ms with a thread (idle 0.73/4.8 ms), figures in
-``bench/bench_export.py``; ``export.executor = "thread"`` is kept for that comparison.
+relay (the comparison, process vs thread, is in BENCHMARKS.md, "Figures the design rests on";
+``export.executor = "thread"`` is kept for it).
 The processes come from :mod:`annotd.base.procpool` (forkserver, ``export.worker_nice`` nicer
 than the daemon so the relay loop wins a shared core, gone with the daemon) and import the
 renderer once, before their first job. Scripts that embed the daemon need the usual

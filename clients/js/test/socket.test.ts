@@ -1,7 +1,7 @@
 /**
  * RoomSocket against a fake WebSocket and node's mock timers: what it sends, what it keeps
  * (lastSeq, epoch, pending acks), when it reconnects and when it gives up, and how JSON-RPC
- * calls end when no answer can come. Run by tests/test_client_js.py.
+ * calls end when no answer can come. Run by tests/client/test_client_js.py.
  */
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, mock, test } from "node:test";

@@ -1,4 +1,4 @@
-// Type-checked (not run) in the consumer project by tests/test_client_pack.py: the packed
+// Type-checked (not run) in the consumer project by tests/client/test_client_pack.py: the packed
 // .d.ts files resolve for a NodeNext project and the generated command table types calls.
 import { CLOSE, RoomSocket, type CommandParams, type RoomParams } from "@annotd/client";
 import * as Y from "yjs";
