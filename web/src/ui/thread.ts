@@ -11,17 +11,12 @@ import type { Comments } from "../app/comments";
 import { inWords } from "../app/errors";
 import { MAX_BODY_LENGTH, type Message, type Thread } from "@annotd/client";
 import { confirmDialog, type Identity } from "./dialog";
-import { button, h, keyedChildren, relativeTime } from "./dom";
+import { button, h, keyedChildren, tickTimes, timeEl } from "./dom";
 import { anchorWords, type AnchorContext } from "./pins";
 
 /** A thread card says where the thread is pinned and which messages are ours to edit. */
 export interface ThreadContext extends AnchorContext {
   readonly identity: Pick<Identity, "userId">;
-}
-
-function time(ms: number): HTMLTimeElement {
-  const d = new Date(ms);
-  return h("time", { datetime: d.toISOString(), "data-ts": ms, title: d.toLocaleString() }, relativeTime(ms));
 }
 
 /** Enter sends, Shift+Enter is a new line, Escape calls `cancel`. */
@@ -101,7 +96,7 @@ export class ThreadCard {
     this.head.replaceChildren(
       h("span", { class: "num" }, n === null ? "•" : String(n)),
       h("span", { class: "who" }, who),
-      time(t.createdAt),
+      timeEl(t.createdAt),
     );
     if (unread) this.head.append(h("span", { class: "new" }, `${unread} new`));
     this.status.textContent = resolved ? "Reopen" : "Resolve";
@@ -129,7 +124,7 @@ export class ThreadCard {
     li.dataset.author = m.author;
     li.classList.toggle("deleted", m.deleted);
     const head = h("div", { class: "msg-head" },
-      h("span", { class: "author" }, `${this.comments.nameOf(m.author)}${mine ? " (you)" : ""}`), " ", time(m.createdAt),
+      h("span", { class: "author" }, `${this.comments.nameOf(m.author)}${mine ? " (you)" : ""}`), " ", timeEl(m.createdAt),
       m.editedAt !== null && !m.deleted ? h("span", { class: "edited", title: new Date(m.editedAt).toLocaleString() }, " (edited)") : null);
     const body = m.deleted ? h("p", { class: "body deleted" }, "This message was deleted.") : h("p", { class: "body" }, m.body);
     const actions = mine && !m.deleted && active
@@ -203,6 +198,6 @@ export class ThreadCard {
 
   /** Refresh the relative times ("3 minutes ago"). */
   tick(): void {
-    for (const t of this.root.querySelectorAll<HTMLTimeElement>("time[data-ts]")) t.textContent = relativeTime(Number(t.dataset.ts));
+    tickTimes(this.root);
   }
 }
