@@ -81,6 +81,9 @@ def test_side_panel_tabs_threads_long_messages_links_and_reply_box(server: Serve
     expect(pa.locator("#tab-versions .badge")).to_have_text("1")
     tops = pa.eval_on_selector_all(".tabs [role=tab]", "els => els.map(e => Math.round(e.getBoundingClientRect().top))")
     assert len(tops) >= 5 and len(set(tops)) == 1, tops
+    expect(pa.locator("#tab-people .badge")).to_be_visible()
+    cut = pa.eval_on_selector_all(".tabs .tab-label", "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)")
+    assert cut == [], f"tab labels cut: {cut}"
     expect(pa.locator("#tab-comments")).to_contain_text("1 new")  # for screen readers (and the tooltip)
 
     # the header shows the whole name; the time is on one line

@@ -89,7 +89,7 @@ def test_tag_preview_while_editing_and_revert_for_everyone(server: Server, open_
     expect(pa.get_by_role("button", name="Undo")).to_be_enabled()
 
     # A previews v1: only the tagged state on the canvas, read-only, while Bob keeps drawing
-    pa.get_by_role("button", name="Preview version v1").click()
+    pa.get_by_role("button", name="Preview version v1", exact=True).click()
     expect(pa.locator(".banner")).to_contain_text("Viewing version “v1”")
     expect(pa.locator(".banner")).to_contain_text("read-only")
     wait_shown(pa, ["base"])
@@ -110,10 +110,10 @@ def test_tag_preview_while_editing_and_revert_for_everyone(server: Server, open_
     before = head(server, rid)
     for p in (pa, pb):
         watch_toasts(p)
-    pa.locator(".banner").get_by_role("button", name="Restore version v1").click()
+    pa.locator(".banner").get_by_role("button", name="Restore version v1", exact=True).click()
     summary = pa.locator("dialog .revert-summary")
     expect(summary).to_have_text("Restoring adds 0 annotations, removes 3 and changes 1.")
-    pa.get_by_role("dialog").get_by_role("button", name="Restore version v1").click()
+    pa.get_by_role("dialog").get_by_role("button", name="Restore version v1", exact=True).click()
     expect(pa.locator(".banner")).to_be_hidden()
     # both canvases equal v1, the head moved forward, undo stacks are cleared
     for p in (pa, pb):

@@ -124,19 +124,23 @@ export function versionsPanel(app: VersionsPanelContext): Panel {
 
       const refresh = () => {
         const current = app.preview.current;
+        const names = new Map<string, number>();
+        for (const v of app.versions.list) names.set(v.name, (names.get(v.name) ?? 0) + 1);
         const items = [...app.versions.list].reverse().map((v) => {
+          // names may repeat ("Review" twice); the buttons' labels must still tell them apart
+          const label = (names.get(v.name) ?? 0) > 1 && v.tag !== v.name ? `${v.name} (${v.tag})` : v.name;
           const previewing = current?.kind === "tag" && current.tag === v.tag;
           const who = app.comments.nameOf(v.createdBy);
           return h("li", { class: previewing ? "version previewing" : "version", "data-key": v.tag, "data-tag": v.tag, "data-seq": v.seq },
             h("div", { class: "version-name" }, h("strong", {}, v.name), previewing ? h("span", { class: "tag-now" }, " (shown)") : null),
             h("p", { class: "meta", title: `tag ${v.tag}, seq ${v.seq}` }, `${who} · `, timeEl(v.createdAt * 1000)),
             h("div", { class: "row" },
-              button(previewing ? `Back to live from ${v.name}` : `Preview version ${v.name}`, {
+              button(previewing ? `Back to live from ${label}` : `Preview version ${label}`, {
                 text: previewing ? "Back to live" : "Preview", pressed: previewing,
                 onClick: () => (previewing ? app.preview.exit() : void previewVersion(app, v)),
               }),
-              button(`Restore version ${v.name}`, { text: "Restore…", onClick: () => void confirmRevert(app, v.tag) }),
-              button(`Export version ${v.name}`, { text: "Export…", onClick: () => openExport(app, { tag: v.tag }) })));
+              button(`Restore version ${label}`, { text: "Restore…", onClick: () => void confirmRevert(app, v.tag) }),
+              button(`Export version ${label}`, { text: "Export…", onClick: () => openExport(app, { tag: v.tag }) })));
         });
         keepingFocus(list, () => list.replaceChildren(...items));
         empty.hidden = items.length > 0;
