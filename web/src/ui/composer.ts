@@ -31,6 +31,8 @@ export class Composer {
   private region: SVGRectElement | null = null;
   private off: (() => void)[] = [];
   private busy = false;
+  /** The box's size, measured once it is in the page (placing it on every pan must not lay out). */
+  private size: [number, number] | null = null;
 
   constructor(
     private app: ComposerContext,
@@ -110,7 +112,8 @@ export class Composer {
       covered.push({ x: sx, y: sy, w: about.w * v.scale, h: about.h * v.scale });
     }
     const target = union(covered)!;
-    const { left, top } = beside(target, this.root.offsetWidth || 280, this.root.offsetHeight || 170, v.width, v.height);
+    this.size ??= [this.root.offsetWidth || 280, this.root.offsetHeight || 170];
+    const { left, top } = beside(target, this.size[0], this.size[1], v.width, v.height);
     this.root.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
     if (this.region !== null && a.kind === "region") {
       const [x0, y0] = v.toScreen(a.x, a.y);
