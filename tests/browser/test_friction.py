@@ -269,3 +269,17 @@ def test_swatches_stay_visible_in_dark_mode(server: Server, open_page: PageFacto
     r, g, b = shot.getpixel((cx, cy))  # type: ignore[misc]
     assert 0.2126 * r + 0.7152 * g + 0.0722 * b > 150, (r, g, b, "a translucent fill shows darkened")
     assert json.dumps(w.errors) == "[]"
+
+
+def test_the_tab_row_keeps_its_height_in_the_phone_sheet(server: Server, open_page: PageFactory) -> None:
+    rid = new_room(server, "sheet", RECT)
+    for i in range(8):  # enough threads for the sheet's content to overflow it
+        server.request("POST", f"/v1/rooms/{rid}/comments", {"body": f"note {i}", "anchor": {"kind": "point", "x": 10 * i, "y": 10}})
+    page = open_page(f"/r/{rid}", "Alice", viewport={"width": 390, "height": 844}, has_touch=True).page
+    page.get_by_role("button", name="Panels").tap()
+    page.get_by_role("tab", name=re.compile("^Comments")).tap()
+    expect(page.locator("li.thread")).to_have_count(8)
+    heights = page.eval_on_selector_all(".tabs [role=tab]", "els => els.map(e => e.getBoundingClientRect().height)")
+    assert min(heights) >= 44, heights
+    row = page.locator(".tabs").bounding_box()
+    assert row is not None and row["height"] >= 44, row
