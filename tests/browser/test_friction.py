@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import TIMEOUT_MS, PageFactory, Server, Watched, wait_for
+from .conftest import TIMEOUT_MS, PageFactory, Server, Watched
 from .helpers import at_100, click, new_room, tool
 
 RECT = {"id": "box", "type": "rect", "x": 60, "y": 60, "w": 160, "h": 100}
@@ -225,9 +225,10 @@ def test_drawing_tools_say_why_they_are_off_in_a_preview(server: Server, open_pa
     pa.get_by_role("tab", name=re.compile("^Versions")).click()
     pa.get_by_role("button", name="Preview version Before").click()
     expect(pa.locator(".banner")).to_contain_text("read-only")
+    why = re.compile("drawing is off while an earlier state is shown")
     for t in ("rect", "ellipse", "arrow", "freehand", "text", "comment"):
         expect(pa.locator(f'button[data-tool="{t}"]')).to_have_attribute("aria-disabled", "true")
-        expect(pa.locator(f'button[data-tool="{t}"]')).to_have_attribute("title", re.compile("drawing is off while an earlier state is shown"))
+        expect(pa.locator(f'button[data-tool="{t}"]')).to_have_attribute("title", why)
     for t in ("select", "hand"):
         expect(pa.locator(f'button[data-tool="{t}"]')).not_to_have_attribute("aria-disabled", "true")
     rect.click(force=True)  # aria-disabled: Playwright would wait for it to be enabled; a person just clicks
