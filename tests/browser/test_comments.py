@@ -149,7 +149,7 @@ def test_edit_delete_own_message_point_and_region_comments(server: Server, open_
     open_comments(pb)
     # a point on empty canvas, and a dragged region
     tool(pa, "comment")
-    click(pa, 400, 300)
+    click(pa, 150, 300)  # (left of the "no image yet" box in the middle)
     pa.keyboard.type("A point")
     pa.keyboard.press("Enter")
     tool(pa, "comment")
@@ -158,7 +158,7 @@ def test_edit_delete_own_message_point_and_region_comments(server: Server, open_
     pa.keyboard.press("Enter")
     expect(pb.locator(".pins .pin")).to_have_count(2)
     by_body = {t["messages"][0]["body"]: t for t in threads(server, rid)}
-    assert by_body["A point"]["anchor"] == {"kind": "point", "x": 400, "y": 300}
+    assert by_body["A point"]["anchor"] == {"kind": "point", "x": 150, "y": 300}
     assert by_body["An area"]["anchor"] == {"kind": "region", "x": 500, "y": 100, "w": 100, "h": 80}
     region = by_body["An area"]["id"]
     wait_pin_at(pb, region, 600, 100)  # a region pins at its top-right corner
