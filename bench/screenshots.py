@@ -119,7 +119,15 @@ def device_shots(server: Server, browser: Browser, t1: str, out_dir: Path) -> No
         page.get_by_role("tab", name=re.compile("^Comments")).tap()
         if name == "tablet":  # on the phone the sheet shows the list; opening a thread pans under it
             page.locator(f'li.thread[data-thread-id="{t1}"] .thread-open').tap()
-        page.evaluate("window.annotd.app.fit()")
+        # fit the image into what the panels leave visible (on the phone: above the sheet)
+        page.evaluate("""() => {
+            const app = window.annotd.app, img = app.canvas.image();
+            const st = app.shell.stage.getBoundingClientRect(), sheet = document.querySelector('.sidebar').getBoundingClientRect();
+            const w = sheet.left > st.left + 10 ? Math.min(st.width, sheet.left - st.left) : st.width;
+            const h = sheet.top > st.top + 10 ? Math.min(st.height, sheet.top - st.top) : st.height;
+            const s = Math.min(w / img.width, h / img.height) * 0.96;
+            app.viewport.set(s, (w - img.width * s) / 2, (h - img.height * s) / 2);
+        }""")
         page.wait_for_selector(f'.pins .pin[data-thread-id="{t1}"]')
         Image.open(io.BytesIO(page.screenshot())).convert("RGB").save(out_dir / f"{name}.png", optimize=True)
         ctx.close()
