@@ -7,8 +7,10 @@ Starts its own annotd (free ports), creates a room with the test scene of every 
 opens two Chromium contexts side by side, has Alice select a shape and Bob point at
 another, and writes one PNG with both windows (two-browsers.png). Then: a discussion on a
 shape with Alice typing, seen by Bob (comments.png); two named versions with one previewed
-(versions.png); the history scrubber at a past step (history.png). Needs Debian's chromium
-on PATH.
+(versions.png); the history scrubber at a past step (history.png). Last, the same room on a
+phone (390×844, the Comments panel open as a bottom sheet: phone.png) and a tablet (1024×768,
+the Comments panel open beside the canvas: tablet.png), with touch and at the device's pixel
+ratio. One command retakes every picture in the README. Needs Debian's chromium on PATH.
 """
 
 from __future__ import annotations
@@ -16,19 +18,20 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
-from annotd.render.fonts import load_font  # noqa: E402
+from annotd.render.fonts import FACES, face_path  # noqa: E402
 from tests.browser.conftest import CHROMIUM_ARGS, Server, start_server, stop_server  # noqa: E402
 from tests.browser.scene import annotations, base_png  # noqa: E402
 
@@ -42,10 +45,11 @@ def as_user(server: Server, user: str, method: str, path: str, body: Any = None)
     return out
 
 
-def panel_shots(server: Server, alice: Page, bob: Page, ids: list[str], out_dir: Path) -> None:
-    """comments.png (Bob's window), versions.png and history.png (Alice's)."""
+def panel_shots(server: Server, alice: Page, bob: Page, ids: list[str], out_dir: Path) -> str:
+    """comments.png (Bob's window), versions.png and history.png (Alice's); returns the id of
+    the discussion on the red rectangle."""
     base = "/v1/rooms/harbour"
-    as_user(server, "Alice#demo", "POST", f"{base}/versions", {"tag": "first-pass"})
+    as_user(server, "Alice#demo", "POST", f"{base}/versions", {"name": "First pass"})
     t1 = as_user(server, "Alice#demo", "POST", f"{base}/comments", {
         "body": "Is this the crack we saw last week? It looks longer.",
         "anchor": {"kind": "annotation", "annotationId": ids[0], "offsetX": 1, "offsetY": 0}})["thread"]["id"]
@@ -58,7 +62,7 @@ def panel_shots(server: Server, alice: Page, bob: Page, ids: list[str], out_dir:
     as_user(server, "Bob#demo", "PATCH", f"{base}/comments/{t3['thread']['id']}", {"action": "resolve"})
     as_user(server, "Bob#demo", "PATCH", f"{base}/annotations/{ids[3]}", {"x": 430, "style": {"fill": "#ffd43b"}})
     as_user(server, "Bob#demo", "DELETE", f"{base}/annotations/{ids[13]}")
-    as_user(server, "Alice#demo", "POST", f"{base}/versions", {"tag": "after-review"})
+    as_user(server, "Alice#demo", "POST", f"{base}/versions", {"name": "After review"})
     as_user(server, "Alice#demo", "PATCH", f"{base}/annotations/{ids[5]}", {"style": {"stroke": "#1971c2"}})
 
     # Comments: Bob reads the discussion on the red rectangle while Alice types a reply
@@ -76,7 +80,7 @@ def panel_shots(server: Server, alice: Page, bob: Page, ids: list[str], out_dir:
 
     # Versions: Alice previews the first pass while the room has moved on
     alice.get_by_role("tab", name="Versions").click()
-    alice.get_by_role("button", name="Preview version first-pass").click()
+    alice.get_by_role("button", name="Preview version First pass").click()
     alice.wait_for_selector(".banner[data-preview=tag]")
     alice.evaluate("window.annotd.app.fit()")
     alice.mouse.move(5, H - 5)
@@ -91,6 +95,42 @@ def panel_shots(server: Server, alice: Page, bob: Page, ids: list[str], out_dir:
     alice.wait_for_function("s => document.getElementById('history-step').dataset.seq === String(s)", arg=step, polling=50)
     alice.evaluate("window.annotd.app.fit()")
     Image.open(io.BytesIO(alice.screenshot())).convert("RGB").save(out_dir / "history.png", optimize=True)
+    alice.keyboard.press("Escape")
+    return t1
+
+
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 1024, "height": 768}
+
+
+def device_shots(server: Server, browser: Browser, t1: str, out_dir: Path) -> None:
+    """phone.png and tablet.png: the room with its shapes, fitted, with the Comments panel
+    open on the discussion (as a bottom sheet on the phone, beside the canvas on the tablet)."""
+    for name, viewport, scale in (("phone", PHONE, 2), ("tablet", TABLET, 1)):
+        ctx = browser.new_context(viewport=viewport, device_scale_factor=scale, has_touch=True, is_mobile=name == "phone")
+        ident = json.dumps({"userId": "Carol#demo", "name": "Carol", "color": "#2f9e44"})
+        ctx.add_init_script(f"localStorage.setItem('annotd.identity', {json.dumps(ident)})")
+        page = ctx.new_page()
+        page.goto(server.http + "/r/harbour")
+        page.wait_for_selector(".app[data-synced=true]")
+        page.wait_for_function("() => document.fonts.status === 'loaded'", polling=50)
+        if name == "phone":
+            page.get_by_role("button", name="Panels").tap()
+        page.get_by_role("tab", name=re.compile("^Comments")).tap()
+        if name == "tablet":  # on the phone the sheet shows the list; opening a thread pans under it
+            page.locator(f'li.thread[data-thread-id="{t1}"] .thread-open').tap()
+        # fit the image into what the panels leave visible (on the phone: above the sheet)
+        page.evaluate("""() => {
+            const app = window.annotd.app, img = app.canvas.image();
+            const st = app.shell.stage.getBoundingClientRect(), sheet = document.querySelector('.sidebar').getBoundingClientRect();
+            const w = sheet.left > st.left + 10 ? Math.min(st.width, sheet.left - st.left) : st.width;
+            const h = sheet.top > st.top + 10 ? Math.min(st.height, sheet.top - st.top) : st.height;
+            const s = Math.min(w / img.width, h / img.height) * 0.96;
+            app.viewport.set(s, (w - img.width * s) / 2, (h - img.height * s) / 2);
+        }""")
+        page.wait_for_selector(f'.pins .pin[data-thread-id="{t1}"]')
+        Image.open(io.BytesIO(page.screenshot())).convert("RGB").save(out_dir / f"{name}.png", optimize=True)
+        ctx.close()
 
 
 def main() -> None:
@@ -144,20 +184,22 @@ def main() -> None:
             for page in (alice, bob):
                 shots.append(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
             alice.evaluate("window.annotd.app.selection.clear()")
-            panel_shots(server, alice, bob, ids, out_dir)
+            t1 = panel_shots(server, alice, bob, ids, out_dir)
+            device_shots(server, browser, t1, out_dir)
             browser.close()
     finally:
         stop_server(server)
     gap, label_h = 24, 34
     out = Image.new("RGB", (2 * W + 3 * gap, H + label_h + 2 * gap), (52, 58, 64))
     draw = ImageDraw.Draw(out)
-    font = load_font("sans", "bold", 18)
+    font = ImageFont.truetype(str(face_path(FACES["sans"], "bold")), 18)
     for i, (shot, who) in enumerate(zip(shots, ("Alice's browser", "Bob's browser"), strict=True)):
         x = gap + i * (W + gap)
         draw.text((x, gap - 4), who, fill=(248, 249, 250), font=font)
         out.paste(shot, (x, gap + label_h - 8))
     out.save(out_dir / "two-browsers.png", optimize=True)
-    print(f"wrote {out_dir}: two-browsers.png ({out.width}x{out.height}), comments.png, versions.png, history.png")
+    print(f"wrote {out_dir}: two-browsers.png ({out.width}x{out.height}), comments.png, versions.png, history.png, "
+          "phone.png, tablet.png")
 
 
 if __name__ == "__main__":

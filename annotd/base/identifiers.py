@@ -10,6 +10,9 @@ matched with ``fullmatch``; each ``*_RE`` is the same pattern compiled.
 from __future__ import annotations
 
 import re
+import time
+import unicodedata
+from collections.abc import Container
 from typing import Any, Final, TypeGuard
 
 from .errors import InvalidParams
@@ -21,6 +24,10 @@ ID_RE: Final = re.compile(ID_PATTERN)
 TAG_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 """Version tags: safe in a URL path and a file name (exports are named after them)."""
 TAG_RE: Final = re.compile(TAG_PATTERN)
+
+MAX_VERSION_NAME_LENGTH: Final = 80
+"""The longest display name of a version ("Review 1"): free text shown to people, while
+its tag stays the URL- and file-safe id."""
 
 JOB_ID_PATTERN: Final = r"[A-Za-z0-9_-]{1,32}"
 """Export job ids (the server makes them; a longer string cannot be one)."""
@@ -69,3 +76,47 @@ def check_tag(tag: Any, field: str = "tag") -> str:
     if not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
         raise InvalidParams(field, f"must match {TAG_PATTERN}")
     return tag
+
+
+def check_version_name(name: Any, field: str = "name") -> str:
+    """``name`` stripped of surrounding blanks if it is a usable version name (1 to
+    :data:`MAX_VERSION_NAME_LENGTH` characters, no control characters), else
+    ``InvalidParams`` naming ``field``."""
+    if not isinstance(name, str):
+        raise InvalidParams(field, "must be a string")
+    name = name.strip()
+    if not name:
+        raise InvalidParams(field, "must not be blank")
+    if len(name) > MAX_VERSION_NAME_LENGTH:
+        raise InvalidParams(field, f"at most {MAX_VERSION_NAME_LENGTH} characters")
+    if _CONTROL_RE.search(name):
+        raise InvalidParams(field, "must not contain control characters")
+    return name
+
+
+_TAG_UNSAFE_RE: Final = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def tag_from_name(name: str, taken: Container[str]) -> str:
+    """The tag a version named ``name`` gets when none is given: the name with accents
+    dropped and every run of other characters turned into one ``-`` ("Review 1" →
+    ``Review-1``), cut to fit, ``-2``, ``-3``… appended while ``taken`` holds it. A name with
+    no usable character gives ``version``. Derived by the server, so every client names the
+    same version the same way."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    base = _TAG_UNSAFE_RE.sub("-", ascii_name).strip("-._")[:56].rstrip("-._") or "version"
+    tag, n = base, 1
+    while tag in taken:
+        n += 1
+        tag = f"{base}-{n}"
+    return tag
+
+
+def file_stem(room_id: str, tag: str | None, ts: float) -> str:
+    """What a download of a room is named before its extension: ``<room>-<tag>`` for a
+    version, else ``<room>-<YYYY-MM-DD-HHMM>`` (``ts``, seconds, in the server's local time:
+    annotd listens on loopback, so that is the clock of the person downloading). People
+    find files by version names and times; seqs stay in the API."""
+    if tag:
+        return f"{room_id}-{tag}"
+    return f"{room_id}-{time.strftime('%Y-%m-%d-%H%M', time.localtime(ts))}"

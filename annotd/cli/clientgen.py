@@ -81,6 +81,7 @@ def constants_ts() -> str:
                  "SHA256_PATTERN"):
         out.append(_const(name, getattr(identifiers, name), "Matched against the whole string."))
     out.append(_const("MAX_USER_ID_LENGTH", identifiers.MAX_USER_ID_LENGTH))
+    out.append(_const("MAX_VERSION_NAME_LENGTH", identifiers.MAX_VERSION_NAME_LENGTH))
     out.append("")
     for name in ("ROOT_META", "ROOT_ANNOTATIONS", "ROOT_COMMENTS", "SCHEMA_VERSION"):
         out.append(_const(name, getattr(schema, name)))

@@ -15,7 +15,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
-from ..base.identifiers import ID_PATTERN, TAG_PATTERN
+from ..base.identifiers import ID_PATTERN, TAG_PATTERN, file_stem
 from ..formats import bundle as bundle_format
 from ..formats import coco, w3c
 from ..formats.coco import normalize_categories
@@ -111,7 +111,7 @@ async def export_w3c(hub: Hub, p: ExportW3c, caller: Caller) -> Document:
     view = await room.view_at(seq)
     page = await asyncio.to_thread(w3c.to_page, view, room_id=p.roomId, seq=seq, tag=p.tag,
                                    base_url=p.baseUrl, generated_ms=hub.now_ms())
-    return Document(page, w3c.MEDIA_TYPE, _filename(p.roomId, seq, p.tag, "w3c.jsonld"))
+    return Document(page, w3c.MEDIA_TYPE, _filename(hub, p.roomId, p.tag, "w3c.jsonld"))
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ async def export_coco(hub: Hub, p: ExportCoco, caller: Caller) -> Document:
     view = await room.view_at(seq)
     data = await asyncio.to_thread(coco.to_coco, view, room_id=p.roomId, seq=seq, tag=p.tag,
                                    categories=mapping, generated_ms=hub.now_ms())
-    return Document(data, "application/json", _filename(p.roomId, seq, p.tag, "coco.json"))
+    return Document(data, "application/json", _filename(hub, p.roomId, p.tag, "coco.json"))
 
 
 @dataclass(frozen=True)
@@ -214,5 +214,5 @@ async def import_coco(hub: Hub, p: ImportCoco, caller: Caller) -> dict[str, Any]
 # -- shared ----------------------------------------------------------------------------------------
 
 
-def _filename(room_id: str, seq: int, tag: str | None, suffix: str) -> str:
-    return f"{room_id}-seq{seq}{'-' + tag if tag else ''}.{suffix}"
+def _filename(hub: Hub, room_id: str, tag: str | None, suffix: str) -> str:
+    return f"{file_stem(room_id, tag, hub.clock())}.{suffix}"

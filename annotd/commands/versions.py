@@ -1,11 +1,17 @@
-"""Named versions: tag a retained seq (pinning its state), list, and revert as a new head."""
+"""Named versions: tag a retained seq (pinning its state), list, and revert as a new head.
+
+A version has a ``tag`` (its id: URL- and file-safe, ``TAG_PATTERN``) and a ``name`` (free
+text people read, "Review 1"). Give either or both: without a tag the server derives one
+from the name (:func:`annotd.identifiers.tag_from_name`); without a name the tag is the name.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from ..base.identifiers import ID_PATTERN, TAG_PATTERN
+from ..base.errors import InvalidParams
+from ..base.identifiers import ID_PATTERN, MAX_VERSION_NAME_LENGTH, TAG_PATTERN, check_version_name, tag_from_name
 from ..canvas import ops
 from .base import Caller, command
 from .params import rule
@@ -17,9 +23,11 @@ if TYPE_CHECKING:
 
 
 class VersionInfo(TypedDict):
-    """A named version: ``createdAt`` in seconds since the epoch."""
+    """A named version: ``createdAt`` in seconds since the epoch; ``name`` is what people
+    read (the tag when it was given no name)."""
 
     tag: str
+    name: str
     seq: int
     createdAt: float
     createdBy: str
@@ -44,21 +52,33 @@ class Reverted(TypedDict):
 
 
 def version_json(v: Version) -> dict[str, Any]:
-    return {"tag": v.tag, "seq": v.seq, "createdAt": v.ts, "createdBy": v.created_by}
+    return {"tag": v.tag, "name": v.display_name, "seq": v.seq, "createdAt": v.ts, "createdBy": v.created_by}
 
 
 @dataclass(frozen=True)
 class CreateVersion:
     roomId: str = rule(pattern=ID_PATTERN)
-    tag: str = rule(pattern=TAG_PATTERN)
+    tag: str | None = rule(default=None, pattern=TAG_PATTERN, doc="the version's id (default: derived from name)")
+    name: str | None = rule(default=None, max_len=MAX_VERSION_NAME_LENGTH,
+                            doc="free text people read, e.g. 'Review 1' (default: the tag)")
     seq: int | None = rule(default=None, minimum=0, doc="a retained seq (default: head)")
 
 
 @command("versions.create", method="POST", path="/v1/rooms/{roomId}/versions", status=201, result=VersionInfo)
 async def create(hub: Hub, p: CreateVersion, caller: Caller) -> dict[str, Any]:
-    """Tag the head (or a retained seq); the tagged state can never be pruned."""
+    """Tag the head (or a retained seq), giving a tag, a name or both; the state is never pruned.
+
+    A missing tag is derived from the name ("Review 1" → ``Review-1``, then ``Review-1-2``
+    if that is taken); a missing name is the tag."""
     room = hub.room(p.roomId)
-    version = await room.add_version(p.tag, p.seq, caller.user_id)
+    name = "" if p.name is None else check_version_name(p.name)
+    if p.tag is not None:
+        tag = p.tag
+    elif name:
+        tag = tag_from_name(name, {v.tag for v in room.versions()})
+    else:
+        raise InvalidParams("tag", "give a tag or a name")
+    version = await room.add_version(tag, p.seq, caller.user_id, name="" if name == tag else name)
     body = version_json(version)
     room.notify("versions.created", {"roomId": p.roomId, **body})
     return body

@@ -75,6 +75,12 @@ class Version:
     seq: int
     ts: float
     created_by: str
+    name: str = ""
+    """The free-text name people gave it ("Review 1"); empty: the tag is its name."""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.tag
 
 
 class EventLog:
@@ -316,13 +322,13 @@ class History:
         self.check_seq(seq)
 
     def add_version(self, tag: str, seq: int, ts: float, user_id: str,
-                    state: Snapshot | None = None) -> Version:
+                    state: Snapshot | None = None, name: str = "") -> Version:
         """Tag ``seq`` and pin a snapshot there so pruning can never lose it (``state``: the
         snapshot at ``seq`` when the caller built it already, e.g. off the loop)."""
         self.check_new_version(tag, seq)
         if state is None:
             state = Snapshot.of(seq, ts, self.state_at(seq))
-        version = Version(tag, seq, ts, user_id)
+        version = Version(tag, seq, ts, user_id, name)
         self._versions[tag] = version
         existing = next((s for s in self._snapshots if s.seq == seq), None)
         self.add(existing if existing is not None else state)

@@ -41,7 +41,7 @@ import orjson
 
 from .. import __version__
 from ..base.errors import AnnotdError, InvalidParams
-from ..base.identifiers import SHA256_RE, TAG_RE, is_id
+from ..base.identifiers import SHA256_RE, TAG_RE, check_version_name, is_id
 from ..canvas.schema import MAX_USER_LENGTH, SCHEMA_VERSION
 from ..core import images
 from ..core.images import StoredImage
@@ -82,6 +82,9 @@ class BundleVersion:
     created_by: str
     step: int
     """The tag's state is the first ``step`` steps applied to an empty document."""
+    name: str = ""
+    """The free-text name (``name`` in the manifest, absent when the tag is the name: bundles
+    written before names existed load unchanged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +119,8 @@ def manifest_of(bundle: Bundle) -> tuple[dict[str, Any], dict[str, bytes]]:
         path = f"steps/{i:04d}.yupdate"
         parts[path] = blob
         steps.append({"path": path, "sha256": _sha(blob), "bytes": len(blob)})
-    versions = [{"tag": v.tag, "seq": v.seq, "createdAt": v.created_at, "createdBy": v.created_by, "step": v.step}
-                for v in bundle.versions]
+    versions = [{"tag": v.tag, "seq": v.seq, "createdAt": v.created_at, "createdBy": v.created_by, "step": v.step,
+                 **({"name": v.name} if v.name else {})} for v in bundle.versions]
     image_list = []
     for img in bundle.images:
         path = _image_path(img)
@@ -259,8 +262,13 @@ def _read_versions(manifest: dict[str, Any], n_steps: int) -> list[BundleVersion
             created_at=_time(entry.get("createdAt"), f"{f}.createdAt"),
             created_by=_str(entry.get("createdBy"), f"{f}.createdBy", MAX_USER_LENGTH),
             step=step,
+            name=_version_name(entry.get("name"), f"{f}.name"),
         ))
     return versions
+
+
+def _version_name(raw: Any, f: str) -> str:
+    return "" if raw is None else check_version_name(raw, f)
 
 
 def read_bundle(data: bytes, limits: BundleLimits) -> Bundle:

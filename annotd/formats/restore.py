@@ -39,6 +39,7 @@ class SavedVersion:
     created_at: float
     created_by: str
     state: bytes
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ def encode_room(
         changed = replay.apply(v.state, f"version {v.tag}")
         if changed is not None:
             steps.append(changed)
-        kept.append(BundleVersion(v.tag, v.seq, v.created_at, v.created_by, len(steps)))
+        kept.append(BundleVersion(v.tag, v.seq, v.created_at, v.created_by, len(steps), v.name))
         if (sha := replay.image()) and sha not in shown:
             shown.append(sha)
     changed = replay.apply(head, "head")

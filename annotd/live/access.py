@@ -96,8 +96,9 @@ class RoomAccess(Protocol):
 
     def versions(self) -> list[Version]: ...
 
-    async def add_version(self, tag: str, seq: int | None, user_id: str) -> Version:
-        """Tag ``seq`` (default: the head), pinning its state (built off the loop if big)."""
+    async def add_version(self, tag: str, seq: int | None, user_id: str, *, name: str = "") -> Version:
+        """Tag ``seq`` (default: the head) with a display ``name`` (empty: the tag), pinning
+        its state (built off the loop if big)."""
 
     def version(self, tag: str) -> Version: ...
 

@@ -403,13 +403,15 @@ class LiveRoom:
     def version(self, tag: str) -> Version:
         return self.room.history.version(tag)
 
-    async def add_version(self, tag: str, seq: int | None, user_id: str, *, ts: float | None = None) -> Version:
+    async def add_version(self, tag: str, seq: int | None, user_id: str, *, ts: float | None = None,
+                          name: str = "") -> Version:
         history = self.room.history
         seq = self.room.head if seq is None else seq
         history.check_new_version(tag, seq)
         state = await self.snapshots.at(seq)  # off the loop for a big room; checked again below
         self._check_open()
-        version = history.add_version(tag, seq, self.services.clock() if ts is None else ts, user_id, state=state)
+        version = history.add_version(tag, seq, self.services.clock() if ts is None else ts, user_id, state=state,
+                                      name=name)
         if self.log is not None:
             self.log.version(version, next(s for s in history.snapshots if s.seq == seq))
         return version

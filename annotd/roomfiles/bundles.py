@@ -43,7 +43,7 @@ async def save(hub: Hub, room_id: str) -> tuple[bytes, list[str]]:
     """The bundle of ``room_id`` now, and what could not be kept (missing images)."""
     live = hub.live(room_id)
     # Every version has its snapshot; the head's is built off the loop for a big room.
-    versions = [SavedVersion(v.tag, v.seq, v.ts, v.created_by, (await live.snapshot_at(v.seq)).blob)
+    versions = [SavedVersion(v.tag, v.seq, v.ts, v.created_by, (await live.snapshot_at(v.seq)).blob, v.name)
                 for v in live.versions()]
     head_seq = live.head
     head = (await live.snapshot_at(head_seq)).blob
@@ -87,7 +87,7 @@ async def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> L
         if plan.needs_schema:
             await live.apply(user_id, ops.ensure_schema)
         for v in sorted(bundle.versions, key=lambda v: (plan.version_seqs[v.tag], v.tag)):
-            await live.add_version(v.tag, plan.version_seqs[v.tag], v.created_by, ts=v.created_at)
+            await live.add_version(v.tag, plan.version_seqs[v.tag], v.created_by, ts=v.created_at, name=v.name)
         hub.add_room(live)
     except BaseException:
         live.close(CLOSE_ROOM_DELETED, "room deleted")

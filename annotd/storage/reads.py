@@ -102,7 +102,7 @@ def _snapshot_seqs(conn: sqlite3.Connection, rid: int, upto: int = MAX_SEQ) -> l
 
 def _versions(conn: sqlite3.Connection, rid: int) -> list[Version]:
     return [Version(*r) for r in conn.execute(
-        "SELECT tag, seq, ts, created_by FROM versions WHERE rid = ? ORDER BY seq, tag", (rid,))]
+        "SELECT tag, seq, ts, created_by, name FROM versions WHERE rid = ? ORDER BY seq, tag", (rid,))]
 
 
 def load_room(conn: sqlite3.Connection, room_id: str, keep: int) -> StoredRoom:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first store; 2: versions have a ``name`` (free text; empty: the tag is the name)."""
 SEQ_BITS = 40
 """seq < 2**40 per room and room row ids < 2**23 keep the key a positive 63-bit integer."""
 MAX_SEQ = (1 << SEQ_BITS) - 1
@@ -53,6 +54,7 @@ TABLES = (
         seq INTEGER NOT NULL,
         ts REAL NOT NULL,
         created_by TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (rid, tag)) WITHOUT ROWID""",
     """CREATE TABLE images (
         sha256 TEXT PRIMARY KEY,
@@ -94,8 +96,15 @@ def connect(path: Path, sync: str, *, readonly: bool = False) -> sqlite3.Connect
     return conn
 
 
+UPGRADES = {
+    1: ("ALTER TABLE versions ADD COLUMN name TEXT NOT NULL DEFAULT ''",),
+}
+"""The statements that take a file of schema ``n`` to ``n + 1``."""
+
+
 def migrate(conn: sqlite3.Connection) -> None:
-    """Create the tables in a new file; refuse a file of a newer schema."""
+    """Create the tables in a new file, upgrade an older one in one transaction; refuse a
+    file of a newer schema."""
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     if version == SCHEMA_VERSION:
         return
@@ -103,8 +112,13 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError(f"the store has schema {version}; this annotd reads {SCHEMA_VERSION}")
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for ddl in TABLES:
-            conn.execute(ddl)
+        if version == 0:
+            for ddl in TABLES:
+                conn.execute(ddl)
+        else:
+            for step in range(version, SCHEMA_VERSION):
+                for ddl in UPGRADES[step]:
+                    conn.execute(ddl)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

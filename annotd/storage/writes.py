@@ -142,8 +142,8 @@ def put_version(ledger: Ledger, room_id: str, version: Version, snap: Snapshot) 
             raise StoreRefused(f"room {room_id!r}: version {version.tag!r} at {version.seq} has no matching state")
 
     def write(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO versions (rid, tag, seq, ts, created_by) VALUES (?, ?, ?, ?, ?)",
-                     (rid, version.tag, version.seq, version.ts, version.created_by))
+        conn.execute("INSERT INTO versions (rid, tag, seq, ts, created_by, name) VALUES (?, ?, ?, ?, ?, ?)",
+                     (rid, version.tag, version.seq, version.ts, version.created_by, version.name))
         _write_snapshot(conn, rid, snap)
 
     return Op(write, prepare=prepare, room=room_id, nbytes=len(snap.blob))

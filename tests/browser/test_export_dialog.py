@@ -1,5 +1,5 @@
 """The export dialog: the file it downloads has the pixels of the server's export of the same
-seq and options (and the server's file name); a previewed version exports as that version;
+seq and options (and the server's file name: a version's tag or a time); a previewed version exports as that version;
 errors (a full queue, a bad value) are shown in words."""
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def test_export_from_the_dialog_equals_the_servers_export(server: Server, open_p
     assert job["status"] == "done" and job["format"] == "png"
     assert job["options"]["background"] == "white" and job["options"]["includeComments"] is True
     assert job["options"]["commentStates"] == ["open"] and job["options"]["scale"] == 1.5
-    assert name == job["fileName"] == f"{rid}-seq{job['seq']}.png"
+    # named after the time it was asked (local time), never the seq
+    assert name == job["fileName"] and re.fullmatch(rf"{rid}-\d{{4}}-\d\d-\d\d-\d{{4}}\.png", name), name
     _, theirs = server_export(server, rid, {"format": "png", "seq": job["seq"], "scale": 1.5, "background": "white",
                                             "includeComments": True, "commentStates": ["open"]})
     assert same_pixels(data, theirs), "the dialog's download differs from the server's export"
@@ -115,7 +116,7 @@ def test_a_previewed_version_exports_as_that_version(server: Server, open_page: 
     assert job["tag"] == "before" and job["seq"] == v["seq"] and job["format"] == "jpg"
     assert job["options"] == {"scale": 1.5, "dpi": 144.0, "background": "#ffffff", "includeComments": True,
                               "commentStates": ["open", "resolved"], "quality": 75}
-    assert name == f"{rid}-seq{v['seq']}-before.jpg"
+    assert name == f"{rid}-before.jpg"
     _, theirs = server_export(server, rid, {"format": "jpg", "tag": "before", "dpi": 144, "background": "#ffffff",
                                             "includeComments": True, "commentStates": ["open", "resolved"], "quality": 75})
     assert same_pixels(data, theirs)

@@ -290,6 +290,8 @@ def test_a_zip_version_zipfile_cannot_read_is_refused_in_words() -> None:
         (lambda m: m["versions"][1].update(tag=m["versions"][0]["tag"]), "bundle.manifest.versions[1].tag"),
         (lambda m: m["versions"][0].update(seq=-1), "bundle.manifest.versions[0].seq"),
         (lambda m: m["versions"][0].update(createdBy=None), "bundle.manifest.versions[0].createdBy"),
+        (lambda m: m["versions"][0].update(name=""), "bundle.manifest.versions[0].name"),
+        (lambda m: m["versions"][0].update(name=["x"]), "bundle.manifest.versions[0].name"),
         (lambda m: m["steps"][0].update(sha256="0" * 64), None),
         (lambda m: m["steps"][0].update(sha256=5), "bundle.manifest.steps[0].sha256"),
         (lambda m: m.update(steps=None), "bundle.manifest.steps"),

@@ -7,6 +7,7 @@ import { RoomApp } from "./app/room";
 import { loadConfig } from "./app/http";
 import { reportError, setErrorSink } from "@annotd/client";
 import { askIdentity, loadIdentity } from "./ui/dialog";
+import { roomBackdrop } from "./ui/backdrop";
 import { h } from "./ui/dom";
 import { RoomsPage } from "./ui/rooms";
 import { toast } from "./ui/toast";
@@ -39,12 +40,22 @@ async function main(): Promise<void> {
     body.append(h("div", { class: "fatal", role: "alert" }, h("h2", {}, "Cannot start"), h("p", {}, (err as Error).message)));
     return;
   }
-  const identity = loadIdentity() ?? (await askIdentity());
   window.annotd = {};
+  const known = loadIdentity();
+  // A first visit asks who you are over the page itself (the rooms list, or the room's name
+  // and image), never over a blank page.
   if (page === "room" && body.dataset.roomId) {
+    let identity = known;
+    if (identity === null) {
+      const backdrop = roomBackdrop(body, body.dataset.roomId);
+      identity = await askIdentity();
+      backdrop.remove();
+    }
     window.annotd.app = new RoomApp(body, body.dataset.roomId, config, identity);
   } else {
-    window.annotd.rooms = new RoomsPage(body, config, identity);
+    const rooms = new RoomsPage(body, config, known);
+    window.annotd.rooms = rooms;
+    if (known === null) rooms.setIdentity(await askIdentity());
   }
 }
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ...base.docstate import StateParts
+from ...base.identifiers import file_stem
 from ...render.options import RenderOptions
 
 Status = Literal["queued", "running", "done", "failed", "evicted"]
@@ -43,8 +44,8 @@ class Job:
 
     @property
     def filename(self) -> str:
-        tag = f"-{self.tag}" if self.tag else ""
-        return f"{self.room_id}-seq{self.seq}{tag}.{self.format}"
+        """The version's tag, else the time the export was asked (:func:`file_stem`)."""
+        return f"{file_stem(self.room_id, self.tag, self.created_at / 1000)}.{self.format}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -10,7 +10,7 @@
  */
 import { Emitter, readAnnotation, readImage, type Annotation, type ImageRef, type RoomSocket } from "@annotd/client";
 import type { ToolId } from "../tools/tool";
-import { button, h } from "../ui/dom";
+import { button, countChanges, h } from "../ui/dom";
 import { icon } from "../ui/icons";
 import type { Shell } from "../ui/shell";
 
@@ -85,15 +85,17 @@ export class Preview extends Emitter<{ change: PreviewTarget | null }> {
   private showLive(): void {
     if (this.current === null) return;
     const head = this.app.socket.lastSeq ?? 0;
-    this.live.textContent = head > this.current.seq ? ` · live is at seq ${head}` : "";
+    // People read how far live has moved on; the seqs are for developers (tooltip).
+    this.live.textContent = head > this.current.seq ? ` · live has ${countChanges(head - this.current.seq)} since` : "";
+    this.live.title = `shown: seq ${this.current.seq}; live: seq ${head}`;
   }
 
   /**
-   * Show `target` read-only. `label` names it in the bar, `actions` are extra bar buttons
+   * Show `target` read-only. `label` names it in the bar (text or a node, e.g. with a time), `actions` are extra bar buttons
    * (e.g. restore). Resolves false when a later call replaced this one before it arrived;
    * rejects (RpcError) when the server cannot show it (pruned, unknown tag, offline).
    */
-  async show(target: PreviewTarget, label: string, actions: HTMLButtonElement[] = []): Promise<boolean> {
+  async show(target: PreviewTarget, label: string | Node, actions: HTMLButtonElement[] = []): Promise<boolean> {
     const token = ++this.token;
     const t0 = performance.now();
     const at = await canvasAt(this.app, target.kind === "tag" ? { tag: target.tag } : { seq: target.seq });

@@ -38,6 +38,7 @@ import { peoplePanel } from "../ui/panels/people";
 import { stylePanel } from "../ui/panels/style";
 import { versionsPanel } from "../ui/panels/versions";
 import { Shell } from "../ui/shell";
+import { toast } from "../ui/toast";
 import { topBarButtons } from "../ui/topbar";
 import { nudge, registerCommands } from "./commands";
 import { Comments } from "./comments";
@@ -53,6 +54,11 @@ import { Styling } from "./style";
 import { toolContext } from "./tool-context";
 import { builtinTools, Toolbox } from "./toolbox";
 import { Versions } from "./versions";
+
+/** The tools that never write, so they stay available while the canvas is read-only. */
+const READ_ONLY_ALLOWED: readonly ToolId[] = ["select", "hand"];
+/** What a drawing tool says while the canvas is read-only (a preview). */
+const READ_ONLY_TOOLS = "drawing is off while an earlier state is shown. Press “Back to live” (Esc) to draw.";
 
 export class RoomApp {
   readonly doc = new Y.Doc();
@@ -133,11 +139,16 @@ export class RoomApp {
     return this.readOnlyReason !== null;
   }
 
-  /** Read-only mode (a version or step preview): tools stop writing, the banner says why. */
+  /**
+   * Read-only mode (a version or step preview): tools stop writing, the banner says why, and
+   * the drawing tools show as unavailable with the way back in their tooltip (a click or
+   * shortcut on one says it too) rather than silently doing something else.
+   */
   setReadOnly(reason: string | null): void {
     this.readOnlyReason = reason;
     this.overlay.readOnly = reason !== null;
     this.shell.root.classList.toggle("read-only", reason !== null);
+    this.toolbox.lock(reason === null ? null : READ_ONLY_TOOLS, READ_ONLY_ALLOWED);
     if (reason !== null) this.setTool("select");
     this.overlay.render();
   }
@@ -174,7 +185,10 @@ export class RoomApp {
 
   /** Switch tools; while read-only only select and hand are allowed. */
   setTool(id: ToolId): void {
-    if (this.readOnly && id !== "select" && id !== "hand") return;
+    if (this.readOnly && !READ_ONLY_ALLOWED.includes(id)) {
+      toast(READ_ONLY_TOOLS.charAt(0).toUpperCase() + READ_ONLY_TOOLS.slice(1));
+      return;
+    }
     this.toolbox.switchTo(id);
     this.styling.changed();
   }

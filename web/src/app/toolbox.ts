@@ -54,6 +54,7 @@ export class Toolbox {
     this.tools.set(tool.id, tool);
     const b = button(label, { icon: icon(iconName), title: titleFor(`tool.${tool.id}`, label), cls: "tool", pressed: this.current === tool.id, onClick: () => this.pick(tool.id) });
     b.dataset.tool = tool.id;
+    b.dataset.title = b.title;
     this.buttons.set(tool.id, b);
     this.bar.appendChild(b);
   }
@@ -71,6 +72,20 @@ export class Toolbox {
     this.stage.style.cursor = t.cursor;
     for (const [tid, b] of this.buttons) b.setAttribute("aria-pressed", String(tid === id));
     this.stage.dataset.tool = id;
+  }
+
+  /**
+   * While the canvas is read-only, the tools that would write show as unavailable
+   * (`aria-disabled`, still focusable so the reason can be read) with `reason` as their
+   * tooltip; null gives every tool back its own tooltip.
+   */
+  lock(reason: string | null, allowed: readonly ToolId[]): void {
+    for (const [id, b] of this.buttons) {
+      const off = reason !== null && !allowed.includes(id);
+      if (off) b.setAttribute("aria-disabled", "true");
+      else b.removeAttribute("aria-disabled");
+      b.title = off ? `${b.getAttribute("aria-label") ?? id}: ${reason}` : (b.dataset.title ?? b.title);
+    }
   }
 
   active(): Tool {

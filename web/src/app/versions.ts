@@ -4,7 +4,7 @@
  * and the revert itself. Undo stacks are cleared by RoomApp on `versions.reverted`; here
  * every browser also says who restored what.
  */
-import { Emitter, TAG_RE, isObject, type Annotation, type CanvasDoc, type RoomSocket } from "@annotd/client";
+import { Emitter, MAX_VERSION_NAME_LENGTH, isObject, type Annotation, type CanvasDoc, type RoomSocket } from "@annotd/client";
 import type { Identity } from "../ui/dialog";
 import { toast } from "../ui/toast";
 import type { Comments } from "./comments";
@@ -19,7 +19,10 @@ interface VersionsContext {
 }
 
 export interface Version {
+  /** The id (URL- and file-safe): what revert, previews and exports name. */
   tag: string;
+  /** What people read ("Review 1"); the tag for a version given none. */
+  name: string;
   seq: number;
   /** Seconds since the epoch. */
   createdAt: number;
@@ -32,18 +35,20 @@ interface RevertSummary {
   changed: number;
 }
 
-/** Why a tag is not acceptable, in words (null when it is). */
-export function tagProblem(tag: string): string | null {
-  if (!tag) return "Give the version a name.";
-  if (tag.length > 64) return "A version name has at most 64 characters.";
-  if (!/^[A-Za-z0-9]/.test(tag)) return "A version name starts with a letter or a digit.";
-  if (!TAG_RE.test(tag)) return "A version name uses only letters, digits, dots, dashes and underscores (no spaces).";
+/**
+ * Why a version name is not acceptable, in words (null when it is). Names are free text
+ * ("Review 1"); the server derives the version's tag from it.
+ */
+export function nameProblem(name: string): string | null {
+  if (!name.trim()) return "Give the version a name.";
+  if (name.trim().length > MAX_VERSION_NAME_LENGTH) return `A version name has at most ${MAX_VERSION_NAME_LENGTH} characters.`;
+  if (/[\x00-\x1f\x7f]/.test(name)) return "A version name is one line of text.";
   return null;
 }
 
 function readVersion(v: unknown): Version | null {
   if (!isObject(v) || typeof v.tag !== "string" || typeof v.seq !== "number") return null;
-  return { tag: v.tag, seq: v.seq, createdAt: typeof v.createdAt === "number" ? v.createdAt : 0, createdBy: typeof v.createdBy === "string" ? v.createdBy : "" };
+  return { tag: v.tag, name: typeof v.name === "string" && v.name ? v.name : v.tag, seq: v.seq, createdAt: typeof v.createdAt === "number" ? v.createdAt : 0, createdBy: typeof v.createdBy === "string" ? v.createdBy : "" };
 }
 
 const comparable = (a: Annotation) => JSON.stringify({ ...a, createdBy: "", updatedBy: "", updatedAt: 0 });
@@ -76,7 +81,7 @@ export class Versions extends Emitter<{ change: void }> {
       } else if (method === "versions.reverted") {
         const who = typeof params.revertedBy === "string" ? params.revertedBy : "";
         const name = who ? this.app.comments.nameOf(who) : "Someone";
-        toast(`${who === this.app.identity.userId ? "You" : name} restored version “${String(params.tag)}”.`);
+        toast(`${who === this.app.identity.userId ? "You" : name} restored version “${this.nameOf(String(params.tag))}”.`);
         this.emit("change", undefined);
       }
     });
@@ -102,9 +107,14 @@ export class Versions extends Emitter<{ change: void }> {
     return this.list.find((v) => v.tag === tag);
   }
 
-  /** Tag the head (the server validates again and answers in words). */
-  async create(tag: string): Promise<Version> {
-    const v = readVersion(await this.app.socket.call("versions.create", { tag }));
+  /** The name people gave the version `tag` (the tag itself when unknown). */
+  nameOf(tag: string): string {
+    return this.get(tag)?.name ?? tag;
+  }
+
+  /** Name the head (the server derives the tag, validates again and answers in words). */
+  async create(name: string): Promise<Version> {
+    const v = readVersion(await this.app.socket.call("versions.create", { name: name.trim() }));
     if (v === null) throw new Error("the server's answer was not a version");
     this.upsert(v);
     return v;

@@ -1,15 +1,17 @@
 /**
  * The new-comment box: a small form at the place the comment tool picked, with a draft pin
- * (and the dragged region outlined). Enter sends, Shift+Enter starts a new line, Escape
+ * (and the dragged region outlined), placed beside what is commented on, never over it
+ * (`beside.ts`). Enter sends, Shift+Enter starts a new line, Escape
  * cancels. The thread is created on the server (comments.create); on an error the words
  * stay in the box with the server's reason, nothing typed is lost.
  */
 import type { Comments } from "../app/comments";
 import { inWords } from "../app/errors";
-import { MAX_BODY_LENGTH, newAnchorPin, type CanvasDoc, type NewAnchor } from "@annotd/client";
+import { MAX_BODY_LENGTH, bounds, newAnchorPin, union, type CanvasDoc, type NewAnchor, type Rect } from "@annotd/client";
 import type { Scene } from "../render/scene";
 import { svgEl } from "../render/svg";
 import type { Viewport } from "../render/viewport";
+import { beside } from "./beside";
 import { button, h } from "./dom";
 import type { Shell } from "./shell";
 
@@ -29,6 +31,8 @@ export class Composer {
   private region: SVGRectElement | null = null;
   private off: (() => void)[] = [];
   private busy = false;
+  /** The box's size, measured once it is in the page (placing it on every pan must not lay out). */
+  private size: [number, number] | null = null;
 
   constructor(
     private app: ComposerContext,
@@ -98,10 +102,19 @@ export class Composer {
     const v = this.app.viewport;
     const [x, y] = v.toScreen(...newAnchorPin(this.anchor, (id) => this.app.canvas.get(id)));
     this.pin.style.transform = `translate(${Math.round(x - 13)}px, ${Math.round(y - 13)}px)`;
-    const left = Math.min(Math.max(8, x + 20), Math.max(8, v.width - 300));
-    const top = Math.min(Math.max(8, y - 20), Math.max(8, v.height - 170));
-    this.root.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
     const a = this.anchor;
+    // What the box must not cover: the draft pin, and the shape or region it is about.
+    const covered: Rect[] = [{ x: x - 14, y: y - 14, w: 28, h: 28 }];
+    const shape = a.kind === "annotation" ? this.app.canvas.get(a.annotationId) : null;
+    const about = shape !== null ? bounds(shape) : a.kind === "region" ? { x: a.x, y: a.y, w: a.w, h: a.h } : null;
+    if (about !== null) {
+      const [sx, sy] = v.toScreen(about.x, about.y);
+      covered.push({ x: sx, y: sy, w: about.w * v.scale, h: about.h * v.scale });
+    }
+    const target = union(covered)!;
+    this.size ??= [this.root.offsetWidth || 280, this.root.offsetHeight || 170];
+    const { left, top } = beside(target, this.size[0], this.size[1], v.width, v.height);
+    this.root.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
     if (this.region !== null && a.kind === "region") {
       const [x0, y0] = v.toScreen(a.x, a.y);
       for (const [k, val] of Object.entries({ x: x0, y: y0, width: a.w * v.scale, height: a.h * v.scale })) this.region.setAttribute(k, String(val));

@@ -12,6 +12,7 @@ import type { RoomCopy } from "../app/copy";
 import type { ClientConfig } from "../app/http";
 import { CLOSE, type Presence, type RoomSocket } from "@annotd/client";
 import { button, h } from "./dom";
+import { roomLabel, roomTitle, roomTitleNodes } from "./room-title";
 import { howRoomsAreKept, RECREATE_KEEPS, syncState, whileApart, whyGone } from "./persistence";
 import type { Shell } from "./shell";
 import { toast } from "./toast";
@@ -57,9 +58,9 @@ export function showConnection(app: ConnectionContext): void {
   socket.on("problem", (msg) => toast(msg, "error"));
   copy.on("problem", (msg) => toast(msg, "error"));
   socket.on("roomInfo", (info) => {
-    shell.title.textContent = info.name;
-    shell.title.title = info.name;
-    document.title = `${info.name} — annotd`;
+    shell.title.replaceChildren(...roomTitleNodes(info.name, info.roomId));
+    shell.title.title = roomLabel(info.name, info.roomId);
+    document.title = `${roomTitle(info.name, info.roomId)} — annotd`;
   });
   socket.on("closed", ({ code, final, meaning }) => {
     if (code === CLOSE.TOO_SLOW) toast("The connection fell behind and the server dropped it; reconnecting — nothing is lost.");

@@ -47,6 +47,25 @@ export function relativeTime(ms: number, now = Date.now()): string {
 }
 
 /**
+ * A time as people read it: "3 minutes ago", the date and time on hover (`title`), the
+ * exact instant for machines (`datetime`). `tickTimes` keeps the words current.
+ */
+export function timeEl(ms: number, extraTitle = ""): HTMLTimeElement {
+  const d = new Date(ms);
+  return h("time", { datetime: d.toISOString(), "data-ts": ms, title: `${d.toLocaleString()}${extraTitle}` }, relativeTime(ms));
+}
+
+/** Refresh the words of every `timeEl` under `root`. */
+export function tickTimes(root: ParentNode): void {
+  for (const t of root.querySelectorAll<HTMLTimeElement>("time[data-ts]")) t.textContent = relativeTime(Number(t.dataset.ts));
+}
+
+/** "1 change" / "12 changes". */
+export function countChanges(n: number): string {
+  return `${n} ${n === 1 ? "change" : "changes"}`;
+}
+
+/**
  * Rebuild part of a list without losing the keyboard focus: if focus is on a control inside
  * an item of `container` (an element with `data-key`), the control at the same position in
  * the rebuilt item with that key gets it back.

@@ -99,14 +99,15 @@ export function openExport(app: ExportDialogContext, preset: { tag?: string; seq
   const jpgNote = h("p", { class: "hint" }, "A JPG has no transparency: a transparent background becomes white.");
   bg.el.append(jpgNote);
   const badges = radios("comments", "Comment badges", [{ value: "none", text: "None" }, { value: "open", text: "Open threads" }, { value: "all", text: "All threads" }], "none");
-  const whatOptions = [{ value: "head", text: `The live canvas (seq ${app.socket.lastSeq ?? 0})` }];
+  const whatOptions = [{ value: "head", text: "The live canvas" }];
   if (app.versions.list.length) whatOptions.push({ value: "tag", text: "A named version:" });
   const previewSeq = preset.seq ?? (cur?.kind === "seq" ? cur.seq : undefined);
-  if (previewSeq !== undefined) whatOptions.push({ value: "seq", text: `The step being viewed (seq ${previewSeq})` });
+  if (previewSeq !== undefined) whatOptions.push({ value: "seq", text: "The earlier state being viewed" });
   const presetTag = preset.tag ?? (cur?.kind === "tag" ? cur.tag : undefined);
   const what = radios("what", "What to export", whatOptions, presetTag && app.versions.list.length ? "tag" : previewSeq !== undefined ? "seq" : "head");
   const tagSelect = h("select", { "aria-label": "Named version to export" },
-    ...[...app.versions.list].reverse().map((v) => h("option", { value: v.tag }, `${v.tag} (seq ${v.seq})`)));
+    ...[...app.versions.list].reverse().map((v) => h("option", { value: v.tag, title: `tag ${v.tag}, seq ${v.seq}` },
+      `${v.name} (${new Date(v.createdAt * 1000).toLocaleString()})`)));
   if (presetTag) tagSelect.value = presetTag;
   tagSelect.addEventListener("change", () => what.set("tag"));
   if (app.versions.list.length) what.input("tag").parentElement!.after(tagSelect);
@@ -161,7 +162,8 @@ export function openExport(app: ExportDialogContext, preset: { tag?: string; seq
   };
 
   const show = (job: ExportJob) => {
-    status.textContent = `${STATUS_WORDS[job.status] ?? job.status} ${job.status === "queued" || job.status === "running" ? `(seq ${job.seq})` : ""}`.trim();
+    status.textContent = STATUS_WORDS[job.status] ?? job.status;
+    status.title = `job ${job.jobId}, seq ${job.seq}`;
     status.dataset.status = job.status;
   };
 

@@ -9,6 +9,7 @@ import { ID_PATTERN, nameFromUserId } from "@annotd/client";
 import { confirmDialog, type Identity } from "./dialog";
 import { button, h, relativeTime } from "./dom";
 import { howRoomsAreKept } from "./persistence";
+import { roomLabel, roomTitleNodes } from "./room-title";
 import { toast } from "./toast";
 
 const REFRESH_MS = 5000;
@@ -23,12 +24,15 @@ export class RoomsPage {
   /** Upload messages per room, kept across the periodic re-render of the list. */
   private statuses = new Map<string, { text: string; error: boolean }>();
   private shown = "";
+  private me: HTMLElement;
 
   constructor(
     parent: HTMLElement,
     private config: ClientConfig,
-    private identity: Identity,
+    private identity: Identity | null,
   ) {
+    this.me = h("p", { class: "me" });
+    this.setIdentity(identity);
     const nameInput = h("input", { type: "text", id: "room-name", name: "name", maxlength: 200, placeholder: "e.g. Weld inspection, batch 7", autocomplete: "off" });
     const idInput = h("input", { type: "text", id: "room-id", name: "id", pattern: ID_INPUT_PATTERN, placeholder: "optional: letters, digits, - and _", autocomplete: "off" });
     this.error = h("p", { class: "error", role: "alert" });
@@ -47,7 +51,7 @@ export class RoomsPage {
       h("div", { class: "rooms-page" },
         h("header", { class: "rooms-head" }, h("h1", {}, "annotd"), h("p", {}, "Annotate one image together, in real time."),
           h("p", { class: "keeping" }, howRoomsAreKept(config.persistence)),
-          h("p", { class: "me" }, `You are ${identity.name}.`)),
+          this.me),
         h("section", {}, h("h2", {}, "New room"), form),
         h("section", {}, h("h2", {}, "Rooms"), this.list),
         h("footer", {}, `annotd ${config.version}`),
@@ -56,6 +60,15 @@ export class RoomsPage {
     document.title = "Rooms — annotd";
     void this.refresh();
     this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+  }
+
+  /**
+   * Who is using the page. On a first visit the page is built (and shown behind the "Who
+   * are you?" dialog) before anyone is known: null until the person answers.
+   */
+  setIdentity(identity: Identity | null): void {
+    this.identity = identity;
+    this.me.textContent = identity ? `You are ${identity.name}.` : "";
   }
 
   destroy(): void {
@@ -105,18 +118,19 @@ export class RoomsPage {
 
   private card(r: RoomSummary): HTMLElement {
     const url = `/r/${encodeURIComponent(r.id)}`;
+    const label = roomLabel(r.name, r.id);
     const thumb = r.image
-      ? h("img", { src: imageUrl(r.id, r.image.sha256), alt: `Image of ${r.name}`, loading: "lazy", width: 160, height: 100 })
+      ? h("img", { src: imageUrl(r.id, r.image.sha256), alt: `Image of ${label}`, loading: "lazy", width: 160, height: 100 })
       : h("span", { class: "no-image" }, "No image");
     const people = r.users.map(nameFromUserId);
     const st = this.statuses.get(r.id);
     const status = h("p", { class: st?.error ? "upload-status error" : "upload-status", role: "status" }, st?.text ?? "");
-    const upload = button(`Set the image of ${r.name}`, { text: r.image ? "Replace image…" : "Add image…", onClick: () => this.pick(r, status) });
-    const del = button(`Delete room ${r.name}`, { text: "Delete", cls: "danger", onClick: () => void this.remove(r) });
+    const upload = button(`Set the image of ${label}`, { text: r.image ? "Replace image…" : "Add image…", onClick: () => this.pick(r, status) });
+    const del = button(`Delete room ${label}`, { text: "Delete", cls: "danger", onClick: () => void this.remove(r) });
     const li = h("li", { class: "room", "data-room-id": r.id },
       h("a", { class: "thumb", href: url, tabindex: -1, "aria-hidden": "true" }, thumb),
       h("div", { class: "info" },
-        h("h3", {}, h("a", { href: url }, r.name)),
+        h("h3", {}, h("a", { href: url }, ...roomTitleNodes(r.name, r.id))),
         h("p", { class: "meta" },
           r.clients ? `${r.clients} online${people.length ? `: ${people.join(", ")}` : ""}` : "Nobody online",
           " · ",
@@ -144,7 +158,7 @@ export class RoomsPage {
   }
 
   private pick(r: RoomSummary, status: HTMLElement): void {
-    const input = h("input", { type: "file", accept: this.config.imageTypes.join(","), "aria-label": `Image file for ${r.name}` });
+    const input = h("input", { type: "file", accept: this.config.imageTypes.join(","), "aria-label": `Image file for ${roomLabel(r.name, r.id)}` });
     input.addEventListener("change", () => {
       const f = input.files?.[0];
       if (f) void this.upload(r, f, status);
@@ -160,14 +174,14 @@ export class RoomsPage {
       el.textContent = text;
       el.className = error ? "upload-status error" : "upload-status";
     };
-    const problem = uploadProblem(file, this.config);
+    const problem = this.identity === null ? "Say who you are first (the dialog above)." : uploadProblem(file, this.config);
     if (problem) {
       show(problem, true);
       return;
     }
     show(`Uploading ${file.name}…`, false);
     try {
-      const img = await uploadImage(r.id, file, this.identity.userId);
+      const img = await uploadImage(r.id, file, this.identity!.userId);
       this.shown = "";
       await this.refresh();
       show(`Image set (${img.width}×${img.height}).`, false);
@@ -177,11 +191,11 @@ export class RoomsPage {
   }
 
   private async remove(r: RoomSummary): Promise<void> {
-    const ok = await confirmDialog(`Delete “${r.name}”?`, "Everyone in it is disconnected, and its annotations, comments and versions are gone for good.");
+    const ok = await confirmDialog(`Delete “${roomLabel(r.name, r.id)}”?`, "Everyone in it is disconnected, and its annotations, comments and versions are gone for good.");
     if (!ok) return;
     try {
       await api(`/v1/rooms/${encodeURIComponent(r.id)}`, { method: "DELETE" });
-      toast(`Room “${r.name}” deleted.`);
+      toast(`Room “${roomLabel(r.name, r.id)}” deleted.`);
       this.shown = "";
     } catch (err) {
       toast(`Could not delete the room: ${(err as Error).message}`, "error");

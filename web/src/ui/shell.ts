@@ -77,6 +77,7 @@ export class Shell {
     this.sidebar = h("aside", { class: "sidebar", id: "side-panels", "aria-label": "Side panels" }, this.tabs);
     this.root = h("div", { class: "app" }, this.topbar, h("main", { class: "workspace" }, h("div", { class: "stage-wrap" }, this.notice, this.banner, this.stage), this.sidebar));
     parent.appendChild(this.root);
+    focusRingOnlyFromTab(this.stage);
     // A button chosen from the menu has done its job: close the menu so the canvas shows again.
     overflow.addEventListener("click", (e) => {
       if ((e.target as Element).closest("button")) this.setOpen("menu-open", this.menuToggle, false);
@@ -101,7 +102,8 @@ export class Shell {
   addPanel(panel: Panel): void {
     const body = h("section", { class: `panel panel-${panel.id}`, role: "tabpanel", id: `panel-${panel.id}`, "aria-label": panel.title, hidden: true });
     const badge = h("span", { class: "badge", hidden: true });
-    const tab = h("button", { type: "button", role: "tab", id: `tab-${panel.id}`, "aria-controls": `panel-${panel.id}`, "aria-selected": "false", "data-panel": panel.id }, panel.title, badge);
+    const tab = h("button", { type: "button", role: "tab", id: `tab-${panel.id}`, "aria-controls": `panel-${panel.id}`, "aria-selected": "false", "data-panel": panel.id, title: panel.title },
+      h("span", { class: "tab-label" }, panel.title), badge);
     tab.addEventListener("click", () => this.show(panel.id));
     tab.addEventListener("keydown", (e) => this.tabKeys(e));
     const m: Mounted = { panel, tab, body, badge };
@@ -139,13 +141,15 @@ export class Shell {
   }
 
   /** A small count on a panel's tab (e.g. unread comments); null hides it. `attention`
-   * marks news (a dot beside it; the text should say so too: colour is not the only signal). */
-  setBadge(id: string, text: string | null, attention = false): void {
+   * marks news with a dot; `more` is the rest of the words ("· 2 new"), read by screen readers
+   * and shown in the tab's tooltip but not on the tab, so the tab row never has to wrap. */
+  setBadge(id: string, text: string | null, attention = false, more = ""): void {
     const p = this.panels.find((m) => m.panel.id === id);
     if (!p) return;
     p.badge.hidden = text === null;
-    p.badge.textContent = text ?? "";
+    p.badge.replaceChildren(text ?? "", ...(more && text !== null ? [h("span", { class: "sr-only" }, more)] : []));
     p.badge.classList.toggle("attention", attention && text !== null);
+    p.tab.title = text === null ? p.panel.title : `${p.panel.title}: ${text}${more}`;
   }
 
   /** A top-bar button (e.g. an export dialog); `area` is where it goes. */
@@ -160,4 +164,17 @@ export class Shell {
     this.banner.hidden = content === null;
     this.banner.replaceChildren(...(content ?? []));
   }
+}
+
+/**
+ * The canvas shows its focus ring only when focus reached it by Tab (or Shift+Tab): a person
+ * moving through the page by keyboard must see where focus is, while one who clicked the
+ * canvas and uses shortcuts (R, Delete, arrows) does not need a frame around the drawing.
+ */
+function focusRingOnlyFromTab(stage: HTMLElement): void {
+  let byTab = false;
+  document.addEventListener("keydown", (e) => { byTab = e.key === "Tab"; }, true);
+  document.addEventListener("pointerdown", () => { byTab = false; }, true);
+  stage.addEventListener("focus", () => stage.classList.toggle("kbd-focus", byTab));
+  stage.addEventListener("blur", () => stage.classList.remove("kbd-focus"));
 }

@@ -1,7 +1,9 @@
 /**
  * One thread in the Comments panel. Collapsed it shows its number, author, time, where it
- * is pinned and the first message; open (the active thread) it shows every message with
- * its author and relative time, edit and delete on one's own messages, and a reply box.
+ * is pinned, the first message and a reply box (focusing it opens the thread); open (the
+ * active thread) it shows every message with its author and relative time, edit and delete
+ * on one's own messages. A long message is cut to a few lines with "Show more"; web
+ * addresses in messages are links (`linkify.ts`).
  *
  * Updates are keyed: the card, its messages and the boxes being typed in are kept across
  * live updates (a reply arriving while you type must not take your text or your focus).
@@ -11,17 +13,17 @@ import type { Comments } from "../app/comments";
 import { inWords } from "../app/errors";
 import { MAX_BODY_LENGTH, type Message, type Thread } from "@annotd/client";
 import { confirmDialog, type Identity } from "./dialog";
-import { button, h, keyedChildren, relativeTime } from "./dom";
+import { button, h, keyedChildren, tickTimes, timeEl } from "./dom";
+import { linkified } from "./linkify";
 import { anchorWords, type AnchorContext } from "./pins";
+
+/** Messages longer than this (characters or lines) are shown cut, with "Show more". */
+const LONG_CHARS = 320;
+const LONG_LINES = 6;
 
 /** A thread card says where the thread is pinned and which messages are ours to edit. */
 export interface ThreadContext extends AnchorContext {
   readonly identity: Pick<Identity, "userId">;
-}
-
-function time(ms: number): HTMLTimeElement {
-  const d = new Date(ms);
-  return h("time", { datetime: d.toISOString(), "data-ts": ms, title: d.toLocaleString() }, relativeTime(ms));
 }
 
 /** Enter sends, Shift+Enter is a new line, Escape calls `cancel`. */
@@ -50,6 +52,8 @@ export class ThreadCard {
   private items = new Map<string, HTMLLIElement>();
   private editing: { id: string; box: HTMLTextAreaElement } | null = null;
   private thread: Thread;
+  /** Long messages the person expanded (kept across live updates). */
+  private expanded = new Set<string>();
 
   constructor(
     private app: ThreadContext,
@@ -75,6 +79,11 @@ export class ThreadCard {
     sendKeys(this.replyBox, () => void this.sendReply(), () => this.replyBox.blur());
     this.replyBox.addEventListener("input", () => comments.typing(this.replyBox.value.length > 0));
     this.replyBox.addEventListener("blur", () => comments.typing(false));
+    // The box is there without opening the thread; starting to reply opens it (and shows
+    // where it is pinned), like clicking its header.
+    this.replyBox.addEventListener("focus", () => {
+      if (comments.active !== this.thread.id) comments.setActive(this.thread.id, true);
+    });
     this.root = h("li", { class: "thread", "data-thread-id": thread.id },
       h("div", { class: "thread-top" }, this.head, this.status), this.info, this.list, this.more, this.error, this.replyForm);
     this.update(thread);
@@ -101,7 +110,7 @@ export class ThreadCard {
     this.head.replaceChildren(
       h("span", { class: "num" }, n === null ? "•" : String(n)),
       h("span", { class: "who" }, who),
-      time(t.createdAt),
+      timeEl(t.createdAt),
     );
     if (unread) this.head.append(h("span", { class: "new" }, `${unread} new`));
     this.status.textContent = resolved ? "Reopen" : "Resolve";
@@ -114,7 +123,7 @@ export class ThreadCard {
     const hiddenCount = t.messages.length - shown.length;
     this.more.hidden = hiddenCount === 0;
     this.more.textContent = hiddenCount === 1 ? "1 more reply" : `${hiddenCount} more replies`;
-    this.replyForm.hidden = !active;
+    this.replyForm.hidden = resolved && !active;
     this.replyBox.setAttribute("aria-label", `Reply to comment ${n ?? ""} by ${who}`);
   }
 
@@ -129,15 +138,30 @@ export class ThreadCard {
     li.dataset.author = m.author;
     li.classList.toggle("deleted", m.deleted);
     const head = h("div", { class: "msg-head" },
-      h("span", { class: "author" }, `${this.comments.nameOf(m.author)}${mine ? " (you)" : ""}`), " ", time(m.createdAt),
+      h("span", { class: "author" }, `${this.comments.nameOf(m.author)}${mine ? " (you)" : ""}`), " ", timeEl(m.createdAt),
       m.editedAt !== null && !m.deleted ? h("span", { class: "edited", title: new Date(m.editedAt).toLocaleString() }, " (edited)") : null);
-    const body = m.deleted ? h("p", { class: "body deleted" }, "This message was deleted.") : h("p", { class: "body" }, m.body);
+    const body = m.deleted ? h("p", { class: "body deleted" }, "This message was deleted.") : h("p", { class: "body" }, ...linkified(m.body));
+    const long = !m.deleted && (m.body.length > LONG_CHARS || m.body.split("\n").length > LONG_LINES);
+    let more: HTMLButtonElement | null = null;
+    if (long) {
+      const open = this.expanded.has(m.id);
+      body.classList.toggle("clamped", !open);
+      more = button(open ? "Show less of this message" : "Show all of this message", {
+        text: open ? "Show less" : "Show more", cls: "link body-more",
+        onClick: () => {
+          if (this.expanded.has(m.id)) this.expanded.delete(m.id);
+          else this.expanded.add(m.id);
+          this.paintMessage(li, m);
+        },
+      });
+      more.setAttribute("aria-expanded", String(open));
+    }
     const actions = mine && !m.deleted && active
       ? h("div", { class: "msg-actions" },
         button("Edit your message", { text: "Edit", cls: "link", onClick: () => this.startEdit(m) }),
         button("Delete your message", { text: "Delete", cls: "link danger", onClick: () => void this.deleteMessage(m) }))
       : null;
-    li.replaceChildren(head, body, actions ?? "");
+    li.replaceChildren(head, body, more ?? "", actions ?? "");
   }
 
   private startEdit(m: Message): void {
@@ -203,6 +227,6 @@ export class ThreadCard {
 
   /** Refresh the relative times ("3 minutes ago"). */
   tick(): void {
-    for (const t of this.root.querySelectorAll<HTMLTimeElement>("time[data-ts]")) t.textContent = relativeTime(Number(t.dataset.ts));
+    tickTimes(this.root);
   }
 }

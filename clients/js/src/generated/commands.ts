@@ -234,10 +234,13 @@ export interface SnapshotsListParams {
   roomId: string;
 }
 
-/** `versions.create`: Tag the head (or a retained seq); the tagged state can never be pruned. */
+/** `versions.create`: Tag the head (or a retained seq), giving a tag, a name or both; the state is never pruned. */
 export interface VersionsCreateParams {
   roomId: string;
-  tag: string;
+  /** the version's id (default: derived from name) */
+  tag?: string | null;
+  /** free text people read, e.g. 'Review 1' (default: the tag) */
+  name?: string | null;
   /** a retained seq (default: head) */
   seq?: number | null;
 }

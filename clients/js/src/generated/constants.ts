@@ -182,6 +182,7 @@ export const BACKGROUND_PATTERN = "transparent|white|#[0-9a-fA-F]{6}";
 /** Matched against the whole string. */
 export const SHA256_PATTERN = "[0-9a-f]{64}";
 export const MAX_USER_ID_LENGTH = 128;
+export const MAX_VERSION_NAME_LENGTH = 80;
 
 export const ROOT_META = "meta";
 export const ROOT_ANNOTATIONS = "annotations";

@@ -419,7 +419,7 @@ export interface paths {
         /** Named versions in seq order. */
         get: operations["versions.list"];
         put?: never;
-        /** Tag the head (or a retained seq); the tagged state can never be pruned. */
+        /** Tag the head (or a retained seq), giving a tag, a name or both; the state is never pruned. */
         post: operations["versions.create"];
         delete?: never;
         options?: never;
@@ -682,6 +682,7 @@ export interface components {
         };
         LoadedVersion: {
             tag: string;
+            name: string;
             seq: number;
             createdAt: number;
             createdBy: string;
@@ -867,9 +868,10 @@ export interface components {
             members: string[];
             seq: number;
         };
-        /** @description A named version: `createdAt` in seconds since the epoch. */
+        /** @description A named version: `createdAt` in seconds since the epoch; `name` is what people read (the tag when it was given no name). */
         VersionInfo: {
             tag: string;
+            name: string;
             seq: number;
             createdAt: number;
             createdBy: string;
@@ -2726,16 +2728,17 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
-                    tag: string;
+                    tag?: string | null;
+                    name?: string | null;
                     seq?: number | null;
                 };
             };
         };
         responses: {
-            /** @description Tag the head (or a retained seq); the tagged state can never be pruned. */
+            /** @description Tag the head (or a retained seq), giving a tag, a name or both; the state is never pruned. */
             201: {
                 headers: {
                     [name: string]: unknown;

@@ -108,7 +108,7 @@ export function commentsPanel(app: CommentsPanelContext): Panel {
         empty.textContent = comments.threads.length ? "No open comments." : "No comments yet.";
         const unread = comments.unreadTotal;
         const n = open.length;
-        app.shell.setBadge("comments", n || unread ? `${n}${unread ? ` · ${unread} new` : ""}` : null, unread > 0);
+        app.shell.setBadge("comments", n || unread ? String(n) : null, unread > 0, ` open${unread ? ` · ${unread} new` : ""}`);
       };
       const refreshTyping = () => {
         const names = comments.typingNames();

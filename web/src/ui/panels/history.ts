@@ -13,7 +13,7 @@ import { corners } from "@annotd/client";
 import type { Scene } from "../../render/scene";
 import { svgEl } from "../../render/svg";
 import type { Viewport } from "../../render/viewport";
-import { button, h } from "../dom";
+import { button, countChanges, h, timeEl } from "../dom";
 import { versionsLast } from "../persistence";
 import { article, TYPE_WORDS } from "../pins";
 import type { Panel, Shell } from "../shell";
@@ -54,6 +54,19 @@ function stepWords(step: Step, nameOf: (userId: string) => string): string {
   if (step.image) parts.push("set the base image");
   if (!parts.length) parts.push("changed the document");
   return `${who} ${parts.join(", ")}.`;
+}
+
+/**
+ * The bar's words for a past step: when it happened and who made it ("Viewing the canvas as
+ * it was 5 minutes ago, after Bob's change"), filled in as soon as the step is known (it is
+ * fetched alongside the preview, not before it); the seq is in the tooltip.
+ */
+function stepLabel(range: HistoryRange, seq: number, nameOf: (userId: string) => string): HTMLElement {
+  const label = h("span", { class: "step-label", "data-seq": seq, title: `seq ${seq}` }, "Viewing an earlier state of the canvas");
+  void range.step(seq).then((step) => {
+    if (step) label.replaceChildren("Viewing the canvas as it was ", timeEl(step.ts * 1000, ` (seq ${seq})`), `, after ${step.userId === "annotd" ? "the server's" : `${nameOf(step.userId)}'s`} change`);
+  }, () => { /* offline: the words stay general */ });
+  return label;
 }
 
 const LIVE_MS = 400;
@@ -105,10 +118,11 @@ export function historyPanel(app: HistoryPanelContext): Panel {
         slider.value = String(wanted ?? fetching ?? position());
         const versions = versionsLast(app.config.persistence);
         rangeText.textContent = range.oldest === 0
-          ? `Every step is kept so far (seq 0 to ${range.head}); ${versions}.`
-          : `Kept: seq ${range.oldest} to ${range.head}. Older steps were pruned; ${versions}.`;
+          ? `Every change is kept so far (${countChanges(range.head)}); ${versions}.`
+          : `The last ${countChanges(range.head - range.oldest)} are kept; older ones were pruned; ${versions}.`;
+        rangeText.title = `seq ${range.oldest} to ${range.head}`;
         const seq = position();
-        slider.setAttribute("aria-valuetext", seq >= range.head && !app.preview.current ? `seq ${seq}, live` : `seq ${seq}`);
+        slider.setAttribute("aria-valuetext", seq >= range.head ? "live" : `${countChanges(range.head - seq)} before live`);
         back.disabled = seq <= range.oldest;
         fwd.disabled = seq >= range.head;
         live.disabled = app.preview.current === null;
@@ -119,9 +133,10 @@ export function historyPanel(app: HistoryPanelContext): Panel {
         const track = marks.clientWidth || 260;
         const rowEnds: number[] = [];
         marks.replaceChildren(...inside.map((v) => {
-          const b = button(`Version ${v.tag} at seq ${v.seq}: show it`, { text: v.tag, cls: "tag-mark", onClick: () => void previewVersion(app, v) });
+          const b = button(`Version ${v.name}: show it`, { text: v.name, cls: "tag-mark", onClick: () => void previewVersion(app, v) });
+          b.title = `Version “${v.name}”, saved ${new Date(v.createdAt * 1000).toLocaleString()} (seq ${v.seq})`;
           const pct = ((v.seq - range.oldest) / span) * 100;
-          const width = 22 + 6.5 * v.tag.length;
+          const width = 22 + 6.5 * v.name.length;
           const left = (pct / 100) * (track - width);
           let row = rowEnds.findIndex((end) => left > end + 4);
           if (row < 0) row = rowEnds.push(0) - 1;
@@ -135,12 +150,14 @@ export function historyPanel(app: HistoryPanelContext): Panel {
         marks.style.height = `${Math.max(1, rowEnds.length) * 24}px`;
         const outside = app.versions.list.filter((v) => v.seq < range.oldest);
         older.replaceChildren(...(outside.length ? [h("p", { class: "label" }, "Older named versions (before the kept steps):"),
-          h("div", { class: "row" }, ...outside.map((v) => button(`Show version ${v.tag} (seq ${v.seq})`, { text: `${v.tag} · seq ${v.seq}`, onClick: () => void previewVersion(app, v) })))] : []));
+          h("div", { class: "row" }, ...outside.map((v) => button(`Show version ${v.name}`, {
+            text: `${v.name} · ${new Date(v.createdAt * 1000).toLocaleDateString()}`, title: `seq ${v.seq}`, onClick: () => void previewVersion(app, v) })))] : []));
       };
 
       const describe = async (seq: number) => {
         const cur = app.preview.current;
-        where.textContent = cur === null ? `Live: seq ${range.head}.` : cur.kind === "tag" ? `Version “${cur.tag}”: seq ${cur.seq}.` : `Seq ${seq} of ${range.head}.`;
+        where.textContent = cur === null ? "Live." : cur.kind === "tag" ? `Version “${app.versions.nameOf(cur.tag)}”.` : `${countChanges(range.head - seq)} before live.`;
+        where.title = `seq ${seq} of ${range.head}`;
         shownStep = null;
         drawChanges();
         if (seq <= range.oldest) {
@@ -175,9 +192,9 @@ export function historyPanel(app: HistoryPanelContext): Panel {
             fetching = s;
             try {
               if (s >= range.head) app.preview.exit();
-              else await app.preview.show({ kind: "seq", seq: s }, `Viewing the history at seq ${s}`);
+              else await app.preview.show({ kind: "seq", seq: s }, stepLabel(range, s, (u) => app.comments.nameOf(u)));
             } catch (err) {
-              info.textContent = `Cannot show seq ${s}: ${inWords(err)}`;
+              info.textContent = `Cannot show that step: ${inWords(err)}`;
             }
           }
         } finally {

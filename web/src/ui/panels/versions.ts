@@ -1,15 +1,16 @@
 /**
  * Versions panel: save the canvas as a named version, list the versions (newest first:
- * name, seq, author, time), preview any of them read-only, restore one (after a
+ * name, author, time; the seq only in a tooltip), preview any of them read-only, restore one (after a
  * confirmation that says how many annotations it adds, removes and changes) or export it.
  * Live from `versions.created` / `versions.reverted`; refetched after every reconnect.
  */
+import { MAX_VERSION_NAME_LENGTH } from "@annotd/client";
 import { inWords } from "../../app/errors";
 import type { Comments } from "../../app/comments";
 import type { Preview } from "../../app/preview";
-import { tagProblem, type Version, type Versions } from "../../app/versions";
+import { nameProblem, type Version, type Versions } from "../../app/versions";
 import { modal } from "../dialog";
-import { button, h, keepingFocus, relativeTime } from "../dom";
+import { button, h, keepingFocus, tickTimes, timeEl } from "../dom";
 import { openExport, type ExportDialogContext } from "../export-dialog";
 import type { Panel, Shell } from "../shell";
 import { toast } from "../toast";
@@ -32,21 +33,22 @@ function plural(n: number, word: string): string {
 
 /** Ask, with what will change in words, then restore `tag` for everyone. */
 async function confirmRevert(app: VersionActionsContext, tag: string): Promise<void> {
+  const name = app.versions.nameOf(tag);
   let summary;
   try {
     summary = await app.versions.summary(tag);
   } catch (err) {
-    toast(`Cannot restore “${tag}”: ${inWords(err)}`, "error");
+    toast(`Cannot restore “${name}”: ${inWords(err)}`, "error");
     return;
   }
   const { added, removed, changed } = summary;
   const what = added + removed + changed === 0
     ? "The canvas already looks like this version: restoring changes no annotation."
     : `Restoring adds ${plural(added, "annotation")}, removes ${removed} and changes ${changed}.`;
-  const ok = button(`Restore version ${tag}`, { text: "Restore", cls: "danger" });
+  const ok = button(`Restore version ${name}`, { text: "Restore", cls: "danger" });
   const cancel = button("Cancel", {});
   const error = h("p", { class: "error", role: "alert" });
-  const d = modal(`Restore version “${tag}”?`, [
+  const d = modal(`Restore version “${name}”?`, [
     h("p", { class: "revert-summary", "data-added": added, "data-removed": removed, "data-changed": changed }, what),
     h("p", {}, "Everyone in the room sees the restored canvas at once. Comments stay as they are; your undo history is cleared. Nothing is lost: the current state stays in the history."),
     error,
@@ -66,14 +68,20 @@ async function confirmRevert(app: VersionActionsContext, tag: string): Promise<v
   });
 }
 
+/** "Version “Review 1”, saved 2 hours ago" (the date on hover, the tag and seq for developers). */
+function versionLabel(v: Version): HTMLElement {
+  return h("span", { title: `tag ${v.tag}, seq ${v.seq}` }, `Viewing version “${v.name}”, saved `,
+    timeEl(v.createdAt * 1000));
+}
+
 /** Preview `tag` read-only, with restore and export in the bar. */
 export async function previewVersion(app: VersionActionsContext, v: Version): Promise<void> {
   try {
-    await app.preview.show({ kind: "tag", tag: v.tag, seq: v.seq }, `Viewing version “${v.tag}” (seq ${v.seq})`, [
-      button(`Restore version ${v.tag}`, { text: "Restore…", onClick: () => void confirmRevert(app, v.tag) }),
+    await app.preview.show({ kind: "tag", tag: v.tag, seq: v.seq }, versionLabel(v), [
+      button(`Restore version ${v.name}`, { text: "Restore…", onClick: () => void confirmRevert(app, v.tag) }),
     ]);
   } catch (err) {
-    toast(`Cannot show “${v.tag}”: ${inWords(err)}`, "error");
+    toast(`Cannot show “${v.name}”: ${inWords(err)}`, "error");
   }
 }
 
@@ -83,7 +91,7 @@ export function versionsPanel(app: VersionsPanelContext): Panel {
     title: "Versions",
     order: 40,
     mount(body) {
-      const input = h("input", { type: "text", id: "version-tag", maxlength: 64, autocomplete: "off", placeholder: "e.g. v1 or review-2", "aria-describedby": "version-error" });
+      const input = h("input", { type: "text", id: "version-tag", maxlength: MAX_VERSION_NAME_LENGTH, autocomplete: "off", placeholder: "e.g. Review 1", "aria-describedby": "version-error" });
       const error = h("p", { class: "error", id: "version-error", role: "alert" });
       const save = h("button", { type: "submit", class: "primary" }, "Save version");
       const form = h("form", { class: "version-form", "aria-label": "Save a named version" },
@@ -94,8 +102,8 @@ export function versionsPanel(app: VersionsPanelContext): Panel {
       input.addEventListener("input", () => { error.textContent = ""; });
       form.addEventListener("submit", async (e) => {
         e.preventDefault();
-        const tag = input.value.trim();
-        const problem = tagProblem(tag);
+        const name = input.value.trim();
+        const problem = nameProblem(name);
         if (problem) {
           error.textContent = problem;
           input.focus();
@@ -103,11 +111,11 @@ export function versionsPanel(app: VersionsPanelContext): Panel {
         }
         save.disabled = true;
         try {
-          const v = await app.versions.create(tag);
+          const v = await app.versions.create(name);
           input.value = "";
-          toast(`Saved version “${v.tag}” at seq ${v.seq}.`);
+          toast(`Saved version “${v.name}”.`);
         } catch (err) {
-          error.textContent = `Not saved: ${inWords(err, { tag: "name" })}`;
+          error.textContent = `Not saved: ${inWords(err, { tag: "name", name: "name" })}`;
           input.focus();
         } finally {
           save.disabled = false;
@@ -116,20 +124,23 @@ export function versionsPanel(app: VersionsPanelContext): Panel {
 
       const refresh = () => {
         const current = app.preview.current;
+        const names = new Map<string, number>();
+        for (const v of app.versions.list) names.set(v.name, (names.get(v.name) ?? 0) + 1);
         const items = [...app.versions.list].reverse().map((v) => {
+          // names may repeat ("Review" twice); the buttons' labels must still tell them apart
+          const label = (names.get(v.name) ?? 0) > 1 && v.tag !== v.name ? `${v.name} (${v.tag})` : v.name;
           const previewing = current?.kind === "tag" && current.tag === v.tag;
           const who = app.comments.nameOf(v.createdBy);
-          const when = new Date(v.createdAt * 1000);
           return h("li", { class: previewing ? "version previewing" : "version", "data-key": v.tag, "data-tag": v.tag, "data-seq": v.seq },
-            h("div", { class: "version-name" }, h("strong", {}, v.tag), previewing ? h("span", { class: "tag-now" }, " (shown)") : null),
-            h("p", { class: "meta" }, `seq ${v.seq} · ${who} · `, h("time", { datetime: when.toISOString(), "data-ts": v.createdAt * 1000, title: when.toLocaleString() }, relativeTime(when.getTime()))),
+            h("div", { class: "version-name" }, h("strong", {}, v.name), previewing ? h("span", { class: "tag-now" }, " (shown)") : null),
+            h("p", { class: "meta", title: `tag ${v.tag}, seq ${v.seq}` }, `${who} · `, timeEl(v.createdAt * 1000)),
             h("div", { class: "row" },
-              button(previewing ? `Back to live from ${v.tag}` : `Preview version ${v.tag}`, {
+              button(previewing ? `Back to live from ${label}` : `Preview version ${label}`, {
                 text: previewing ? "Back to live" : "Preview", pressed: previewing,
                 onClick: () => (previewing ? app.preview.exit() : void previewVersion(app, v)),
               }),
-              button(`Restore version ${v.tag}`, { text: "Restore…", onClick: () => void confirmRevert(app, v.tag) }),
-              button(`Export version ${v.tag}`, { text: "Export…", onClick: () => openExport(app, { tag: v.tag }) })));
+              button(`Restore version ${label}`, { text: "Restore…", onClick: () => void confirmRevert(app, v.tag) }),
+              button(`Export version ${label}`, { text: "Export…", onClick: () => openExport(app, { tag: v.tag }) })));
         });
         keepingFocus(list, () => list.replaceChildren(...items));
         empty.hidden = items.length > 0;
@@ -137,9 +148,7 @@ export function versionsPanel(app: VersionsPanelContext): Panel {
       };
       app.versions.on("change", refresh);
       app.preview.on("change", refresh);
-      setInterval(() => {
-        for (const t of list.querySelectorAll<HTMLTimeElement>("time[data-ts]")) t.textContent = relativeTime(Number(t.dataset.ts));
-      }, 30_000);
+      setInterval(() => tickTimes(list), 30_000);
       refresh();
     },
   };
