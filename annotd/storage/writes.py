@@ -66,15 +66,21 @@ def create_room(ledger: Ledger, record: RoomRecord, initial: Snapshot) -> Op:
     def write(conn: sqlite3.Connection) -> None:
         conn.execute(
             "INSERT INTO rooms (rid, id, name, created_at, epoch, image_sha256, head_seq, snapshot_seq, oldest_seq,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at, image_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rid, record.id, record.name, record.created_at, record.epoch, record.image_sha256, record.head_seq,
-             initial.seq, record.oldest_seq, record.updated_at or record.created_at))
+             initial.seq, record.oldest_seq, record.updated_at or record.created_at, record.image_json))
         _write_snapshot(conn, rid, initial)
 
     return Op(write, prepare=prepare, room=record.id, nbytes=len(initial.blob))
 
 
-def append(ledger: Ledger, room_id: str, event: Event) -> Op:
+UNCHANGED = "unchanged"
+"""``append``'s ``image_json`` when the event did not change the document's base image."""
+
+
+def append(ledger: Ledger, room_id: str, event: Event, image_json: str | None = UNCHANGED) -> Op:
+    """Log ``event``; ``image_json``: the base image reference it made current (written in
+    the same transaction, so the listing of a room never lags the events on disk)."""
     rid = 0
 
     def prepare() -> None:
@@ -91,6 +97,8 @@ def append(ledger: Ledger, room_id: str, event: Event) -> Op:
     def write(conn: sqlite3.Connection) -> int:
         conn.execute("INSERT INTO events (key, ts, user_id, data, crc) VALUES (?, ?, ?, ?, ?)",
                      (key(rid, event.seq), event.ts, event.user_id, event.update, zlib.crc32(event.update)))
+        if image_json is not UNCHANGED:
+            conn.execute("UPDATE rooms SET image_json = ? WHERE rid = ?", (image_json, rid))
         return event.seq
 
     return Op(write, prepare=prepare, room=room_id, seq=event.seq, nbytes=len(event.update),
@@ -147,6 +155,32 @@ def put_version(ledger: Ledger, room_id: str, version: Version, snap: Snapshot) 
         _write_snapshot(conn, rid, snap)
 
     return Op(write, prepare=prepare, room=room_id, nbytes=len(snap.blob))
+
+
+def describe_room(ledger: Ledger, room_id: str, image_json: str | None) -> Op:
+    """Correct what the listing says of a room's image (a folder upgraded from schema 1, or
+    a document whose image a client changed there)."""
+    rid = 0
+
+    def prepare() -> None:
+        nonlocal rid
+        rid = ledger.rid(room_id)
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE rooms SET image_json = ? WHERE rid = ?", (image_json, rid))
+
+    return Op(write, prepare=prepare, room=room_id)
+
+
+def mark_imported(sha256: str, room_id: str, file: str, now: float) -> Op:
+    """Remember that a ``save_dir`` bundle was imported, so it is never imported twice (a
+    room deleted since does not come back at the next start)."""
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT OR REPLACE INTO imported_bundles (sha256, room_id, file, imported_at) VALUES (?, ?, ?, ?)",
+                     (sha256, room_id, file, now))
+
+    return Op(write)
 
 
 def rename_room(ledger: Ledger, room_id: str, name: str) -> Op:
