@@ -274,3 +274,63 @@ async def test_a_deletion_is_answered_once_it_is_durable(stored_daemon: Started,
                 gate.set()
             assert await within(task) == {"id": room_id, "deleted": True}
             assert room_id not in [r.id for r in await asyncio.to_thread(store.list_rooms)]
+
+
+async def test_save_dir_bundles_are_imported_into_the_store_once_and_never_over_a_stored_room(
+        make_daemon: Callable[..., Awaitable[Daemon]], stored_daemon: Started, tmp_path: Path) -> None:
+    saves, aside, folder = tmp_path / "saves", tmp_path / "aside", tmp_path / "data"
+    memory = await make_daemon(rooms={"save_dir": str(saves)})
+    for room_id in ("a", "b", "c"):
+        await fill(memory, room_id, 4)
+    await memory.stop()  # writes a.annotd, b.annotd, c.annotd
+    aside.mkdir()
+    (saves / "c.annotd").rename(aside / "c.annotd")
+    files = {p.name: p.read_bytes() for p in saves.iterdir()}
+
+    d = await stored_daemon(folder)
+    await fill(d, "a", 1)  # the store's own room a: never overwritten by the bundle
+    a_head = d.hub.rooms["a"].head
+    await stop(d)
+
+    d = await stored_daemon(folder, rooms={"save_dir": str(saves)})
+    assert [r["id"] for r in await listing(d)] == ["a", "b"]
+    assert (await d.hub.open("a")).head == a_head
+    b = await d.hub.open("b")
+    assert dict(b.room.doc.get("keys", type=Map)) == {f"k{i}": i for i in range(4)}
+    await d.hub.delete_room("b")
+    await stop(d)
+    assert {p.name: p.read_bytes() for p in saves.iterdir()} == files  # nothing written back
+
+    (aside / "c.annotd").rename(saves / "c.annotd")
+    d = await stored_daemon(folder, rooms={"save_dir": str(saves)})
+    assert [r["id"] for r in await listing(d)] == ["a", "c"]  # b was imported once: deleted, it stays deleted
+
+
+async def test_a_folder_of_schema_1_is_upgraded_in_place_and_lists_the_same(stored_daemon: Started,
+                                                                           tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    d = await stored_daemon(folder)
+    await fill(d, "r", 3, image=True)
+    before = await listing(d)
+    await stop(d)
+    conn = sqlite3.connect(folder / "rooms.sqlite3")  # back to what schema 1 had
+    conn.executescript("ALTER TABLE rooms DROP COLUMN image_json; DROP TABLE imported_bundles; "
+                       "PRAGMA user_version = 1;")
+    conn.close()
+    again = await stored_daemon(folder)
+    assert await listing(again) == before
+    assert (await again.hub.open("r")).image_ref() == before[0]["image"]
+
+
+async def test_a_big_room_is_built_by_the_state_worker_when_loaded(stored_daemon: Started, tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    big = {"history": {"inline_encode_bytes": 1, "snapshot_every_ops": 1000}}
+    d = await stored_daemon(folder, **big)
+    epoch, head = await fill(d, "r", 30)
+    await stop(d)
+    again = await stored_daemon(folder, **big)
+    assert not again.hub.states.started
+    live = await again.hub.open("r")
+    assert again.hub.states.started  # the state worker built the document
+    assert live.room.is_big and live.head == head
+    assert dict(live.room.doc.get("keys", type=Map)) == {f"k{i}": i for i in range(30)}
