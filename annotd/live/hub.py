@@ -159,13 +159,17 @@ class Hub:
 
     async def open(self, room_id: str) -> LiveRoom:
         """The room, loaded from the store first if it is on the shelf (one load however
-        many ask at once). Raises ``RoomNotFound``, or ``RoomDamaged`` for a room that
-        fails its checks on disk."""
+        many ask at once; held in memory until the caller resumes). Raises
+        ``RoomNotFound``, or ``RoomDamaged`` for a room that fails its checks on disk."""
         live = self.rooms.get(room_id)
         if live is not None:
             return live
         if self.shelf is not None and (room_id in self.shelf or room_id in self.shelf.loading):
-            return await self.shelf.open(room_id)
+            self._hold(room_id)
+            try:
+                return await self.shelf.open(room_id)
+            finally:
+                self._release(room_id)
         raise RoomNotFound(room_id)
 
     def exists(self, room_id: str) -> bool:
@@ -197,19 +201,25 @@ class Hub:
     async def using(self, room_id: str) -> AsyncIterator[None]:
         """Hold ``room_id`` in memory while a command, upload or import uses it (loading it
         first if it is on the shelf)."""
-        self.uses[room_id] = self.uses.get(room_id, 0) + 1
+        self._hold(room_id)
         try:
             if room_id not in self.rooms and self.shelf is not None:
                 await self.open(room_id)
             yield
         finally:
-            left = self.uses[room_id] - 1
-            if left:
-                self.uses[room_id] = left
-            else:
-                del self.uses[room_id]
-                if room_id in self.rooms:
-                    self.idle.touch(room_id, self.clock())
+            self._release(room_id)
+
+    def _hold(self, room_id: str) -> None:
+        self.uses[room_id] = self.uses.get(room_id, 0) + 1
+
+    def _release(self, room_id: str) -> None:
+        left = self.uses[room_id] - 1
+        if left:
+            self.uses[room_id] = left
+            return
+        del self.uses[room_id]
+        if room_id in self.rooms:  # its idle time starts now (a join meanwhile puts it aside)
+            self.idle.touch(room_id, self.clock())
 
     def rooms_active(self) -> int:
         """Rooms with at least one connected client."""
@@ -218,11 +228,8 @@ class Hub:
     async def room_for_join(self, room_id: str) -> LiveRoom:
         """The room a socket asks for (loaded if it is on the shelf), created on the fly
         when ``rooms.auto_create`` is on."""
-        if room_id not in self.rooms and not self.exists(room_id) and self.config.rooms.auto_create and is_id(room_id):
-            if self.shelf is not None:
-                await self.shelf.settle(room_id)
-            if not self.exists(room_id):
-                return self.create_room(room_id)
+        if not self.exists(room_id) and self.config.rooms.auto_create and is_id(room_id):
+            return self.create_room(room_id)
         return await self.open(room_id)
 
     def left(self, live: LiveRoom) -> None:
