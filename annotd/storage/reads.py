@@ -38,22 +38,22 @@ def summaries(conn: sqlite3.Connection, keep: int) -> list[RoomSummary]:
     """Every room's row with what listing it needs while it is not loaded: the replay
     window :func:`load_room` would give it (the oldest of its newest ``keep`` snapshots
     from ``oldest_seq`` on) and when it last changed (the event at its head when that
-    event is inside the window, else the snapshot at its head, else its creation). A few
-    point lookups per room, no document read."""
+    event is inside the window, else the snapshot at its head, else its creation; the
+    writer keeps the head event's time in the row). Two short scans and one lookup of
+    snapshot keys per room; no document or event is read."""
     base = f"(r.rid << {SEQ_BITS})"
+    snapshots_from_oldest = f"FROM snapshots s WHERE s.key BETWEEN {base} + r.oldest_seq AND {base} + {MAX_SEQ}"
     rows = conn.execute(
-        f"SELECT {', '.join('r.' + c for c in _RECORD.split(', '))},"
-        f" (SELECT s.key FROM snapshots s WHERE s.key BETWEEN {base} + r.oldest_seq AND {base} + {MAX_SEQ}"
-        "   ORDER BY s.key DESC LIMIT 1 OFFSET ?),"
-        f" (SELECT min(s.key) FROM snapshots s WHERE s.key BETWEEN {base} + r.oldest_seq AND {base} + {MAX_SEQ}),"
-        f" (SELECT e.ts FROM events e WHERE e.key = {base} + r.head_seq),"
+        f"SELECT {', '.join('r.' + c for c in _RECORD.split(', '))}, r.last_change_at,"
+        f" (SELECT s.key {snapshots_from_oldest} ORDER BY s.key DESC LIMIT 1 OFFSET ?),"
+        f" (SELECT s.key {snapshots_from_oldest} ORDER BY s.key LIMIT 1),"
         f" (SELECT s.ts FROM snapshots s WHERE s.key = {base} + r.head_seq)"
         " FROM rooms r ORDER BY r.id", (max(1, keep) - 1,))
     out: list[RoomSummary] = []
     width = len(_RECORD.split(", "))
     for row in rows:
         record = _record(row[:width])
-        kth, first, head_ts, head_snapshot_ts = row[width:]
+        head_ts, kth, first, head_snapshot_ts = row[width:]
         found = kth if kth is not None else first
         window = seq_of(found) if found is not None else record.oldest_seq
         if record.head_seq > window and head_ts is not None:

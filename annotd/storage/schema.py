@@ -35,7 +35,8 @@ TABLES = (
         snapshot_seq INTEGER NOT NULL DEFAULT 0,
         oldest_seq INTEGER NOT NULL DEFAULT 0,
         updated_at REAL NOT NULL,
-        image_json TEXT)""",
+        image_json TEXT,
+        last_change_at REAL)""",
     """CREATE TABLE events (
         key INTEGER PRIMARY KEY,
         ts REAL NOT NULL,
@@ -83,6 +84,10 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         """UPDATE rooms SET image_json = (
             SELECT json_object('sha256', i.sha256, 'width', i.width, 'height', i.height, 'mime', i.mime)
             FROM images i WHERE i.sha256 = rooms.image_sha256)""",
+        # The time of the event at the head, kept by the writer with the head: listing reads
+        # it from the row instead of a lookup per room.
+        "ALTER TABLE rooms ADD COLUMN last_change_at REAL",
+        f"UPDATE rooms SET last_change_at = (SELECT e.ts FROM events e WHERE e.key = (rooms.rid << {SEQ_BITS}) + rooms.head_seq)",
         TABLES[-1],
     ),
 }

@@ -27,6 +27,8 @@ class Ledger:
     next_rid: int = 1
     dirty: set[str] = field(default_factory=set)
     """Rooms appended to since the last pruning pass."""
+    head_ts: dict[str, float] = field(default_factory=dict)
+    """Each room's newest accepted event's time (what its row's ``last_change_at`` becomes)."""
     broken: set[str] = field(default_factory=set)
     """Rooms whose append failed for good (not a full disk): a later seq would leave a gap
     on disk, so their appends are refused until the store is reopened."""
@@ -92,6 +94,7 @@ def append(ledger: Ledger, room_id: str, event: Event, image_json: str | None = 
         if event.seq != expected or event.seq > MAX_SEQ:
             raise StoreRefused(f"room {room_id!r}: event seq {event.seq} is not the next one ({expected})")
         ledger.heads[room_id] = event.seq
+        ledger.head_ts[room_id] = event.ts
         ledger.dirty.add(room_id)
 
     def write(conn: sqlite3.Connection) -> int:
@@ -113,8 +116,9 @@ def touch_heads(conn: sqlite3.Connection, batch: Sequence[Op], ledger: Ledger, n
             newest[op.room] = max(newest.get(op.room, 0), op.seq)
     for room_id, seq in newest.items():
         rid = ledger.rids.get(room_id)
-        if rid is not None:
-            conn.execute("UPDATE rooms SET head_seq = max(head_seq, ?), updated_at = ? WHERE rid = ?", (seq, now, rid))
+        if rid is not None:  # the ledger's newest accepted event of the room is this batch's newest
+            conn.execute("UPDATE rooms SET head_seq = max(head_seq, ?), updated_at = ?, last_change_at = ? WHERE rid = ?",
+                         (seq, now, ledger.head_ts.get(room_id), rid))
 
 
 def put_snapshot(ledger: Ledger, room_id: str, snap: Snapshot) -> Op:
@@ -233,6 +237,7 @@ def delete_room(ledger: Ledger, room_id: str) -> Op:
         nonlocal rid
         rid = ledger.rid(room_id)
         del ledger.rids[room_id], ledger.heads[room_id]
+        ledger.head_ts.pop(room_id, None)
         ledger.dirty.discard(room_id)
 
     def write(conn: sqlite3.Connection) -> list[str]:
