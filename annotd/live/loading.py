@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -108,6 +109,7 @@ class Shelf:
             await asyncio.wait([pending])
 
     async def _load(self, room_id: str, done: asyncio.Future[LiveRoom]) -> None:
+        started = time.perf_counter()
         try:
             live = await self.source.load(room_id)
         except RoomDamaged as exc:
@@ -128,6 +130,8 @@ class Shelf:
         self.rooms.pop(room_id, None)
         self.loads += 1
         self.installed(live)
+        log.info("room loaded", extra={"roomId": room_id, "seq": live.head,
+                                       "ms": round((time.perf_counter() - started) * 1e3, 1)})
         del self.loading[room_id]
         done.set_result(live)
 
