@@ -29,6 +29,7 @@ from annotd.storage.schema import key
 from .conftest import daemon_config
 from .helpers import T, ok, rest, within
 from .test_durable import hold_commits
+from .test_exports import gate
 from .test_http import png
 
 Started = Callable[..., Awaitable[Daemon]]
@@ -250,6 +251,25 @@ async def test_a_room_in_use_by_a_command_is_not_unloaded(stored_daemon: Started
     await idle_out(d, now, "r")
     async with d.hub.using("r"):  # the next use loads it again
         assert d.hub.rooms["r"].head == d.hub.about("r").info()["headSeq"]
+
+
+async def test_a_room_with_an_export_job_is_not_unloaded_until_the_job_ends(stored_daemon: Started,
+                                                                           tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    d = await stored_daemon(tmp_path / "data", rooms={"unload_idle_s": 60.0})
+    d.hub.clock = lambda: now[0]
+    await fill(d, "r", 3)
+    entered, release = gate(d)
+    async with aiohttp.ClientSession(base_url=d.http_url) as http:
+        job = await ok(http, "POST", "/v1/rooms/r/exports", {"format": "svg"}, status=202)
+    await within(entered.wait(), "the job to run")
+    for _ in range(3):  # idle long past unload_idle_s, but its export is running
+        now[0] += 3600
+        await within(d.next_tick(), "a tick")
+    assert "r" in d.hub.rooms
+    release.set()
+    assert (await within(d.hub.exports.wait(job["jobId"]))).status == "done"
+    await idle_out(d, now, "r")
 
 
 async def test_a_deletion_is_answered_once_it_is_durable(stored_daemon: Started, tmp_path: Path) -> None:
