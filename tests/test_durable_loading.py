@@ -355,3 +355,22 @@ async def test_a_big_room_is_built_by_the_state_worker_when_loaded(stored_daemon
     assert again.hub.states.started  # the state worker built the document
     assert live.room.is_big and live.head == head
     assert dict(live.room.doc.get("keys", type=Map)) == {f"k{i}": i for i in range(30)}
+
+
+async def test_a_room_on_disk_only_is_joined_not_created_again_and_its_id_stays_taken(
+        stored_daemon: Started, tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    d = await stored_daemon(folder)
+    epoch, head = await fill(d, "r", 5)
+    await stop(d)
+    again = await stored_daemon(folder, rooms={"auto_create": True}, limits={"max_rooms": 1})
+    async with aiohttp.ClientSession(base_url=again.http_url) as http:
+        status, body = await rest(http, "POST", "/v1/rooms", {"id": "r"})
+        assert status == 409 and body["error"]["code"] == "conflict"  # taken, though not loaded
+        status, body = await rest(http, "POST", "/v1/rooms", {"id": "other"})
+        assert status == 429 and body["error"]["code"] == "limit_reached"  # max_rooms counts it
+    assert "r" not in again.hub.rooms
+    async with asyncio.timeout(T), RoomClient(again.ws_url, "r", user_id="j") as c:  # auto_create: loads it
+        assert c.room_info["epoch"] == epoch
+        await c.wait_for_seq(head)
+        assert dict(c.doc.get("keys", type=Map)) == {f"k{i}": i for i in range(5)}
