@@ -72,6 +72,7 @@ class RoomsConfig:
     presence_rebroadcast_s: float = 10.0
     save_dir: str = ""
     data_dir: str = ""
+    unload_idle_s: float = 300.0
 
 
 @dataclass(frozen=True)

@@ -245,3 +245,21 @@ class StorageFull(AnnotdError):
     rpc_code = -32007
     http_status = 507
     close_code = CLOSE_INTERNAL
+
+
+class RoomDamaged(AnnotdError):
+    """A room kept on disk (``rooms.data_dir``) failed its checks when it was loaded (a
+    checksum, a missing event, a bad page): it cannot be opened, and retrying will not help
+    until an operator restores it. Every other room is unaffected; the room stays listed
+    and can be deleted. A socket asking for it is closed with 1011."""
+
+    code = "room_damaged"
+    rpc_code = -32050
+    http_status = 500
+    close_code = CLOSE_INTERNAL
+
+    def __init__(self, room_id: str, reason: str) -> None:
+        super().__init__(f"room {room_id!r} is damaged on disk and cannot be opened: {reason}",
+                         data={"roomId": room_id, "reason": reason})
+        self.room_id = room_id
+        self.reason = reason

@@ -98,6 +98,10 @@ class Command:
     and generated clients' result types come from it."""
     media: str = "application/json"
     """The REST response's media type."""
+    loads_room: bool = True
+    """Whether the command needs its ``roomId`` in memory: it is loaded first if it is on
+    disk only, and held in memory until the command ends (``rooms.get`` and ``rooms.delete``
+    do not need it)."""
 
     @property
     def path_params(self) -> list[str]:
@@ -115,8 +119,12 @@ REGISTRY: dict[str, Command] = {}
 
 
 async def invoke(cmd: Command, hub: Hub, params: Any, caller: Caller) -> Any:
-    """Run ``cmd`` for ``caller`` (both surfaces call this)."""
-    return await cmd.handler(hub, params, caller)
+    """Run ``cmd`` for ``caller`` (both surfaces call this), with its room loaded and held."""
+    room_id = getattr(params, "roomId", None)
+    if not cmd.loads_room or not isinstance(room_id, str):
+        return await cmd.handler(hub, params, caller)
+    async with hub.using(room_id):
+        return await cmd.handler(hub, params, caller)
 
 
 def _params_type(handler: Handler) -> type:
@@ -139,6 +147,7 @@ def command(
     name: str, *, method: str, path: str, result: Any, status: int = 200,
     also: tuple[tuple[str, str] | tuple[str, str, str], ...] = (), body_param: str | None = None,
     raw_body: str | None = None, raw_limit: str | None = None, media: str = "application/json",
+    loads_room: bool = True,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(hub, params, caller)``; its params type is read from the annotation.
 
@@ -157,7 +166,7 @@ def command(
         if len(set(ids)) < len(ids) or method in ids:
             raise RuntimeError(f"command {name}: routes of one method need a name each (also=(method, path, name))")
         REGISTRY[name] = Command(name, summary, params_type, handler, routes, status, body_param, raw_body, raw_limit,
-                                 result, media)
+                                 result, media, loads_room)
         return handler
 
     return register

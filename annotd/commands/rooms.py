@@ -11,7 +11,7 @@ from .base import Caller, command
 from .params import rule
 
 if TYPE_CHECKING:
-    from ..live.access import RoomAccess
+    from ..live.access import RoomAbout
     from ..live.hub import Hub
 
 
@@ -32,7 +32,8 @@ class RoomInfo(TypedDict):
     lastChangeAt: float
 
 
-def room_json(room: RoomAccess) -> dict[str, Any]:
+def room_json(room: RoomAbout) -> dict[str, Any]:
+    """One definition for a room loaded or kept on disk only (``rooms.data_dir``)."""
     info = room.info()
     return {
         "id": info["roomId"],
@@ -106,19 +107,19 @@ async def create(hub: Hub, p: CreateRoom, caller: Caller) -> dict[str, Any]:
 @command("rooms.list", method="GET", path="/v1/rooms", result=RoomList)
 async def list_rooms(hub: Hub, p: NoParams, caller: Caller) -> dict[str, Any]:
     """List every room with its metadata: name, image, people online, last change (see Rooms)."""
-    return {"rooms": [room_json(r) for r in hub.rooms.values()]}
+    return {"rooms": [room_json(r) for r in hub.listing()]}
 
 
-@command("rooms.get", method="GET", path="/v1/rooms/{roomId}", result=RoomInfo)
+@command("rooms.get", method="GET", path="/v1/rooms/{roomId}", result=RoomInfo, loads_room=False)
 async def get(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
     """A room's metadata: head and snapshot seq, connected users, image."""
-    return room_json(hub.room(p.roomId))
+    return room_json(hub.about(p.roomId))
 
 
-@command("rooms.delete", method="DELETE", path="/v1/rooms/{roomId}", result=RoomDeleted)
+@command("rooms.delete", method="DELETE", path="/v1/rooms/{roomId}", result=RoomDeleted, loads_room=False)
 async def delete(hub: Hub, p: RoomRef, caller: Caller) -> dict[str, Any]:
-    """Delete a room; its sockets are closed with 4410."""
-    hub.delete_room(p.roomId)
+    """Delete a room; its sockets are closed with 4410 (with a store: answered once the deletion is on disk)."""
+    await hub.delete_room(p.roomId)
     return {"id": p.roomId, "deleted": True}
 
 

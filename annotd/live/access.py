@@ -49,6 +49,17 @@ class StepsPage:
     events: list[dict[str, Any]]
 
 
+class RoomAbout(Protocol):
+    """What listing a room answers (``rooms.list``/``rooms.get``), loaded or not: a
+    :class:`RoomAccess`, or a room kept on disk only (:class:`annotd.live.loading.Shelved`)."""
+
+    def info(self) -> dict[str, Any]:
+        """The room's description (``roomInfo`` fields)."""
+
+    def last_change(self) -> float:
+        """When the document last changed (its creation time if never)."""
+
+
 class RoomAccess(Protocol):
     """One live room as commands see it."""
 

@@ -12,14 +12,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
+from pycrdt import Doc, Map
 
 from ..base.errors import AnnotdError, StorageFull
+from ..canvas.reader import image_ref
+from ..canvas.schema import ROOT_META
 from ..core.history import Event, Snapshot, Version
 from ..core.images import StoredImage
 from ..core.room import Outbound
+
+UNCHANGED = "unchanged"
+ImageChange = dict[str, Any] | None | str
+"""A change's effect on the room's base image reference: the new reference, ``None``
+(removed), or :data:`UNCHANGED`."""
 
 Settled = Callable[[BaseException | None], None]
 """Told once, on the event loop, whether a seq became durable (``None``) or why not."""
@@ -33,8 +41,9 @@ class RoomLog(Protocol):
         """False while the disk refuses writes: the door refuses new changes meanwhile, so
         memory never runs far ahead of what the disk holds."""
 
-    def append(self, event: Event) -> None:
-        """Log a sequenced change (called from the door's post-commit step)."""
+    def append(self, event: Event, image: ImageChange = UNCHANGED) -> None:
+        """Log a sequenced change (called from the door's post-commit step); ``image``: the
+        base image reference the change made current, if it changed it."""
 
     def when_durable(self, seq: int, settled: Settled) -> None:
         """Call ``settled`` once every seq up to ``seq`` is on disk (at once if it is), or
@@ -48,7 +57,53 @@ class RoomLog(Protocol):
         """Store an image of the room; resolves once its file and row are on disk (a change
         that refers to it is made only then, so no durable change points at a lost image)."""
 
-    def delete(self) -> None: ...
+    def delete(self) -> Future[None]:
+        """Remove the room from the store; resolves once that is durable."""
+
+    def settled(self, head: int) -> bool:
+        """Whether every write made so far, events up to ``head`` included, has committed (a room may be unloaded only then:
+        loading it again reads the disk)."""
+
+
+class ImageWatch:
+    """The room's base image reference as last logged, and whether a change moved it.
+
+    Listing a room that is not loaded answers its image from the store, so the door logs
+    each change of ``meta.image`` with the event that made it (one transaction). Yjs tells
+    this object when ``meta`` changed at all, so the many changes elsewhere in the
+    document cost one flag test."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.seen: dict[str, Any] | None = image_ref(doc)
+        self.touched = False
+        self._meta = doc.get(ROOT_META, type=Map)
+        self._sub = self._meta.observe(self._changed)
+
+    def _changed(self, _event: Any) -> None:
+        self.touched = True
+
+    def change(self) -> ImageChange:
+        """The new reference if the change just made moved it, else :data:`UNCHANGED`."""
+        if not self.touched:
+            return UNCHANGED
+        self.touched = False
+        ref = image_ref(self.doc)
+        if ref == self.seen:
+            return UNCHANGED
+        self.seen = ref
+        return ref
+
+    def reset(self) -> dict[str, Any] | None:
+        """Take the reference now as the one the store holds (a room just written whole,
+        or rebuilt from the store); returns it."""
+        self.touched = False
+        self.seen = image_ref(self.doc)
+        return self.seen
+
+    def close(self) -> None:
+        """Stop observing (the callback would keep the room alive through the document)."""
+        self._meta.unobserve(self._sub)
 
 
 def split_acks(out: list[Outbound]) -> tuple[list[Outbound], list[Outbound]]:

@@ -17,10 +17,12 @@ the state worker, exports get the state as parts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from typing import Any, Protocol
 
 from ..base import memtrim
@@ -34,9 +36,10 @@ from ..core.images import ImageStore, StoredImage
 from ..core.room import Room, RoomLimits
 from ..services.renders import ExportService
 from ..services.states import StateWorker
-from .access import RoomAccess
+from .access import RoomAbout, RoomAccess
 from .durability import RoomLog
 from .liveroom import Delivery, LiveRoom, Services, describe_document
+from .loading import IdleRooms, Shelf
 
 log = logging.getLogger("annotd.hub")
 
@@ -48,6 +51,9 @@ class Storage(Protocol):
         """Write a new room (its state now as its first snapshot, its images and versions)
         and return its log; its head is durable once that write commits."""
 
+    def delete(self, room_id: str) -> Future[None]:
+        """Remove a room that is not loaded from the store; resolves once that is durable."""
+
 
 class Hub:
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
@@ -57,17 +63,23 @@ class Hub:
         self.images = ImageStore()
         self.metrics = metrics if metrics is not None else Metrics()
         self.states = StateWorker()
-        self.services = Services(clock, self.metrics, self.states, self.images, wake=self._wake)
+        self.services = Services(clock, self.metrics, self.states, self.images, wake=self._wake, left=self.left)
         self.awake: dict[str, LiveRoom] = {}
         """The rooms the periodic tick visits: those with something to do (:meth:`LiveRoom.needs_tick`)."""
         self.exports = ExportService(self, config.export, metrics=self.metrics)
-        self.metrics.watch(rooms=lambda: len(self.rooms), rooms_active=self.rooms_active,
+        self.metrics.watch(rooms=self.room_count, rooms_active=self.rooms_active,
                            export_queue_depth=lambda: self.exports.pending,
                            export_bytes_held=lambda: self.exports.held_bytes,
                            image_bytes=lambda: self.images.total_bytes)
         self.room_limits = RoomLimits.of(config)
         self.storage: Storage | None = None
         """The room store (``rooms.data_dir``), installed by the daemon before it listens."""
+        self.shelf: Shelf | None = None
+        """The stored rooms not in memory (with ``rooms.data_dir``; see :mod:`annotd.live.loading`)."""
+        self.idle = IdleRooms()
+        """Loaded rooms nobody is connected to, by last use (what unloading looks at)."""
+        self.uses: dict[str, int] = {}
+        """Room id → commands, uploads and imports using it now (such a room is not unloaded)."""
         self.freed_bytes = 0
         """Bytes of document state dropped by deleted rooms since the daemon last gave
         memory back to the system (see :mod:`annotd.base.memtrim`)."""
@@ -104,14 +116,16 @@ class Hub:
             room_id = secrets.token_urlsafe(9)
         check_room_id(room_id, "id")
         self._check_free(room_id)
-        room = Room(room_id, name or room_id, self.clock() if created_at is None else created_at, self.room_limits,
-                    describe=describe_document)
-        return LiveRoom(room, self.services)
+        return self.blank_room(room_id, name or room_id, self.clock() if created_at is None else created_at)
+
+    def blank_room(self, room_id: str, name: str, created_at: float) -> LiveRoom:
+        """An empty live room, unchecked (one being loaded from the store is still listed)."""
+        return LiveRoom(Room(room_id, name, created_at, self.room_limits, describe=describe_document), self.services)
 
     def _check_free(self, room_id: str) -> None:
-        if room_id in self.rooms:
+        if self.exists(room_id):
             raise Conflict(f"room {room_id!r} already exists", data={"field": "id"})
-        if len(self.rooms) >= self.config.limits.max_rooms:
+        if self.room_count() >= self.config.limits.max_rooms:
             raise LimitReached(f"the server already has {self.config.limits.max_rooms} rooms")
 
     def add_room(self, live: LiveRoom) -> LiveRoom:
@@ -121,6 +135,7 @@ class Hub:
         if self.storage is not None and live.log is None:
             live.log = self.storage.created(live)
         self.rooms[live.id] = live
+        self.idle.touch(live.id, self.clock())
         log.info("room created", extra={"roomId": live.id})
         return live
 
@@ -131,37 +146,152 @@ class Hub:
         return self.add_room(live)
 
     def live(self, room_id: str) -> LiveRoom:
+        """A loaded room (see :meth:`open` for one that may be on the shelf)."""
         live = self.rooms.get(room_id)
         if live is None:
             raise RoomNotFound(room_id)
         return live
 
     def room(self, room_id: str) -> RoomAccess:
-        """A room as commands see it; raises ``RoomNotFound``."""
+        """A loaded room as commands see it (the command's dispatch loaded it); raises
+        ``RoomNotFound``."""
         return self.live(room_id)
+
+    async def open(self, room_id: str) -> LiveRoom:
+        """The room, loaded from the store first if it is on the shelf (one load however
+        many ask at once; held in memory until the caller resumes). Raises
+        ``RoomNotFound``, or ``RoomDamaged`` for a room that fails its checks on disk."""
+        live = self.rooms.get(room_id)
+        if live is not None:
+            return live
+        if self.shelf is not None and (room_id in self.shelf or room_id in self.shelf.loading):
+            self._hold(room_id)
+            try:
+                return await self.shelf.open(room_id)
+            finally:
+                self._release(room_id)
+        raise RoomNotFound(room_id)
+
+    def exists(self, room_id: str) -> bool:
+        """Whether the room exists, loaded or not."""
+        return room_id in self.rooms or (self.shelf is not None and room_id in self.shelf)
+
+    def room_count(self) -> int:
+        """Every room, loaded or not (what ``limits.max_rooms`` counts)."""
+        return len(self.rooms) + (len(self.shelf) if self.shelf is not None else 0)
+
+    def about(self, room_id: str) -> RoomAbout:
+        """What listing the room answers, without loading it; raises ``RoomNotFound``."""
+        live = self.rooms.get(room_id)
+        if live is not None:
+            return live
+        shelved = self.shelf.rooms.get(room_id) if self.shelf is not None else None
+        if shelved is None:
+            raise RoomNotFound(room_id)
+        return shelved
+
+    def listing(self) -> list[RoomAbout]:
+        """Every room, loaded or not, by id."""
+        about: dict[str, RoomAbout] = dict(self.rooms)
+        if self.shelf is not None:
+            about.update(self.shelf.rooms)
+        return [about[k] for k in sorted(about)]
+
+    @contextlib.asynccontextmanager
+    async def using(self, room_id: str) -> AsyncIterator[None]:
+        """Hold ``room_id`` in memory while a command, upload or import uses it (loading it
+        first if it is on the shelf)."""
+        self._hold(room_id)
+        try:
+            if room_id not in self.rooms and self.shelf is not None:
+                await self.open(room_id)
+            yield
+        finally:
+            self._release(room_id)
+
+    def _hold(self, room_id: str) -> None:
+        self.uses[room_id] = self.uses.get(room_id, 0) + 1
+
+    def _release(self, room_id: str) -> None:
+        left = self.uses[room_id] - 1
+        if left:
+            self.uses[room_id] = left
+            return
+        del self.uses[room_id]
+        if room_id in self.rooms:  # its idle time starts now (a join meanwhile puts it aside)
+            self.idle.touch(room_id, self.clock())
 
     def rooms_active(self) -> int:
         """Rooms with at least one connected client."""
         return sum(1 for r in self.rooms.values() if r.peers)
 
-    def room_for_join(self, room_id: str) -> LiveRoom:
-        """The room a socket asks for, created on the fly when ``rooms.auto_create`` is on."""
-        live = self.rooms.get(room_id)
-        if live is None and self.config.rooms.auto_create and is_id(room_id):
-            live = self.create_room(room_id)
-        if live is None:
-            raise RoomNotFound(room_id)
-        return live
+    async def room_for_join(self, room_id: str) -> LiveRoom:
+        """The room a socket asks for (loaded if it is on the shelf), created on the fly
+        when ``rooms.auto_create`` is on."""
+        if not self.exists(room_id) and self.config.rooms.auto_create and is_id(room_id):
+            return self.create_room(room_id)
+        return await self.open(room_id)
 
-    def delete_room(self, room_id: str) -> None:
-        live = self.live(room_id)
+    def left(self, live: LiveRoom) -> None:
+        """A session left ``live``: once nobody is connected, its idle time starts."""
+        if not live.peers and self.rooms.get(live.id) is live:
+            self.idle.touch(live.id, self.clock())
+
+    async def delete_room(self, room_id: str) -> None:
+        """Delete a room, loaded or not; with a store, return once the deletion is durable."""
+        if self.shelf is not None:
+            await self.shelf.settle(room_id)
+        live = self.rooms.get(room_id)
+        if live is None:
+            if self.shelf is None or self.storage is None or room_id not in self.shelf:
+                raise RoomNotFound(room_id)
+            del self.shelf.rooms[room_id]
+            self.shelf.damaged.pop(room_id, None)
+            log.info("room deleted", extra={"roomId": room_id})
+            await asyncio.wrap_future(self.storage.delete(room_id))
+            return
         del self.rooms[room_id]
-        if live.log is not None:
-            live.log.delete()
+        self.idle.forget(room_id)
+        deleted = live.log.delete() if live.log is not None else None
         if self.awake.get(room_id) is live:
             del self.awake[room_id]
         self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + live.close(CLOSE_ROOM_DELETED, "room deleted")
         log.info("room deleted", extra={"roomId": room_id})
+        if deleted is not None:
+            await asyncio.wrap_future(deleted)
+
+    # -- loading and unloading (rooms.data_dir) ------------------------------------------
+    def installed(self, live: LiveRoom) -> None:
+        """A room just loaded from the store becomes reachable (the shelf calls this)."""
+        self.rooms[live.id] = live
+        self.idle.touch(live.id, self.clock())
+
+    def unload_idle(self, now: float) -> int:
+        """Put back on the shelf every room idle for ``rooms.unload_idle_s`` that can go
+        (see :mod:`annotd.live.loading`); returns how many went."""
+        idle_s = self.config.rooms.unload_idle_s
+        if self.shelf is None or idle_s <= 0:
+            return 0
+        unloaded = 0
+        for room_id in self.idle.due(now, idle_s):
+            live = self.rooms.get(room_id)
+            if live is None or live.peers or room_id in self.uses:
+                self.idle.forget(room_id)  # gone, or its last session's leave or use's end touches it again
+            elif live.ticking or live.snapshots.building or not live.settled() or self.exports.busy(room_id):
+                self.idle.touch(room_id, now)  # not yet: looked at again after another idle period
+            else:
+                self._unload(live)
+                unloaded += 1
+        return unloaded
+
+    def _unload(self, live: LiveRoom) -> None:
+        assert self.shelf is not None
+        shelved = self.shelf.source.shelve(live)
+        del self.rooms[live.id]
+        self.idle.forget(live.id)
+        self.shelf.rooms[live.id] = shelved
+        self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + live.close(CLOSE_ROOM_DELETED, "room unloaded")
+        log.info("room unloaded", extra={"roomId": live.id, "seq": shelved.head})
 
     def notify(self, room_id: str, method: str, params: dict[str, Any], *, session: str | None = None) -> None:
         """A JSON-RPC notification to the room's annotd.v1 sessions (or to ``session`` alone);
@@ -205,8 +335,11 @@ class Hub:
 
     def tick(self) -> None:
         """The periodic work of every room that has some (the daemon calls this every
-        ``TICK_S``): idle rooms are not visited, so they cost nothing however many there are."""
+        ``TICK_S``): idle rooms are not visited, so they cost nothing however many there are
+        (those idle for ``rooms.unload_idle_s`` are unloaded)."""
         now = self.clock()
+        if self.shelf is not None and len(self.idle):
+            self.unload_idle(now)
         for room_id, live in list(self.awake.items()):
             if not live.closed:
                 live.tick(now)

@@ -47,7 +47,7 @@ from ..core.images import ImageStore, StoredImage
 from ..core.room import Message, Outbound, Room
 from ..services.states import StateWorker
 from .access import Applied, Change, StepsPage
-from .durability import RoomLog, refusal, split_acks, wait_durable
+from .durability import ImageWatch, RoomLog, refusal, split_acks, wait_durable
 from .snapshots import SnapshotSchedule
 
 log = logging.getLogger("annotd.rooms")
@@ -93,6 +93,8 @@ class Services:
     wake: Callable[[LiveRoom], None] = lambda live: None
     """Told when a room that had nothing for the periodic tick to do has something again
     (the hub ticks only such rooms, see :meth:`LiveRoom.needs_tick`)."""
+    left: Callable[[LiveRoom], None] = lambda live: None
+    """Told when a session left a room (its idle time may start: :mod:`annotd.live.loading`)."""
 
 
 class LiveRoom:
@@ -109,6 +111,8 @@ class LiveRoom:
         """In the hub's set of rooms the periodic tick visits (see :meth:`needs_tick`)."""
         self.snapshots = SnapshotSchedule(room, services.states, lambda: self.services.clock(), services.metrics,
                                           self._snapshot_created, lambda: self.closed)
+        self.image_watch = ImageWatch(room.doc)
+        """What listing the room says of its image once unloaded, kept with its events."""
 
     # -- sessions --------------------------------------------------------------------------
     def join(self, peer: Peer, session_id: str, user_id: str, *, v1: bool, last_seq: int | None,
@@ -127,6 +131,7 @@ class LiveRoom:
         self.peers.pop(session_id, None)
         if not self.closed:
             self._deliver(self.room.leave(session_id))
+            self.services.left(self)
 
     def presence(self, session_id: str, msg: dict[str, Any]) -> None:
         """A session's JSON presence (raises ``InvalidParams`` for a bad one)."""
@@ -218,8 +223,8 @@ class LiveRoom:
 
     def _committed(self, event: Event, out: list[Outbound], started: float) -> None:
         """After every sequenced change: log it, deliver, count, and ask the snapshot policy."""
-        if self.log is not None:
-            self.log.append(event)  # queued for the writer thread; relaying never waits for it
+        if self.log is not None:  # queued for the writer thread; relaying never waits for it
+            self.log.append(event, self.image_watch.change())
         if out:
             self.services.delivery.deliver(self, out)
         metrics = self.services.metrics
@@ -230,6 +235,10 @@ class LiveRoom:
         self.snapshots.after_change()
         if not self.ticking:
             self.services.wake(self)
+
+    def settled(self) -> bool:
+        """Every write of this room is on disk (always, without a store)."""
+        return self.log is None or self.log.settled(self.room.head)
 
     def _log_update(self, event: Event, relay_s: float) -> None:
         """The per-update line: who changed which room, at which seq, how big the update was
@@ -426,6 +435,7 @@ class LiveRoom:
         self.snapshots.cancel()
         room = self.room
         freed = room.state_bytes + room.history.log.byte_size() + sum(len(s.blob) for s in room.history.snapshots)
+        self.image_watch.close()
         room.close()
         self.services.images.release_room(self.id)
         return freed

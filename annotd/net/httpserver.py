@@ -243,6 +243,11 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
 async def upload_image(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     room_id = check_room_id(request.match_info["roomId"])
+    async with hub.using(room_id):  # loaded if it is on disk only, and held until the image is set
+        return await _upload_image(request, hub, room_id)
+
+
+async def _upload_image(request: web.Request, hub: Hub, room_id: str) -> web.Response:
     hub.room(room_id)
     limit = hub.config.limits.max_image_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -271,7 +276,7 @@ async def upload_image(request: web.Request) -> web.Response:
 
 async def download_image(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
-    room = hub.room(check_room_id(request.match_info["roomId"]))
+    room = await hub.open(check_room_id(request.match_info["roomId"]))
     digest = request.query.get("sha256") or (room.image_ref() or {}).get("sha256")
     stored = hub.images.get(digest) if isinstance(digest, str) else None
     if stored is None:
@@ -308,7 +313,7 @@ async def stream_bytes(request: web.Request, data: bytes, headers: dict[str, str
 
 async def healthz(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    return json_response({"status": "ok", "version": __version__, "rooms": len(hub.rooms)})
+    return json_response({"status": "ok", "version": __version__, "rooms": hub.room_count()})
 
 
 def metrics_values(hub: Hub) -> dict[str, Any]:

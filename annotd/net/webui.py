@@ -218,7 +218,7 @@ def routes(hub: Hub) -> list[web.RouteDef]:
 
     async def room_page(request: web.Request) -> web.Response:
         room_id = request.match_info["roomId"]
-        room = hub.rooms.get(room_id) if is_id(room_id) else None
+        room = hub.about(room_id) if is_id(room_id) and hub.exists(room_id) else None
         if room is None:
             shown = html.escape(room_id[:80])
             body = (
@@ -227,7 +227,7 @@ def routes(hub: Hub) -> list[web.RouteDef]:
                 '</p><a class="primary" href="/">Back to the rooms page</a></div>'
             )
             return _html(_page("Room not found — annotd", "missing", body=body), status=404)
-        return _html(_page(f"{room.room.name} — annotd", "room", room_id))
+        return _html(_page(f"{room.info()['name']} — annotd", "room", room_id))
 
     async def static(request: web.Request) -> web.Response:
         asset = _static(request.match_info["name"])

@@ -185,7 +185,7 @@ class WsServer:
         try:
             last_seq = _parse_last_seq(query.get("lastSeq"))
             check_room_id(room_id)
-            live = hub.room_for_join(room_id)
+            live = await hub.room_for_join(room_id)
             live.join(conn, session, user_id, v1=v1, last_seq=last_seq, epoch=query.get("epoch"))
         except AnnotdError as exc:
             log.info("join refused", extra={"roomId": room_id, "userId": user_id, "error": exc.message})

@@ -1,8 +1,9 @@
 """Start and stop the whole daemon in order.
 
-Start: hub → rooms from ``rooms.data_dir`` (if set; every room then writes through the
-store) → rooms from ``rooms.save_dir`` (if set, and with a data_dir only while it holds no
-room: a one-time import) → WebSocket server → HTTP side port →
+Start: hub → rooms listed from ``rooms.data_dir`` (if set; each is loaded on first use and
+every room writes through the store) → rooms from ``rooms.save_dir`` (if set; with a
+data_dir an import of the bundles the store does not hold yet, and nothing is saved back at
+shutdown) → WebSocket server → HTTP side port →
 background tasks (room ticker, event-loop lag monitor, memory trimmer).
 Stop (SIGINT/SIGTERM or :meth:`Daemon.stop`): stop accepting on both ports, close every
 socket with 1001, save every room to ``rooms.save_dir`` (if set), then finish or cancel
@@ -77,19 +78,20 @@ class Daemon:
     async def start(self) -> None:
         memtrim.configure()
         cfg = self.config.server
-        stored = 0
-        if self.store is not None:  # before listening: no client can race a loading room
+        persist: Persist | None = None
+        if self.store is not None:  # before listening: every stored room is listed, none is read
             persist = Persist(self.store, self.hub, asyncio.get_running_loop())
             t0 = time.perf_counter()
-            stored = await persist.load_all()
+            self.hub.shelf = persist.shelf()
             self.hub.storage = persist
-            log.info("rooms loaded from data_dir", extra={"rooms": stored,
-                                                          "ms": round((time.perf_counter() - t0) * 1e3, 1)})
-        if self.save_dir is not None and stored:
-            log.warning("rooms.save_dir is not loaded: rooms.data_dir already holds the rooms")
-        elif self.save_dir is not None:
-            self.save_dir.open()
-            await self.save_dir.load_all()
+            log.info("rooms listed from data_dir (each is loaded on first use)",
+                     extra={"rooms": len(self.hub.shelf), "ms": round((time.perf_counter() - t0) * 1e3, 1)})
+        if self.save_dir is not None:
+            if persist is None:
+                self.save_dir.open()
+                await self.save_dir.load_all()
+            elif self.save_dir.path.is_dir():  # an import source only: see annotd.roomfiles.savedir
+                await self.save_dir.load_all(persist)
         policy = HostPolicy(cfg.host, cfg.allowed_hosts)
         if not hosts.is_loopback(cfg.host):
             log.warning("listening on a non-loopback address: annotd has no authentication; "
@@ -165,7 +167,7 @@ class Daemon:
             log.warning("sockets did not close in time")
         if self._runner is not None:
             await self._runner.cleanup()
-        if self.save_dir is not None:  # every socket and request is done: the rooms are final
+        if self.save_dir is not None and self.store is None:  # every socket and request is done: the rooms are final
             await self.save_dir.save_all()
             if self.save_dir.unsaved:
                 self.exit_status = EXIT_UNSAVED

@@ -1,5 +1,5 @@
 """The room store wired to the hub: every live room writes through it, and every stored
-room comes back at start-up (``rooms.data_dir``).
+room is listed at start-up and loaded on first use (``rooms.data_dir``).
 
 Why here, in the process layer: the hub and its rooms must not import the storage package
 (the layer table), so they see the store only as :class:`annotd.live.durability.Storage` and
@@ -11,10 +11,11 @@ per committed batch ("room R is durable up to seq N"); it hands that to the loop
 ``call_soon_threadsafe``, where the waiting seqs up to N are released. A failed append (the
 disk refused it) releases the waiting seqs up to it with the error instead of the ack.
 
-Loading: every room is read back when the daemon starts, before it listens (eagerly: one
-``load_room`` per room, in a thread). Each comes back with its id, epoch, head seq,
-snapshots, versions and images, so a client reconnecting with ``lastSeq``/``epoch`` is
-replayed exactly what it missed.
+Loading: start-up lists every stored room from its metadata (:meth:`Persist.shelf`); a
+room is read and rebuilt on its first use (:meth:`Persist.load`, called by
+:class:`annotd.live.loading.Shelf`), with its id, epoch, head seq, snapshots, versions and
+images, so a client reconnecting with ``lastSeq``/``epoch`` is replayed exactly what it
+missed; an idle room goes back on the shelf (:meth:`Persist.shelve`).
 """
 
 from __future__ import annotations
@@ -25,12 +26,17 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
+import orjson
+
+from ..base import errors
+from ..base.docstate import StateParts
 from ..core.history import Event, Snapshot, Version
 from ..core.images import StoredImage
-from ..live.durability import RoomLog, Settled
+from ..live.durability import UNCHANGED, ImageChange, RoomLog, Settled
 from ..live.hub import Hub
 from ..live.liveroom import LiveRoom
-from ..storage import RoomDamaged, RoomRecord, SqliteStore, StoredRoom
+from ..live.loading import Shelf, Shelved
+from ..storage import RoomDamaged, RoomRecord, RoomSummary, SqliteStore, StoredRoom
 
 log = logging.getLogger("annotd.persist")
 
@@ -48,13 +54,15 @@ class StoredLog:
         this id is ignored: it can only be about a deleted room of the same id, whose
         last commits the loop may hear after the new room was made."""
         self.waiting: deque[tuple[int, Settled]] = deque()
+        self.writes = 0
+        """Snapshots, versions and images submitted and not yet committed."""
 
     @property
     def writable(self) -> bool:
         return self.persist.store.writable
 
-    def append(self, event: Event) -> None:
-        fut = self.persist.store.append(self.room_id, event)
+    def append(self, event: Event, image: ImageChange = UNCHANGED) -> None:
+        fut = self.persist.store.append(self.room_id, event, UNCHANGED if isinstance(image, str) else _json(image))
         fut.add_done_callback(lambda f: self._failed_write(f, event.seq))
 
     def when_durable(self, seq: int, settled: Settled) -> None:
@@ -74,9 +82,20 @@ class StoredLog:
         self._watch(fut, "image")
         return fut
 
-    def delete(self) -> None:
+    def delete(self) -> Future[None]:
         self.persist.logs.pop(self.room_id, None)
-        self._watch(self.persist.store.delete_room(self.room_id), "deletion")
+        return self.persist.store.delete_room(self.room_id)
+
+    def settled(self, head: int) -> bool:
+        return self.ready and self.durable >= head and not self.writes and not self.waiting
+
+    def _count(self, fut: Future[Any]) -> None:
+        """Count a write until it is committed (or failed: a failed snapshot is not waited for)."""
+        self.writes += 1
+        fut.add_done_callback(lambda f: self.persist.to_loop(self._written))
+
+    def _written(self) -> None:
+        self.writes -= 1
 
     # -- on the loop ---------------------------------------------------------------------
     def opened(self, seq: int) -> None:
@@ -109,6 +128,7 @@ class StoredLog:
     def _watch(self, fut: Future[Any], what: str) -> None:
         """Snapshots, versions and images make loading fast and history deep; the events
         alone make changes durable, so a failure here is logged, not answered."""
+        self._count(fut)
         def done(f: Future[Any]) -> None:
             exc = f.exception()
             if exc is not None:
@@ -160,7 +180,8 @@ class Persist:
         sha = image.get("sha256") if image else None
         record = RoomRecord(room.id, room.name, room.created_at, room.epoch,
                             image_sha256=sha if isinstance(sha, str) else None,
-                            head_seq=first.seq, snapshot_seq=first.seq, oldest_seq=first.seq)
+                            head_seq=first.seq, snapshot_seq=first.seq, oldest_seq=first.seq,
+                            image_json=_json(live.image_watch.reset()))
         stored = self._log(room.id, -1)
         fut = self.store.create_room(record, first)
 
@@ -185,40 +206,78 @@ class Persist:
             stored.image(img)
         return stored
 
-    # -- start-up --------------------------------------------------------------------------
-    async def load_all(self) -> int:
-        """Read every stored room back into the hub (a damaged one is reported and skipped)."""
+    def imported_bundle(self, sha256: str) -> str | None:
+        return self.store.imported_bundle(sha256)
+
+    def mark_imported(self, sha256: str, room_id: str, file: str) -> Future[None]:
+        return self.store.mark_imported(sha256, room_id, file)
+
+    def delete(self, room_id: str) -> Future[None]:
+        """Remove a room that is not loaded (see :meth:`StoredLog.delete` for a loaded one)."""
+        return self.store.delete_room(room_id)
+
+    # -- the shelf: rooms listed at start-up, loaded on first use ------------------------
+    def shelf(self) -> Shelf:
+        """Every stored room, listed from its metadata (no document is read: start-up)."""
         keep = self.hub.room_limits.snapshots_kept
-        loaded = 0
-        for record in self.store.list_rooms():
-            try:
-                stored, images = await asyncio.to_thread(self._read, record.id, keep)
-            except RoomDamaged as exc:
-                log.error("room skipped: %s", exc, extra={"roomId": record.id})
-                continue
-            self._restore(stored, images)
-            loaded += 1
-        return loaded
+        rooms = {s.record.id: _shelved(s) for s in self.store.summaries(keep)}
+        return Shelf(self, rooms, self.hub.installed)
+
+    async def load(self, room_id: str) -> LiveRoom:
+        """Read one room in a thread and rebuild it: same id, epoch, head, snapshots,
+        versions and images. Its document is built from its newest snapshot and the events
+        after it, by the state worker when that is big (the loop applies one update)."""
+        keep = self.hub.room_limits.snapshots_kept
+        try:
+            stored, images = await asyncio.to_thread(self._read, room_id, keep)
+        except RoomDamaged as exc:
+            raise errors.RoomDamaged(room_id, exc.reason) from None
+        record = stored.record
+        snapshots = list(stored.snapshots)
+        latest = snapshots[-1]
+        tail = tuple(e.update for e in stored.events if e.seq > latest.seq)
+        state = latest.blob
+        if tail and len(latest.blob) + sum(map(len, tail)) > self.hub.room_limits.inline_encode_bytes:
+            state = (await self.hub.states.encode(StateParts(record.head_seq, latest.blob, latest.sha256, tail))).blob
+            tail = ()
+        live = self.hub.blank_room(record.id, record.name, record.created_at)
+        room = live.room
+        room.epoch = record.epoch
+        room.history.restore(record.head_seq, snapshots, list(stored.events), list(stored.versions))
+        room.doc.apply_update(state)
+        for update in tail:
+            room.doc.apply_update(update)
+        for image in images:
+            self.hub.images.put(room.id, image)
+        live.log = self._log(room.id, record.head_seq)
+        image_now = live.image_watch.reset()
+        if image_now != _image_of(record.image_json):  # an upgraded folder, or an image changed by hand
+            self.store.describe_room(room.id, _json(image_now))
+        return live
 
     def _read(self, room_id: str, keep: int) -> tuple[StoredRoom, list[StoredImage]]:
         stored = self.store.load_room(room_id, keep)
         images = [img for img in (self.store.image(sha) for sha in stored.images) if img is not None]
         return stored, images
 
-    def _restore(self, stored: StoredRoom, images: list[StoredImage]) -> None:
-        """One room as it was: same id, epoch, head, snapshots, versions and images."""
-        record = stored.record
-        live = self.hub.new_room(record.id, record.name, created_at=record.created_at)
-        room = live.room
-        room.epoch = record.epoch
-        snapshots = list(stored.snapshots)
-        room.history.restore(record.head_seq, snapshots, list(stored.events), list(stored.versions))
-        latest = snapshots[-1]
-        room.doc.apply_update(latest.blob)
-        for event in stored.events:
-            if event.seq > latest.seq:
-                room.doc.apply_update(event.update)
-        for image in images:
-            self.hub.images.put(room.id, image)
-        live.log = self._log(room.id, record.head_seq)
-        self.hub.add_room(live)
+    def shelve(self, live: LiveRoom) -> Shelved:
+        """``live`` goes back on the shelf: what it lists as now (every write committed)."""
+        self.logs.pop(live.id, None)
+        info = live.info()
+        return Shelved(live.id, info["name"], info["createdAt"], info["headSeq"], info["snapshotSeq"],
+                       info["oldestSeq"], info["epoch"], info["image"], live.last_change())
+
+
+def _shelved(summary: RoomSummary) -> Shelved:
+    record = summary.record
+    return Shelved(record.id, record.name, record.created_at, record.head_seq, record.snapshot_seq,
+                   summary.window_seq, record.epoch, _image_of(record.image_json), summary.last_change_at)
+
+
+def _image_of(image_json: str | None) -> dict[str, Any] | None:
+    value = orjson.loads(image_json) if image_json else None
+    return value if isinstance(value, dict) else None
+
+
+def _json(image: dict[str, Any] | None) -> str | None:
+    return orjson.dumps(image).decode() if image is not None else None

@@ -101,10 +101,10 @@ async def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> L
 async def load(hub: Hub, data: bytes, room_id: str | None, user_id: str) -> tuple[LiveRoom, Prepared]:
     """Create a room from bundle bytes; ``room_id`` renames it (default: the bundle's id).
     Nothing is created unless the whole bundle is valid; existing rooms are never touched."""
-    if room_id is not None and room_id in hub.rooms:
+    if room_id is not None and hub.exists(room_id):
         raise Conflict(f"room {room_id!r} already exists", data={"field": "roomId"})
     prepared = await asyncio.to_thread(prepare, data, limits_of(hub.config))
     target = room_id or prepared.bundle.room_id
-    if target in hub.rooms:
+    if hub.exists(target):
         raise Conflict(f"room {target!r} already exists; load it under another id", data={"field": "roomId"})
     return await install(hub, prepared, target, user_id), prepared

@@ -3,6 +3,12 @@
 This is the user's folder of files, not a database (protocol.md, "Save on shutdown", says
 what is kept). The rules, and why:
 
+* **With** ``rooms.data_dir`` **the folder is an import source, read at start only.** Each
+  bundle whose sha256 was never imported before and whose room id the store does not hold
+  is imported into the store (then it is an ordinary stored room); one imported before is
+  skipped (a room deleted since does not come back), and so is one whose room id the store
+  holds (never overwritten). Each import and skip is logged. Nothing is written back at
+  shutdown: the store holds every room.
 * **Start-up loads every** ``*.annotd`` **file** (names starting with ``.`` are temporary
   files and are ignored). A file that is unreadable, corrupt, truncated, of another format
   or version, too large, or names a room already loaded is reported with one warning and
@@ -28,11 +34,13 @@ what is kept). The rules, and why:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..base.errors import AnnotdError
 from ..formats.bundle import SUFFIX
@@ -67,6 +75,16 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+class ImportLedger(Protocol):
+    """Which ``save_dir`` bundles were imported into ``rooms.data_dir`` (the room store)."""
+
+    def imported_bundle(self, sha256: str) -> str | None:
+        """The room id the bundle of this sha256 was imported as, if ever (blocks: a thread)."""
+
+    def mark_imported(self, sha256: str, room_id: str, file: str) -> Future[None]:
+        """Remember an import; resolves once that is durable."""
+
+
 class SaveDir:
     def __init__(self, hub: Hub, path: Path) -> None:
         self.hub = hub
@@ -85,9 +103,13 @@ class SaveDir:
         if not os.access(self.path, os.W_OK | os.X_OK):
             raise PermissionError(f"rooms.save_dir {self.path} is not writable")
 
-    async def load_all(self) -> list[str]:
-        """Load every bundle in the folder; return the room ids loaded."""
+    async def load_all(self, ledger: ImportLedger | None = None) -> list[str]:
+        """Load every bundle in the folder; return the room ids loaded. With ``ledger`` (the
+        room store of ``rooms.data_dir``) this is an import into the store: a bundle
+        imported before (by its sha256) is skipped, so a room deleted since does not come
+        back, and so is one whose room id the store already holds (never overwritten)."""
         limit = self.hub.config.limits.max_bundle_bytes
+        imported: list[str] = []
         for file in sorted(self.path.glob(f"*{SUFFIX}")):
             if file.name.startswith(".") or not file.is_file():
                 continue
@@ -96,7 +118,17 @@ class SaveDir:
                 if size > limit:
                     raise OSError(f"{size} bytes is over limits.max_bundle_bytes ({limit})")
                 data = await asyncio.to_thread(file.read_bytes)
+                digest = hashlib.sha256(data).hexdigest()
+                if ledger is not None and (before := await asyncio.to_thread(ledger.imported_bundle, digest)):
+                    log.info("saved room not imported: %s was imported into data_dir before, as room %r",
+                             file.name, before, extra={"file": str(file), "roomId": before})
+                    continue
                 room, prepared = await bundles.load(self.hub, data, None, LOADER)
+                if ledger is not None:
+                    await asyncio.wrap_future(ledger.mark_imported(digest, room.id, file.name))
+                    imported.append(room.id)
+                    log.info("saved room imported into data_dir: %s", file.name,
+                             extra={"file": str(file), "roomId": room.id})
             except (AnnotdError, OSError) as exc:
                 reason = exc.message if isinstance(exc, AnnotdError) else str(exc)
                 log.warning("saved room skipped: %s: %s", file.name, reason, extra={"file": str(file)})
@@ -107,7 +139,7 @@ class SaveDir:
             self._warn_if_stale(file, room.id)
             self.loaded[room.id] = file
         log.info("rooms loaded from save_dir", extra={"rooms": len(self.loaded), "skipped": len(self.skipped),
-                                                       "dir": str(self.path)})
+                                                       "dir": str(self.path), "imported": imported})
         return list(self.loaded)
 
     @staticmethod

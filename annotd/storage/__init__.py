@@ -6,9 +6,9 @@ commit). ``DESIGN.md`` in this folder is the design: schema, what each ``storage
 level promises, how the door uses it, what is not done yet.
 """
 
-from .records import RoomDamaged, RoomRecord, StoreClosed, StoredRoom, StoreError, StoreLocked, StoreRefused
+from .records import RoomDamaged, RoomRecord, RoomSummary, StoreClosed, StoredRoom, StoreError, StoreLocked, StoreRefused
 from .sqlite import SqliteStore
 from .store import CommitListener, RoomStore
 
-__all__ = ["CommitListener", "RoomDamaged", "RoomRecord", "RoomStore", "SqliteStore", "StoreClosed", "StoreError",
+__all__ = ["CommitListener", "RoomDamaged", "RoomRecord", "RoomStore", "RoomSummary", "SqliteStore", "StoreClosed", "StoreError",
            "StoreLocked", "StoreRefused", "StoredRoom"]

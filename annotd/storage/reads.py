@@ -19,10 +19,10 @@ from ..base import docstate
 from ..base.docstate import StateParts
 from ..base.errors import Gone, InvalidParams, RoomNotFound
 from ..core.history import Event, Snapshot, Version
-from .records import RoomDamaged, RoomRecord, StoredRoom
-from .schema import MAX_SEQ, key, seq_of
+from .records import RoomDamaged, RoomRecord, RoomSummary, StoredRoom
+from .schema import MAX_SEQ, SEQ_BITS, key, seq_of
 
-_RECORD = "id, name, created_at, epoch, image_sha256, head_seq, snapshot_seq, oldest_seq, updated_at"
+_RECORD = "id, name, created_at, epoch, image_sha256, head_seq, snapshot_seq, oldest_seq, updated_at, image_json"
 
 
 def _record(row: tuple[object, ...]) -> RoomRecord:
@@ -32,6 +32,36 @@ def _record(row: tuple[object, ...]) -> RoomRecord:
 def list_rooms(conn: sqlite3.Connection) -> list[RoomRecord]:
     """Every room's metadata row (nothing else is read)."""
     return [_record(r) for r in conn.execute(f"SELECT {_RECORD} FROM rooms ORDER BY id")]
+
+
+def summaries(conn: sqlite3.Connection, keep: int) -> list[RoomSummary]:
+    """Every room's row with what listing it needs while it is not loaded: the replay
+    window :func:`load_room` would give it (the oldest of its newest ``keep`` snapshots
+    from ``oldest_seq`` on) and when it last changed (the event at its head when that
+    event is inside the window, else the snapshot at its head, else its creation; the
+    writer keeps the head event's time in the row). Two short scans and one lookup of
+    snapshot keys per room; no document or event is read."""
+    base = f"(r.rid << {SEQ_BITS})"
+    snapshots_from_oldest = f"FROM snapshots s WHERE s.key BETWEEN {base} + r.oldest_seq AND {base} + {MAX_SEQ}"
+    rows = conn.execute(
+        f"SELECT {', '.join('r.' + c for c in _RECORD.split(', '))}, r.last_change_at,"
+        f" (SELECT s.key {snapshots_from_oldest} ORDER BY s.key DESC LIMIT 1 OFFSET ?),"
+        f" (SELECT s.key {snapshots_from_oldest} ORDER BY s.key LIMIT 1),"
+        f" (SELECT s.ts FROM snapshots s WHERE s.key = {base} + r.head_seq)"
+        " FROM rooms r ORDER BY r.id", (max(1, keep) - 1,))
+    out: list[RoomSummary] = []
+    width = len(_RECORD.split(", "))
+    for row in rows:
+        record = _record(row[:width])
+        head_ts, kth, first, head_snapshot_ts = row[width:]
+        found = kth if kth is not None else first
+        window = seq_of(found) if found is not None else record.oldest_seq
+        if record.head_seq > window and head_ts is not None:
+            last = float(head_ts)
+        else:
+            last = float(head_snapshot_ts) if head_snapshot_ts is not None else record.created_at
+        out.append(RoomSummary(record, window, last))
+    return out
 
 
 @contextmanager
@@ -149,6 +179,12 @@ def parts_at(conn: sqlite3.Connection, room_id: str, seq: int) -> StateParts:
         snap = _snapshot(conn, room_id, rid, seqs[-1])
         updates = tuple(e.update for e in _events(conn, room_id, rid, snap.seq, seq))
     return StateParts(seq, snap.blob, snap.sha256, updates)
+
+
+def imported_bundle(conn: sqlite3.Connection, sha256: str) -> str | None:
+    """The room id a bundle of this sha256 was imported as, if it ever was."""
+    row = conn.execute("SELECT room_id FROM imported_bundles WHERE sha256 = ?", (sha256,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def image_row(conn: sqlite3.Connection, sha256: str) -> tuple[str, int, int] | None:

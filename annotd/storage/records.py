@@ -29,6 +29,22 @@ class RoomRecord:
     oldest_seq: int = 0
     """The oldest seq the disk can rebuild (pruning moves it; pinned versions aside)."""
     updated_at: float = 0.0
+    image_json: str | None = None
+    """The document's base image reference (``meta.image``) as JSON, as of the head: what
+    listing the room answers while it is not loaded (``None``: no image)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSummary:
+    """What listing a room that is not loaded needs beyond its row, read from its history
+    by the rule loading it follows, so a room lists the same loaded or not."""
+
+    record: RoomRecord
+    window_seq: int
+    """The oldest seq loading the room would rebuild: the oldest of its newest ``keep``
+    snapshots (the history's replay window)."""
+    last_change_at: float
+    """When the document last changed, as a loaded room tells it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 2
-"""1: the first store; 2: versions have a ``name`` (free text; empty: the tag is the name)."""
+SCHEMA_VERSION = 3
+"""1: the first store; 2: versions have a ``name`` (free text; empty: the tag is the name);
+3: rooms carry what listing an unloaded room answers (``image_json``, ``last_change_at``) and
+the save_dir bundles already imported are remembered."""
 SEQ_BITS = 40
 """seq < 2**40 per room and room row ids < 2**23 keep the key a positive 63-bit integer."""
 MAX_SEQ = (1 << SEQ_BITS) - 1
@@ -35,7 +37,9 @@ TABLES = (
         head_seq INTEGER NOT NULL DEFAULT 0,
         snapshot_seq INTEGER NOT NULL DEFAULT 0,
         oldest_seq INTEGER NOT NULL DEFAULT 0,
-        updated_at REAL NOT NULL)""",
+        updated_at REAL NOT NULL,
+        image_json TEXT,
+        last_change_at REAL)""",
     """CREATE TABLE events (
         key INTEGER PRIMARY KEY,
         ts REAL NOT NULL,
@@ -66,7 +70,34 @@ TABLES = (
         rid INTEGER NOT NULL,
         sha256 TEXT NOT NULL,
         PRIMARY KEY (rid, sha256)) WITHOUT ROWID""",
+    """CREATE TABLE imported_bundles (
+        sha256 TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        file TEXT NOT NULL,
+        imported_at REAL NOT NULL) WITHOUT ROWID""",
 )
+
+UPGRADES: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE versions ADD COLUMN name TEXT NOT NULL DEFAULT ''",),
+    3: (
+        # What listing a room that is not loaded answers for its image: the document's
+        # ``meta.image`` as the door last wrote it. A folder of schema 1 had only the
+        # sha256 of the room's current image; its row gives the same reference that
+        # setting the image writes (corrected when the room is next loaded, if a client
+        # changed it by hand).
+        "ALTER TABLE rooms ADD COLUMN image_json TEXT",
+        """UPDATE rooms SET image_json = (
+            SELECT json_object('sha256', i.sha256, 'width', i.width, 'height', i.height, 'mime', i.mime)
+            FROM images i WHERE i.sha256 = rooms.image_sha256)""",
+        # The time of the event at the head, kept by the writer with the head: listing reads
+        # it from the row instead of a lookup per room.
+        "ALTER TABLE rooms ADD COLUMN last_change_at REAL",
+        f"UPDATE rooms SET last_change_at = (SELECT e.ts FROM events e WHERE e.key = (rooms.rid << {SEQ_BITS}) + rooms.head_seq)",
+        TABLES[-1],
+    ),
+}
+"""Schema version → the statements that bring a file of the version before it up to it
+(run in one transaction at open, so an older folder stays readable and is never half-upgraded)."""
 
 SYNCHRONOUS = {"full": "FULL", "batch": "NORMAL", "off": "OFF"}
 """In WAL mode: FULL syncs the WAL at every commit; NORMAL only at checkpoints (a commit
@@ -96,12 +127,6 @@ def connect(path: Path, sync: str, *, readonly: bool = False) -> sqlite3.Connect
     return conn
 
 
-UPGRADES = {
-    1: ("ALTER TABLE versions ADD COLUMN name TEXT NOT NULL DEFAULT ''",),
-}
-"""The statements that take a file of schema ``n`` to ``n + 1``."""
-
-
 def migrate(conn: sqlite3.Connection) -> None:
     """Create the tables in a new file, upgrade an older one in one transaction; refuse a
     file of a newer schema."""
@@ -116,9 +141,9 @@ def migrate(conn: sqlite3.Connection) -> None:
             for ddl in TABLES:
                 conn.execute(ddl)
         else:
-            for step in range(version, SCHEMA_VERSION):
-                for ddl in UPGRADES[step]:
-                    conn.execute(ddl)
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for sql in UPGRADES[step]:
+                    conn.execute(sql)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

@@ -29,7 +29,7 @@ from ..core.images import StoredImage
 from . import reads, retention, schema, writes
 from .blobs import ImageFiles
 from .folder import FolderLock, create_private_file, make_private_dir
-from .records import RoomDamaged, RoomRecord, StoredRoom
+from .records import RoomDamaged, RoomRecord, RoomSummary, StoredRoom
 from .store import CommitListener, RoomStore, newest_per_room
 from .writer import Op, Writer
 
@@ -105,8 +105,14 @@ class SqliteStore:
     def create_room(self, record: RoomRecord, initial: Snapshot) -> Future[None]:
         return self._writer.submit(writes.create_room(self._ledger, record, initial))
 
-    def append(self, room_id: str, event: Event) -> Future[int]:
-        return self._writer.submit(writes.append(self._ledger, room_id, event))
+    def append(self, room_id: str, event: Event, image_json: str | None = writes.UNCHANGED) -> Future[int]:
+        return self._writer.submit(writes.append(self._ledger, room_id, event, image_json))
+
+    def describe_room(self, room_id: str, image_json: str | None) -> Future[None]:
+        return self._writer.submit(writes.describe_room(self._ledger, room_id, image_json))
+
+    def mark_imported(self, sha256: str, room_id: str, file: str) -> Future[None]:
+        return self._writer.submit(writes.mark_imported(sha256, room_id, file, self.clock()))
 
     def put_snapshot(self, room_id: str, snapshot: Snapshot) -> Future[None]:
         return self._writer.submit(writes.put_snapshot(self._ledger, room_id, snapshot))
@@ -160,6 +166,12 @@ class SqliteStore:
 
     def list_rooms(self) -> list[RoomRecord]:
         return reads.list_rooms(self._reader())
+
+    def summaries(self, keep_snapshots: int) -> list[RoomSummary]:
+        return reads.summaries(self._reader(), keep_snapshots)
+
+    def imported_bundle(self, sha256: str) -> str | None:
+        return reads.imported_bundle(self._reader(), sha256)
 
     def load_room(self, room_id: str, keep_snapshots: int) -> StoredRoom:
         return reads.load_room(self._reader(), room_id, keep_snapshots)

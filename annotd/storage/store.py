@@ -22,7 +22,7 @@ from typing import Protocol
 from ..base.docstate import StateParts
 from ..core.history import Event, Snapshot, Version
 from ..core.images import StoredImage
-from .records import RoomRecord, StoredRoom
+from .records import RoomRecord, RoomSummary, StoredRoom
 
 CommitListener = Callable[[dict[str, int]], None]
 """Told, on the writer thread, after each commit that logged events: room id → the
@@ -39,8 +39,16 @@ class RoomStore(Protocol):
     def create_room(self, record: RoomRecord, initial: Snapshot) -> Future[None]:
         """A new room, with its first snapshot (seq ``record.head_seq``, usually 0)."""
 
-    def append(self, room_id: str, event: Event) -> Future[int]:
-        """Log ``event`` (its seq must be the room's next); resolves to its seq once durable."""
+    def append(self, room_id: str, event: Event, image_json: str | None = "unchanged") -> Future[int]:
+        """Log ``event`` (its seq must be the room's next); resolves to its seq once durable.
+        ``image_json``: the base image reference the event made current (JSON, or ``None``
+        when it removed it), kept for listing the room while it is not loaded."""
+
+    def describe_room(self, room_id: str, image_json: str | None) -> Future[None]:
+        """Correct the listing's base image reference of a room (found different on loading)."""
+
+    def mark_imported(self, sha256: str, room_id: str, file: str) -> Future[None]:
+        """Remember that the ``save_dir`` bundle of this sha256 was imported as ``room_id``."""
 
     def put_snapshot(self, room_id: str, snapshot: Snapshot) -> Future[None]:
         """Keep a snapshot the history took (deeper history and faster loading)."""
@@ -59,6 +67,12 @@ class RoomStore(Protocol):
     # -- reads (block: off the loop) -------------------------------------------------------
     def list_rooms(self) -> list[RoomRecord]:
         """Every room's metadata, cheaply (start-up lists rooms without loading any)."""
+
+    def summaries(self, keep_snapshots: int) -> list[RoomSummary]:
+        """Every room's row and what listing it needs while not loaded (no document read)."""
+
+    def imported_bundle(self, sha256: str) -> str | None:
+        """The room id the ``save_dir`` bundle of this sha256 was imported as, if ever."""
 
     def load_room(self, room_id: str, keep_snapshots: int) -> StoredRoom:
         """One room for its first join; ``RoomDamaged`` if it fails a check."""

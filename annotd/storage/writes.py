@@ -27,6 +27,8 @@ class Ledger:
     next_rid: int = 1
     dirty: set[str] = field(default_factory=set)
     """Rooms appended to since the last pruning pass."""
+    head_ts: dict[str, float] = field(default_factory=dict)
+    """Each room's newest accepted event's time (what its row's ``last_change_at`` becomes)."""
     broken: set[str] = field(default_factory=set)
     """Rooms whose append failed for good (not a full disk): a later seq would leave a gap
     on disk, so their appends are refused until the store is reopened."""
@@ -66,15 +68,21 @@ def create_room(ledger: Ledger, record: RoomRecord, initial: Snapshot) -> Op:
     def write(conn: sqlite3.Connection) -> None:
         conn.execute(
             "INSERT INTO rooms (rid, id, name, created_at, epoch, image_sha256, head_seq, snapshot_seq, oldest_seq,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at, image_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rid, record.id, record.name, record.created_at, record.epoch, record.image_sha256, record.head_seq,
-             initial.seq, record.oldest_seq, record.updated_at or record.created_at))
+             initial.seq, record.oldest_seq, record.updated_at or record.created_at, record.image_json))
         _write_snapshot(conn, rid, initial)
 
     return Op(write, prepare=prepare, room=record.id, nbytes=len(initial.blob))
 
 
-def append(ledger: Ledger, room_id: str, event: Event) -> Op:
+UNCHANGED = "unchanged"
+"""``append``'s ``image_json`` when the event did not change the document's base image."""
+
+
+def append(ledger: Ledger, room_id: str, event: Event, image_json: str | None = UNCHANGED) -> Op:
+    """Log ``event``; ``image_json``: the base image reference it made current (written in
+    the same transaction, so the listing of a room never lags the events on disk)."""
     rid = 0
 
     def prepare() -> None:
@@ -86,11 +94,14 @@ def append(ledger: Ledger, room_id: str, event: Event) -> Op:
         if event.seq != expected or event.seq > MAX_SEQ:
             raise StoreRefused(f"room {room_id!r}: event seq {event.seq} is not the next one ({expected})")
         ledger.heads[room_id] = event.seq
+        ledger.head_ts[room_id] = event.ts
         ledger.dirty.add(room_id)
 
     def write(conn: sqlite3.Connection) -> int:
         conn.execute("INSERT INTO events (key, ts, user_id, data, crc) VALUES (?, ?, ?, ?, ?)",
                      (key(rid, event.seq), event.ts, event.user_id, event.update, zlib.crc32(event.update)))
+        if image_json is not UNCHANGED:
+            conn.execute("UPDATE rooms SET image_json = ? WHERE rid = ?", (image_json, rid))
         return event.seq
 
     return Op(write, prepare=prepare, room=room_id, seq=event.seq, nbytes=len(event.update),
@@ -105,8 +116,9 @@ def touch_heads(conn: sqlite3.Connection, batch: Sequence[Op], ledger: Ledger, n
             newest[op.room] = max(newest.get(op.room, 0), op.seq)
     for room_id, seq in newest.items():
         rid = ledger.rids.get(room_id)
-        if rid is not None:
-            conn.execute("UPDATE rooms SET head_seq = max(head_seq, ?), updated_at = ? WHERE rid = ?", (seq, now, rid))
+        if rid is not None:  # the ledger's newest accepted event of the room is this batch's newest
+            conn.execute("UPDATE rooms SET head_seq = max(head_seq, ?), updated_at = ?, last_change_at = ? WHERE rid = ?",
+                         (seq, now, ledger.head_ts.get(room_id), rid))
 
 
 def put_snapshot(ledger: Ledger, room_id: str, snap: Snapshot) -> Op:
@@ -147,6 +159,32 @@ def put_version(ledger: Ledger, room_id: str, version: Version, snap: Snapshot) 
         _write_snapshot(conn, rid, snap)
 
     return Op(write, prepare=prepare, room=room_id, nbytes=len(snap.blob))
+
+
+def describe_room(ledger: Ledger, room_id: str, image_json: str | None) -> Op:
+    """Correct what the listing says of a room's image (a folder upgraded from schema 1, or
+    a document whose image a client changed there)."""
+    rid = 0
+
+    def prepare() -> None:
+        nonlocal rid
+        rid = ledger.rid(room_id)
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE rooms SET image_json = ? WHERE rid = ?", (image_json, rid))
+
+    return Op(write, prepare=prepare, room=room_id)
+
+
+def mark_imported(sha256: str, room_id: str, file: str, now: float) -> Op:
+    """Remember that a ``save_dir`` bundle was imported, so it is never imported twice (a
+    room deleted since does not come back at the next start)."""
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT OR REPLACE INTO imported_bundles (sha256, room_id, file, imported_at) VALUES (?, ?, ?, ?)",
+                     (sha256, room_id, file, now))
+
+    return Op(write)
 
 
 def rename_room(ledger: Ledger, room_id: str, name: str) -> Op:
@@ -199,6 +237,7 @@ def delete_room(ledger: Ledger, room_id: str) -> Op:
         nonlocal rid
         rid = ledger.rid(room_id)
         del ledger.rids[room_id], ledger.heads[room_id]
+        ledger.head_ts.pop(room_id, None)
         ledger.dirty.discard(room_id)
 
     def write(conn: sqlite3.Connection) -> list[str]:

@@ -148,7 +148,7 @@ async def test_deleting_a_room_is_one_call() -> None:
     live = hub.create_room("r1")
     peer = Peer()
     live.join(peer, "s1", "alice", v1=False, last_seq=None, epoch=None)
-    hub.delete_room("r1")
+    await hub.delete_room("r1")
     assert live.closed and "r1" not in hub.rooms
     assert peer.closed is not None and peer.closed[0] == 4410
     assert hub.freed_bytes > 0

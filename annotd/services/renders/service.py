@@ -113,6 +113,10 @@ class ExportService:
         self._status_event.set()
         self._status_event = asyncio.Event()
 
+    def busy(self, room_id: str) -> bool:
+        """Whether a job of ``room_id`` is queued or running (the room stays loaded meanwhile)."""
+        return any(j.room_id == room_id and j.status in ("queued", "running") for j in self._jobs.values())
+
     async def wait(self, job_id: str, statuses: tuple[Status, ...] = FINISHED) -> Job:
         """Wait until job ``job_id`` has one of ``statuses`` (for in-process callers and tests)."""
         while (job := self.get(job_id)).status not in statuses:

@@ -197,7 +197,7 @@ export interface RoomsCreateParams {
   name?: string | null;
 }
 
-/** `rooms.delete`: Delete a room; its sockets are closed with 4410. */
+/** `rooms.delete`: Delete a room; its sockets are closed with 4410 (with a store: answered once the deletion is on disk). */
 export interface RoomsDeleteParams {
   roomId: string;
 }

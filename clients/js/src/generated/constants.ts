@@ -151,6 +151,11 @@ export const ERROR_CODES = {
     "httpStatus": 413,
     "closeCode": 1009
   },
+  "room_damaged": {
+    "rpcCode": -32050,
+    "httpStatus": 500,
+    "closeCode": 1011
+  },
   "storage_full": {
     "rpcCode": -32007,
     "httpStatus": 507,

@@ -135,7 +135,7 @@ export interface paths {
         get: operations["rooms.get"];
         put?: never;
         post?: never;
-        /** Delete a room; its sockets are closed with 4410. */
+        /** Delete a room; its sockets are closed with 4410 (with a store: answered once the deletion is on disk). */
         delete: operations["rooms.delete"];
         options?: never;
         head?: never;
@@ -1300,7 +1300,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Delete a room; its sockets are closed with 4410. */
+            /** @description Delete a room; its sockets are closed with 4410 (with a store: answered once the deletion is on disk). */
             200: {
                 headers: {
                     [name: string]: unknown;
