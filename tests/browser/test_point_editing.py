@@ -59,7 +59,7 @@ def wait_point_at(page: Page, ann_id: str, i: int, x: float, y: float) -> dict[s
 
 
 def close(a: list[tuple[float, float]], b: list[tuple[float, float]], tol: float = 0.1) -> bool:
-    return len(a) == len(b) and all(abs(p[0] - q[0]) < tol and abs(p[1] - q[1]) < tol for p, q in zip(a, b))
+    return len(a) == len(b) and all(abs(p[0] - q[0]) < tol and abs(p[1] - q[1]) < tol for p, q in zip(a, b, strict=True))
 
 
 def test_drag_add_delete_a_point_seen_by_the_other_page_and_undone_step_by_step(server: Server, open_page: PageFactory) -> None:
