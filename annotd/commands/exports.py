@@ -188,12 +188,12 @@ def output_pixels(view: CanvasView, opts: RenderOptions) -> dict[str, Any]:
 
 def export_plan(view: CanvasView, opts: RenderOptions) -> dict[str, Any]:
     """The export's pixel size and its badges' legend for ``view``: the numbering is the
-    renderer's (:func:`annotd.render.scene.shown_threads`), so badge N here is badge N in
+    renderer's (:func:`annotd.render.frame.badge_threads`), so badge N here is badge N in
     the file."""
-    from ..render.scene import shown_threads
+    from ..render.frame import badge_threads  # no painting; not loaded by ``annotd export``
 
     badges: list[dict[str, Any]] = []
-    for number, t in enumerate(shown_threads(view, opts.include_comments, opts.comment_states), start=1):
+    for number, t in enumerate(badge_threads(view, opts), start=1):
         first = t.messages[0] if t.messages else None
         body = "" if first is None or first.deleted else first.body
         if len(body) > BADGE_TEXT_CHARS:

@@ -246,7 +246,8 @@ def badge_item(number: int, t: Thread) -> Item:
 
 def shown_threads(view: CanvasView, include_comments: bool, comment_states: tuple[str, ...]) -> list[Thread]:
     """The threads that get a badge, in number order (badge N is the N-th): the view's thread
-    order, filtered by state. ``exports.plan`` lists them by the same rule."""
+    order, filtered by state (``exports.plan`` lists them through
+    :func:`annotd.render.frame.badge_threads`)."""
     if not include_comments:
         return []
     return [t for t in view.threads if t.status in comment_states]
