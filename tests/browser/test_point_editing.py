@@ -151,8 +151,21 @@ def test_a_rotated_shape_moves_only_the_dragged_point(server: Server, open_page:
     expect(page.locator(".point-handle")).to_have_count(2)
     drag(page, [arrow[1], (760, 180)])
     assert close(world(wait_point_at(page, "a1", 1, 760, 180))[:1], arrow[:1])
+    # shift snaps the edge to the point before to 15° steps, as when drawing
+    page.keyboard.down("Shift")
+    drag(page, [(760, 180), (820, 150)])
+    page.keyboard.up("Shift")
+    wait_for(page, """() => { const a = window.annotd.app.canvas.get('a1');
+      const cx = a.x + a.w / 2, cy = a.y + a.h / 2, r = a.rotation * Math.PI / 180;
+      const dx = a.x + a.points[2] - cx, dy = a.y + a.points[3] - cy;
+      return Math.hypot(cx + dx * Math.cos(r) - dy * Math.sin(r) - 760, cy + dx * Math.sin(r) + dy * Math.cos(r) - 180) > 20; }""")
+    (x0, y0), (x1, y1) = world(model(page, "a1"))  # type: ignore[arg-type]
+    assert math.hypot(x1 - 820, y1 - 150) < 80  # near where it was dragged (turned at most 7.5°)
+    angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
+    assert abs(angle / 15 - round(angle / 15)) < 0.01, angle
+    assert close([(x0, y0)], arrow[:1])
     # a line or an arrow keeps two points
-    click(page, 760, 180)
+    click(page, x1, y1)
     page.keyboard.press("Delete")
     expect(page.locator(".toast.error")).to_contain_text("An arrow keeps at least 2 points")
 
@@ -245,4 +258,4 @@ def test_a_finger_gets_44px_targets_and_deletes_a_point_with_the_panel(server: S
     page.keyboard.press("Escape")
     page.keyboard.press("?")
     sheet = page.get_by_role("dialog", name="Keyboard shortcuts")
-    expect(sheet.locator("section", has_text="Points")).to_contain_text("Edit the points of a line, arrow, polygon or freehand stroke")
+    expect(sheet.locator("section", has=page.get_by_role("heading", name="Points", exact=True))).to_contain_text("Edit the points of a line, arrow, polygon or freehand stroke")

@@ -27,7 +27,7 @@ import {
 import type { PointEditView } from "../render/point-handles";
 import { pointsLockNote } from "../ui/locked";
 import { toast } from "../ui/toast";
-import type { PointerInfo, ToolContext } from "./tool";
+import { snapAngle, type PointerInfo, type ToolContext } from "./tool";
 
 /** Strokes longer than this (points) are written a few times a second while dragged, not
  * on every pointer move: each write replaces the whole stroke for everyone. */
@@ -169,12 +169,24 @@ export class PointEditor {
     const dy = p.y - d.startY;
     if (!d.moved && Math.hypot(dx, dy) * this.ctx.viewport.scale < 2) return;
     d.moved = true;
-    this.write(this.moved(d, dx, dy));
+    this.write(this.moved(d, dx, dy, p.shift));
   }
 
-  private moved(d: PointDrag, dx: number, dy: number): AnnotationPatch {
+  /** The fields for the drag so far; with shift a point's edge to the point before it (the
+   * first point: after it) snaps to multiples of 15°, as when drawing a line. */
+  private moved(d: PointDrag, dx: number, dy: number, shift: boolean): AnnotationPatch {
     const keys = this.view?.keys;
-    return keys ? bendStroke(d.orig, keys as number[], d.handle, dx, dy) : movePoint(d.orig, d.handle, d.pointX + dx, d.pointY + dy);
+    if (keys) return bendStroke(d.orig, keys as number[], d.handle, dx, dy);
+    let x = d.pointX + dx;
+    let y = d.pointY + dy;
+    if (shift) {
+      const world = worldPoints(d.orig);
+      const j = d.handle > 0 ? d.handle - 1 : 1;
+      const nx = world[2 * j]!, ny = world[2 * j + 1]!;
+      const [sx, sy] = snapAngle(x - nx, y - ny);
+      [x, y] = [nx + sx, ny + sy];
+    }
+    return movePoint(d.orig, d.handle, x, y);
   }
 
   /** Write a step of the drag: at once, or for a long stroke at most a few times a second. */
