@@ -214,6 +214,40 @@ def test_a_stroke_is_edited_through_its_key_points(server: Server, open_page: Pa
     wait_point_at(pb, "f1", 30, *orig[30])
 
 
+def test_a_long_stroke_is_previewed_while_dragged_and_written_once(server: Server, open_page: PageFactory) -> None:
+    pts: list[float] = []
+    for i in range(3000):
+        pts += [i * 0.25, 40 + 40 * math.sin(i * math.pi / 750)]
+    rid = new_room(server, "points", {"id": "f1", "type": "freehand", "x": 100, "y": 100, "points": pts})
+    a, b = alice_and_bob(open_page, rid)
+    pa, pb = a.page, b.page
+    tool(pa, "select")
+    orig = world(wait_points(pa, "f1", 3000))
+    wait_points(pb, "f1", 3000)
+    pb.evaluate("() => { window.__writes = 0; window.annotd.app.doc.on('update', () => window.__writes++); }")
+    click(pa, *orig[375])
+    pa.keyboard.press("Enter")
+    keys = handles(pa)
+    k = min(range(len(keys)), key=lambda j: abs(keys[j][0] - orig[375][0]) + abs(keys[j][1] - orig[375][1]))
+    i = min(range(3000), key=lambda j: abs(keys[k][0] - orig[j][0]) + abs(keys[k][1] - orig[j][1]))  # its point
+    ox, oy = origin(pa)
+    pa.mouse.move(ox + keys[k][0], oy + keys[k][1])
+    pa.mouse.down()
+    for step in range(1, 6):
+        pa.mouse.move(ox + keys[k][0], oy + keys[k][1] + 10 * step)
+    # shown on Alice's page (the draft, its handle), not yet written: her own document is unchanged
+    expect(pa.locator("svg.canvas .draft path")).not_to_have_count(0)
+    assert close(handles(pa)[k:k + 1], [(keys[k][0], keys[k][1] + 50)], 0.6)
+    assert world(model(pa, "f1")) == orig  # type: ignore[arg-type]
+    pa.mouse.up()
+    bent = world(wait_point_at(pb, "f1", i, orig[i][0], orig[i][1] + 50))
+    assert len(bent) == 3000
+    assert pb.evaluate("window.__writes") == 1  # the whole drag: one update
+    expect(pa.locator("svg.canvas .draft path")).to_have_count(0)
+    pa.keyboard.press("Control+z")
+    wait_point_at(pb, "f1", i, *orig[i])
+
+
 def test_a_locked_shape_is_not_point_edited_and_says_why(server: Server, open_page: PageFactory) -> None:
     rid = new_room(server, "points", {**TRIANGLE, "locked": True})
     page = open_page(f"/r/{rid}", "Alice").page
@@ -258,4 +292,5 @@ def test_a_finger_gets_44px_targets_and_deletes_a_point_with_the_panel(server: S
     page.keyboard.press("Escape")
     page.keyboard.press("?")
     sheet = page.get_by_role("dialog", name="Keyboard shortcuts")
-    expect(sheet.locator("section", has=page.get_by_role("heading", name="Points", exact=True))).to_contain_text("Edit the points of a line, arrow, polygon or freehand stroke")
+    points = sheet.locator("section", has=page.get_by_role("heading", name="Points", exact=True))
+    expect(points).to_contain_text("Edit the points of a line, arrow, polygon or freehand stroke")

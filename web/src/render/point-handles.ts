@@ -19,6 +19,8 @@ export interface PointEditView {
   keys: readonly number[] | null;
   /** The selected handle (an index into the handles: the point, or the key point), or null. */
   active: number | null;
+  /** The shape as a drag shows it before it is written (a long stroke), else the document's. */
+  shape?: Annotation;
 }
 
 const TOUCH_TARGET = 44;
@@ -28,7 +30,8 @@ function coarse(): boolean {
 }
 
 /** The handles' elements: edge handles first, so a point's handle wins where they overlap. */
-export function pointHandles(a: Annotation, view: PointEditView, vp: Pick<Viewport, "toScreen">): SVGElement[] {
+export function pointHandles(doc: Annotation, view: PointEditView, vp: Pick<Viewport, "toScreen">): SVGElement[] {
+  const a = view.shape ?? doc;
   const big = coarse();
   const out: SVGElement[] = [];
   const world = worldPoints(a);

@@ -8,8 +8,8 @@
  * removing them do).
  *
  * Every drag is one undo step of the person who made it; others see the point move while
- * it is dragged (a long stroke is written at most {@link STROKE_WRITES_PER_S} times a
- * second). A locked shape cannot enter the mode and says why.
+ * it is dragged (a stroke of more than {@link LIVE_STROKE_POINTS} points: when it is
+ * released). A locked shape cannot enter the mode and says why.
  */
 import { pick, type Annotation, type AnnotationPatch } from "@annotd/client";
 import {
@@ -29,10 +29,10 @@ import { pointsLockNote } from "../ui/locked";
 import { toast } from "../ui/toast";
 import { snapAngle, type PointerInfo, type ToolContext } from "./tool";
 
-/** Strokes longer than this (points) are written a few times a second while dragged, not
- * on every pointer move: each write replaces the whole stroke for everyone. */
+/** Strokes longer than this (points) are previewed on this page while dragged and written
+ * once, on release: each write replaces the whole stroke for everyone (a 10,000-point
+ * stroke is ~100 kB an update), and every write is kept in the room's history. */
 const LIVE_STROKE_POINTS = 1000;
-const STROKE_WRITES_PER_S = 10;
 
 interface PointDrag {
   orig: Annotation;
@@ -44,9 +44,9 @@ interface PointDrag {
   pointX: number;
   pointY: number;
   moved: boolean;
-  lastWrite: number;
+  /** A long stroke's drag: shown on this page only, written on release. */
+  previewed: boolean;
   pending: AnnotationPatch | null;
-  timer: ReturnType<typeof setTimeout> | null;
 }
 
 const NAMES: Record<string, string> = { line: "A line", arrow: "An arrow", polygon: "A polygon", freehand: "A stroke" };
@@ -156,7 +156,7 @@ export class PointEditor {
     const i = this.view.keys ? this.view.keys[handle]! : handle;
     this.drag = {
       orig, handle, startX: p.x, startY: p.y, pointX: world[2 * i]!, pointY: world[2 * i + 1]!,
-      moved: false, lastWrite: 0, pending: null, timer: null,
+      moved: false, previewed: orig.points.length / 2 > LIVE_STROKE_POINTS, pending: null,
     };
     this.select(handle);
     return true;
@@ -189,28 +189,30 @@ export class PointEditor {
     return movePoint(d.orig, d.handle, x, y);
   }
 
-  /** Write a step of the drag: at once, or for a long stroke at most a few times a second. */
+  /** A step of the drag: written at once, or for a long stroke shown here until release. */
   private write(patch: AnnotationPatch): void {
     const d = this.drag!;
-    const id = d.orig.id;
-    if (d.orig.points.length / 2 <= LIVE_STROKE_POINTS) {
-      this.ctx.canvas.patch(id, patch);
+    if (!d.previewed) {
+      this.ctx.canvas.patch(d.orig.id, patch);
       return;
     }
     d.pending = patch;
-    const wait = d.lastWrite + 1000 / STROKE_WRITES_PER_S - performance.now();
-    if (wait <= 0) this.flush();
-    else d.timer ??= setTimeout(() => this.flush(), wait);
+    const shape: Annotation = { ...d.orig, ...patch, style: d.orig.style };
+    this.ctx.scene.setHidden(d.orig.id, true);
+    this.ctx.scene.setDraft(shape);
+    if (this.view) this.view = { ...this.view, shape };
+    this.show();
   }
 
+  /** Write a previewed drag (one update) and show the document again. */
   private flush(): void {
     const d = this.drag;
-    if (d === null) return;
-    if (d.timer !== null) clearTimeout(d.timer);
-    d.timer = null;
+    if (d === null || !d.previewed) return;
     if (d.pending && this.ctx.canvas.has(d.orig.id)) this.ctx.canvas.patch(d.orig.id, d.pending);
     d.pending = null;
-    d.lastWrite = performance.now();
+    this.ctx.scene.setDraft(null);
+    this.ctx.scene.setHidden(d.orig.id, false);
+    if (this.view) this.view = { ...this.view, shape: undefined };
   }
 
   up(): void {
