@@ -9,9 +9,9 @@ import io
 import re
 
 from PIL import Image
-from playwright.sync_api import expect
+from playwright.sync_api import WebSocketRoute, expect
 
-from .conftest import PageFactory, Server
+from .conftest import PageFactory, Server, wait_for
 from .scene import HEIGHT, WIDTH
 from .test_export_dialog import export_from_dialog, scene_room
 
@@ -57,3 +57,31 @@ def test_the_dialog_previews_the_size_and_lists_the_badges(server: Server, open_
     shown = (int(size.get_attribute("data-width") or 0), int(size.get_attribute("data-height") or 0))
     _, data, _ = export_from_dialog(page)
     assert Image.open(io.BytesIO(data)).size == shown
+
+
+def test_the_size_comes_once_connected(server: Server, open_page: PageFactory) -> None:
+    rid = "exportpreview2"
+    scene_room(server, rid)
+    blocked = [False]
+    live: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        if blocked[0]:
+            ws.close()
+            return
+        ws.connect_to_server()
+        live.append(ws)
+
+    a = open_page(f"/r/{rid}", "Alice")
+    page = a.page
+    page.route_web_socket(re.compile(r".*/v1/ws/rooms/.*"), route)
+    page.reload()
+    expect(page.locator(".app[data-synced=true]")).to_have_count(1)
+    blocked[0] = True
+    live.pop().close()
+    wait_for(page, "() => !window.annotd.app.socket.connected")
+    page.get_by_role("button", name="Export as PNG, JPG or SVG").click()
+    size = page.get_by_role("dialog", name="Export").locator(".export-size")
+    expect(size).to_have_text("The size is shown once connected.")
+    blocked[0] = False
+    expect(size).to_have_text(f"Output: {WIDTH:,} × {HEIGHT:,} px")

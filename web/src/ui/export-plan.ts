@@ -50,6 +50,12 @@ export class ExportPlanView {
     if (!this.app.socket.connected) {
       this.size.textContent = "The size is shown once connected.";
       this.size.dataset.state = "offline";
+      // ask again once connected, unless the options changed meanwhile
+      const off = this.app.socket.on("state", () => {
+        if (!this.app.socket.connected) return;
+        off();
+        if (n === this.asked) this.update(req);
+      });
       return;
     }
     this.size.dataset.state = "asking";
