@@ -257,6 +257,14 @@ def test_a_locked_shape_is_not_point_edited_and_says_why(server: Server, open_pa
     page.mouse.dblclick(origin(page)[0] + 200, origin(page)[1] + 100)
     expect(page.locator(".toast.error")).to_contain_text("This annotation is locked: its points cannot change until you unlock it")
     expect(page.locator(".point-handle")).to_have_count(0)
+    # unlocked, it edits; locked again by someone while editing, it leaves the mode
+    assert server.request("PATCH", f"/v1/rooms/{rid}/annotations/p1", {"locked": False})[0] == 200
+    wait_for(page, "() => window.annotd.app.canvas.get('p1').locked === false")
+    page.keyboard.press("Enter")
+    expect(page.locator(".point-handle")).to_have_count(3)
+    assert server.request("PATCH", f"/v1/rooms/{rid}/annotations/p1", {"locked": True})[0] == 200
+    expect(page.locator(".point-handle")).to_have_count(0)
+    expect(page.locator(".sel-frame.locked")).to_have_count(1)
 
 
 def test_a_finger_gets_44px_targets_and_deletes_a_point_with_the_panel(server: Server, open_page: PageFactory) -> None:

@@ -106,10 +106,11 @@ export class PointEditor {
     return this.view ? this.ctx.canvas.get(this.view.id) : null;
   }
 
-  /** After someone (or an undo) changed the shape: new key points, a selection that exists. */
+  /** After someone (or an undo) changed the shape: new key points, a selection that exists;
+   * a shape locked meanwhile leaves the mode (its frame then shows it locked). */
   private refresh(): void {
     const a = this.current();
-    if (this.view === null || a === null || !hasEditablePoints(a)) return this.stop();
+    if (this.view === null || a === null || !hasEditablePoints(a) || a.locked) return this.stop();
     const keys = a.type === "freehand" ? strokeKeys(a) : null;
     const count = keys ? keys.length : a.points.length / 2;
     const active = this.view.active !== null && this.view.active < count ? this.view.active : null;
