@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from annotd.client.roomclient.roomclient import RoomClient
 from pycrdt import Doc, Map
 
 from annotd.base.config import StorageConfig
 from annotd.canvas import ops
+from annotd.client.roomclient import RoomClient
 from annotd.core.history import Event, Snapshot
 from annotd.storage import RoomRecord, SqliteStore
 

@@ -100,6 +100,36 @@ class ExportList(TypedDict):
     exports: list[ExportJob]
 
 
+class BadgeEntry(TypedDict):
+    """What a numbered comment badge of the export stands for."""
+
+    number: int
+    threadId: str
+    status: Literal["open", "resolved"]
+    author: str
+    """The user id of the thread's first message."""
+    text: str
+    """The first message, at most ``BADGE_TEXT_CHARS`` characters (cut with "…")."""
+    replies: int
+
+
+class ExportPlan(TypedDict):
+    """What ``exports.create`` with the same parameters would make, without queueing it."""
+
+    seq: int
+    width: int
+    height: int
+    maxPixels: int | None
+    """The server's output limit for this format (``export.max_output_pixels``; null for SVG,
+    which is not limited)."""
+    badges: list[BadgeEntry]
+    """The comment badges it would draw, in number order (empty without includeComments)."""
+
+
+BADGE_TEXT_CHARS = 280
+"""How much of a thread's first message ``exports.plan`` lists (a legend, not the thread)."""
+
+
 @dataclass(frozen=True)
 class JobRef:
     jobId: str = rule(pattern=JOB_ID_PATTERN)
@@ -156,6 +186,24 @@ def output_pixels(view: CanvasView, opts: RenderOptions) -> dict[str, Any]:
     return {"width": w, "height": h}
 
 
+def export_plan(view: CanvasView, opts: RenderOptions) -> dict[str, Any]:
+    """The export's pixel size and its badges' legend for ``view``: the numbering is the
+    renderer's (:func:`annotd.render.frame.badge_threads`), so badge N here is badge N in
+    the file."""
+    from ..render.frame import badge_threads  # no painting; not loaded by ``annotd export``
+
+    badges: list[dict[str, Any]] = []
+    for number, t in enumerate(badge_threads(view, opts), start=1):
+        first = t.messages[0] if t.messages else None
+        body = "" if first is None or first.deleted else first.body
+        if len(body) > BADGE_TEXT_CHARS:
+            body = body[: BADGE_TEXT_CHARS - 1] + "…"
+        badges.append({"number": number, "threadId": t.id, "status": t.status,
+                       "author": first.author if first else t.createdBy, "text": body,
+                       "replies": max(0, len(t.messages) - 1)})
+    return {**output_pixels(view, opts), "badges": badges}
+
+
 async def check_output_size(hub: Hub, p: CreateExport, opts: RenderOptions) -> None:
     """Refuse a PNG/JPEG larger than ``export.max_output_pixels`` before it takes a queue
     slot (an SVG is vector: not limited). The size is the renderer's own rule
@@ -187,6 +235,19 @@ async def create(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
     session = caller.session if caller.room_id == p.roomId else None
     job = hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, session=session)
     return {"jobId": job.id, "status": job.status, "seq": job.seq}
+
+
+@command("exports.plan", method="POST", path="/v1/rooms/{roomId}/exports/plan", result=ExportPlan)
+async def plan(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
+    """What an export would be (nothing queued): its size in pixels, the limit, its badges.
+
+    Takes exactly ``exports.create``'s parameters; the badges list what each numbered
+    comment badge stands for (the legend of the picture)."""
+    opts, _ = render_options(hub, p)
+    room = hub.room(p.roomId)
+    result: dict[str, Any] = await room.read(room.resolve_seq(p.seq, p.tag), export_plan, opts, fragment=False)
+    result["maxPixels"] = None if opts.format == "svg" else hub.config.export.max_output_pixels
+    return result
 
 
 @command("exports.get", method="GET", path="/v1/exports/{jobId}", result=ExportJob)

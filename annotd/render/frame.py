@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 
-from annotd.canvas.model import CanvasView
+from annotd.canvas.model import CanvasView, Thread
 
 from .options import RenderOptions
-from .scene import Item, build_items, item_bounds
+from .scene import Item, build_items, item_bounds, shown_threads
 
 CONTENT_PADDING = 16.0
 """Margin (image px) around the content when there is no base image."""
@@ -47,3 +47,9 @@ def output_size(view: CanvasView, options: RenderOptions) -> tuple[int, int]:
     items = [] if view.image is not None else build_items(view, options.include_comments, options.comment_states)
     _, _, w, h = content_frame(view, items)
     return pixel_size(w, h, options.effective_scale)
+
+
+def badge_threads(view: CanvasView, options: RenderOptions) -> list[Thread]:
+    """The threads the export draws a numbered badge for, badge N being the N-th: the
+    renderer's own choice and order, for a legend of the picture (``exports.plan``)."""
+    return shown_threads(view, options.include_comments, options.comment_states)

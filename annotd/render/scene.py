@@ -244,13 +244,20 @@ def badge_item(number: int, t: Thread) -> Item:
     return Item(f"badge:{t.id}", (Fill((disc,), BADGE_FILL), Stroke(((disc, True),), 2.0, BADGE_RING, False), txt), 0.0, cx, cy, 1.0)
 
 
+def shown_threads(view: CanvasView, include_comments: bool, comment_states: tuple[str, ...]) -> list[Thread]:
+    """The threads that get a badge, in number order (badge N is the N-th): the view's thread
+    order, filtered by state (``exports.plan`` lists them through
+    :func:`annotd.render.frame.badge_threads`)."""
+    if not include_comments:
+        return []
+    return [t for t in view.threads if t.status in comment_states]
+
+
 def build_items(view: CanvasView, include_comments: bool, comment_states: tuple[str, ...]) -> list[Item]:
     """Paint order: annotations as the view sorted them, then badges numbered 1, 2, 3... over
-    the threads shown, in the view's thread order."""
+    the threads shown (:func:`shown_threads`)."""
     items = [annotation_item(a) for a in view.annotations]
-    if include_comments:
-        shown = [t for t in view.threads if t.status in comment_states]
-        items.extend(badge_item(i + 1, t) for i, t in enumerate(shown))
+    items.extend(badge_item(i + 1, t) for i, t in enumerate(shown_threads(view, include_comments, comment_states)))
     return [it for it in items if it.ops]
 
 

@@ -217,6 +217,8 @@ async def test_every_answer_matches_its_declared_schema(daemon: Daemon, http: ai
     await c("GET", cm, "/v1/rooms/r1/comments")
     await c("POST", "/v1/rooms/{roomId}/versions/{tag}:revert", "/v1/rooms/r1/versions/v1:revert")
     await c("GET", "/v1/rooms/{roomId}/history", "/v1/rooms/r1/history", params={"fromSeq": "1"})
+    await c("POST", "/v1/rooms/{roomId}/exports/plan", "/v1/rooms/r1/exports/plan",
+            json={"format": "png", "includeComments": True, "commentStates": ["open", "resolved"]})
     job = await c("POST", "/v1/rooms/{roomId}/exports", "/v1/rooms/r1/exports", json={"format": "jpg", "quality": 80})
     async with asyncio.timeout(T):
         await daemon.hub.exports.wait(job["jobId"], ("done", "failed"))

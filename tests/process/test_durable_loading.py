@@ -17,11 +17,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from annotd.client.roomclient.roomclient import RoomClient
 from pycrdt import Map
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from annotd.client.roomclient import RoomClient
 from annotd.process import datadir
 from annotd.process.daemon import Daemon
 from annotd.storage.schema import key

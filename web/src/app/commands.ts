@@ -58,6 +58,7 @@ export function registerCommands(app: CommandsContext, styling: Pick<Styling, "c
     else selection.clear();
   });
   c("delete", () => {
+    if (!app.readOnly && app.activeTool().deleteOwn?.()) return;
     const all = editable();
     const list = all.filter((a) => !a.locked);
     const note = deleteLockNote(all.length - list.length, all.length);

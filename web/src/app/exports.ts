@@ -5,7 +5,7 @@
  * also covers a notification lost to a reconnect: it goes to the socket that asked), then
  * download the file over the side port with the server's file name.
  */
-import { isObject, type RoomSocket } from "@annotd/client";
+import { isObject, type RoomResult, type RoomSocket } from "@annotd/client";
 
 /** An export needs only the room socket: the job is queued and followed on it. */
 export interface ExportContext {
@@ -55,6 +55,21 @@ export function download(job: ExportJob): void {
   a.remove();
 }
 
+/** What an export would be: its size, the server's limit, its badges' legend. */
+export type ExportPlan = RoomResult<"exports.plan">;
+
+function params(req: ExportRequest): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...req };
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+/** Ask the server what `req` would make (`exports.plan`: its own size rule and badge
+ * numbering), without queueing anything. */
+export async function planExport(app: ExportContext, req: ExportRequest): Promise<ExportPlan> {
+  return (await app.socket.call("exports.plan", params(req))) as ExportPlan;
+}
+
 function readJob(v: unknown): ExportJob | null {
   return isObject(v) && typeof v.jobId === "string" && typeof v.status === "string" ? (v as unknown as ExportJob) : null;
 }
@@ -64,9 +79,7 @@ function readJob(v: unknown): ExportJob | null {
  * job (done, failed or evicted); rejects with the server's error when it refuses the request.
  */
 export async function runExport(app: ExportContext, req: ExportRequest, onStatus: (job: ExportJob) => void): Promise<ExportJob> {
-  const params: Record<string, unknown> = { ...req };
-  for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
-  const created = readJob(await app.socket.call("exports.create", params));
+  const created = readJob(await app.socket.call("exports.create", params(req)));
   if (created === null) throw new Error("the server's answer was not an export job");
   let job: ExportJob = created;
   onStatus(job);

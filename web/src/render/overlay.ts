@@ -17,6 +17,7 @@ import {
   type Peer,
   type Rect,
 } from "@annotd/client";
+import { pointHandles, type PointEditView } from "./point-handles";
 import { svgEl } from "./svg";
 import type { Viewport } from "./viewport";
 
@@ -65,6 +66,8 @@ export class Overlay {
   /** A move being previewed (image pixels): the local selection is drawn shifted by it. */
   private moveOffset: [number, number] | null = null;
   readOnly = false;
+  /** Point editing of a selected annotation: its point handles replace the frame's. */
+  private pointEdit: PointEditView | null = null;
 
   constructor(
     layer: SVGGElement,
@@ -104,6 +107,11 @@ export class Overlay {
     this.renderRemote();
   }
 
+  setPointEdit(view: PointEditView | null): void {
+    this.pointEdit = view;
+    this.renderLocal();
+  }
+
   /** Draw the local selection shifted by (dx, dy) image pixels; null: where it is. */
   setMoveOffset(offset: [number, number] | null): void {
     this.moveOffset = offset;
@@ -122,6 +130,11 @@ export class Overlay {
   private renderLocal(): void {
     this.placeLocal();
     const anns = this.selection.map((id) => this.canvas.get(id)).filter((a): a is Annotation => a !== null);
+    const pe = this.pointEdit;
+    if (pe && anns.length === 1 && anns[0]!.id === pe.id && !this.readOnly) {
+      this.local.replaceChildren(...pointHandles(anns[0]!, pe, this.viewport));
+      return;
+    }
     const parts: SVGElement[] = [];
     if (anns.length > 1) for (const a of anns) parts.push(this.outline(a, "sel-member"));
     const frame = selectionFrame(anns);

@@ -2,6 +2,7 @@
  * Select, move, resize (8 handles, shift keeps the ratio), rotate (shift snaps to 15°) and
  * marquee (shift adds). Clicking a grouped annotation selects its outermost group.
  * Every drag is one undo step; locked annotations can be selected but not moved.
+ * Double-click (or Enter on) a line, arrow, polygon or stroke edits its points (points.ts).
  */
 import {
   boxBounds,
@@ -14,6 +15,7 @@ import {
   type Rect,
 } from "@annotd/client";
 import { selectionFrame, type Frame, type Handle } from "../render/overlay";
+import { PointEditor } from "./points";
 import type { PointerInfo, Tool, ToolContext } from "./tool";
 
 type Drag =
@@ -42,8 +44,11 @@ export class SelectTool implements Tool {
   readonly id = "select" as const;
   readonly cursor = "default";
   private drag: Drag | null = null;
+  private readonly points: PointEditor;
 
-  constructor(private ctx: ToolContext) {}
+  constructor(private ctx: ToolContext) {
+    this.points = new PointEditor(ctx);
+  }
 
   private selected(): Annotation[] {
     return this.ctx.selection.ids.map((id) => this.ctx.canvas.get(id)).filter((a): a is Annotation => a !== null);
@@ -51,6 +56,13 @@ export class SelectTool implements Tool {
 
   down(p: PointerInfo): void {
     const { ctx } = this;
+    // while editing points: a handle is the point editor's; elsewhere on the shape clears the
+    // selected point and moves the shape as usual; anywhere else leaves point editing
+    if (this.points.editing !== null) {
+      if (this.points.down(p)) return;
+      if (this.points.onShape(p)) this.points.select(null);
+      else this.points.stop();
+    }
     const handle = (p.event.target as Element | null)?.closest?.("[data-handle]")?.getAttribute("data-handle") as Handle | null;
     const sel = this.selected();
     if (handle && sel.length && !ctx.readOnly()) {
@@ -81,6 +93,7 @@ export class SelectTool implements Tool {
   }
 
   move(p: PointerInfo): void {
+    if (this.points.dragging) return this.points.move(p);
     const d = this.drag;
     if (d === null) return;
     const { canvas } = this.ctx;
@@ -168,6 +181,7 @@ export class SelectTool implements Tool {
   }
 
   up(): void {
+    if (this.points.dragging) return this.points.up();
     const d = this.drag;
     this.drag = null;
     if (d === null) return;
@@ -191,6 +205,7 @@ export class SelectTool implements Tool {
   }
 
   hover(p: PointerInfo): void {
+    if (this.points.editing !== null && this.points.hover(p)) return;
     const handle = (p.event.target as Element | null)?.closest?.("[data-handle]")?.getAttribute("data-handle");
     if (handle) {
       this.ctx.setCursor(handle === "rotate" ? "grab" : this.resizeCursor(handle));
@@ -212,9 +227,29 @@ export class SelectTool implements Tool {
   dblclick(p: PointerInfo): void {
     const hit = pick(this.ctx.canvas.list(), p.x, p.y, this.ctx.tolerance());
     if (hit && hit.type === "text" && !hit.locked && !this.ctx.readOnly()) this.ctx.editText(hit.id);
+    else if (PointEditor.accepts(hit) && this.points.editing !== hit.id) this.points.start(hit);
+  }
+
+  /** Enter edits the points of the one selected line, arrow, polygon or stroke; while
+   * editing, the point editor has the keys it knows. */
+  key(e: KeyboardEvent): boolean {
+    if (this.points.editing !== null) return this.points.key(e);
+    const sel = this.selected();
+    if (e.key !== "Enter" || e.ctrlKey || e.metaKey || e.altKey || sel.length !== 1 || !PointEditor.accepts(sel[0]!)) return false;
+    this.points.start(sel[0]!);
+    return true;
+  }
+
+  deleteOwn(): boolean {
+    return this.points.deleteSelected();
+  }
+
+  deactivate(): void {
+    this.points.stop();
   }
 
   cancel(): void {
+    if (this.points.dragging) return this.points.up();
     const d = this.drag;
     this.drag = null;
     if (d?.kind === "marquee") this.ctx.overlay.setMarquee(null);

@@ -58,6 +58,9 @@ export interface Tool {
   /** Return true when the key was used. */
   key?(e: KeyboardEvent): boolean;
   cancel?(): void;
+  /** Delete what the tool itself has selected (a point being edited) instead of the
+   * selected annotations; false when it has nothing of its own selected. */
+  deleteOwn?(): boolean;
   activate?(): void;
   deactivate?(): void;
 }

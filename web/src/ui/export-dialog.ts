@@ -1,26 +1,28 @@
 /**
  * The export dialog: format (PNG, JPG, SVG), size (scale or DPI), JPG quality, background
- * (transparent, white or a colour), comment badges (none, open, all), and what to export
- * (the live canvas, a named version, or the step being previewed). It shows the job's
- * progress, starts the download by itself when the file is ready (with the server's file
+ * (white by default, transparent or a colour), comment badges (none, open, all), and what to
+ * export (the live canvas, a named version, or the step being previewed). While the options
+ * change it shows the output's size in pixels and what the numbered badges stand for
+ * (export-plan.ts, from the server). It shows the job's progress, starts the download by itself when the file is ready (with the server's file
  * name) and says what went wrong in words (a full queue, a bad value, a pruned step).
  */
 import { inWords } from "../app/errors";
 import { CSS_DPI, largestScale, MAX_SCALE, pixelsInWords, tooLargeInWords } from "../app/export-limits";
-import { download, runExport, type ExportContext, type ExportFormat, type ExportJob, type ExportRequest } from "../app/exports";
+import { download, runExport, type ExportFormat, type ExportJob, type ExportRequest } from "../app/exports";
 import type { Preview } from "../app/preview";
 import type { Versions } from "../app/versions";
 import type { CanvasDoc, RoomSocket } from "@annotd/client";
 import type { ClientConfig } from "../app/http";
 import { modal } from "./dialog";
 import { button, h } from "./dom";
+import { ExportPlanView, type ExportPlanContext } from "./export-plan";
 import { icon } from "./icons";
 import { titleFor } from "./keymap";
 import type { Shell } from "./shell";
 import { toast } from "./toast";
 
 /** The dialog offers the live canvas, the versions and the previewed step, and runs the job. */
-export interface ExportDialogContext extends ExportContext {
+export interface ExportDialogContext extends ExportPlanContext {
   readonly socket: Pick<RoomSocket, "call" | "on" | "connected" | "lastSeq">;
   readonly preview: Preview;
   readonly versions: Versions;
@@ -92,12 +94,15 @@ export function openExport(app: ExportDialogContext, preset: { tag?: string; seq
   const qualityOut = h("output", { for: "export-quality" }, "90");
   quality.addEventListener("input", () => { qualityOut.textContent = quality.value; });
   const qualityRow = h("fieldset", { class: "group" }, h("legend", {}, "JPG quality"), h("div", { class: "row" }, quality, qualityOut));
-  const bg = radios("background", "Background", [{ value: "transparent", text: "Transparent" }, { value: "white", text: "White" }, { value: "colour", text: "Colour" }], "transparent");
+  // White by default, as most people expect of a picture they send on: a transparent PNG
+  // shows black or a checkerboard in many viewers where there is no image.
+  const bg = radios("background", "Background", [{ value: "white", text: "White" }, { value: "transparent", text: "Transparent" }, { value: "colour", text: "Colour" }], "white");
   const colour = h("input", { type: "color", value: "#ffffff", "aria-label": "Background colour" });
   colour.addEventListener("input", () => bg.set("colour"));
   bg.el.append(colour);
   const jpgNote = h("p", { class: "hint" }, "A JPG has no transparency: a transparent background becomes white.");
   bg.el.append(jpgNote);
+  if (img) bg.el.append(h("p", { class: "hint" }, "The image fills the picture: the background shows only through its transparent parts."));
   const badges = radios("comments", "Comment badges", [{ value: "none", text: "None" }, { value: "open", text: "Open threads" }, { value: "all", text: "All threads" }], "none");
   const whatOptions = [{ value: "head", text: "The live canvas" }];
   if (app.versions.list.length) whatOptions.push({ value: "tag", text: "A named version:" });
@@ -117,6 +122,9 @@ export function openExport(app: ExportDialogContext, preset: { tag?: string; seq
   const error = h("p", { class: "error", role: "alert" });
   const go = button("Export and download", { text: "Export", cls: "primary" });
   const close = button("Close the export dialog", { text: "Close" });
+  const plan = new ExportPlanView(app);
+  sizeMode.el.append(plan.size);
+  badges.el.append(plan.legend);
   const refresh = () => {
     const f = format.value() as ExportFormat;
     qualityRow.hidden = f !== "jpg";
@@ -160,6 +168,11 @@ export function openExport(app: ExportDialogContext, preset: { tag?: string; seq
     if (w === "seq" && previewSeq !== undefined) req.seq = previewSeq;
     return req;
   };
+
+  // every change of an option asks again what the export would be
+  const replan = () => plan.update(request());
+  for (const ev of ["input", "change"]) d.querySelector(".export-grid")!.addEventListener(ev, replan);
+  replan();
 
   const show = (job: ExportJob) => {
     status.textContent = STATUS_WORDS[job.status] ?? job.status;

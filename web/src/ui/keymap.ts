@@ -6,7 +6,7 @@ interface Shortcut {
   command: string;
   keys: string;
   description: string;
-  group: "Tools" | "Edit" | "Arrange" | "View" | "Review" | "Help";
+  group: "Tools" | "Edit" | "Points" | "Arrange" | "View" | "Review" | "Help";
   match(e: KeyboardEvent): boolean;
 }
 
@@ -42,8 +42,14 @@ export const SHORTCUTS: Shortcut[] = [
   { command: "duplicate", keys: `${MOD}+D`, description: "Duplicate", group: "Edit", match: withMod("d") },
   { command: "delete", keys: "Delete", description: "Delete the selection", group: "Edit", match: (e) => !mod(e) && (e.key === "Delete" || e.key === "Backspace") },
   { command: "deselect", keys: "Esc", description: "Clear the selection / stop following / back to live", group: "Edit", match: (e) => e.key === "Escape" },
-  { command: "editText", keys: "Enter", description: "Edit the selected text", group: "Edit", match: (e) => e.key === "Enter" && !mod(e) },
+  { command: "editText", keys: "Enter", description: "Edit the selected text, or the points of the selected line, arrow, polygon or stroke", group: "Edit", match: (e) => e.key === "Enter" && !mod(e) },
   { command: "cycle", keys: "Tab", description: "Select the next annotation (Shift: previous)", group: "Edit", match: () => false },
+  { command: "points.edit", keys: "Double-click", description: "Edit the points of a line, arrow, polygon or freehand stroke (also Enter)", group: "Points", match: () => false },
+  { command: "points.move", keys: "Drag a point", description: "Move it (a stroke bends between its neighbouring points)", group: "Points", match: () => false },
+  { command: "points.add", keys: "Drag an edge's dot", description: "Add a point there (a click adds it in place)", group: "Points", match: () => false },
+  { command: "points.delete", keys: "Delete", description: "Delete the selected point (click it first); a stroke's end trims it", group: "Points", match: () => false },
+  { command: "points.walk", keys: "Tab · Arrows", description: "Select the next point (Shift: previous) · nudge it 1 px (Shift: 10 px)", group: "Points", match: () => false },
+  { command: "points.leave", keys: "Esc · Enter", description: "Leave point editing (or click outside the shape)", group: "Points", match: () => false },
   { command: "nudge", keys: "Arrows", description: "Nudge 1 px (Shift: 10 px)", group: "Arrange", match: (e) => !mod(e) && e.key.startsWith("Arrow") },
   { command: "forward", keys: `${MOD}+]`, description: "Bring forward", group: "Arrange", match: withMod("BracketRight") },
   { command: "backward", keys: `${MOD}+[`, description: "Send backward", group: "Arrange", match: withMod("BracketLeft") },

@@ -1,7 +1,8 @@
 /**
  * What the page says about locked annotations: a locked shape ignores style changes, moves
  * and deletes, and a person who tries must be told why nothing happened rather than be left
- * guessing. One sentence per situation, used by the style panel and the delete command.
+ * guessing. One sentence per situation, used by the style panel, the delete command and
+ * point editing.
  */
 import { shortcutFor } from "./keymap";
 
@@ -29,4 +30,9 @@ export function deleteLockNote(locked: number, total: number): string | null {
     return `Nothing deleted: ${total === 1 ? "the selected annotation is" : "the selected annotations are"} locked. To delete, first ${unlockHow(total === 1)}.`;
   }
   return `${locked} locked ${locked === 1 ? "annotation was" : "annotations were"} not deleted.`;
+}
+
+/** Why a locked line, arrow, polygon or stroke does not enter point editing. */
+export function pointsLockNote(): string {
+  return `This annotation is locked: its points cannot change until you ${unlockHow(true)}.`;
 }

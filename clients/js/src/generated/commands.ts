@@ -181,6 +181,29 @@ export interface ExportsListParams {
   roomId: string;
 }
 
+/** `exports.plan`: What an export would be (nothing queued): its size in pixels, the limit, its badges. */
+export interface ExportsPlanParams {
+  roomId: string;
+  /** output format */
+  format: "png" | "jpg" | "svg";
+  /** export the document at this seq (default: head) */
+  seq?: number | null;
+  /** export the named version (not with seq) */
+  tag?: string | null;
+  /** output pixels per image pixel (default 1; not with dpi) */
+  scale?: number | null;
+  /** scale = dpi/96, written into the file (not with scale) */
+  dpi?: number | null;
+  /** draw numbered badges at comment threads */
+  includeComments?: boolean;
+  /** which threads get badges (default ["open"]) */
+  commentStates?: ("open" | "resolved")[] | null;
+  /** transparent | white | #rrggbb (JPEG turns transparent into white) */
+  background?: string;
+  /** JPEG quality (jpg only; default 90) */
+  quality?: number | null;
+}
+
 /** `history.events`: Who changed what at each step fromSeq..toSeq: user, time, annotations, threads, image. */
 export interface HistoryEventsParams {
   roomId: string;
@@ -276,6 +299,7 @@ export interface CommandParams {
   "exports.create": ExportsCreateParams;
   "exports.get": ExportsGetParams;
   "exports.list": ExportsListParams;
+  "exports.plan": ExportsPlanParams;
   "history.events": HistoryEventsParams;
   "rooms.create": RoomsCreateParams;
   "rooms.delete": RoomsDeleteParams;
@@ -310,6 +334,7 @@ export interface CommandResults {
   "exports.create": Schemas["ExportQueued"];
   "exports.get": Schemas["ExportJob"];
   "exports.list": Schemas["ExportList"];
+  "exports.plan": Schemas["ExportPlan"];
   "history.events": Schemas["HistoryEvents"];
   "rooms.create": Schemas["RoomInfo"];
   "rooms.delete": Schemas["RoomDeleted"];
@@ -327,6 +352,6 @@ export interface CommandResults {
 export type Method = keyof CommandParams;
 
 /** Every method the server has. */
-export const METHODS = ["annotations.delete", "annotations.exportCoco", "annotations.exportW3c", "annotations.get", "annotations.group", "annotations.importCoco", "annotations.importW3c", "annotations.list", "annotations.reorder", "annotations.ungroup", "annotations.upsert", "comments.create", "comments.list", "comments.reply", "comments.update", "exports.create", "exports.get", "exports.list", "history.events", "rooms.create", "rooms.delete", "rooms.exportBundle", "rooms.get", "rooms.importBundle", "rooms.list", "snapshots.create", "snapshots.list", "versions.create", "versions.list", "versions.revert"] as const;
+export const METHODS = ["annotations.delete", "annotations.exportCoco", "annotations.exportW3c", "annotations.get", "annotations.group", "annotations.importCoco", "annotations.importW3c", "annotations.list", "annotations.reorder", "annotations.ungroup", "annotations.upsert", "comments.create", "comments.list", "comments.reply", "comments.update", "exports.create", "exports.get", "exports.list", "exports.plan", "history.events", "rooms.create", "rooms.delete", "rooms.exportBundle", "rooms.get", "rooms.importBundle", "rooms.list", "snapshots.create", "snapshots.list", "versions.create", "versions.list", "versions.revert"] as const;
 /** Methods whose `roomId` the room socket fills in when it is left out. */
-export const ROOM_METHODS = ["annotations.delete", "annotations.exportCoco", "annotations.exportW3c", "annotations.get", "annotations.group", "annotations.importCoco", "annotations.importW3c", "annotations.list", "annotations.reorder", "annotations.ungroup", "annotations.upsert", "comments.create", "comments.list", "comments.reply", "comments.update", "exports.create", "exports.list", "history.events", "rooms.delete", "rooms.exportBundle", "rooms.get", "rooms.importBundle", "snapshots.create", "snapshots.list", "versions.create", "versions.list", "versions.revert"] as const;
+export const ROOM_METHODS = ["annotations.delete", "annotations.exportCoco", "annotations.exportW3c", "annotations.get", "annotations.group", "annotations.importCoco", "annotations.importW3c", "annotations.list", "annotations.reorder", "annotations.ungroup", "annotations.upsert", "comments.create", "comments.list", "comments.reply", "comments.update", "exports.create", "exports.list", "exports.plan", "history.events", "rooms.delete", "rooms.exportBundle", "rooms.get", "rooms.importBundle", "snapshots.create", "snapshots.list", "versions.create", "versions.list", "versions.revert"] as const;

@@ -286,6 +286,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rooms/{roomId}/exports/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What an export would be (nothing queued): its size in pixels, the limit, its badges. */
+        post: operations["exports.plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rooms/{roomId}/formats/coco": {
         parameters: {
             query?: never;
@@ -538,6 +555,16 @@ export interface components {
             deleted: string[];
             seq: number;
         };
+        /** @description What a numbered comment badge of the export stands for. */
+        BadgeEntry: {
+            number: number;
+            threadId: string;
+            /** @enum {string} */
+            status: "open" | "resolved";
+            author: string;
+            text: string;
+            replies: number;
+        };
         BundleLoaded: {
             room: components["schemas"]["RoomInfo"];
             versions: components["schemas"]["LoadedVersion"][];
@@ -618,6 +645,14 @@ export interface components {
             commentStates: ("open" | "resolved")[];
             quality?: number;
             pngSpeed?: string;
+        };
+        /** @description What `exports.create` with the same parameters would make, without queueing it. */
+        ExportPlan: {
+            seq: number;
+            width: number;
+            height: number;
+            maxPixels: number | null;
+            badges: components["schemas"]["BadgeEntry"][];
         };
         ExportQueued: {
             jobId: string;
@@ -2083,6 +2118,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExportQueued"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "exports.plan": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The acting user, stamped on what the call writes (default `api`; `?userId=` also works): at most 128 characters, no control characters. */
+                "X-Annotd-User"?: string;
+            };
+            path: {
+                roomId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description output format
+                     * @enum {string}
+                     */
+                    format: "png" | "jpg" | "svg";
+                    seq?: number | null;
+                    tag?: string | null;
+                    scale?: number | null;
+                    dpi?: number | null;
+                    /** @description draw numbered badges at comment threads */
+                    includeComments?: boolean;
+                    commentStates?: ("open" | "resolved")[] | null;
+                    /** @description transparent | white | #rrggbb (JPEG turns transparent into white) */
+                    background?: string;
+                    quality?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description What an export would be (nothing queued): its size in pixels, the limit, its badges. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPlan"];
                 };
             };
             /** @description error */
