@@ -335,7 +335,7 @@ async def test_a_folder_of_schema_1_is_upgraded_in_place_and_lists_the_same(stor
     await stop(d)
     conn = sqlite3.connect(folder / "rooms.sqlite3")  # back to what schema 1 had
     conn.executescript("ALTER TABLE rooms DROP COLUMN image_json; ALTER TABLE rooms DROP COLUMN last_change_at; "
-                       "DROP TABLE imported_bundles; "
+                       "DROP TABLE imported_bundles; ALTER TABLE versions DROP COLUMN name; "
                        "PRAGMA user_version = 1;")
     conn.close()
     again = await stored_daemon(folder)
