@@ -215,13 +215,15 @@ async def test_slow_consumer_closed_others_unaffected(make_daemon: Callable[...,
     try:
         blob = "x" * 200_000
         m = writer.doc.get("annotations", type=Map)
-        for i in range(150):  # 30 MB: more than loopback socket buffers plus the 8-frame queue
+        # 30 MB: more than loopback socket buffers plus the 8-frame queue. Written 4 updates at
+        # a time, each batch read by "fast" before the next: a reading client never has more
+        # than 4 frames outstanding, however starved this machine is, while "slow" gets all.
+        for i in range(150):
             m[f"k{i}"] = blob + str(i)
-        await writer.flush()
-        # "fast" reads as fast as this process can; on a starved machine it too may fall 8
-        # frames behind and be closed: that ends the wait with a failure, never a hang.
-        await fast.wait_until(lambda: (fast.last_seq or 0) >= 151 or fast.close_code is not None)
-        assert fast.close_code is None, f"the reading client was closed too ({fast.close_code})"
+            if i % 4 == 3 or i == 149:
+                await writer.flush()
+                await fast.wait_until(lambda seq=i + 2: (fast.last_seq or 0) >= seq or fast.close_code is not None)
+                assert fast.close_code is None, f"the reading client was closed too ({fast.close_code})"
         assert len(annotations_of(fast.doc)) == 150
         # Everything was queued for the slow client by now; reading what reached it ends in 4008.
         await expect_close(slow)
