@@ -1,5 +1,6 @@
 """What a live room sees of the room store: :class:`RoomLog` (the hub's side is
-:class:`annotd.live.hub.Storage`).
+:class:`annotd.live.hub.Storage`): the writes its door makes, and the reads of history
+older than memory keeps (:mod:`annotd.live.deephistory`).
 
 The hub layer does not import :mod:`annotd.storage` (the layer table): the store is wired
 in by the process (:mod:`annotd.process.persist`), and the door only needs these few calls. With no
@@ -16,6 +17,7 @@ from typing import Protocol
 
 import orjson
 
+from ..base.docstate import StateParts
 from ..base.errors import AnnotdError, StorageFull
 from ..core.history import Event, Snapshot, Version
 from ..core.images import StoredImage
@@ -49,6 +51,19 @@ class RoomLog(Protocol):
         that refers to it is made only then, so no durable change points at a lost image)."""
 
     def delete(self) -> None: ...
+
+    # -- history deeper than memory's (reads block on the disk: call them in a thread) --
+    @property
+    def oldest_seq(self) -> int | None:
+        """The oldest seq the disk can rebuild (it moves up as the store prunes by
+        ``storage.keep_days``/``keep_events``), known without reading the disk."""
+
+    def parts_at(self, seq: int) -> StateParts:
+        """The state at ``seq`` from disk: its nearest snapshot at or before it and the
+        events up to it. Raises ``Gone`` (with ``data.oldestSeq``) below the disk's reach."""
+
+    def events(self, after: int, upto: int) -> list[Event]:
+        """Events ``(after, upto]`` from disk; ``Gone`` (``data.oldestSeq``) below its reach."""
 
 
 def split_acks(out: list[Outbound]) -> tuple[list[Outbound], list[Outbound]]:

@@ -25,6 +25,7 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
+from ..base.docstate import StateParts
 from ..core.history import Event, Snapshot, Version
 from ..core.images import StoredImage
 from ..live.durability import RoomLog, Settled
@@ -77,6 +78,16 @@ class StoredLog:
     def delete(self) -> None:
         self.persist.logs.pop(self.room_id, None)
         self._watch(self.persist.store.delete_room(self.room_id), "deletion")
+
+    @property
+    def oldest_seq(self) -> int | None:
+        return self.persist.store.oldest_seq(self.room_id)
+
+    def parts_at(self, seq: int) -> StateParts:
+        return self.persist.store.parts_at(self.room_id, seq)
+
+    def events(self, after: int, upto: int) -> list[Event]:
+        return self.persist.store.events(self.room_id, after, upto)
 
     # -- on the loop ---------------------------------------------------------------------
     def opened(self, seq: int) -> None:
