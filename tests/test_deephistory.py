@@ -28,7 +28,7 @@ Started = Callable[..., Awaitable[Daemon]]
 
 
 @pytest.fixture
-async def start() -> AsyncIterator[Started]:
+async def stored_daemons() -> AsyncIterator[Started]:
     """In-process daemons: with ``folder``, on an opened data_dir (as ``annotd serve`` does)."""
     running: list[tuple[Daemon, SqliteStore | None]] = []
 
@@ -79,9 +79,9 @@ def ids(listing: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("big", [False, True], ids=["on-the-loop", "state-worker"])
 async def test_an_export_a_version_and_a_revert_at_a_seq_only_the_disk_holds(
-        start: Started, tmp_path: Path, big: bool) -> None:
+        stored_daemons: Started, tmp_path: Path, big: bool) -> None:
     history = {**TINY_MEMORY, **({"inline_encode_bytes": 1} if big else {})}
-    d = await start(tmp_path / "data", history=history)
+    d = await stored_daemons(tmp_path / "data", history=history)
     d.hub.create_room("r")
     live = d.hub.live("r")
     async with asyncio.timeout(T * 2), RoomClient(d.ws_url, "r", user_id="alice") as c:
@@ -115,8 +115,8 @@ async def test_an_export_a_version_and_a_revert_at_a_seq_only_the_disk_holds(
 
 
 async def test_a_seq_older_than_the_disk_keeps_is_gone_with_the_oldest_seq_it_keeps(
-        start: Started, tmp_path: Path) -> None:
-    d = await start(tmp_path / "data", history=TINY_MEMORY, storage={"keep_events": 9})
+        stored_daemons: Started, tmp_path: Path) -> None:
+    d = await stored_daemons(tmp_path / "data", history=TINY_MEMORY, storage={"keep_events": 9})
     d.hub.create_room("r")
     store = d.store
     assert store is not None
@@ -147,9 +147,9 @@ async def test_a_seq_older_than_the_disk_keeps_is_gone_with_the_oldest_seq_it_ke
 
 
 async def test_history_events_across_memory_and_disk_match_an_all_in_memory_room(
-        start: Started, tmp_path: Path) -> None:
-    deep = await start(tmp_path / "data", history=TINY_MEMORY)
-    whole = await start(None)  # default retention: every step below is in memory
+        stored_daemons: Started, tmp_path: Path) -> None:
+    deep = await stored_daemons(tmp_path / "data", history=TINY_MEMORY)
+    whole = await stored_daemons(None)  # default retention: every step below is in memory
     answers = []
     for d in (deep, whole):
         d.hub.create_room("r")
@@ -162,6 +162,12 @@ async def test_history_events_across_memory_and_disk_match_an_all_in_memory_room
             whole_range = await c.call("history.events", roomId="r", fromSeq=1)
             answers.append((pages, whole_range))
     assert deep.hub.live("r").room.history.oldest_seq > 30  # most of it came from the disk
+    # the disk kept every snapshot memory dropped: any seq is a snapshot + fewer than 3 events
+    store = deep.store
+    assert store is not None
+    head = deep.hub.live("r").head
+    replayed = [len((await asyncio.to_thread(store.parts_at, "r", seq)).updates) for seq in range(head + 1)]
+    assert max(replayed) == TINY_MEMORY["snapshot_every_ops"] - 1
     assert whole.hub.live("r").room.history.oldest_seq == 0
     assert answers[0] == answers[1]
     pages, whole_range = answers[0]
@@ -171,8 +177,8 @@ async def test_history_events_across_memory_and_disk_match_an_all_in_memory_room
     assert any(e["comments"] for e in whole_range["events"]) and any(e["annotations"]["deleted"] for e in whole_range["events"])
 
 
-async def test_the_room_info_frame_advertises_the_disk_s_reach_to_a_scrubber(start: Started, tmp_path: Path) -> None:
-    d = await start(tmp_path / "data", history=TINY_MEMORY)
+async def test_the_room_info_frame_advertises_the_disk_s_reach_to_a_scrubber(stored_daemons: Started, tmp_path: Path) -> None:
+    d = await stored_daemons(tmp_path / "data", history=TINY_MEMORY)
     d.hub.create_room("r")
     async with asyncio.timeout(T), RoomClient(d.ws_url, "r", user_id="alice") as c:
         await work(c, 0, 10)

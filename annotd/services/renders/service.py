@@ -197,9 +197,9 @@ class ExportService:
         ``LimitReached`` (queue full or shutting down). Nothing is queued on error.
         """
         seq = self.rooms.resolve_seq(room_id, seq, tag)
-        self._check_room_for_one()
+        self._check_queue_open()
         state = await self.rooms.state_parts(room_id, seq)
-        self._check_room_for_one()  # again: other jobs may have come while the state was read
+        self._check_queue_open()  # again: other jobs may have come while the state was read
         job = Job(secrets.token_urlsafe(9), room_id, options.format, seq, tag, options, options_json, state,
                   self.rooms.now_ms(), session=session)
         self._remember(job)
@@ -208,7 +208,7 @@ class ExportService:
         log.info("export queued", extra={"roomId": room_id, "jobId": job.id, "seq": seq, "format": job.format})
         return job
 
-    def _check_room_for_one(self) -> None:
+    def _check_queue_open(self) -> None:
         if self._closing:
             raise LimitReached("the server is shutting down; no new exports")
         if self._pending >= self.config.queue_size:
