@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from annotd.client.roomclient import RoomClient, RpcError
@@ -138,6 +139,12 @@ async def test_a_seq_older_than_the_disk_keeps_is_gone_with_the_oldest_seq_it_ke
             assert err.value.code == -32010  # gone
             assert err.value.data == {"code": "gone", "field": "seq", "oldestSeq": oldest}
             assert err.value.error["message"] == f"seq {oldest - 1} was pruned; the oldest retained seq is {oldest}"
+        async with aiohttp.ClientSession(base_url=d.http_url) as http:
+            r = await http.get("/v1/rooms/r/annotations", params={"seq": str(oldest - 1)})
+            assert r.status == 410
+            assert (await r.json())["error"] == {
+                "code": "gone", "message": f"seq {oldest - 1} was pruned; the oldest retained seq is {oldest}",
+                "data": {"field": "seq", "oldestSeq": oldest}}
         with pytest.raises(RpcError) as err:
             await c.call("history.events", roomId="r", fromSeq=oldest, toSeq=oldest + 2)
         assert err.value.code == -32010 and err.value.data == {"code": "gone", "field": "fromSeq", "oldestSeq": oldest}
