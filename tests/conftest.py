@@ -28,7 +28,7 @@ DaemonFactory = Callable[..., Awaitable[Daemon]]
 
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop,
                                                               "uvloop": uvloop.new_event_loop}
-DAEMON_FIXTURES = frozenset({"daemon", "make_daemon", "stored_daemon"})
+DAEMON_FIXTURES = frozenset({"daemon", "make_daemon", "stored_daemon", "stored_daemons"})
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:

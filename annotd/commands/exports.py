@@ -233,7 +233,7 @@ async def create(hub: Hub, p: CreateExport, caller: Caller) -> dict[str, Any]:
     await check_output_size(hub, p, opts)
     # Asked on this room's socket: that session alone is told when the job ends.
     session = caller.session if caller.room_id == p.roomId else None
-    job = hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, session=session)
+    job = await hub.exports.submit(p.roomId, opts, echo, seq=p.seq, tag=p.tag, session=session)
     return {"jobId": job.id, "status": job.status, "seq": job.seq}
 
 

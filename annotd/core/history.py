@@ -39,6 +39,12 @@ from ..base.errors import Conflict, Gone, InvalidParams, NotFound
 from ..base.identifiers import check_tag
 
 
+def pruned(seq: int, field: str, oldest: int) -> Gone:
+    """The error for a seq no longer retained (``oldest``: the oldest seq that is)."""
+    return Gone(f"seq {seq} was pruned; the oldest retained seq is {oldest}",
+                data={"field": field, "oldestSeq": oldest})
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     seq: int
@@ -246,11 +252,14 @@ class History:
 
     # -- reconstruction ----------------------------------------------------------------
     def check_seq(self, seq: int, field: str = "seq") -> None:
+        self.check_range(seq, field)
+        if not self.is_retained(seq):
+            raise pruned(seq, field, self.oldest_seq)
+
+    def check_range(self, seq: int, field: str = "seq") -> None:
+        """Raise ``InvalidParams`` unless ``0 <= seq <= head``."""
         if seq < 0 or seq > self.log.head:
             raise InvalidParams(field, f"seq {seq} is outside 0..{self.log.head} (the head)")
-        if not self.is_retained(seq):
-            raise Gone(f"seq {seq} was pruned; the oldest retained seq is {self.oldest_seq}",
-                       data={"field": field, "oldestSeq": self.oldest_seq})
 
     def parts_at(self, seq: int) -> StateParts:
         """The state at ``seq`` as data: the nearest snapshot at or before it and the logged
@@ -316,18 +325,27 @@ class History:
 
     def check_new_version(self, tag: str, seq: int) -> None:
         """Raise as :meth:`add_version` would, before anything is built."""
+        self.check_new_tag(tag)
+        self.check_seq(seq)
+
+    def check_new_tag(self, tag: str) -> None:
         check_tag(tag)
         if tag in self._versions:
             raise Conflict(f"version {tag!r} already exists", data={"field": "tag"})
-        self.check_seq(seq)
 
     def add_version(self, tag: str, seq: int, ts: float, user_id: str,
                     state: Snapshot | None = None, name: str = "") -> Version:
         """Tag ``seq`` and pin a snapshot there so pruning can never lose it (``state``: the
-        snapshot at ``seq`` when the caller built it already, e.g. off the loop)."""
-        self.check_new_version(tag, seq)
+        snapshot at ``seq`` when the caller built it already: off the loop, or from a room
+        store's deeper history for a seq older than this window, which it then pins here)."""
         if state is None:
+            self.check_new_version(tag, seq)
             state = Snapshot.of(seq, ts, self.state_at(seq))
+        else:
+            self.check_new_tag(tag)
+            self.check_range(seq)
+            if state.seq != seq:
+                raise ValueError(f"the state for version {tag!r} is at seq {state.seq}, not {seq}")
         version = Version(tag, seq, ts, user_id, name)
         self._versions[tag] = version
         existing = next((s for s in self._snapshots if s.seq == seq), None)

@@ -148,6 +148,9 @@ class Room:
     """What the room's info (and so ``roomInfo``) says about its document's content: a live
     room's is :func:`annotd.live.liveroom.describe_document` (the base image, read by the canvas
     layer); the room itself never reads a canvas root."""
+    stored_oldest: Callable[[], int | None] = field(default=lambda: None)
+    """The oldest seq a store outside memory can rebuild (a live room's room store, with
+    ``rooms.data_dir``), or ``None``: the history's window is all there is."""
 
     def __post_init__(self) -> None:
         self.doc: Doc[Any] = Doc()
@@ -427,6 +430,14 @@ class Room:
         """The head as data, for building its snapshot elsewhere."""
         return self.history.parts_at(self.head)
 
+    @property
+    def oldest_seq(self) -> int:
+        """The oldest seq a read can reach (from here to the head, every seq): the
+        history's window, or the store's when that reaches further back."""
+        stored = self.stored_oldest()
+        window = self.history.oldest_seq
+        return window if stored is None else min(window, stored)
+
     def info(self) -> dict[str, Any]:
         return {
             "roomId": self.id,
@@ -435,7 +446,7 @@ class Room:
             "seq": self.head,
             "headSeq": self.head,
             "snapshotSeq": self.history.snapshot_seq,
-            "oldestSeq": self.history.oldest_seq,
+            "oldestSeq": self.oldest_seq,
             "epoch": self.epoch,
             "users": sorted({s.user_id for s in self.sessions.values()}),
             "clients": len(self.sessions),

@@ -71,8 +71,9 @@ class RoomAccess(Protocol):
 
     # -- seqs and states -----------------------------------------------------------------
     def resolve_seq(self, seq: int | None, tag: str | None) -> int:
-        """The seq a request names: the tag's, else ``seq`` (checked: retained), else the head.
-        Raises ``NotFound`` (tag), ``InvalidParams`` (both given, or in the future), ``Gone``."""
+        """The seq a request names: the tag's, else ``seq`` (checked: retained in memory, or
+        on disk with a room store), else the head. Raises ``NotFound`` (tag),
+        ``InvalidParams`` (both given, or in the future), ``Gone`` (below ``oldest_seq``)."""
 
     def head_view(self) -> CanvasView:
         """The materialized view at the head (cached per seq; what writes validate against)."""
@@ -103,7 +104,8 @@ class RoomAccess(Protocol):
     def snapshot_list(self) -> list[Snapshot]: ...
 
     @property
-    def oldest_seq(self) -> int: ...
+    def oldest_seq(self) -> int:
+        """Every seq from here to the head is readable (memory's window, or the store's)."""
 
     def versions(self) -> list[Version]: ...
 

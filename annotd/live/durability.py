@@ -1,5 +1,6 @@
 """What a live room sees of the room store: :class:`RoomLog` (the hub's side is
-:class:`annotd.live.hub.Storage`).
+:class:`annotd.live.hub.Storage`): the writes its door makes, and the reads of history
+older than memory keeps (:mod:`annotd.live.deephistory`).
 
 The hub layer does not import :mod:`annotd.storage` (the layer table): the store is wired
 in by the process (:mod:`annotd.process.persist`), and the door only needs these few calls. With no
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import orjson
 from pycrdt import Doc, Map
 
+from ..base.docstate import StateParts
 from ..base.errors import AnnotdError, StorageFull
 from ..canvas.reader import image_ref
 from ..canvas.schema import ROOT_META
@@ -63,6 +65,19 @@ class RoomLog(Protocol):
     def settled(self, head: int) -> bool:
         """Whether every write made so far, events up to ``head`` included, has committed (a room may be unloaded only then:
         loading it again reads the disk)."""
+
+    # -- history deeper than memory's (reads block on the disk: call them in a thread) --
+    @property
+    def oldest_seq(self) -> int | None:
+        """The oldest seq the disk can rebuild (it moves up as the store prunes by
+        ``storage.keep_days``/``keep_events``), known without reading the disk."""
+
+    def parts_at(self, seq: int) -> StateParts:
+        """The state at ``seq`` from disk: its nearest snapshot at or before it and the
+        events up to it. Raises ``Gone`` (with ``data.oldestSeq``) below the disk's reach."""
+
+    def events(self, after: int, upto: int) -> list[Event]:
+        """Events ``(after, upto]`` from disk; ``Gone`` (``data.oldestSeq``) below its reach."""
 
 
 class ImageWatch:

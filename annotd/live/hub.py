@@ -315,8 +315,10 @@ class Hub:
     def resolve_seq(self, room_id: str, seq: int | None, tag: str | None) -> int:
         return self.live(room_id).resolve_seq(seq, tag)
 
-    def state_parts(self, room_id: str, seq: int) -> StateParts:
-        return self.live(room_id).room.history.parts_at(seq)
+    async def state_parts(self, room_id: str, seq: int) -> StateParts:
+        """The state at reachable ``seq`` as data: at once from memory (no await, so the
+        head's parts are taken with the head), or read from the room store's deeper history."""
+        return await self.live(room_id).past.parts(seq)
 
     def current_image(self, room_id: str) -> str | None:
         ref = self.live(room_id).image_ref()

@@ -18,7 +18,8 @@ ends in :meth:`LiveRoom._committed`, the one place that delivers a change, count
 asks the snapshot policy. Nothing is delivered when nobody is connected.
 
 Reads (:mod:`annotd.live.access`) choose the loop or the state worker by the room's size
-(``RoomLimits.inline_encode_bytes``), so no big state is rebuilt on the event loop.
+(``RoomLimits.inline_encode_bytes``), so no big state is rebuilt on the event loop; reads at
+a past seq, in memory or on disk, are :mod:`annotd.live.deephistory`'s.
 """
 
 from __future__ import annotations
@@ -31,13 +32,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-import orjson
 from pycrdt import Doc
 
-from ..base.errors import Gone, InvalidParams, MeasureFirst, RoomNotFound, StorageFull
+from ..base.errors import MeasureFirst, RoomNotFound, StorageFull
 from ..base.metrics import Metrics
 from ..canvas import ops
-from ..canvas.changes import describe
 from ..canvas.live import LiveCanvas
 from ..canvas.model import CanvasView
 from ..canvas.reader import image_ref
@@ -47,6 +46,7 @@ from ..core.images import ImageStore, StoredImage
 from ..core.room import Message, Outbound, Room
 from ..services.states import StateWorker
 from .access import Applied, Change, StepsPage
+from .deephistory import PastStates
 from .durability import ImageWatch, RoomLog, refusal, split_acks, wait_durable
 from .snapshots import SnapshotSchedule
 
@@ -113,6 +113,10 @@ class LiveRoom:
                                           self._snapshot_created, lambda: self.closed)
         self.image_watch = ImageWatch(room.doc)
         """What listing the room says of its image once unloaded, kept with its events."""
+        self.past = PastStates(room, self.canvas, services.states, self.snapshots, lambda: self.log,
+                               lambda: self.services.clock())
+        """Reads at a past seq: memory's window, then the store's deeper history."""
+        room.stored_oldest = lambda: self.log.oldest_seq if self.log is not None else None
 
     # -- sessions --------------------------------------------------------------------------
     def join(self, peer: Peer, session_id: str, user_id: str, *, v1: bool, last_seq: int | None,
@@ -328,64 +332,26 @@ class LiveRoom:
 
     @property
     def oldest_seq(self) -> int:
-        return self.room.history.oldest_seq
+        return self.room.oldest_seq
 
     def info(self) -> dict[str, Any]:
         return self.room.info()
 
     def resolve_seq(self, seq: int | None, tag: str | None) -> int:
-        history = self.room.history
-        if tag is not None:
-            if seq is not None:
-                raise InvalidParams("tag", "give seq or tag, not both")
-            seq = history.version(tag).seq
-        if seq is None:
-            return self.room.head
-        history.check_seq(seq)
-        return seq
+        return self.past.resolve_seq(seq, tag)
 
     def head_view(self) -> CanvasView:
         return self.canvas.view(self.room.doc, self.room.head)
 
-    def view_on_loop(self, seq: int) -> CanvasView:
-        """The view at retained ``seq``, built here whatever the room's size (data exports,
-        which serialise it on the loop anyway)."""
-        if seq == self.room.head:
-            return self.head_view()
-        return LiveCanvas().view(self.room.history.doc_at(seq), seq)
-
     async def view_at(self, seq: int) -> CanvasView:
-        if seq == self.room.head or not self.room.is_big:
-            return self.view_on_loop(seq)
-        view: CanvasView = await self.services.states.view(self.room.history.parts_at(seq))
-        return view
+        return await self.past.view_at(seq)
 
     async def read(self, seq: int, project: Callable[..., dict[str, Any]], *args: Any,
                    fragment: bool = True) -> Any:
-        if not self.room.is_big:
-            return {"seq": seq, **project(self.view_on_loop(seq), *args)}
-        data = await self.services.states.project(self.room.history.parts_at(seq), project, *args)
-        return orjson.Fragment(data) if fragment else orjson.loads(data)
+        return await self.past.read(seq, project, *args, fragment=fragment)
 
     async def steps(self, from_seq: int, to_seq: int | None, max_steps: int) -> StepsPage:
-        history, head = self.room.history, self.room.head
-        to_seq = head if to_seq is None else to_seq
-        if to_seq > head:
-            raise InvalidParams("toSeq", f"seq {to_seq} is beyond the head ({head})")
-        if from_seq > to_seq:
-            raise InvalidParams("fromSeq", f"must be <= toSeq ({to_seq})")
-        if to_seq - from_seq + 1 > max_steps:
-            raise InvalidParams("toSeq", f"at most {max_steps} steps per request (history.max_events_per_request)")
-        oldest = history.oldest_seq
-        if not history.log.covers_after(from_seq - 1):
-            raise Gone(f"steps up to seq {oldest} were pruned; ask from seq {oldest + 1}",
-                       data={"field": "fromSeq", "oldestSeq": oldest})
-        steps = history.log.after(from_seq - 1, to_seq)
-        if self.room.is_big:
-            events = await self.services.states.describe(history.parts_at(from_seq - 1), tuple(steps))
-        else:
-            events = describe(history.doc_at(from_seq - 1), steps)
-        return StepsPage(from_seq, to_seq, oldest, head, events)
+        return await self.past.steps(from_seq, to_seq, max_steps)
 
     def last_change(self) -> float:
         room = self.room
@@ -403,8 +369,8 @@ class LiveRoom:
         return self.room.history.snapshots
 
     async def snapshot_at(self, seq: int) -> Snapshot:
-        """The state at retained ``seq`` as a snapshot (built off the loop for a big room)."""
-        return await self.snapshots.at(seq)
+        """The state at reachable ``seq`` as a snapshot (built off the loop for a big room)."""
+        return await self.past.snapshot(seq)
 
     def versions(self) -> list[Version]:
         return self.room.history.versions
@@ -416,8 +382,8 @@ class LiveRoom:
                           name: str = "") -> Version:
         history = self.room.history
         seq = self.room.head if seq is None else seq
-        history.check_new_version(tag, seq)
-        state = await self.snapshots.at(seq)  # off the loop for a big room; checked again below
+        history.check_new_tag(tag)
+        state = await self.past.snapshot(seq)  # off the loop for a big room; the tag checked again below
         self._check_open()
         version = history.add_version(tag, seq, self.services.clock() if ts is None else ts, user_id, state=state,
                                       name=name)

@@ -97,6 +97,16 @@ class StoredLog:
     def _written(self) -> None:
         self.writes -= 1
 
+    @property
+    def oldest_seq(self) -> int | None:
+        return self.persist.store.oldest_seq(self.room_id)
+
+    def parts_at(self, seq: int) -> StateParts:
+        return self.persist.store.parts_at(self.room_id, seq)
+
+    def events(self, after: int, upto: int) -> list[Event]:
+        return self.persist.store.events(self.room_id, after, upto)
+
     # -- on the loop ---------------------------------------------------------------------
     def opened(self, seq: int) -> None:
         """The room's creation committed, with every seq up to ``seq``."""

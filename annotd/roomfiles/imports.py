@@ -143,7 +143,7 @@ async def run_import(hub: Hub, room_id: str, user_id: str, kind: str, source: An
     access = hub.room(room_id)
     view = access.head_view()
     image = (view.image.width, view.image.height) if view.image is not None else None
-    job = ImportJob(kind, orjson.dumps(source), hub.state_parts(room_id, access.head), user_id, hub.now_ms(),
+    job = ImportJob(kind, orjson.dumps(source), await hub.state_parts(room_id, access.head), user_id, hub.now_ms(),
                     hub.config.limits.import_batch_bytes, image, image_id, labels)
     built: BuiltImport | Refused = await hub.states.run(build_import, job)
     if isinstance(built, Refused):

@@ -176,6 +176,11 @@ class SqliteStore:
     def load_room(self, room_id: str, keep_snapshots: int) -> StoredRoom:
         return reads.load_room(self._reader(), room_id, keep_snapshots)
 
+    def oldest_seq(self, room_id: str) -> int | None:
+        """The oldest seq of ``room_id`` the disk can rebuild, without reading the disk
+        (pruning moves it up; ``None``: not in the store)."""
+        return self._ledger.oldest.get(room_id)
+
     def events(self, room_id: str, after: int, upto: int) -> list[Event]:
         return reads.events(self._reader(), room_id, after, upto)
 
@@ -220,7 +225,7 @@ class SqliteStore:
         if retention.enabled(s.keep_days, s.keep_events) and self.monotonic() - self._last_prune >= s.prune_interval_s:
             self._last_prune = self.monotonic()
             retention.prune(conn, self._ledger.rids, self._ledger.heads, self._ledger.dirty, self.clock(), s.keep_days, s.keep_events,
-                            busy, own_transactions=True)
+                            busy, own_transactions=True, oldest=self._ledger.oldest)
 
     def prune_now(self) -> Future[int]:
         """A pruning pass of every room written since the last one, as one write in order
@@ -232,7 +237,7 @@ class SqliteStore:
             if not retention.enabled(s.keep_days, s.keep_events):
                 return 0
             return retention.prune(conn, self._ledger.rids, self._ledger.heads, self._ledger.dirty, self.clock(), s.keep_days,
-                                   s.keep_events, lambda: False, own_transactions=False)
+                                   s.keep_events, lambda: False, own_transactions=False, oldest=self._ledger.oldest)
 
         return self._writer.submit(Op(write))
 

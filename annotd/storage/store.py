@@ -77,6 +77,10 @@ class RoomStore(Protocol):
     def load_room(self, room_id: str, keep_snapshots: int) -> StoredRoom:
         """One room for its first join; ``RoomDamaged`` if it fails a check."""
 
+    def oldest_seq(self, room_id: str) -> int | None:
+        """The oldest seq the disk can rebuild for ``room_id`` (pinned versions aside),
+        known without reading the disk: any thread, even the loop. ``None``: no such room."""
+
     def events(self, room_id: str, after: int, upto: int) -> list[Event]:
         """Events ``(after, upto]``, as deep as retention kept (``Gone`` below that)."""
 

@@ -24,6 +24,10 @@ from .writer import Op
 class Ledger:
     rids: dict[str, int] = field(default_factory=dict)
     heads: dict[str, int] = field(default_factory=dict)
+    oldest: dict[str, int] = field(default_factory=dict)
+    """Each room's oldest seq the disk can rebuild (``rooms.oldest_seq``), moved by pruning
+    once its transaction commits: read from other threads (one dict lookup) to say how deep
+    a room's history reaches."""
     next_rid: int = 1
     dirty: set[str] = field(default_factory=set)
     """Rooms appended to since the last pruning pass."""
@@ -36,9 +40,10 @@ class Ledger:
     @classmethod
     def read(cls, conn: sqlite3.Connection) -> Ledger:
         ledger = cls()
-        for rid, room_id, head in conn.execute("SELECT rid, id, head_seq FROM rooms"):
+        for rid, room_id, head, oldest in conn.execute("SELECT rid, id, head_seq, oldest_seq FROM rooms"):
             ledger.rids[room_id] = rid
             ledger.heads[room_id] = head
+            ledger.oldest[room_id] = oldest
             ledger.dirty.add(room_id)
             ledger.next_rid = max(ledger.next_rid, rid + 1)
         return ledger
@@ -64,6 +69,7 @@ def create_room(ledger: Ledger, record: RoomRecord, initial: Snapshot) -> Op:
         ledger.next_rid += 1
         ledger.rids[record.id] = rid
         ledger.heads[record.id] = record.head_seq
+        ledger.oldest[record.id] = record.oldest_seq
 
     def write(conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -238,6 +244,7 @@ def delete_room(ledger: Ledger, room_id: str) -> Op:
         rid = ledger.rid(room_id)
         del ledger.rids[room_id], ledger.heads[room_id]
         ledger.head_ts.pop(room_id, None)
+        ledger.oldest.pop(room_id, None)
         ledger.dirty.discard(room_id)
 
     def write(conn: sqlite3.Connection) -> list[str]:

@@ -66,8 +66,9 @@ class Rooms(Protocol):
     def resolve_seq(self, room_id: str, seq: int | None, tag: str | None) -> int:
         """The retained seq a request names (raises as the API does for bad ones)."""
 
-    def state_parts(self, room_id: str, seq: int) -> StateParts:
-        """The document at a retained seq, as data (nothing encoded)."""
+    async def state_parts(self, room_id: str, seq: int) -> StateParts:
+        """The document at a reachable seq, as data (nothing encoded; read from the room
+        store in a thread for a seq older than memory holds)."""
 
     def current_image(self, room_id: str) -> str | None:
         """The sha256 of the room's base image now; ``RoomNotFound`` if the room is gone."""
@@ -183,7 +184,7 @@ class ExportService:
             worker.terminate_processes(self._executor)
 
     # -- jobs ----------------------------------------------------------------------------
-    def submit(
+    async def submit(
         self,
         room_id: str,
         options: RenderOptions,
@@ -200,12 +201,9 @@ class ExportService:
         ``LimitReached`` (queue full or shutting down). Nothing is queued on error.
         """
         seq = self.rooms.resolve_seq(room_id, seq, tag)
-        if self._closing:
-            raise LimitReached("the server is shutting down; no new exports")
-        if self._pending >= self.config.queue_size:
-            raise LimitReached(f"the export queue is full ({self.config.queue_size} jobs queued or running); retry later",
-                               data={"queueSize": self.config.queue_size})
-        state = self.rooms.state_parts(room_id, seq)
+        self._check_queue_open()
+        state = await self.rooms.state_parts(room_id, seq)
+        self._check_queue_open()  # again: other jobs may have come while the state was read
         job = Job(secrets.token_urlsafe(9), room_id, options.format, seq, tag, options, options_json, state,
                   self.rooms.now_ms(), session=session)
         self._remember(job)
@@ -213,6 +211,13 @@ class ExportService:
         self._queue.put_nowait(job)
         log.info("export queued", extra={"roomId": room_id, "jobId": job.id, "seq": seq, "format": job.format})
         return job
+
+    def _check_queue_open(self) -> None:
+        if self._closing:
+            raise LimitReached("the server is shutting down; no new exports")
+        if self._pending >= self.config.queue_size:
+            raise LimitReached(f"the export queue is full ({self.config.queue_size} jobs queued or running); retry later",
+                               data={"queueSize": self.config.queue_size})
 
     def _remember(self, job: Job) -> None:
         self._jobs[job.id] = job
