@@ -160,9 +160,12 @@ def _categories(coco: dict[str, Any]) -> tuple[dict[Any, str], dict[Any, str]]:
     raw = coco.get("categories", [])
     if not isinstance(raw, list):
         raise InvalidParams("coco.categories", "must be an array")
-    for c in raw:
+    for i, c in enumerate(raw):
         if isinstance(c, dict) and isinstance(c.get("name"), str) and c["name"].strip():
-            names[c.get("id")] = c["name"].strip()[:MAX_CATEGORY_LENGTH]
+            cid = c.get("id")
+            if isinstance(cid, bool) or not isinstance(cid, int | str):
+                raise InvalidParams(f"coco.categories[{i}].id", "must be an integer (or a string)")
+            names[cid] = c["name"].strip()[:MAX_CATEGORY_LENGTH]
     order = sorted(names, key=lambda k: (str(type(k)), k))
     colors = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(order)}
     return names, colors
@@ -280,8 +283,9 @@ def parse_coco(coco: Any, *, image: tuple[int, int] | None, image_id: int | None
             plan.skip(i, shapes, ann.get("id"))
             continue
         cat = ann.get("category_id")
-        name = names.get(cat, f"category {cat}" if isinstance(cat, int | str) else "annotation")
-        color = colors.get(cat, PALETTE[0])
+        known = isinstance(cat, int | str) and not isinstance(cat, bool)
+        name = names.get(cat, f"category {cat}") if known else "annotation"
+        color = colors.get(cat, PALETTE[0]) if known else PALETTE[0]
         try:
             valid = [validate_annotation_create({**_scaled(f, sx, sy), "style": {"stroke": color}}, f"coco.annotations[{i}]")
                      for f in shapes]

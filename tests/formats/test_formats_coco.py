@@ -143,6 +143,9 @@ def test_labels_can_be_left_out() -> None:
         ({"images": [], "annotations": {}}, "coco.annotations"),
         ({"images": [], "annotations": [], "categories": "x"}, "coco.categories"),
         ({"images": [], "annotations": [{}] * 10_001}, "coco.annotations"),
+        ({"images": [], "annotations": [], "categories": [{"id": [], "name": "cat"}]}, "coco.categories[0].id"),
+        ({"images": [], "annotations": [], "categories": [{"id": 1, "name": "a"}, {"id": True, "name": "b"}]},
+         "coco.categories[1].id"),
     ],
 )
 def test_files_that_are_not_coco_are_refused(coco: Any, field: str) -> None:
@@ -163,3 +166,13 @@ def test_category_names_with_control_characters_still_import() -> None:
             "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]}]}
     load(doc, coco)
     assert sorted(a.text for a in build_view(doc).annotations if a.type == "text") == ["badname"]
+
+
+def test_an_annotation_whose_category_id_is_not_a_key_imports_unlabelled() -> None:
+    doc = fresh()
+    coco = {"images": [{"id": 1, "width": 1600, "height": 1000}], "categories": [{"id": 1, "name": "cat"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": [1], "bbox": [1, 2, 3, 4]}]}
+    load(doc, coco)
+    view = build_view(doc)
+    assert sorted(a.type for a in view.annotations) == ["rect", "text"]
+    assert [a.text for a in view.annotations if a.type == "text"] == ["annotation"]
