@@ -74,6 +74,9 @@ class StoredLog:
         self._watch(fut, "image")
         return fut
 
+    def rename(self, name: str) -> Future[None]:
+        return self.persist.store.rename_room(self.room_id, name)
+
     def delete(self) -> None:
         self.persist.logs.pop(self.room_id, None)
         self._watch(self.persist.store.delete_room(self.room_id), "deletion")

@@ -1,7 +1,7 @@
 /**
  * The rooms page (`/`): every room with its image thumbnail, people online and last change;
- * create (name, optional id), open, delete (with confirmation), and set a room's image by
- * file picker or drag-and-drop. Server errors are shown in the server's own words.
+ * create (name, optional id), open, rename (in place), delete (with confirmation), and set a
+ * room's image by file picker or drag-and-drop. Server errors are shown in the server's own words.
  */
 import { api, imageUrl, uploadImage, type ClientConfig, type RoomSummary } from "../app/http";
 import { uploadErrorInWords, uploadProblem } from "../app/upload-check";
@@ -9,6 +9,7 @@ import { ID_PATTERN, nameFromUserId } from "@annotd/client";
 import { confirmDialog, type Identity } from "./dialog";
 import { button, h, relativeTime } from "./dom";
 import { howRoomsAreKept } from "./persistence";
+import { editRoomName, roomTitle } from "./room-name";
 import { toast } from "./toast";
 
 const REFRESH_MS = 5000;
@@ -23,6 +24,8 @@ export class RoomsPage {
   /** Upload messages per room, kept across the periodic re-render of the list. */
   private statuses = new Map<string, { text: string; error: boolean }>();
   private shown = "";
+  /** A name is being edited in place: the periodic refresh would replace the field. */
+  private editing = false;
 
   constructor(
     parent: HTMLElement,
@@ -76,6 +79,7 @@ export class RoomsPage {
   }
 
   async refresh(): Promise<void> {
+    if (this.editing) return;
     let rooms: RoomSummary[];
     try {
       rooms = (await api<{ rooms: RoomSummary[] }>("/v1/rooms")).rooms;
@@ -83,7 +87,8 @@ export class RoomsPage {
       this.list.replaceChildren(h("li", { class: "empty" }, `Cannot list rooms: ${(err as Error).message}`));
       return;
     }
-    rooms.sort((a, b) => b.lastChangeAt - a.lastChangeAt || a.name.localeCompare(b.name));
+    if (this.editing) return; // a rename began while the list was on its way
+    rooms.sort((a, b) => b.lastChangeAt - a.lastChangeAt || roomTitle(a).localeCompare(roomTitle(b)));
     const key = JSON.stringify(rooms) + Math.floor(Date.now() / 60_000); // relative times move each minute
     if (key === this.shown) return; // unchanged: keep the DOM (and the keyboard focus) as it is
     this.shown = key;
@@ -105,24 +110,27 @@ export class RoomsPage {
 
   private card(r: RoomSummary): HTMLElement {
     const url = `/r/${encodeURIComponent(r.id)}`;
+    const title = roomTitle(r);
     const thumb = r.image
-      ? h("img", { src: imageUrl(r.id, r.image.sha256), alt: `Image of ${r.name}`, loading: "lazy", width: 160, height: 100 })
+      ? h("img", { src: imageUrl(r.id, r.image.sha256), alt: `Image of ${title}`, loading: "lazy", width: 160, height: 100 })
       : h("span", { class: "no-image" }, "No image");
     const people = r.users.map(nameFromUserId);
     const st = this.statuses.get(r.id);
     const status = h("p", { class: st?.error ? "upload-status error" : "upload-status", role: "status" }, st?.text ?? "");
-    const upload = button(`Set the image of ${r.name}`, { text: r.image ? "Replace image…" : "Add image…", onClick: () => this.pick(r, status) });
-    const del = button(`Delete room ${r.name}`, { text: "Delete", cls: "danger", onClick: () => void this.remove(r) });
+    const upload = button(`Set the image of ${title}`, { text: r.image ? "Replace image…" : "Add image…", onClick: () => this.pick(r, status) });
+    const del = button(`Delete room ${title}`, { text: "Delete", cls: "danger", onClick: () => void this.remove(r) });
+    const heading = h("h3", {}, h("a", { href: url }, title));
+    const rename = button(`Rename room ${title}`, { text: "Rename", onClick: () => this.rename(r, heading) });
     const li = h("li", { class: "room", "data-room-id": r.id },
       h("a", { class: "thumb", href: url, tabindex: -1, "aria-hidden": "true" }, thumb),
       h("div", { class: "info" },
-        h("h3", {}, h("a", { href: url }, r.name)),
+        heading,
         h("p", { class: "meta" },
           r.clients ? `${r.clients} online${people.length ? `: ${people.join(", ")}` : ""}` : "Nobody online",
           " · ",
           `last change ${relativeTime(r.lastChangeAt * 1000)}`,
           r.image ? ` · ${r.image.width}×${r.image.height}` : ""),
-        h("div", { class: "row" }, h("a", { href: url, class: "button primary" }, "Open"), upload, del),
+        h("div", { class: "row" }, h("a", { href: url, class: "button primary" }, "Open"), upload, rename, del),
         status,
       ),
     );
@@ -144,7 +152,7 @@ export class RoomsPage {
   }
 
   private pick(r: RoomSummary, status: HTMLElement): void {
-    const input = h("input", { type: "file", accept: this.config.imageTypes.join(","), "aria-label": `Image file for ${r.name}` });
+    const input = h("input", { type: "file", accept: this.config.imageTypes.join(","), "aria-label": `Image file for ${roomTitle(r)}` });
     input.addEventListener("change", () => {
       const f = input.files?.[0];
       if (f) void this.upload(r, f, status);
@@ -176,12 +184,37 @@ export class RoomsPage {
     }
   }
 
+  /** Rename in place (`PATCH /v1/rooms/{id}`); the periodic refresh pauses meanwhile. */
+  private rename(r: RoomSummary, heading: HTMLElement): void {
+    this.editing = true;
+    const save = async (name: string): Promise<boolean> => {
+      try {
+        await api(`/v1/rooms/${encodeURIComponent(r.id)}`, {
+          method: "PATCH", headers: { "Content-Type": "application/json", "X-Annotd-User": this.identity.userId }, body: JSON.stringify({ name }),
+        });
+        return true;
+      } catch (err) {
+        toast(`Could not rename the room: ${(err as Error).message}`, "error");
+        return false;
+      }
+    };
+    editRoomName(heading, r, save, () => {
+      this.editing = false;
+      this.shown = "";
+      void this.refresh().then(() => {
+        const again = this.list.querySelector<HTMLElement>(`li.room[data-room-id="${CSS.escape(r.id)}"] h3 a`);
+        again?.focus();
+      });
+    });
+  }
+
   private async remove(r: RoomSummary): Promise<void> {
-    const ok = await confirmDialog(`Delete “${r.name}”?`, "Everyone in it is disconnected, and its annotations, comments and versions are gone for good.");
+    const title = roomTitle(r);
+    const ok = await confirmDialog(`Delete “${title}”?`, "Everyone in it is disconnected, and its annotations, comments and versions are gone for good.");
     if (!ok) return;
     try {
       await api(`/v1/rooms/${encodeURIComponent(r.id)}`, { method: "DELETE" });
-      toast(`Room “${r.name}” deleted.`);
+      toast(`Room “${title}” deleted.`);
       this.shown = "";
     } catch (err) {
       toast(`Could not delete the room: ${(err as Error).message}`, "error");
