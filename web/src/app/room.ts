@@ -40,6 +40,7 @@ import { versionsPanel } from "../ui/panels/versions";
 import { showRoomTitle } from "../ui/room-title";
 import { Shell } from "../ui/shell";
 import { topBarButtons } from "../ui/topbar";
+import { attachClipboard } from "./clipboard";
 import { nudge, registerCommands } from "./commands";
 import { Comments } from "./comments";
 import { RoomCopy } from "./copy";
@@ -126,6 +127,7 @@ export class RoomApp {
     exportButton(this);
     this.wire();
     attachInput(this);
+    attachClipboard(this);
     this.socket.connect();
   }
 

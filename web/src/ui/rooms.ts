@@ -1,7 +1,9 @@
 /**
  * The rooms page (`/`): every room with its image thumbnail, people online and last change;
  * create (name, optional id), open, rename (in place), delete (with confirmation), and set a
- * room's image by file picker or drag-and-drop. Server errors are shown in the server's own words.
+ * room's image by file picker, drag-and-drop or paste. Pasting an image (Ctrl/Cmd+V) while a
+ * room's card has the focus sets that room's image; anywhere else on the page it makes a new
+ * room with that image (named as the form says, if it says) and opens it. Server errors are shown in the server's own words.
  */
 import { api, imageUrl, uploadImage, type ClientConfig, type RoomSummary } from "../app/http";
 import { uploadErrorInWords, uploadProblem } from "../app/upload-check";
@@ -24,6 +26,8 @@ export class RoomsPage {
   /** Upload messages per room, kept across the periodic re-render of the list. */
   private statuses = new Map<string, { text: string; error: boolean }>();
   private shown = "";
+  /** The rooms listed now, by id (what a paste on a card refers to). */
+  private rooms = new Map<string, RoomSummary>();
   /** A name is being edited in place: the periodic refresh would replace the field. */
   private editing = false;
 
@@ -57,6 +61,18 @@ export class RoomsPage {
       ),
     );
     document.title = "Rooms — annotd";
+    document.addEventListener("paste", (e) => {
+      const t = e.target as HTMLElement | null;
+      if (t?.closest?.("input, textarea, [contenteditable], dialog")) return;
+      const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith("image/"));
+      if (!file) return;
+      e.preventDefault();
+      const card = document.activeElement?.closest<HTMLElement>("li.room");
+      const room = card ? this.rooms.get(card.dataset.roomId ?? "") : undefined;
+      const status = card?.querySelector<HTMLElement>(".upload-status");
+      if (room && status) void this.upload(room, file, status);
+      else void this.createWithImage(nameInput.value.trim(), file);
+    });
     void this.refresh();
     this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
   }
@@ -78,6 +94,32 @@ export class RoomsPage {
     }
   }
 
+  /** A new room whose image is `file` (a paste on the page), then open it. */
+  private async createWithImage(name: string, file: File): Promise<void> {
+    this.error.textContent = "";
+    const problem = uploadProblem(file, this.config);
+    if (problem) {
+      this.error.textContent = `Could not start a room with the pasted image: ${problem}`;
+      return;
+    }
+    let room: { id: string };
+    try {
+      room = await api<{ id: string }>("/v1/rooms", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(name ? { name } : {}) });
+    } catch (err) {
+      this.error.textContent = `Could not create a room for the pasted image: ${(err as Error).message}`;
+      return;
+    }
+    try {
+      await uploadImage(room.id, file, this.identity.userId);
+    } catch (err) {
+      this.error.textContent = `The room was made, but its image was not set: ${uploadErrorInWords(err, file, this.config)}`;
+      this.shown = "";
+      void this.refresh();
+      return;
+    }
+    location.assign(`/r/${encodeURIComponent(room.id)}`);
+  }
+
   async refresh(): Promise<void> {
     if (this.editing) return;
     let rooms: RoomSummary[];
@@ -92,6 +134,7 @@ export class RoomsPage {
     const key = JSON.stringify(rooms) + Math.floor(Date.now() / 60_000); // relative times move each minute
     if (key === this.shown) return; // unchanged: keep the DOM (and the keyboard focus) as it is
     this.shown = key;
+    this.rooms = new Map(rooms.map((r) => [r.id, r]));
     if (rooms.length === 0) {
       this.list.replaceChildren(h("li", { class: "empty" }, "No rooms yet: create one above."));
       return;
