@@ -210,6 +210,17 @@ def test_a_pasted_image_becomes_the_room_image_or_a_new_room(server: Server, ope
     # on the rooms page, a pasted image starts a room with it (named as the form says)
     rooms = open_page("/", "Carol", "#2f9e44")
     clipboard_access(rooms, server)
+    # copied shapes (their text and their picture) are not taken for a base image there
+    before = len(server.request("GET", "/v1/rooms")[1]["rooms"])
+    rooms.page.evaluate("""async () => {
+        const c = new OffscreenCanvas(8, 8); c.getContext('2d'); const png = await c.convertToBlob({ type: 'image/png' });
+        const text = new Blob([JSON.stringify({ type: 'application/x-annotd+json', version: 1, annotations: [] })], { type: 'text/plain' });
+        await navigator.clipboard.write([new ClipboardItem({ 'text/plain': text, 'image/png': png })]);
+    }""")
+    rooms.page.locator("h1").click()
+    rooms.page.keyboard.press("Control+v")
+    expect(rooms.page.locator(".toasts")).to_contain_text("These are copied annotations")
+    assert len(server.request("GET", "/v1/rooms")[1]["rooms"]) == before
     rooms.page.evaluate(PNG_JS)
     rooms.page.locator("#room-name").fill("Pasted survey")
     rooms.page.locator("h1").click()

@@ -5,6 +5,7 @@
  * room's card has the focus sets that room's image; anywhere else on the page it makes a new
  * room with that image (named as the form says, if it says) and opens it. Server errors are shown in the server's own words.
  */
+import { CLIP_TYPE } from "../app/clip-format";
 import { api, imageUrl, uploadImage, type ClientConfig, type RoomSummary } from "../app/http";
 import { uploadErrorInWords, uploadProblem } from "../app/upload-check";
 import { ID_PATTERN, nameFromUserId } from "@annotd/client";
@@ -67,6 +68,11 @@ export class RoomsPage {
       const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith("image/"));
       if (!file) return;
       e.preventDefault();
+      if (e.clipboardData?.getData("text/plain").includes(CLIP_TYPE)) {
+        // copied shapes carry a picture of themselves for other apps: not a base image
+        toast("These are copied annotations: open a room and paste them there.", "error");
+        return;
+      }
       const card = document.activeElement?.closest<HTMLElement>("li.room");
       const room = card ? this.rooms.get(card.dataset.roomId ?? "") : undefined;
       const status = card?.querySelector<HTMLElement>(".upload-status");
