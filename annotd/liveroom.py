@@ -311,6 +311,7 @@ class LiveRoom:
         if self.log is not None and not self.log.writable:
             raise StorageFull("the disk refused writes: the room was not renamed")
         self.room.name = name or self.room.id
+        log.info("room renamed", extra={"roomId": self.id})
         self.notify("rooms.renamed", {"roomId": self.id, "name": self.room.name, "renamedBy": user_id})
         if self.log is not None:
             await asyncio.wrap_future(self.log.rename(self.room.name))

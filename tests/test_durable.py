@@ -203,3 +203,34 @@ async def test_a_rename_is_on_disk_when_answered_and_survives_a_restart(stored_d
     store.close()
     again = await stored_daemon(folder)
     assert again.hub.live("r").info()["name"] == "After"
+
+
+async def test_a_disk_that_refuses_writes_refuses_a_rename_and_the_name_stays(
+        stored_daemon: Started, tmp_path: Path) -> None:
+    d = await stored_daemon(tmp_path / "data")
+    store = d.store
+    assert store is not None
+    d.hub.create_room("r", "Kept")
+    live = d.hub.live("r")
+    await live.durable()
+    full = [True]
+
+    def disk_full(conn: sqlite3.Connection, batch: Sequence[Op]) -> None:
+        if full[0]:
+            exc = sqlite3.OperationalError("database or disk is full")
+            exc.sqlite_errorname = "SQLITE_FULL"  # type: ignore[attr-defined]
+            raise exc
+
+    store._writer.before_commit = disk_full
+    async with asyncio.timeout(T), RoomClient(d.ws_url, "r", user_id="a") as a:
+        with pytest.raises(Exception, match="storage_full|disk refused"):
+            await a.call("rooms.update", roomId="r", name="First")  # the write that finds the disk full
+        assert not store.writable
+        with pytest.raises(Exception, match="storage_full|disk refused"):
+            await a.call("rooms.update", roomId="r", name="Second")  # refused before anything changes
+        assert live.info()["name"] == "First"  # held by the store, written once space is back
+    full[0] = False
+    await d.stop()
+    store.close()  # writes what it held
+    again = await stored_daemon(tmp_path / "data")
+    assert again.hub.live("r").info()["name"] == "First"
