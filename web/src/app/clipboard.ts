@@ -54,7 +54,7 @@ interface ClipboardContext {
   readonly config: Pick<ClientConfig, "limits">;
   readonly canvas: CanvasDoc;
   readonly undo: Pick<Undo, "boundary">;
-  readonly selection: Pick<Selection, "set" | "clear">;
+  readonly selection: Pick<Selection, "set">;
   readonly viewport: Pick<Viewport, "toImage" | "visible" | "scale" | "width" | "height">;
   readonly layout: TextLayout;
   readonly shell: Pick<Shell, "stage">;
