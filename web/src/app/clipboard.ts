@@ -55,7 +55,7 @@ interface ClipboardContext {
   readonly canvas: CanvasDoc;
   readonly undo: Pick<Undo, "boundary">;
   readonly selection: Pick<Selection, "set">;
-  readonly viewport: Pick<Viewport, "toImage" | "visible" | "scale" | "width" | "height">;
+  readonly viewport: Pick<Viewport, "toImage" | "visible" | "scale">;
   readonly layout: TextLayout;
   readonly shell: Pick<Shell, "stage">;
   readonly editor: Pick<TextEditor, "editing">;
