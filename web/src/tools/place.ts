@@ -4,8 +4,8 @@
  * keys then move it (input.ts's nudge, Shift for larger steps) and Escape deselects. The
  * default size is a fixed size on screen (160 × 100 CSS px, whatever the zoom), so the shape
  * is as easy to see and to move at any zoom. A polygon is placed as a triangle in that box;
- * a line or an arrow runs across it, left to right; text is placed as a click would place it
- * and opens for typing. A freehand stroke is a path a pointer traces: Enter with the
+ * a line or an arrow runs across it, left to right; text is a box as wide as a click makes
+ * one, centred, open for typing (text.ts). A freehand stroke is a path a pointer traces: Enter with the
  * freehand tool says so instead of inventing one.
  *
  * One placement is one undo step. The toast area is the page's live region, so a screen

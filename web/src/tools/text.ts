@@ -57,7 +57,7 @@ export class TextTool implements Tool {
     this.create(geom, style);
   }
 
-  /** Enter: a text box where a click at the centre of the view would put it, open for typing. */
+  /** Enter: a text box (as wide as a click makes one) centred in the view, open for typing. */
   key(e: KeyboardEvent): boolean {
     if (this.start !== null || !isPlaceKey(e) || this.ctx.readOnly()) return false;
     const style = this.ctx.newStyle();
