@@ -25,6 +25,7 @@ async def test_a_rename_reaches_everyone_in_the_room_at_once(daemon: Daemon, htt
     for c in (alice, bob):
         n = await within(c.wait_notification("rooms.renamed"))
         assert n["params"] == {"roomId": "r1", "name": "Weld inspection, batch 7", "renamedBy": "alice"}
+        assert c.room_info["name"] == "Weld inspection, batch 7"  # the clients keep roomInfo current
     assert (await ok(http, "GET", "/v1/rooms/r1"))["name"] == "Weld inspection, batch 7"
     assert [r["name"] for r in (await ok(http, "GET", "/v1/rooms"))["rooms"]] == ["Weld inspection, batch 7"]
     later = await clients("r1", "carol")

@@ -32,6 +32,8 @@ def test_a_rename_shows_for_everyone_at_once(server: Server, open_page: PageFact
     expect(a.page.locator(".room-name button")).to_be_focused()
     expect(b.page.locator(".room-name")).to_have_text("Garden survey, north bed")
     expect(b.page).to_have_title("Garden survey, north bed — annotd")
+    # RoomSocket.info follows (re-creating a lost room uses this name)
+    assert b.page.evaluate("window.annotd.app.socket.info.name") == "Garden survey, north bed"
     expect(b.page.locator(".toasts")).to_contain_text("Alice renamed the room to “Garden survey, north bed”")
     assert server.request("GET", f"/v1/rooms/{rid}")[1]["name"] == "Garden survey, north bed"
     # the rooms page shows the new name, and renames from the card
