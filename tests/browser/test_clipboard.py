@@ -136,6 +136,12 @@ def test_copy_and_paste_for_two_people(server: Server, open_page: PageFactory) -
     wait_count(tab, 2)
     wait_count(bob2.page, 2)
     assert sorted(x["type"] for x in server.annotations(other)) == ["rect", "text"]
+    # the ? sheet lists them
+    page.bring_to_front()
+    page.keyboard.press("?")
+    sheet = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(sheet).to_contain_text("Paste at the pointer")
+    expect(sheet).to_contain_text("Cut (locked annotations are copied, not cut)")
 
 
 def test_cut_keeps_locked_shapes_and_says_so(server: Server, open_page: PageFactory) -> None:
