@@ -94,6 +94,7 @@ def constants_ts() -> str:
         out.append(_const(name, getattr(schema, name)))
     out.append(_const("FIRST_KEY", fractional.FIRST_KEY, "The z key of the first annotation."))
     out.append(_const("STYLE_DEFAULTS", schema.STYLE_DEFAULTS, "annotd/canvas/model.py `Style`'s defaults."))
+    out.append(_const("COMMON_FIELDS", schema.COMMON_FIELDS, "The fields every annotation type has."))
     out.append(_const("TYPE_FIELDS", schema.TYPE_FIELDS))
     out.append(_const("TYPE_DEFAULTS", schema.TYPE_DEFAULTS))
     out.append(_const("POINT_TYPES", tuple(sorted(schema.POINT_TYPES))))

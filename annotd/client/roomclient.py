@@ -339,6 +339,9 @@ class RoomClient:
         elif "jsonrpc" in msg:
             if "method" in msg:
                 self.notifications.append(msg)
+                params = msg.get("params")
+                if msg["method"] == "rooms.renamed" and isinstance(params, dict) and isinstance(params.get("name"), str):
+                    self.room_info = {**self.room_info, "name": params["name"]}  # the name is announced, not in the doc
             else:
                 self._rpc_reply(msg)
 

@@ -1,4 +1,4 @@
-"""Room commands: create, list, get, delete; manual snapshots."""
+"""Room commands: create, rename, list, get, delete; manual snapshots."""
 
 from __future__ import annotations
 
@@ -57,6 +57,12 @@ class CreateRoom:
 
 
 @dataclass(frozen=True)
+class UpdateRoom:
+    roomId: str = rule(pattern=ID_PATTERN)
+    name: str = rule(max_len=200, doc="the new name, as at creation; empty: no name (the room's id stands in)")
+
+
+@dataclass(frozen=True)
 class RoomRef:
     """The parameters of every command that takes only a room."""
 
@@ -102,6 +108,14 @@ async def create(hub: Hub, p: CreateRoom, caller: Caller) -> dict[str, Any]:
     live = hub.create_room(p.id, p.name)
     await live.durable()  # with a store: answered once the room is on disk
     return room_json(live)
+
+
+@command("rooms.update", method="PATCH", path="/v1/rooms/{roomId}", result=RoomInfo)
+async def update(hub: Hub, p: UpdateRoom, caller: Caller) -> dict[str, Any]:
+    """Rename a room; everyone in it hears `rooms.renamed`, and a store keeps the new name."""
+    room = hub.room(p.roomId)
+    await room.rename(p.name, caller.user_id)
+    return room_json(room)
 
 
 @command("rooms.list", method="GET", path="/v1/rooms", result=RoomList)

@@ -97,6 +97,10 @@ class RoomAccess(Protocol):
     def notify(self, method: str, params: dict[str, Any], *, session: str | None = None) -> None:
         """A JSON-RPC notification to the room's annotd.v1 sessions (or ``session`` alone)."""
 
+    async def rename(self, name: str, user_id: str) -> str:
+        """Give the room ``name`` (empty: its id, as at creation), announced at once as
+        ``rooms.renamed``; returns the name it now has, once a store (if any) holds it."""
+
     # -- snapshots and versions ------------------------------------------------------------
     async def snapshot(self) -> int:
         """Snapshot the head now; the seq it was taken at."""

@@ -59,6 +59,9 @@ class RoomLog(Protocol):
         """Store an image of the room; resolves once its file and row are on disk (a change
         that refers to it is made only then, so no durable change points at a lost image)."""
 
+    def rename(self, name: str) -> Future[None]:
+        """Store the room's new name; resolves once it is on disk."""
+
     def delete(self) -> Future[None]:
         """Remove the room from the store; resolves once that is durable."""
 

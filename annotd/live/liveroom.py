@@ -312,6 +312,24 @@ class LiveRoom:
             self.upkeep(lambda doc: ops.reattach_threads(doc, back))
         canvas.track(room.doc, room.head)
 
+    # -- metadata ----------------------------------------------------------------------------
+    async def rename(self, name: str, user_id: str) -> str:
+        """Give the room ``name`` (empty: its id, as at creation) and tell its annotd.v1
+        sessions (``rooms.renamed``). The name is the room's metadata, not part of its
+        document: it takes no seq, and the last rename wins. Like a relayed update, the
+        others hear it at once; the answer waits for a store (if any) to hold it. A disk that
+        refuses writes refuses the rename first (``StorageFull``), so memory and disk keep
+        the same name."""
+        self._check_open()
+        if self.log is not None and not self.log.writable:
+            raise StorageFull("the disk refused writes: the room was not renamed")
+        self.room.name = name or self.room.id
+        log.info("room renamed", extra={"roomId": self.id})
+        self.notify("rooms.renamed", {"roomId": self.id, "name": self.room.name, "renamedBy": user_id})
+        if self.log is not None:
+            await asyncio.wrap_future(self.log.rename(self.room.name))
+        return self.room.name
+
     # -- images ------------------------------------------------------------------------------
     def add_image(self, image: StoredImage) -> Future[None] | None:
         """Hold ``image`` for this room (shared by sha256 with other rooms); with a store,

@@ -168,6 +168,7 @@ def client_config(hub: Hub) -> dict[str, Any]:
             "maxAnnotations": schema.MAX_ANNOTATIONS,
             "maxPoints": schema.MAX_POINTS,
             "maxTextLength": schema.MAX_TEXT_LENGTH,
+            "maxDocumentBytes": lim.max_document_bytes,
         },
         "imageTypes": sorted(images.ACCEPTED_TYPES - {"image/jpg"}),
         "fonts": font_metrics(),

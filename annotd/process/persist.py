@@ -82,6 +82,11 @@ class StoredLog:
         self._watch(fut, "image")
         return fut
 
+    def rename(self, name: str) -> Future[None]:
+        fut = self.persist.store.rename_room(self.room_id, name)
+        self._count(fut)
+        return fut
+
     def delete(self) -> Future[None]:
         self.persist.logs.pop(self.room_id, None)
         return self.persist.store.delete_room(self.room_id)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .commands.test_versions import scene_models, unstamped_models, wait_shown
+from .test_versions import scene_models, unstamped_models, wait_shown
 from .conftest import ROOT, PageFactory, Server, start_server, stop_server
 from .helpers import at_100, new_room
 

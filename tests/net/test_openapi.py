@@ -177,6 +177,7 @@ async def test_every_answer_matches_its_declared_schema(daemon: Daemon, http: ai
     check = Checker(document(), http)
     c = check.call
     await c("POST", "/v1/rooms", "/v1/rooms", json={"id": "r1", "name": "Room one"})
+    await c("PATCH", "/v1/rooms/{roomId}", "/v1/rooms/r1", json={"name": "Room one, renamed"})
     await c("POST", "/v1/rooms/{roomId}/image", "/v1/rooms/r1/image", data=png(), headers={"Content-Type": "image/png"})
     await c("GET", "/v1/rooms/{roomId}/image", "/v1/rooms/r1/image")
     a = "/v1/rooms/{roomId}/annotations"

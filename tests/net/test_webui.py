@@ -97,6 +97,7 @@ async def test_client_config(daemon: Daemon, http: aiohttp.ClientSession) -> Non
     assert cfg["limits"]["maxImageBytes"] == daemon.config.limits.max_image_bytes
     assert cfg["limits"]["presenceMaxHz"] == daemon.config.limits.presence_max_hz
     assert cfg["limits"]["maxExportPixels"] == daemon.config.export.max_output_pixels
+    assert cfg["limits"]["maxDocumentBytes"] == daemon.config.limits.max_document_bytes
     assert cfg["fontFamilies"]["serif"][:3] == ["annotd-serif", "annotd-sans", "annotd-arabic"]
     assert cfg["fontFamilies"]["sans"][-1] == "annotd-emoji"
     assert set(cfg["imageTypes"]) == {"image/png", "image/jpeg", "image/webp"}

@@ -182,3 +182,58 @@ async def test_a_restart_brings_rooms_back_and_a_reconnect_is_a_replay(stored_da
         await fresh.wait_for_seq(head)
         assert dict(fresh.doc.get("keys", type=Map)) == {**{f"k{i}": i for i in range(20)}, "after": 1}
 
+
+
+async def test_a_rename_is_on_disk_when_answered_and_survives_a_restart(stored_daemon: Started, tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    d = await stored_daemon(folder)
+    d.hub.create_room("r", "Before")
+    await d.hub.live("r").durable()
+    store = d.store
+    assert store is not None
+    async with asyncio.timeout(T), RoomClient(d.ws_url, "r", user_id="a") as a:
+        gate = hold_commits(store)
+        try:
+            task = asyncio.ensure_future(a.call("rooms.update", roomId="r", name="After"))
+            n = await a.wait_notification("rooms.renamed")  # everyone hears it at once
+            assert n["params"]["name"] == "After"
+            assert not task.done()  # the answer waits for the disk
+        finally:
+            gate.set()
+        assert (await task)["name"] == "After"
+    assert [r.name for r in store.list_rooms()] == ["After"]
+    await d.stop()
+    store.close()
+    again = await stored_daemon(folder)
+    assert again.hub.live("r").info()["name"] == "After"
+
+
+async def test_a_disk_that_refuses_writes_refuses_a_rename_and_the_name_stays(
+        stored_daemon: Started, tmp_path: Path) -> None:
+    d = await stored_daemon(tmp_path / "data")
+    store = d.store
+    assert store is not None
+    d.hub.create_room("r", "Kept")
+    live = d.hub.live("r")
+    await live.durable()
+    full = [True]
+
+    def disk_full(conn: sqlite3.Connection, batch: Sequence[Op]) -> None:
+        if full[0]:
+            exc = sqlite3.OperationalError("database or disk is full")
+            exc.sqlite_errorname = "SQLITE_FULL"  # type: ignore[attr-defined]
+            raise exc
+
+    store._writer.before_commit = disk_full
+    async with asyncio.timeout(T), RoomClient(d.ws_url, "r", user_id="a") as a:
+        with pytest.raises(Exception, match="storage_full|disk refused"):
+            await a.call("rooms.update", roomId="r", name="First")  # the write that finds the disk full
+        assert not store.writable
+        with pytest.raises(Exception, match="storage_full|disk refused"):
+            await a.call("rooms.update", roomId="r", name="Second")  # refused before anything changes
+        assert live.info()["name"] == "First"  # held by the store, written once space is back
+    full[0] = False
+    await d.stop()
+    store.close()  # writes what it held
+    again = await stored_daemon(tmp_path / "data")
+    assert again.hub.live("r").info()["name"] == "First"

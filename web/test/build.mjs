@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 await build({
-  entryPoints: [resolve(here, "model.test.ts"), resolve(here, "comments.test.ts"), resolve(here, "text.test.ts"), resolve(here, "points.test.ts")],
+  entryPoints: [resolve(here, "model.test.ts"), resolve(here, "comments.test.ts"), resolve(here, "text.test.ts"), resolve(here, "points.test.ts"), resolve(here, "clip.test.ts")],
   outdir: resolve(process.argv[2]),
   outExtension: { ".js": ".mjs" },
   bundle: true,

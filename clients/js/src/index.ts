@@ -24,3 +24,4 @@ export * from "./model/zorder.js";
 export * from "./model/geometry.js";
 export * from "./model/canvas.js";
 export * from "./model/comments.js";
+export * from "./model/validate.js";

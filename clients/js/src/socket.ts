@@ -312,6 +312,10 @@ export class RoomSocket extends Emitter<SocketEvents> {
     if (!isObject(msg)) return;
     if (msg.jsonrpc === "2.0") {
       if (typeof msg.method === "string" && !("id" in msg)) {
+        // the room's name is metadata the server announces: keep `info` current for readers
+        if (msg.method === "rooms.renamed" && this.info && isObject(msg.params) && typeof msg.params.name === "string") {
+          this.info = { ...this.info, name: msg.params.name };
+        }
         this.emit("notification", { method: msg.method, params: isObject(msg.params) ? msg.params : {} });
         return;
       }

@@ -17,6 +17,8 @@ export interface ClientConfig {
     maxAnnotations: number;
     maxPoints: number;
     maxTextLength: number;
+    /** `limits.max_document_bytes`: an update past it closes the socket with 4413. */
+    maxDocumentBytes?: number;
   };
   imageTypes: string[];
   fonts: FontMetrics;

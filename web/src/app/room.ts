@@ -7,8 +7,8 @@
  * this one. The parts with a concept of their own live beside it and are reached through
  * these members: the tools (toolbox.ts, tool-context.ts), the style of new shapes
  * (style.ts), following (follow.ts), the base image (image.ts), the built-in commands
- * (commands.ts), the top bar (ui/topbar.ts) and the connection's status and fatal closes
- * (ui/connection.ts).
+ * (commands.ts), the top bar (ui/topbar.ts), the connection's status and fatal closes
+ * (ui/connection.ts) and the room's title and rename (ui/room-title.ts).
  */
 import * as Y from "yjs";
 import {
@@ -37,9 +37,11 @@ import { historyPanel } from "../ui/panels/history";
 import { peoplePanel } from "../ui/panels/people";
 import { stylePanel } from "../ui/panels/style";
 import { versionsPanel } from "../ui/panels/versions";
+import { showRoomTitle } from "../ui/room-title";
 import { Shell } from "../ui/shell";
 import { toast } from "../ui/toast";
 import { topBarButtons } from "../ui/topbar";
+import { attachClipboard } from "./clipboard";
 import { nudge, registerCommands } from "./commands";
 import { Comments } from "./comments";
 import { RoomCopy } from "./copy";
@@ -131,6 +133,7 @@ export class RoomApp {
     exportButton(this);
     this.wire();
     attachInput(this);
+    attachClipboard(this);
     this.socket.connect();
   }
 
@@ -319,6 +322,7 @@ export class RoomApp {
       this.follower.peersChanged();
     });
     showConnection(this);
+    showRoomTitle(this);
     this.socket.on("synced", () => {
       const t0 = performance.now();
       this.scene.renderAll();

@@ -52,7 +52,12 @@ export class Toolbox {
   /** Register a tool and append its toolbar button. */
   add(tool: Tool, label: string, iconName: string): void {
     this.tools.set(tool.id, tool);
-    const b = button(label, { icon: icon(iconName), title: titleFor(`tool.${tool.id}`, label), cls: "tool", pressed: this.current === tool.id, onClick: () => this.pick(tool.id) });
+    const b = button(label, { icon: icon(iconName), title: titleFor(`tool.${tool.id}`, label), cls: "tool", pressed: this.current === tool.id, onClick: (e) => {
+      this.pick(tool.id);
+      // chosen from the keyboard (Enter or Space on the button): the keys that use a tool
+      // (Enter places a shape, arrows move it) belong to the canvas, so focus goes there
+      if (e.detail === 0 && this.current === tool.id) this.stage.focus({ preventScroll: true });
+    } });
     b.dataset.tool = tool.id;
     b.dataset.title = b.title;
     this.buttons.set(tool.id, b);

@@ -9,14 +9,16 @@
  * is one plain array, replaced whole). After drawing, the tool hands back to select with the
  * new shape selected. A shape abandoned half-drawn (Escape, a tool switch, a second finger,
  * a cancelled pointer) is taken back and leaves no undo step. Point offsets are normalized so (x, y) is the points' top-left.
+ * Enter with no gesture under way places a default shape at the view's centre (place.ts).
  */
 import { MAX_POINTS, normalizePoints, STYLE_DEFAULTS, type Annotation, type AnnotationType } from "@annotd/client";
+import { isPlaceKey, placeShape } from "./place";
 import { snapAngle, type PointerInfo, type Tool, type ToolContext } from "./tool";
 
 const START_PX = 3;
 
 abstract class DragTool implements Tool {
-  abstract readonly id: AnnotationType;
+  abstract readonly id: Exclude<AnnotationType, "text">;
   readonly cursor = "crosshair";
   protected start: [number, number] | null = null;
   protected created: string | null = null;
@@ -63,6 +65,12 @@ abstract class DragTool implements Tool {
     this.start = null;
     this.created = null;
     this.ctx.undo.abandon();
+  }
+
+  key(e: KeyboardEvent): boolean {
+    if (this.start !== null || !isPlaceKey(e)) return false;
+    placeShape(this.ctx, this.id);
+    return true;
   }
 }
 
@@ -182,6 +190,12 @@ export class FreehandTool implements Tool {
     if (id !== null) this.ctx.selection.set([]);
   }
 
+  key(e: KeyboardEvent): boolean {
+    if (this.pts !== null || !isPlaceKey(e)) return false;
+    placeShape(this.ctx, "freehand");
+    return true;
+  }
+
   /** Abandon the stroke being drawn: it disappears and leaves no undo step. */
   cancel(): void {
     if (this.timer !== null) {
@@ -250,7 +264,11 @@ export class PolygonTool implements Tool {
   }
 
   key(e: KeyboardEvent): boolean {
-    if (!this.pts.length) return false;
+    if (!this.pts.length) {
+      if (!isPlaceKey(e)) return false;
+      placeShape(this.ctx, "polygon");
+      return true;
+    }
     if (e.key === "Enter") {
       this.commit();
       return true;

@@ -3,10 +3,12 @@
  * exactly over the box (same font file, size × zoom, line height 1.25, alignment, rotation),
  * while the SVG text of that annotation is hidden. Typing writes `text` (a plain string, last
  * writer wins) as you go, grows `h` to fit the lines, and sets presence `typing`. Escape,
- * Ctrl/Cmd+Enter or a click elsewhere ends editing; an empty text box is removed.
+ * Ctrl/Cmd+Enter or a click elsewhere ends editing; an empty text box is removed. Enter with
+ * the tool active places a box at the centre of the view (place.ts), open for typing.
  */
-import type { Annotation } from "@annotd/client";
+import type { Annotation, Style } from "@annotd/client";
 import { FONT_CSS, FONT_WEIGHT, LINE_HEIGHT } from "../render/text";
+import { announcePlaced, isPlaceKey, placementBox } from "./place";
 import type { PointerInfo, Tool, ToolContext } from "./tool";
 
 /** A box made by a click (not a drag) is this many font sizes wide, in image pixels: it
@@ -52,6 +54,22 @@ export class TextTool implements Tool {
     const geom = dragged
       ? { x: Math.min(x0, p.x), y: Math.min(y0, p.y), w: Math.abs(p.x - x0), h: Math.max(lh, Math.abs(p.y - y0)) }
       : { x: x0, y: y0 - lh / 2, w: CLICK_WIDTH_EMS * style.fontSize, h: lh };
+    this.create(geom, style);
+  }
+
+  /** Enter: a text box (as wide as a click makes one) centred in the view, open for typing. */
+  key(e: KeyboardEvent): boolean {
+    if (this.start !== null || !isPlaceKey(e) || this.ctx.readOnly()) return false;
+    const style = this.ctx.newStyle();
+    const lh = LINE_HEIGHT * style.fontSize;
+    const w = CLICK_WIDTH_EMS * style.fontSize;
+    const { x, y, w: bw, h: bh } = placementBox(this.ctx);
+    this.create({ x: x + bw / 2 - w / 2, y: y + bh / 2 - lh / 2, w, h: lh }, style);
+    announcePlaced("text");
+    return true;
+  }
+
+  private create(geom: { x: number; y: number; w: number; h: number }, style: Style): void {
     this.ctx.undo.begin();
     const id = this.ctx.canvas.create({ type: "text", ...geom, text: "", wrap: true, style });
     this.ctx.setTool("select");

@@ -6,7 +6,7 @@
  */
 import { api, imageUrl, type RoomSummary } from "../app/http";
 import { h } from "./dom";
-import { roomTitleNodes } from "./room-title";
+import { roomTitleNodes } from "./room-name";
 
 export function roomBackdrop(parent: HTMLElement, roomId: string): HTMLElement {
   const title = h("h1", {}, "Joining a room");
@@ -15,7 +15,7 @@ export function roomBackdrop(parent: HTMLElement, roomId: string): HTMLElement {
     h("p", {}, "Say who you are, and you are in: everyone here sees your name next to your cursor and your comments."));
   parent.appendChild(root);
   void api<RoomSummary>(`/v1/rooms/${encodeURIComponent(roomId)}`).then((r) => {
-    title.replaceChildren("Joining “", ...roomTitleNodes(r.name, r.id), "”");
+    title.replaceChildren("Joining “", ...roomTitleNodes(r), "”");
     if (r.image) picture.replaceChildren(h("img", { src: imageUrl(r.id, r.image.sha256), alt: "" }));
   }, () => { /* the room page explains a missing room once it starts */ });
   return root;

@@ -2,8 +2,8 @@
  * What the page says about its connection: the status line in the top bar (connected and
  * whether this page's edits are on the server yet, reconnecting, offline), a bar above the
  * canvas while the connection is down (what a restart would do to the room, by how the server
- * keeps rooms) or while the room is lost (with "Re-create the room from your copy"), the
- * room's name from the server, problems as toasts, and — when the server closes for good (a
+ * keeps rooms) or while the room is lost (with "Re-create the room from your copy"),
+ * problems as toasts, and — when the server closes for good (a
  * deleted room, an unknown one, a refused connection) — a page that explains it in place of
  * the canvas. Nothing here says "saved" unless the server keeps rooms on disk, and nobody who
  * made no edits is told anything about their edits.
@@ -12,7 +12,6 @@ import type { RoomCopy } from "../app/copy";
 import type { ClientConfig } from "../app/http";
 import { CLOSE, type Presence, type RoomSocket } from "@annotd/client";
 import { button, h } from "./dom";
-import { roomLabel, roomTitle, roomTitleNodes } from "./room-title";
 import { howRoomsAreKept, RECREATE_KEEPS, syncState, whileApart, whyGone } from "./persistence";
 import type { Shell } from "./shell";
 import { toast } from "./toast";
@@ -24,7 +23,7 @@ import { toast } from "./toast";
 interface ConnectionContext {
   readonly socket: Pick<RoomSocket, "state" | "pendingAcks" | "unsent" | "info" | "on">;
   readonly copy: RoomCopy;
-  readonly shell: Pick<Shell, "status" | "title" | "notice" | "root">;
+  readonly shell: Pick<Shell, "status" | "notice" | "root">;
   readonly presence: Pick<Presence, "destroy">;
   readonly config: Pick<ClientConfig, "persistence">;
 }
@@ -57,11 +56,6 @@ export function showConnection(app: ConnectionContext): void {
   });
   socket.on("problem", (msg) => toast(msg, "error"));
   copy.on("problem", (msg) => toast(msg, "error"));
-  socket.on("roomInfo", (info) => {
-    shell.title.replaceChildren(...roomTitleNodes(info.name, info.roomId));
-    shell.title.title = roomLabel(info.name, info.roomId);
-    document.title = `${roomTitle(info.name, info.roomId)} — annotd`;
-  });
   socket.on("closed", ({ code, final, meaning }) => {
     if (code === CLOSE.TOO_SLOW) toast("The connection fell behind and the server dropped it; reconnecting — nothing is lost.");
     if (!final || copy.gone) return; // a lost room keeps its page: the bar offers to re-create it

@@ -12,7 +12,7 @@ export function showHelp(): void {
   }
   const body: Node[] = [];
   for (const [name, dl] of groups) body.push(h("section", {}, h("h3", {}, name), dl));
-  body.push(h("p", { class: "hint" }, "Undo only undoes your own changes. Click a person in People to follow their view."));
+  body.push(h("p", { class: "hint" }, "Undo only undoes your own changes. Click a person in People to follow their view. Click the room's title to rename it. Comments stay behind when shapes are copied."));
   const close = button("Close", { cls: "primary" });
   const d = modal("Keyboard shortcuts", [h("div", { class: "help-grid" }, ...body)], [close], "help");
   close.addEventListener("click", () => d.close());

@@ -36,3 +36,12 @@ export function deleteLockNote(locked: number, total: number): string | null {
 export function pointsLockNote(): string {
   return `This annotation is locked: its points cannot change until you ${unlockHow(true)}.`;
 }
+
+/** What a cut did with locked annotations: copied, left in place (null: none was locked). */
+export function cutLockNote(locked: number, total: number): string | null {
+  if (locked === 0) return null;
+  if (locked === total) {
+    return `Copied, not cut: ${total === 1 ? "the selected annotation is" : "the selected annotations are"} locked. To cut, first ${unlockHow(total === 1)}.`;
+  }
+  return `Copied all ${total}; ${locked} locked ${locked === 1 ? "annotation stays" : "annotations stay"} in place (not cut).`;
+}

@@ -1,23 +1,63 @@
 /**
- * A room's title as people read it. The server stores the room's id as its name when it was
- * created without one (`rooms.create` without `name`), so a name equal to the id means "no
- * name": the page says "Untitled room" and shows the id small beside it, rather than titling
- * everything with a random string such as "hX3k9_QzPq2a".
+ * The room's title in the top bar: its name from `roomInfo`, kept current by the server's
+ * `rooms.renamed` notification (a rename by anyone shows on every page at once), and a
+ * button that turns into a text field to rename the room (`rooms.update`).
  */
+import { nameFromUserId, type RoomSocket } from "@annotd/client";
+import { inWords } from "../app/errors";
+import type { Identity } from "./dialog";
 import { h } from "./dom";
+import { editRoomName, roomLabel, roomTitle, roomTitleNodes } from "./room-name";
+import type { Shell } from "./shell";
+import { toast } from "./toast";
 
-/** The words for `document.title`. */
-export function roomTitle(name: string, id: string): string {
-  return name === id ? "Untitled room" : name;
+/** The title reads the room's info and its rename notifications, and renames as us. */
+interface RoomTitleContext {
+  readonly roomId: string;
+  readonly socket: Pick<RoomSocket, "on" | "call" | "info">;
+  readonly shell: Pick<Shell, "title">;
+  readonly identity: Pick<Identity, "userId">;
 }
 
-/** The words for a label that must tell rooms apart ("Delete room Untitled room (hX3k…)"). */
-export function roomLabel(name: string, id: string): string {
-  return name === id ? `Untitled room (${id})` : name;
-}
-
-/** Title nodes: the name, or "Untitled room" with the id small beside it. */
-export function roomTitleNodes(name: string, id: string): Node[] {
-  if (name !== id) return [document.createTextNode(name)];
-  return [h("span", { class: "untitled" }, "Untitled room"), h("span", { class: "room-id", title: "The room's id (in its address)" }, id)];
+export function showRoomTitle(app: RoomTitleContext): void {
+  const { socket, shell, roomId } = app;
+  // until the first roomInfo the shell's title shows the id from the address
+  let name = roomId;
+  const label = h("button", { type: "button", class: "room-title", title: "Rename the room" });
+  const show = () => {
+    const title = roomTitle({ id: roomId, name });
+    label.replaceChildren(...roomTitleNodes({ id: roomId, name }));
+    label.setAttribute("aria-label", `${title} — rename the room`);
+    shell.title.title = roomLabel({ id: roomId, name });
+    shell.title.replaceChildren(label);
+    document.title = `${title} — annotd`;
+  };
+  const save = async (next: string): Promise<boolean> => {
+    try {
+      const info = await socket.call("rooms.update", { roomId, name: next });
+      name = info.name;
+      toast(`Room renamed to “${roomTitle({ id: roomId, name })}”.`);
+      return true;
+    } catch (err) {
+      toast(`Could not rename the room: ${inWords(err, { name: "Room name" })}`, "error");
+      return false;
+    }
+  };
+  label.addEventListener("click", () =>
+    editRoomName(shell.title, { id: roomId, name }, save, () => {
+      show();
+      label.focus();
+    }),
+  );
+  socket.on("roomInfo", (info) => {
+    name = info.name;
+    if (!shell.title.querySelector("input")) show();
+  });
+  socket.on("notification", ({ method, params }) => {
+    if (method !== "rooms.renamed" || typeof params.name !== "string") return;
+    name = params.name;
+    if (!shell.title.querySelector("input")) show();
+    const by = typeof params.renamedBy === "string" ? params.renamedBy : "";
+    if (by && by !== app.identity.userId) toast(`${nameFromUserId(by)} renamed the room to “${roomTitle({ id: roomId, name })}”.`);
+  });
 }

@@ -70,7 +70,7 @@ export class Shell {
       this.menuToggle,
       this.panelsToggle,
     );
-    this.stage = h("div", { class: "stage", tabindex: 0, "aria-label": "Canvas: use the tools above; arrow keys nudge the selection" });
+    this.stage = h("div", { class: "stage", tabindex: 0, "aria-label": "Canvas: pick a tool above, then Enter places a shape here; arrow keys move the selection" });
     this.banner = h("div", { class: "banner", hidden: true, role: "status" });
     this.notice = h("div", { class: "notice", hidden: true, role: "status" });
     this.tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Panels" });

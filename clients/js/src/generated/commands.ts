@@ -247,6 +247,13 @@ export interface RoomsImportBundleParams {
 export interface RoomsListParams {
 }
 
+/** `rooms.update`: Rename a room; everyone in it hears `rooms.renamed`, and a store keeps the new name. */
+export interface RoomsUpdateParams {
+  roomId: string;
+  /** the new name, as at creation; empty: no name (the room's id stands in) */
+  name: string;
+}
+
 /** `snapshots.create`: Snapshot the room's document at its head now. */
 export interface SnapshotsCreateParams {
   roomId: string;
@@ -307,6 +314,7 @@ export interface CommandParams {
   "rooms.get": RoomsGetParams;
   "rooms.importBundle": RoomsImportBundleParams;
   "rooms.list": RoomsListParams;
+  "rooms.update": RoomsUpdateParams;
   "snapshots.create": SnapshotsCreateParams;
   "snapshots.list": SnapshotsListParams;
   "versions.create": VersionsCreateParams;
@@ -342,6 +350,7 @@ export interface CommandResults {
   "rooms.get": Schemas["RoomInfo"];
   "rooms.importBundle": Schemas["BundleLoaded"];
   "rooms.list": Schemas["RoomList"];
+  "rooms.update": Schemas["RoomInfo"];
   "snapshots.create": Schemas["SnapshotTaken"];
   "snapshots.list": Schemas["SnapshotList"];
   "versions.create": Schemas["VersionInfo"];
@@ -352,6 +361,6 @@ export interface CommandResults {
 export type Method = keyof CommandParams;
 
 /** Every method the server has. */
-export const METHODS = ["annotations.delete", "annotations.exportCoco", "annotations.exportW3c", "annotations.get", "annotations.group", "annotations.importCoco", "annotations.importW3c", "annotations.list", "annotations.reorder", "annotations.ungroup", "annotations.upsert", "comments.create", "comments.list", "comments.reply", "comments.update", "exports.create", "exports.get", "exports.list", "exports.plan", "history.events", "rooms.create", "rooms.delete", "rooms.exportBundle", "rooms.get", "rooms.importBundle", "rooms.list", "snapshots.create", "snapshots.list", "versions.create", "versions.list", "versions.revert"] as const;
+export const METHODS = ["annotations.delete", "annotations.exportCoco", "annotations.exportW3c", "annotations.get", "annotations.group", "annotations.importCoco", "annotations.importW3c", "annotations.list", "annotations.reorder", "annotations.ungroup", "annotations.upsert", "comments.create", "comments.list", "comments.reply", "comments.update", "exports.create", "exports.get", "exports.list", "exports.plan", "history.events", "rooms.create", "rooms.delete", "rooms.exportBundle", "rooms.get", "rooms.importBundle", "rooms.list", "rooms.update", "snapshots.create", "snapshots.list", "versions.create", "versions.list", "versions.revert"] as const;
 /** Methods whose `roomId` the room socket fills in when it is left out. */
-export const ROOM_METHODS = ["annotations.delete", "annotations.exportCoco", "annotations.exportW3c", "annotations.get", "annotations.group", "annotations.importCoco", "annotations.importW3c", "annotations.list", "annotations.reorder", "annotations.ungroup", "annotations.upsert", "comments.create", "comments.list", "comments.reply", "comments.update", "exports.create", "exports.list", "exports.plan", "history.events", "rooms.delete", "rooms.exportBundle", "rooms.get", "rooms.importBundle", "snapshots.create", "snapshots.list", "versions.create", "versions.list", "versions.revert"] as const;
+export const ROOM_METHODS = ["annotations.delete", "annotations.exportCoco", "annotations.exportW3c", "annotations.get", "annotations.group", "annotations.importCoco", "annotations.importW3c", "annotations.list", "annotations.reorder", "annotations.ungroup", "annotations.upsert", "comments.create", "comments.list", "comments.reply", "comments.update", "exports.create", "exports.list", "exports.plan", "history.events", "rooms.delete", "rooms.exportBundle", "rooms.get", "rooms.importBundle", "rooms.update", "snapshots.create", "snapshots.list", "versions.create", "versions.list", "versions.revert"] as const;

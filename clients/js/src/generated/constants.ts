@@ -230,6 +230,8 @@ export const STYLE_DEFAULTS = {
   "fontWeight": "normal",
   "textAlign": "left"
 } as const;
+/** The fields every annotation type has. */
+export const COMMON_FIELDS = ["id", "type", "x", "y", "w", "h", "rotation", "z", "groupIds", "locked", "style", "createdBy", "updatedBy", "updatedAt"] as const;
 export const TYPE_FIELDS = {
   "text": [
     "text",

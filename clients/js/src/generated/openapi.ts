@@ -139,7 +139,8 @@ export interface paths {
         delete: operations["rooms.delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename a room; everyone in it hears `rooms.renamed`, and a store keeps the new name. */
+        patch: operations["rooms.update"];
         trace?: never;
     };
     "/v1/rooms/{roomId}/annotations": {
@@ -1342,6 +1343,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RoomDeleted"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "rooms.update": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The acting user, stamped on what the call writes (default `api`; `?userId=` also works): at most 128 characters, no control characters. */
+                "X-Annotd-User"?: string;
+            };
+            path: {
+                roomId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the new name, as at creation; empty: no name (the room's id stands in) */
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Rename a room; everyone in it hears `rooms.renamed`, and a store keeps the new name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomInfo"];
                 };
             };
             /** @description error */
