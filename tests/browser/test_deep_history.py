@@ -4,15 +4,16 @@ step only the disk holds is drawn exactly as the server lists it, with who chang
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from .test_versions import scene_models, unstamped_models, wait_shown
 from .conftest import ROOT, PageFactory, Server, start_server, stop_server
 from .helpers import at_100, new_room
+from .test_versions import scene_models, unstamped_models, wait_shown
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +56,11 @@ def test_the_scrubber_shows_a_step_only_the_disk_holds(server: Server, open_page
     slider = pa.get_by_role("slider", name="Step in the history")
     expect(slider).to_have_attribute("max", str(seqs[-1]))
     expect(slider).to_have_attribute("min", "0")
-    expect(pa.locator(".panel-history")).to_contain_text(f"Every step is kept so far (seq 0 to {seqs[-1]})")
+    expect(pa.locator(".panel-history")).to_contain_text(f"Every change is kept so far ({seqs[-1]} changes)")
     pa.evaluate("""s => { const el = document.getElementById('history-seq'); el.value = String(s);
         el.dispatchEvent(new Event('input', { bubbles: true })); }""", target)
-    expect(pa.locator(".banner")).to_contain_text(f"Viewing the history at seq {target}")
+    expect(pa.locator(".banner")).to_contain_text("Viewing the canvas as it was")
+    expect(pa.locator(".banner time")).to_have_attribute("title", re.compile(f"seq {target}\\b"))
     status, at = server.request("GET", f"/v1/rooms/{rid}/annotations?seq={target}")
     assert status == 200
     assert sorted(x["id"] for x in at["annotations"]) == ["d0", "d1"]

@@ -16,7 +16,7 @@ def test_a_rename_shows_for_everyone_at_once(server: Server, open_page: PageFact
     a = open_page(f"/r/{rid}", "Alice")
     b = open_page(f"/r/{rid}", "Bob", "#1971c2")
     for w in (a, b):
-        expect(w.page.locator(".room-name")).to_have_text("Untitled room")
+        expect(w.page.locator(".room-name .untitled")).to_have_text("Untitled room")
         expect(w.page).to_have_title("Untitled room — annotd")
     a.page.locator(".room-name button").click()
     field = a.page.get_by_role("textbox", name="Room name")
@@ -24,7 +24,7 @@ def test_a_rename_shows_for_everyone_at_once(server: Server, open_page: PageFact
     expect(field).to_have_value("")
     field.fill("Garden survey")
     a.page.keyboard.press("Escape")  # Escape keeps the old name
-    expect(a.page.locator(".room-name")).to_have_text("Untitled room")
+    expect(a.page.locator(".room-name .untitled")).to_have_text("Untitled room")
     a.page.locator(".room-name button").click()
     a.page.get_by_role("textbox", name="Room name").fill("Garden survey, north bed")
     a.page.keyboard.press("Enter")

@@ -205,7 +205,7 @@ async def test_a_rename_is_on_disk_when_answered_and_survives_a_restart(stored_d
     await d.stop()
     store.close()
     again = await stored_daemon(folder)
-    assert again.hub.live("r").info()["name"] == "After"
+    assert (await again.hub.open("r")).info()["name"] == "After"
 
 
 async def test_a_disk_that_refuses_writes_refuses_a_rename_and_the_name_stays(
@@ -236,4 +236,4 @@ async def test_a_disk_that_refuses_writes_refuses_a_rename_and_the_name_stays(
     await d.stop()
     store.close()  # writes what it held
     again = await stored_daemon(tmp_path / "data")
-    assert again.hub.live("r").info()["name"] == "First"
+    assert (await again.hub.open("r")).info()["name"] == "First"
