@@ -14,7 +14,9 @@ disk refused it) releases the waiting seqs up to it with the error instead of th
 Loading: every room is read back when the daemon starts, before it listens (eagerly: one
 ``load_room`` per room, in a thread). Each comes back with its id, epoch, head seq,
 snapshots, versions and images, so a client reconnecting with ``lastSeq``/``epoch`` is
-replayed exactly what it missed.
+replayed exactly what it missed. After an unclean stop the store has given each room a new
+epoch and kept the old one with its durable head (``earlier_epochs``): a client whose
+``lastSeq`` is past that head had seen updates the crash lost, and resyncs.
 """
 
 from __future__ import annotations
@@ -211,6 +213,7 @@ class Persist:
         live = self.hub.new_room(record.id, record.name, created_at=record.created_at)
         room = live.room
         room.epoch = record.epoch
+        room.earlier_epochs = dict(stored.earlier_epochs)
         snapshots = list(stored.snapshots)
         room.history.restore(record.head_seq, snapshots, list(stored.events), list(stored.versions))
         latest = snapshots[-1]

@@ -18,7 +18,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added ``meta`` (the clean-stop mark) and ``epochs`` (a room's earlier epochs)."""
 SEQ_BITS = 40
 """seq < 2**40 per room and room row ids < 2**23 keep the key a positive 63-bit integer."""
 MAX_SEQ = (1 << SEQ_BITS) - 1
@@ -66,6 +67,20 @@ TABLES = (
         PRIMARY KEY (rid, sha256)) WITHOUT ROWID""",
 )
 
+TABLES_2 = (
+    """CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL) WITHOUT ROWID""",
+    """CREATE TABLE epochs (
+        rid INTEGER NOT NULL,
+        epoch TEXT NOT NULL,
+        upto INTEGER NOT NULL)""",
+    "CREATE INDEX epochs_rid ON epochs (rid)",
+)
+"""Schema 2's tables (see :mod:`~annotd.storage.recovery`): a file of schema 1 gets them when
+opened; ``epochs`` keeps, per room, every epoch a crash ended and the last seq it shares with
+the room's log since (``upto``)."""
+
 SYNCHRONOUS = {"full": "FULL", "batch": "NORMAL", "off": "OFF"}
 """In WAL mode: FULL syncs the WAL at every commit; NORMAL only at checkpoints (a commit
 is in the OS page cache: it survives the process, not the machine); OFF never syncs."""
@@ -95,7 +110,8 @@ def connect(path: Path, sync: str, *, readonly: bool = False) -> sqlite3.Connect
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Create the tables in a new file; refuse a file of a newer schema."""
+    """Create the tables in a new file, add schema 2's to a file of schema 1; refuse a file
+    of a newer schema."""
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     if version == SCHEMA_VERSION:
         return
@@ -103,7 +119,7 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError(f"the store has schema {version}; this annotd reads {SCHEMA_VERSION}")
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for ddl in TABLES:
+        for ddl in (TABLES if version == 0 else ()) + TABLES_2:
             conn.execute(ddl)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")

@@ -3,8 +3,11 @@
 
 The folder holds ``annotd.lock`` (see :mod:`~annotd.storage.folder`), ``rooms.sqlite3``
 (and its ``-wal``/``-shm``) and ``images/`` (see :mod:`~annotd.storage.blobs`). Opening it:
-the lock first (a second daemon is refused before it reads anything), the schema, the
-ledger (one row per room), an optional ``PRAGMA quick_check``, then the writer thread.
+the lock first (a second daemon is refused before it reads anything), the schema, an
+optional ``PRAGMA quick_check``, the open mark (after an unclean stop every room gets a new
+epoch first: :mod:`~annotd.storage.recovery`), the ledger (one row per room), then the
+writer thread.
+A clean close marks the store closed again.
 Nothing of a room but its metadata row is read until the room is loaded.
 
 Reads use one read-only connection per calling thread (WAL: they never block the writer
@@ -26,7 +29,7 @@ from ..base.config import StorageConfig
 from ..base.docstate import StateParts
 from ..core.history import Event, Snapshot, Version
 from ..core.images import StoredImage
-from . import reads, retention, schema, writes
+from . import reads, recovery, retention, schema, writes
 from .blobs import ImageFiles
 from .folder import FolderLock, create_private_file, make_private_dir
 from .records import RoomDamaged, RoomRecord, StoredRoom
@@ -65,6 +68,8 @@ class SqliteStore:
                 self.problems = schema.quick_check(conn) if settings.quick_check else []
                 """What ``PRAGMA quick_check`` reported at open (damaged rooms are found
                 when loaded, by their checksums)."""
+                self.renewed_epochs = recovery.open_store(conn)
+                """Rooms given a new epoch at open because the last stop was not clean."""
                 self._ledger = writes.Ledger.read(conn)
             except BaseException:
                 conn.close()
@@ -72,6 +77,10 @@ class SqliteStore:
         except BaseException:
             self._lock.release()
             raise
+        if self.renewed_epochs:
+            log.warning("the store was not closed cleanly (a crash, kill -9 or power loss): every room starts "
+                        "a new epoch; clients are replayed up to each room's durable head and resync past it",
+                        extra={"rooms": self.renewed_epochs, "dir": str(path)})
         if self.problems:
             log.error("the store file is damaged; rooms that fail their checks will be skipped",
                       extra={"problems": self.problems[:10], "dir": str(path)})
@@ -231,6 +240,15 @@ class SqliteStore:
         self._closed = True
         self._files.shutdown(wait=True)
         self._writer.close()
+        if self._writer.lost == 0:
+            try:
+                recovery.close_cleanly(self._writer.conn)
+            except sqlite3.Error as exc:
+                log.warning("could not mark the store closed cleanly; the next start renews every epoch",
+                            extra={"error": str(exc)})
+        else:
+            log.warning("writes were lost before the store closed; the next start renews every epoch",
+                        extra={"lost": self._writer.lost})
         try:
             self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:

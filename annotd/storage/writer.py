@@ -89,6 +89,10 @@ class Writer:
         """False from a refused commit until a commit succeeds: callers refuse new
         changes meanwhile (they could not be made durable)."""
         self.commits = 0
+        self.lost = 0
+        """Operations that will never be written: refused by ``prepare``, failed for good,
+        submitted after the stop, or still held when the store closed. A store closes
+        cleanly only when none was (see :mod:`~annotd.storage.recovery`)."""
         self._queue: queue.SimpleQueue[Op | object] = queue.SimpleQueue()
         self._held: list[Op] = []
         self._stopping = False
@@ -104,6 +108,7 @@ class Writer:
     def submit(self, op: Op) -> Future[Any]:
         with self._closing:  # never behind the stop marker, where nothing would resolve it
             if self._stopping:
+                self.lost += 1
                 op.future.set_exception(StoreClosed("the store is closed"))
             else:
                 self._queue.put(op)
@@ -131,6 +136,7 @@ class Writer:
                 if not self._held:
                     self._upkeep()
                     next_upkeep = time.monotonic() + self.upkeep_every_s
+        self.lost += len(self._held)
         for op in self._held:
             if not op.future.done():
                 op.future.set_exception(StoreClosed("the store closed before the disk took this write"))
@@ -162,8 +168,7 @@ class Writer:
                 break
         return batch, stop
 
-    @staticmethod
-    def _prepared(op: Op) -> bool:
+    def _prepared(self, op: Op) -> bool:
         if op.prepared:
             return True
         op.prepared = True
@@ -171,6 +176,7 @@ class Writer:
             try:
                 op.prepare()
             except StoreRefused as exc:
+                self.lost += 1
                 op.future.set_exception(exc)
                 return False
         return True
@@ -188,6 +194,7 @@ class Writer:
                 return True
             op = batch[0]
             log.error("store write failed", extra={"error": repr(exc), "room": op.room})
+            self.lost += 1
             if op.failed is not None:
                 op.failed()
             op.future.set_exception(StoreError(f"the store could not write: {exc!r}"))
@@ -212,6 +219,7 @@ class Writer:
         broken: set[str] = set()
         for op in batch:
             if op.room in broken and op.seq is not None:
+                self.lost += 1
                 if op.failed is not None:
                     op.failed()
                 if not op.future.done():

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..core.history import Event, Snapshot, Version
+from . import recovery
 from .records import RoomRecord, StoreRefused
 from .schema import MAX_SEQ, key
 from .writer import Op
@@ -207,6 +208,7 @@ def delete_room(ledger: Ledger, room_id: str) -> Op:
         conn.execute("DELETE FROM snapshots WHERE key BETWEEN ? AND ?", (lo, hi))
         conn.execute("DELETE FROM versions WHERE rid = ?", (rid,))
         conn.execute("DELETE FROM room_images WHERE rid = ?", (rid,))
+        recovery.forget(conn, rid)
         conn.execute("DELETE FROM rooms WHERE rid = ?", (rid,))
         orphans = [r[0] for r in conn.execute(
             "SELECT sha256 FROM images WHERE sha256 NOT IN (SELECT sha256 FROM room_images)")]
