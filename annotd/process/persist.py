@@ -10,6 +10,8 @@ command's answer) in seq order. The store's commit listener runs on the writer t
 per committed batch ("room R is durable up to seq N"); it hands that to the loop with one
 ``call_soon_threadsafe``, where the waiting seqs up to N are released. A failed append (the
 disk refused it) releases the waiting seqs up to it with the error instead of the ack.
+Events are written with ``write_event`` (no future per update: both outcomes come through
+the store's two listeners), which is most of what write-through costs per update.
 
 Loading: every room is read back when the daemon starts, before it listens (eagerly: one
 ``load_room`` per room, in a thread). Each comes back with its id, epoch, head seq,
@@ -56,8 +58,7 @@ class StoredLog:
         return self.persist.store.writable
 
     def append(self, event: Event) -> None:
-        fut = self.persist.store.append(self.room_id, event)
-        fut.add_done_callback(lambda f: self._failed_write(f, event.seq))
+        self.persist.store.write_event(self.room_id, event)  # outcome: Persist._on_commit / _on_failure
 
     def when_durable(self, seq: int, settled: Settled) -> None:
         if seq <= self.durable:
@@ -103,11 +104,6 @@ class StoredLog:
             waiting.popleft()[1](exc)
 
     # -- on the writer thread ------------------------------------------------------------
-    def _failed_write(self, fut: Future[Any], seq: int) -> None:
-        exc = fut.exception()
-        if exc is not None:
-            self.persist.to_loop(self.fail, seq, exc)
-
     def _watch(self, fut: Future[Any], what: str) -> None:
         """Snapshots, versions and images make loading fast and history deep; the events
         alone make changes durable, so a failure here is logged, not answered."""
@@ -128,6 +124,7 @@ class Persist:
         self.loop = loop
         self.logs: dict[str, StoredLog] = {}
         store.listener = self._on_commit
+        store.failures = self._on_failure
 
     def to_loop(self, fn: Any, *args: Any) -> None:
         """Run ``fn`` on the loop; dropped once the loop is closed (the daemon is gone and
@@ -139,6 +136,14 @@ class Persist:
 
     def _on_commit(self, durable: dict[str, int]) -> None:
         self.to_loop(self._advance, durable)
+
+    def _on_failure(self, room_id: str, seq: int, exc: BaseException) -> None:
+        self.to_loop(self._fail, room_id, seq, exc)
+
+    def _fail(self, room_id: str, seq: int, exc: BaseException) -> None:
+        stored = self.logs.get(room_id)
+        if stored is not None:
+            stored.fail(seq, exc)
 
     def _advance(self, durable: dict[str, int]) -> None:
         for room_id, seq in durable.items():

@@ -33,7 +33,7 @@ from . import reads, recovery, retention, schema, writes
 from .blobs import ImageFiles
 from .folder import FolderLock, create_private_file, make_private_dir
 from .records import RoomDamaged, RoomRecord, StoredRoom
-from .store import CommitListener, RoomStore, newest_per_room
+from .store import CommitListener, FailureListener, RoomStore
 from .writer import Op, Writer
 
 log = logging.getLogger("annotd.storage")
@@ -57,6 +57,8 @@ class SqliteStore:
         self.clock = clock
         self.monotonic = monotonic
         self.listener = on_commit
+        self.failures: FailureListener | None = None
+        """Told (writer thread) when a ``write_event`` failed: room, seq, the error."""
         make_private_dir(path)
         self._lock = FolderLock(path)
         try:
@@ -93,8 +95,10 @@ class SqliteStore:
         self._last_prune = monotonic()
         self._closed = False
         self._writer = Writer(conn, max_batch=settings.max_batch_ops, retry_s=settings.retry_s,
+                              interval_s=settings.commit_interval_ms / 1000,
                               upkeep=self._upkeep, upkeep_every_s=min(settings.prune_interval_s, 60.0),
-                              before_commit=self._before_commit, on_commit=self._committed)
+                              before_commit=self._before_commit, on_commit=self._committed,
+                              on_failure=self._failed)
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -116,6 +120,11 @@ class SqliteStore:
 
     def append(self, room_id: str, event: Event) -> Future[int]:
         return self._writer.submit(writes.append(self._ledger, room_id, event))
+
+    def write_event(self, room_id: str, event: Event) -> None:
+        """``append`` without a future: the commit listener says when it is durable,
+        ``failures`` if it is not (the door's path: one object less per update)."""
+        self._writer.send(writes.append(self._ledger, room_id, event, quiet=True))
 
     def put_snapshot(self, room_id: str, snapshot: Snapshot) -> Future[None]:
         return self._writer.submit(writes.put_snapshot(self._ledger, room_id, snapshot))
@@ -204,9 +213,13 @@ class SqliteStore:
     def _committed(self, batch: Sequence[Op]) -> None:
         if self.listener is None:
             return
-        logged = [(op.room, op.seq) for op in batch if op.seq is not None and op.room is not None]
-        if logged:
-            self.listener(newest_per_room(logged))  # type: ignore[arg-type]
+        newest = writes.newest_seqs(batch)
+        if newest:
+            self.listener(newest)
+
+    def _failed(self, op: Op, exc: BaseException) -> None:
+        if self.failures is not None and op.room is not None and op.seq is not None:
+            self.failures(op.room, op.seq, exc)
 
     def _upkeep(self, conn: sqlite3.Connection, busy: Callable[[], bool]) -> None:
         pending = self._writer.written_bytes - self._checkpointed

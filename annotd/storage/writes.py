@@ -75,39 +75,46 @@ def create_room(ledger: Ledger, record: RoomRecord, initial: Snapshot) -> Op:
     return Op(write, prepare=prepare, room=record.id, nbytes=len(initial.blob))
 
 
-def append(ledger: Ledger, room_id: str, event: Event) -> Op:
-    rid = 0
+INSERT_EVENT = "INSERT INTO events (key, ts, user_id, data, crc) VALUES (?, ?, ?, ?, ?)"
+
+
+def append(ledger: Ledger, room_id: str, event: Event, *, quiet: bool = False) -> Op:
+    """An event as a row of ``INSERT_EVENT`` (a batch's appends are one ``executemany``);
+    ``quiet``: no future (the door hears of it through the commit and failure listeners)."""
+    op = Op(None, room=room_id, seq=event.seq, nbytes=len(event.update), sql=INSERT_EVENT, quiet=quiet,
+            failed=lambda: ledger.broken.add(room_id))
 
     def prepare() -> None:
-        nonlocal rid
         rid = ledger.rid(room_id)
         if room_id in ledger.broken:
             raise StoreRefused(f"room {room_id!r}: an earlier append failed; its log on disk ends before it")
         expected = ledger.heads[room_id] + 1
-        if event.seq != expected or event.seq > MAX_SEQ:
-            raise StoreRefused(f"room {room_id!r}: event seq {event.seq} is not the next one ({expected})")
-        ledger.heads[room_id] = event.seq
+        seq = event.seq
+        if seq != expected or seq > MAX_SEQ:
+            raise StoreRefused(f"room {room_id!r}: event seq {seq} is not the next one ({expected})")
+        ledger.heads[room_id] = seq
         ledger.dirty.add(room_id)
+        op.row = (key(rid, seq), event.ts, event.user_id, event.update, zlib.crc32(event.update))
+        op.result = seq
 
-    def write(conn: sqlite3.Connection) -> int:
-        conn.execute("INSERT INTO events (key, ts, user_id, data, crc) VALUES (?, ?, ?, ?, ?)",
-                     (key(rid, event.seq), event.ts, event.user_id, event.update, zlib.crc32(event.update)))
-        return event.seq
+    op.prepare = prepare
+    return op
 
-    return Op(write, prepare=prepare, room=room_id, seq=event.seq, nbytes=len(event.update),
-              failed=lambda: ledger.broken.add(room_id))
+
+def newest_seqs(batch: Sequence[Op]) -> dict[str, int]:
+    """Room → the newest seq the batch appends to it (what the commit listener is told)."""
+    newest: dict[str, int] = {}
+    for op in batch:  # a room's appends are in seq order: the last one is its newest
+        if op.seq is not None and op.room is not None:
+            newest[op.room] = op.seq
+    return newest
 
 
 def touch_heads(conn: sqlite3.Connection, batch: Sequence[Op], ledger: Ledger, now: float) -> None:
     """One metadata update per room appended to in the batch, not one per event."""
-    newest: dict[str, int] = {}
-    for op in batch:
-        if op.seq is not None and op.room is not None:
-            newest[op.room] = max(newest.get(op.room, 0), op.seq)
-    for room_id, seq in newest.items():
-        rid = ledger.rids.get(room_id)
-        if rid is not None:
-            conn.execute("UPDATE rooms SET head_seq = max(head_seq, ?), updated_at = ? WHERE rid = ?", (seq, now, rid))
+    rids = ledger.rids
+    conn.executemany("UPDATE rooms SET head_seq = max(head_seq, ?), updated_at = ? WHERE rid = ?",
+                     [(seq, now, rids[room_id]) for room_id, seq in newest_seqs(batch).items() if room_id in rids])
 
 
 def put_snapshot(ledger: Ledger, room_id: str, snap: Snapshot) -> Op:
