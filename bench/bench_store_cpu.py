@@ -9,6 +9,8 @@ Python and SQLite), the commits made and updates per commit.
 
     .venv/bin/python -m bench.bench_store_cpu                     # 2000/s, 50 rooms, 10 s, sync full
     .venv/bin/python -m bench.bench_store_cpu --rate 5000 --sync batch
+    .venv/bin/python -m bench.bench_store_cpu --held 50000       # per-update cost alone (one commit)
+    PYTHONPATH=/tmp/base .venv/bin/python bench/bench_store_cpu.py   # the store of another tree (before)
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from annotd.base.config import StorageConfig
 from annotd.core.history import Event, Snapshot
 from annotd.storage import RoomRecord, SqliteStore
+from annotd.storage.writer import Op
 
 EMPTY = Snapshot(0, 0.0, b"\x00\x00", hashlib.sha256(b"\x00\x00").hexdigest(), b"\x00")
 
@@ -42,8 +46,9 @@ def run(folder: Path, sync: str, rooms: int, rate: float, seconds: float, future
         nonlocal released
         released += 1
 
-    store = SqliteStore(folder, StorageConfig(sync=sync, commit_interval_ms=interval_ms),  # type: ignore[arg-type]
-                        on_commit=on_commit)
+    # a tree from before storage.commit_interval_ms (PYTHONPATH=/tmp/base) runs with its own rule
+    interval = {"commit_interval_ms": interval_ms} if hasattr(StorageConfig, "commit_interval_ms") else {}
+    store = SqliteStore(folder, StorageConfig(sync=sync, **interval), on_commit=on_commit)  # type: ignore[arg-type]
     try:
         ids = [f"room{i}" for i in range(rooms)]
         for rid in ids:
@@ -77,6 +82,42 @@ def run(folder: Path, sync: str, rooms: int, rate: float, seconds: float, future
             "cpu_pct": round(100 * cpu / wall, 1), "commits": commits, "updates_per_commit": round(n / max(1, commits), 1)}
 
 
+def held(folder: Path, rooms: int, n: int, futures: bool) -> dict[str, float]:
+    """The per-update cost alone: ``n`` appends queued while the writer is held, then
+    written in one transaction (one commit: its cost spread over ``n``)."""
+    store = SqliteStore(folder, StorageConfig(max_batch_ops=n + 1))
+    try:
+        ids = [f"room{i}" for i in range(rooms)]
+        for rid in ids:
+            store.create_room(RoomRecord(rid, rid, 0.0, "e" * 12), EMPTY).result(30)
+        quiet = hasattr(store, "write_event") and not futures
+        if quiet:
+            store.failures = lambda room, seq, exc: None
+        entered, gate = threading.Event(), threading.Event()
+
+        def hold(_conn: object) -> None:
+            entered.set()
+            gate.wait(60)
+
+        store._writer.submit(Op(hold))  # type: ignore[arg-type]
+        entered.wait(60)
+        update = os.urandom(34)
+        events = [(ids[i % rooms], Event(i // rooms + 1, 1.0, "u", update)) for i in range(n)]
+        commits0, cpu0 = store.commits, cpu_s()
+        for rid, event in events:
+            if quiet:
+                store.write_event(rid, event)
+            else:
+                store.append(rid, event).add_done_callback(lambda f: f.exception())
+        gate.set()
+        last = ids[0]
+        store.append(last, Event(n // rooms + 1, 1.0, "u", update)).result(60)
+        cpu, commits = cpu_s() - cpu0, store.commits - commits0
+    finally:
+        store.close()
+    return {"updates": n, "commits": commits, "cpu_us_per_update": round(cpu / n * 1e6, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rate", type=float, default=2000.0)
@@ -84,12 +125,16 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--sync", choices=("full", "batch", "off"), default="full")
     ap.add_argument("--dir", default=tempfile.gettempdir())
-    ap.add_argument("--interval-ms", type=float, default=StorageConfig.commit_interval_ms,
-                    help="storage.commit_interval_ms (default: the default)")
+    ap.add_argument("--interval-ms", type=float, default=2.0, help="storage.commit_interval_ms (2)")
+    ap.add_argument("--held", type=int, default=0, metavar="N",
+                    help="instead: N appends queued behind a held writer, one commit (per-update cost alone)")
     ap.add_argument("--futures", action="store_true", help="a future per append (the door's path before write_event)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="annotd-storecpu-", dir=args.dir))
     try:
+        if args.held:
+            print(os.getloadavg(), held(folder / "data", args.rooms, args.held, args.futures))
+            return
         print(os.getloadavg(), run(folder / "data", args.sync, args.rooms, args.rate, args.seconds, args.futures,
                                  args.interval_ms))
     finally:
