@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .test_versions import scene_models, unstamped_models, wait_shown
 from .conftest import ROOT, PageFactory, Server, start_server, stop_server
 from .helpers import at_100, new_room
+from .test_versions import scene_models, unstamped_models, wait_shown
 
 
 @pytest.fixture(scope="module")
