@@ -883,6 +883,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", metavar="DIR", help="run the server with rooms.data_dir in a new folder "
                    "under DIR per scenario (acks then wait for the commit); default: rooms in memory")
     p.add_argument("--sync", choices=("full", "batch", "off"), default="full", help="with --data-dir: storage.sync")
+    p.add_argument("--commit-interval-ms", type=float, help="with --data-dir: storage.commit_interval_ms "
+                   "(default: the server's default)")
     p.add_argument("--root", type=Path, default=ROOT, metavar="TREE",
                    help="run the server from another checkout with this venv (\"before\" figures; default: this one)")
     args = p.parse_args(argv)
@@ -909,6 +911,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         if args.data_dir:  # a fresh store per scenario, in the given folder (its disk is what is measured)
             folder = Path(args.data_dir) / f"{name}-{time.time_ns()}"
             durable = f'[rooms]\ndata_dir = "{folder}"\n[storage]\nsync = "{args.sync}"\n'
+            if args.commit_interval_ms is not None:
+                durable += f"commit_interval_ms = {args.commit_interval_ms}\n"
         server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, extra_toml=durable, root=args.root)
         try:
             results[name] = await RUNNERS[name](server, args)

@@ -96,6 +96,7 @@ the OS page cache with no fsync ever, not even at checkpoints (off)."""
 class StorageConfig:
     sync: str = "full"
     max_batch_ops: int = 1000
+    commit_interval_ms: float = 2.0
     retry_s: float = 1.0
     keep_days: float = 0.0
     keep_events: int = 0
@@ -224,6 +225,8 @@ def _check(section: str, obj: Any) -> None:
             raise ConfigError(f"storage.sync: expected one of {', '.join(SYNC_LEVELS)}, got {obj.sync!r}")
         if obj.max_batch_ops < 1:
             raise ConfigError("storage.max_batch_ops: must be at least 1")
+        if not 0 <= obj.commit_interval_ms <= 100:
+            raise ConfigError("storage.commit_interval_ms: must be between 0 and 100")
         if obj.retry_s <= 0 or obj.prune_interval_s <= 0:
             raise ConfigError("storage: retry_s and prune_interval_s must be more than 0")
     if section == "export":

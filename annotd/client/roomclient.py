@@ -83,6 +83,10 @@ class RoomClient:
         self.notifications: list[dict[str, Any]] = []
         self.on_seq: Callable[[int, str], None] | None = None
         """Called with (seq, why): why is "event" (a relayed update), "sync" (a step-2 reply) or "ack"."""
+        self.on_event: Callable[[int, bytes], None] | None = None
+        """Called with (seq, message) for every relayed or replayed event, after it was
+        applied: ``message`` is the event's y-sync update message, the same bytes every
+        annotd.v1 client gets for that seq (a log, an audit, a check of what a seq names)."""
         self.ws: ClientConnection | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -306,7 +310,10 @@ class RoomClient:
                 self._sent_updates += 1
                 await ws.send(reply)
         if seq is not None:
-            await self._set_seq(seq, "event" if data[:2] == b"\x00\x02" else "sync")
+            event = data[:2] == b"\x00\x02"
+            if event and self.on_event is not None:
+                self.on_event(seq, data)
+            await self._set_seq(seq, "event" if event else "sync")
 
     async def _set_seq(self, seq: int, why: str) -> None:
         if self.last_seq is None or seq > self.last_seq:
@@ -323,7 +330,7 @@ class RoomClient:
         kind = msg.get("type")
         if kind == "roomInfo":
             self.room_info = msg
-            if self.epoch != msg["epoch"]:
+            if msg["sync"] != "replay":  # the step-2 answer brings us to a seq
                 self.last_seq = None
             self.epoch = msg["epoch"]
             self._joined.set()

@@ -24,9 +24,13 @@ update changes nothing and gets no seq.
 Replay vs resync (annotd.v1): a session joining with ``lastSeq`` from this room's epoch
 and still covered by the log receives exactly events ``(lastSeq, head]``, then live
 traffic: join and the first live event happen in separate atomic calls, so there is no gap
-and no duplicate. Otherwise (no ``lastSeq``, another epoch, ``lastSeq`` in the future or
-pruned) it resyncs with the standard state-vector exchange; its step-2 reply carries the
-seq it brings the client to. ``roomInfo.sync`` says which happened. Either way the server
+and no duplicate. An epoch names one numbering of the room's events; ``earlier_epochs``
+holds numberings that ended (a crash lost seqs that had been relayed, see
+:mod:`annotd.storage.recovery`) with the last seq each shares with this one: a ``lastSeq``
+from such an epoch at or below that seq is replayed the same way (the client learns the new
+epoch from ``roomInfo``). Otherwise (no ``lastSeq``, an unknown epoch, ``lastSeq`` past what
+its epoch shares, in the future or pruned) it resyncs with the standard state-vector
+exchange; its step-2 reply carries the seq it brings the client to. ``roomInfo.sync`` says which happened. Either way the server
 also sends its own step 1, so edits a client made while offline come back as step 2 and are
 sequenced like any other change.
 
@@ -152,6 +156,10 @@ class Room:
     """The oldest seq a store outside memory can rebuild (a live room's room store, with
     ``rooms.data_dir``), or ``None``: the history's window is all there is."""
 
+    earlier_epochs: dict[str, int] = field(default_factory=dict)
+    """Epochs that ended with seqs lost after being relayed → the last seq each shares with
+    this epoch's numbering (a room restored after a crash has them)."""
+
     def __post_init__(self) -> None:
         self.doc: Doc[Any] = Doc()
         self.history = History(
@@ -244,6 +252,12 @@ class Room:
     def head(self) -> int:
         return self.history.log.head
 
+    def replays_from(self, last_seq: int, epoch: str | None) -> bool:
+        """A client that has every event up to ``last_seq`` of ``epoch``'s numbering can be
+        sent exactly the events after it: they are numbered the same here and still logged."""
+        shares = self.head if epoch == self.epoch else self.earlier_epochs.get(epoch or "", -1)
+        return last_seq <= shares and self.history.log.covers_after(last_seq)
+
     def join(
         self, session_id: str, user_id: str, *, v1: bool, last_seq: int | None, epoch: str | None, now: float
     ) -> list[Outbound]:
@@ -258,7 +272,7 @@ class Room:
             log = self.history.log
             if last_seq is None:
                 mode = "fresh"
-            elif epoch == self.epoch and log.covers_after(last_seq):
+            elif self.replays_from(last_seq, epoch):
                 mode = "replay"
             else:
                 mode = "resync"

@@ -10,12 +10,17 @@ command's answer) in seq order. The store's commit listener runs on the writer t
 per committed batch ("room R is durable up to seq N"); it hands that to the loop with one
 ``call_soon_threadsafe``, where the waiting seqs up to N are released. A failed append (the
 disk refused it) releases the waiting seqs up to it with the error instead of the ack.
+Events are written with ``write_event`` (no future per update: both outcomes come through
+the store's two listeners), which is most of what write-through costs per update.
 
 Loading: start-up lists every stored room from its metadata (:meth:`Persist.shelf`); a
 room is read and rebuilt on its first use (:meth:`Persist.load`, called by
 :class:`annotd.live.loading.Shelf`), with its id, epoch, head seq, snapshots, versions and
 images, so a client reconnecting with ``lastSeq``/``epoch`` is replayed exactly what it
 missed; an idle room goes back on the shelf (:meth:`Persist.shelve`).
+After an unclean stop the store has given each room a new epoch and kept the old one with
+its durable head (``earlier_epochs``): a client whose ``lastSeq`` is past that head had seen
+updates the crash lost, and resyncs.
 """
 
 from __future__ import annotations
@@ -62,8 +67,8 @@ class StoredLog:
         return self.persist.store.writable
 
     def append(self, event: Event, image: ImageChange = UNCHANGED) -> None:
-        fut = self.persist.store.append(self.room_id, event, UNCHANGED if isinstance(image, str) else _json(image))
-        fut.add_done_callback(lambda f: self._failed_write(f, event.seq))
+        # outcome: Persist._on_commit / _on_failure (no future per update)
+        self.persist.store.write_event(self.room_id, event, UNCHANGED if isinstance(image, str) else _json(image))
 
     def when_durable(self, seq: int, settled: Settled) -> None:
         if seq <= self.durable:
@@ -135,11 +140,6 @@ class StoredLog:
             waiting.popleft()[1](exc)
 
     # -- on the writer thread ------------------------------------------------------------
-    def _failed_write(self, fut: Future[Any], seq: int) -> None:
-        exc = fut.exception()
-        if exc is not None:
-            self.persist.to_loop(self.fail, seq, exc)
-
     def _watch(self, fut: Future[Any], what: str) -> None:
         """Snapshots, versions and images make loading fast and history deep; the events
         alone make changes durable, so a failure here is logged, not answered."""
@@ -161,6 +161,7 @@ class Persist:
         self.loop = loop
         self.logs: dict[str, StoredLog] = {}
         store.listener = self._on_commit
+        store.failures = self._on_failure
 
     def to_loop(self, fn: Any, *args: Any) -> None:
         """Run ``fn`` on the loop; dropped once the loop is closed (the daemon is gone and
@@ -172,6 +173,14 @@ class Persist:
 
     def _on_commit(self, durable: dict[str, int]) -> None:
         self.to_loop(self._advance, durable)
+
+    def _on_failure(self, room_id: str, seq: int, exc: BaseException) -> None:
+        self.to_loop(self._fail, room_id, seq, exc)
+
+    def _fail(self, room_id: str, seq: int, exc: BaseException) -> None:
+        stored = self.logs.get(room_id)
+        if stored is not None:
+            stored.fail(seq, exc)
 
     def _advance(self, durable: dict[str, int]) -> None:
         for room_id, seq in durable.items():
@@ -258,6 +267,7 @@ class Persist:
         live = self.hub.blank_room(record.id, record.name, record.created_at)
         room = live.room
         room.epoch = record.epoch
+        room.earlier_epochs = dict(stored.earlier_epochs)
         room.history.restore(record.head_seq, snapshots, list(stored.events), list(stored.versions))
         room.doc.apply_update(state)
         for update in tail:

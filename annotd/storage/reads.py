@@ -19,6 +19,7 @@ from ..base import docstate
 from ..base.docstate import StateParts
 from ..base.errors import Gone, InvalidParams, RoomNotFound
 from ..core.history import Event, Snapshot, Version
+from . import recovery
 from .records import RoomDamaged, RoomRecord, RoomSummary, StoredRoom
 from .schema import MAX_SEQ, SEQ_BITS, key, seq_of
 
@@ -150,7 +151,8 @@ def load_room(conn: sqlite3.Connection, room_id: str, keep: int) -> StoredRoom:
         snapshots = tuple(_snapshot(conn, room_id, rid, s) for s in wanted)
         events = tuple(_events(conn, room_id, rid, newest[0], record.head_seq))
         images = tuple(r[0] for r in conn.execute("SELECT sha256 FROM room_images WHERE rid = ?", (rid,)))
-    return StoredRoom(record, snapshots, events, tuple(versions), images)
+        earlier = recovery.earlier_epochs(conn, rid)
+    return StoredRoom(record, snapshots, events, tuple(versions), images, earlier)
 
 
 def events(conn: sqlite3.Connection, room_id: str, after: int, upto: int) -> list[Event]:

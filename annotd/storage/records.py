@@ -61,6 +61,9 @@ class StoredRoom:
     versions: tuple[Version, ...]
     images: tuple[str, ...]
     """sha256 of every image the room has had (read each with ``RoomStore.image``)."""
+    earlier_epochs: tuple[tuple[str, int], ...] = ()
+    """Epochs a crash ended, oldest first, each with the last seq it shares with the room's
+    log since (see :mod:`~annotd.storage.recovery`)."""
 
 
 class StoreError(Exception):

@@ -18,10 +18,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the first store; 2: versions have a ``name`` (free text; empty: the tag is the name);
 3: rooms carry what listing an unloaded room answers (``image_json``, ``last_change_at``) and
-the save_dir bundles already imported are remembered."""
+the save_dir bundles already imported are remembered; 4: ``meta`` (the clean-stop mark) and
+``epochs`` (a room's earlier epochs, :mod:`~annotd.storage.recovery`)."""
 SEQ_BITS = 40
 """seq < 2**40 per room and room row ids < 2**23 keep the key a positive 63-bit integer."""
 MAX_SEQ = (1 << SEQ_BITS) - 1
@@ -77,6 +78,21 @@ TABLES = (
         imported_at REAL NOT NULL) WITHOUT ROWID""",
 )
 
+RECOVERY_TABLES = (
+    """CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL) WITHOUT ROWID""",
+    """CREATE TABLE epochs (
+        rid INTEGER NOT NULL,
+        epoch TEXT NOT NULL,
+        upto INTEGER NOT NULL)""",
+    "CREATE INDEX epochs_rid ON epochs (rid)",
+)
+"""Schema 4's tables (see :mod:`~annotd.storage.recovery`): ``epochs`` keeps, per room,
+every epoch a crash ended and the last seq it shares with the room's log since (``upto``). A
+file upgraded from an older schema has no clean-stop mark, so its first opening counts as
+after a crash."""
+
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE versions ADD COLUMN name TEXT NOT NULL DEFAULT ''",),
     3: (
@@ -95,6 +111,7 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         f"UPDATE rooms SET last_change_at = (SELECT e.ts FROM events e WHERE e.key = (rooms.rid << {SEQ_BITS}) + rooms.head_seq)",
         TABLES[-1],
     ),
+    4: RECOVERY_TABLES,
 }
 """Schema version → the statements that bring a file of the version before it up to it
 (run in one transaction at open, so an older folder stays readable and is never half-upgraded)."""
@@ -138,7 +155,7 @@ def migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         if version == 0:
-            for ddl in TABLES:
+            for ddl in TABLES + RECOVERY_TABLES:
                 conn.execute(ddl)
         else:
             for step in range(version + 1, SCHEMA_VERSION + 1):

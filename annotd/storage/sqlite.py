@@ -3,8 +3,11 @@
 
 The folder holds ``annotd.lock`` (see :mod:`~annotd.storage.folder`), ``rooms.sqlite3``
 (and its ``-wal``/``-shm``) and ``images/`` (see :mod:`~annotd.storage.blobs`). Opening it:
-the lock first (a second daemon is refused before it reads anything), the schema, the
-ledger (one row per room), an optional ``PRAGMA quick_check``, then the writer thread.
+the lock first (a second daemon is refused before it reads anything), the schema, an
+optional ``PRAGMA quick_check``, the open mark (after an unclean stop every room gets a new
+epoch first: :mod:`~annotd.storage.recovery`), the ledger (one row per room), then the
+writer thread.
+A clean close marks the store closed again.
 Nothing of a room but its metadata row is read until the room is loaded.
 
 Reads use one read-only connection per calling thread (WAL: they never block the writer
@@ -26,11 +29,11 @@ from ..base.config import StorageConfig
 from ..base.docstate import StateParts
 from ..core.history import Event, Snapshot, Version
 from ..core.images import StoredImage
-from . import reads, retention, schema, writes
+from . import reads, recovery, retention, schema, writes
 from .blobs import ImageFiles
 from .folder import FolderLock, create_private_file, make_private_dir
 from .records import RoomDamaged, RoomRecord, RoomSummary, StoredRoom
-from .store import CommitListener, RoomStore, newest_per_room
+from .store import CommitListener, FailureListener, RoomStore
 from .writer import Op, Writer
 
 log = logging.getLogger("annotd.storage")
@@ -54,6 +57,8 @@ class SqliteStore:
         self.clock = clock
         self.monotonic = monotonic
         self.listener = on_commit
+        self.failures: FailureListener | None = None
+        """Told (writer thread) when a ``write_event`` failed: room, seq, the error."""
         make_private_dir(path)
         self._lock = FolderLock(path)
         try:
@@ -65,6 +70,8 @@ class SqliteStore:
                 self.problems = schema.quick_check(conn) if settings.quick_check else []
                 """What ``PRAGMA quick_check`` reported at open (damaged rooms are found
                 when loaded, by their checksums)."""
+                self.renewed_epochs = recovery.open_store(conn)
+                """Rooms given a new epoch at open because the last stop was not clean."""
                 self._ledger = writes.Ledger.read(conn)
             except BaseException:
                 conn.close()
@@ -72,6 +79,10 @@ class SqliteStore:
         except BaseException:
             self._lock.release()
             raise
+        if self.renewed_epochs:
+            log.warning("the store was not closed cleanly (a crash, kill -9 or power loss): every room starts "
+                        "a new epoch; clients are replayed up to each room's durable head and resync past it",
+                        extra={"rooms": self.renewed_epochs, "dir": str(path)})
         if self.problems:
             log.error("the store file is damaged; rooms that fail their checks will be skipped",
                       extra={"problems": self.problems[:10], "dir": str(path)})
@@ -84,8 +95,10 @@ class SqliteStore:
         self._last_prune = monotonic()
         self._closed = False
         self._writer = Writer(conn, max_batch=settings.max_batch_ops, retry_s=settings.retry_s,
+                              interval_s=settings.commit_interval_ms / 1000,
                               upkeep=self._upkeep, upkeep_every_s=min(settings.prune_interval_s, 60.0),
-                              before_commit=self._before_commit, on_commit=self._committed)
+                              before_commit=self._before_commit, on_commit=self._committed,
+                              on_failure=self._failed)
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -113,6 +126,11 @@ class SqliteStore:
 
     def mark_imported(self, sha256: str, room_id: str, file: str) -> Future[None]:
         return self._writer.submit(writes.mark_imported(sha256, room_id, file, self.clock()))
+
+    def write_event(self, room_id: str, event: Event, image_json: str | None = writes.UNCHANGED) -> None:
+        """``append`` without a future: the commit listener says when it is durable,
+        ``failures`` if it is not (the door's path: one object less per update)."""
+        self._writer.send(writes.append(self._ledger, room_id, event, image_json, quiet=True))
 
     def put_snapshot(self, room_id: str, snapshot: Snapshot) -> Future[None]:
         return self._writer.submit(writes.put_snapshot(self._ledger, room_id, snapshot))
@@ -212,9 +230,13 @@ class SqliteStore:
     def _committed(self, batch: Sequence[Op]) -> None:
         if self.listener is None:
             return
-        logged = [(op.room, op.seq) for op in batch if op.seq is not None and op.room is not None]
-        if logged:
-            self.listener(newest_per_room(logged))  # type: ignore[arg-type]
+        newest = writes.newest_seqs(batch)
+        if newest:
+            self.listener(newest)
+
+    def _failed(self, op: Op, exc: BaseException) -> None:
+        if self.failures is not None and op.room is not None and op.seq is not None:
+            self.failures(op.room, op.seq, exc)
 
     def _upkeep(self, conn: sqlite3.Connection, busy: Callable[[], bool]) -> None:
         pending = self._writer.written_bytes - self._checkpointed
@@ -248,6 +270,15 @@ class SqliteStore:
         self._closed = True
         self._files.shutdown(wait=True)
         self._writer.close()
+        if self._writer.lost == 0:
+            try:
+                recovery.close_cleanly(self._writer.conn)
+            except sqlite3.Error as exc:
+                log.warning("could not mark the store closed cleanly; the next start renews every epoch",
+                            extra={"error": str(exc)})
+        else:
+            log.warning("writes were lost before the store closed; the next start renews every epoch",
+                        extra={"lost": self._writer.lost})
         try:
             self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:

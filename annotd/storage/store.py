@@ -15,7 +15,7 @@ start-up. They see every write whose future has resolved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol
 
@@ -27,6 +27,9 @@ from .records import RoomRecord, RoomSummary, StoredRoom
 CommitListener = Callable[[dict[str, int]], None]
 """Told, on the writer thread, after each commit that logged events: room id → the
 newest seq now durable in that room (every seq up to it is durable too)."""
+FailureListener = Callable[[str, int, BaseException], None]
+"""Told, on the writer thread, when an event written with ``write_event`` failed: room id,
+its seq, the error (``StorageFull``: held and retried; otherwise it will not be written)."""
 
 
 class RoomStore(Protocol):
@@ -38,6 +41,10 @@ class RoomStore(Protocol):
     # -- writes (any thread; never block) -------------------------------------------------
     def create_room(self, record: RoomRecord, initial: Snapshot) -> Future[None]:
         """A new room, with its first snapshot (seq ``record.head_seq``, usually 0)."""
+
+    def write_event(self, room_id: str, event: Event, image_json: str | None = "unchanged") -> None:
+        """``append`` for a caller that waits on the commit listener, not on this one
+        update: no future; a failure is told to ``failures`` (a :data:`FailureListener`)."""
 
     def append(self, room_id: str, event: Event, image_json: str | None = "unchanged") -> Future[int]:
         """Log ``event`` (its seq must be the room's next); resolves to its seq once durable.
@@ -92,12 +99,3 @@ class RoomStore(Protocol):
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
         """Write everything submitted, checkpoint, release the folder."""
-
-
-def newest_per_room(seqs: Sequence[tuple[str, int]]) -> dict[str, int]:
-    """Room id → the highest seq among ``(room, seq)`` pairs (what a listener is told)."""
-    out: dict[str, int] = {}
-    for room_id, seq in seqs:
-        if seq > out.get(room_id, -1):
-            out[room_id] = seq
-    return out

@@ -9,7 +9,12 @@ Group commit: the thread takes every operation waiting in the queue (at most
 ``max_batch`` at a time), writes them in one transaction and commits once; each future is
 resolved after that commit. Operations that arrive while a commit (and its fsync) runs
 wait in the queue and form the next batch, so under load one fsync serves hundreds of
-updates and the commit rate, not the update rate, is bounded by the disk.
+updates and the commit rate, not the update rate, is bounded by the disk. A commit costs
+far more CPU than an update in it (the WAL frames of every page it touched, their
+checksums, the sync), and on a fast disk "whatever arrived during the last commit" is one
+or two updates; so a commit also starts no sooner than ``interval_s`` after the previous
+one ended (``storage.commit_interval_ms``): under load the commit rate is at most
+1/``interval_s``, while an update after a quiet spell is still committed at once.
 
 Refused writes (disk full, a file-size limit, an I/O error): the transaction rolls back,
 the batch's futures fail with :class:`~annotd.base.errors.StorageFull`, and the operations are
@@ -20,7 +25,11 @@ back they are written with the next batch, or by the retry every ``retry_s``.
 An operation is ``prepare`` (runs once, before its first transaction: checks and
 bookkeeping that must not be repeated on a retry; raising
 :class:`~annotd.storage.records.StoreRefused` fails that operation alone) and ``write``
-(the SQL; may run again after a rollback).
+(the SQL; may run again after a rollback), or, for the one write made per update, a
+``row`` for a shared ``sql`` statement: consecutive such operations are written with one
+``executemany``. Per-update cost matters here (it is paid for every change of every room):
+an operation the door does not wait on individually (``Writer.send``) has no
+:class:`~concurrent.futures.Future` at all, and its failure goes to ``on_failure``.
 """
 
 from __future__ import annotations
@@ -42,39 +51,56 @@ log = logging.getLogger("annotd.storage")
 
 
 class Op:
-    """One write: ``prepare`` once, ``write`` in a transaction, ``future`` resolved with
-    what ``write`` returned, after the commit."""
+    """One write: ``prepare`` once, ``write`` in a transaction (or ``row`` for ``sql``),
+    ``future`` resolved with what ``write`` returned (``result`` for a row), after the
+    commit; an operation without a future (``quiet``) tells ``Writer.on_failure`` instead."""
 
-    __slots__ = ("prepare", "write", "future", "room", "seq", "nbytes", "prepared", "failed")
+    __slots__ = ("prepare", "write", "future", "room", "seq", "nbytes", "prepared", "failed", "sql", "row",
+                 "result", "told")
 
-    def __init__(self, write: Callable[[sqlite3.Connection], Any], *, prepare: Callable[[], None] | None = None,
-                 room: str | None = None, seq: int | None = None, nbytes: int = 0,
-                 failed: Callable[[], None] | None = None) -> None:
+    def __init__(self, write: Callable[[sqlite3.Connection], Any] | None, *,
+                 prepare: Callable[[], None] | None = None, room: str | None = None, seq: int | None = None,
+                 nbytes: int = 0, failed: Callable[[], None] | None = None, sql: str | None = None,
+                 quiet: bool = False) -> None:
         self.write = write
         self.nbytes = nbytes
         self.failed = failed
         """Called (writer thread) when the operation failed for good, not merely refused
         by a full disk: what ``prepare`` accepted did not happen."""
         self.prepare = prepare
-        self.future: Future[Any] = Future()
+        self.future: Future[Any] | None = None if quiet else Future()
         self.room = room
         self.seq = seq
         """Set for an event append: what the commit listener is told."""
         self.prepared = False
+        self.sql = sql
+        """With ``row`` (set by ``prepare``): the operation is this statement with that row,
+        written with the neighbouring operations of the same statement in one ``executemany``."""
+        self.row: tuple[Any, ...] | None = None
+        self.result: Any = None
+        """What a row operation's future resolves with."""
+        self.told = False
+        """A quiet operation's failure was reported (once, even if it is retried)."""
 
 
 _STOP = object()
 
 
 class Writer:
-    def __init__(self, conn: sqlite3.Connection, *, max_batch: int, retry_s: float,
+    def __init__(self, conn: sqlite3.Connection, *, max_batch: int, retry_s: float, interval_s: float = 0.0,
                  upkeep: Callable[[sqlite3.Connection, Callable[[], bool]], None],
                  upkeep_every_s: float,
                  before_commit: Callable[[sqlite3.Connection, Sequence[Op]], None] | None = None,
-                 on_commit: Callable[[Sequence[Op]], None] | None = None) -> None:
+                 on_commit: Callable[[Sequence[Op]], None] | None = None,
+                 on_failure: Callable[[Op, BaseException], None] | None = None) -> None:
         self.conn = conn
         self.max_batch = max_batch
         self.retry_s = retry_s
+        self.interval_s = interval_s
+        """A commit starts at least this long after the previous one ended: under load the
+        writes of that interval share one commit (its CPU and fsync); an operation that
+        arrives after a quiet spell is committed at once."""
+        self._last_commit = 0.0
         self.upkeep = upkeep
         """Called when the queue is empty after a commit, and at least every
         ``upkeep_every_s``; given a ``busy()`` function so it can stop early for new work."""
@@ -83,12 +109,18 @@ class Writer:
         """Called inside each batch's transaction after its operations (per-batch bookkeeping)."""
         self.on_commit = on_commit
         """Told every committed batch, on the writer thread (the door's one call per batch)."""
+        self.on_failure = on_failure
+        """Told (writer thread) the first failure of each quiet operation."""
         self.written_bytes = 0
         """Payload bytes committed so far (the store checkpoints by it)."""
         self.writable = True
         """False from a refused commit until a commit succeeds: callers refuse new
         changes meanwhile (they could not be made durable)."""
         self.commits = 0
+        self.lost = 0
+        """Operations that will never be written: refused by ``prepare``, failed for good,
+        submitted after the stop, or still held when the store closed. A store closes
+        cleanly only when none was (see :mod:`~annotd.storage.recovery`)."""
         self._queue: queue.SimpleQueue[Op | object] = queue.SimpleQueue()
         self._held: list[Op] = []
         self._stopping = False
@@ -102,12 +134,33 @@ class Writer:
         return len(self._held)
 
     def submit(self, op: Op) -> Future[Any]:
+        assert op.future is not None, "a quiet operation is sent, not submitted"
+        self.send(op)
+        return op.future
+
+    def send(self, op: Op) -> None:
+        """Queue ``op``; its outcome reaches its future, or, for a quiet one, the commit
+        listener (written) or ``on_failure`` (not written)."""
         with self._closing:  # never behind the stop marker, where nothing would resolve it
             if self._stopping:
-                op.future.set_exception(StoreClosed("the store is closed"))
+                self.lost += 1
+                self._reject(op, StoreClosed("the store is closed"))
             else:
                 self._queue.put(op)
-        return op.future
+
+    def _reject(self, op: Op, exc: BaseException) -> None:
+        """Tell the operation's caller it failed (once)."""
+        fut = op.future
+        if fut is None:
+            if not op.told:
+                op.told = True
+                if self.on_failure is not None:
+                    try:
+                        self.on_failure(op, exc)
+                    except Exception:  # the listener's bug must not stop the only writer
+                        log.exception("store failure listener failed")
+        elif not fut.done():
+            fut.set_exception(exc)
 
     def close(self) -> None:
         """Write everything submitted so far, then stop (held writes get one more try)."""
@@ -131,9 +184,9 @@ class Writer:
                 if not self._held:
                     self._upkeep()
                     next_upkeep = time.monotonic() + self.upkeep_every_s
+        self.lost += len(self._held)
         for op in self._held:
-            if not op.future.done():
-                op.future.set_exception(StoreClosed("the store closed before the disk took this write"))
+            self._reject(op, StoreClosed("the store closed before the disk took this write"))
         if self._held:
             log.error("store closed with writes the disk refused", extra={"unwritten": len(self._held)})
 
@@ -147,6 +200,9 @@ class Writer:
             item = self._queue.get(timeout=timeout)
         except queue.Empty:
             return batch, False
+        rest = self._last_commit + self.interval_s - time.monotonic()
+        if rest > 0:  # busy: let this interval's writes join the commit
+            time.sleep(rest)
         while True:
             if item is _STOP:
                 stop = True
@@ -162,8 +218,7 @@ class Writer:
                 break
         return batch, stop
 
-    @staticmethod
-    def _prepared(op: Op) -> bool:
+    def _prepared(self, op: Op) -> bool:
         if op.prepared:
             return True
         op.prepared = True
@@ -171,7 +226,8 @@ class Writer:
             try:
                 op.prepare()
             except StoreRefused as exc:
-                op.future.set_exception(exc)
+                self.lost += 1
+                self._reject(op, exc)
                 return False
         return True
 
@@ -188,16 +244,19 @@ class Writer:
                 return True
             op = batch[0]
             log.error("store write failed", extra={"error": repr(exc), "room": op.room})
+            self.lost += 1
             if op.failed is not None:
                 op.failed()
-            op.future.set_exception(StoreError(f"the store could not write: {exc!r}"))
+            self._reject(op, StoreError(f"the store could not write: {exc!r}"))
             return False
+        self._last_commit = time.monotonic()
         self.writable = True
         self.commits += 1
         self.written_bytes += sum(op.nbytes for op in batch)
         for op, result in zip(batch, results, strict=True):
-            if not op.future.done():  # a retried op's future already told its caller "refused"
-                op.future.set_result(result)
+            fut = op.future
+            if fut is not None and not fut.done():  # a retried op's future already told its caller "refused"
+                fut.set_result(result)
         if self.on_commit is not None:
             try:
                 self.on_commit(batch)
@@ -212,10 +271,10 @@ class Writer:
         broken: set[str] = set()
         for op in batch:
             if op.room in broken and op.seq is not None:
+                self.lost += 1
                 if op.failed is not None:
                     op.failed()
-                if not op.future.done():
-                    op.future.set_exception(StoreRefused(f"room {op.room!r}: an earlier append failed"))
+                self._reject(op, StoreRefused(f"room {op.room!r}: an earlier append failed"))
                 continue
             if not self._commit([op]) and op.room is not None:
                 broken.add(op.room)
@@ -224,7 +283,7 @@ class Writer:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            results = [op.write(conn) for op in batch]
+            results = _write_all(conn, batch)
             if self.before_commit is not None:
                 self.before_commit(conn, batch)
             conn.execute("COMMIT")
@@ -243,8 +302,7 @@ class Writer:
         error = StorageFull(f"the disk refused the write ({exc}); it is retried every few seconds "
                             "and succeeds once space is back", data={"reason": reason})
         for op in batch:
-            if not op.future.done():
-                op.future.set_exception(error)
+            self._reject(op, error)
         self._held = batch + self._held
 
     def _upkeep(self) -> None:
@@ -254,3 +312,28 @@ class Writer:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             log.warning("store upkeep failed", extra={"error": repr(exc)})
+
+
+def _write_all(conn: sqlite3.Connection, batch: Sequence[Op]) -> list[Any]:
+    """Write every operation in order; a run of row operations of one statement is one
+    ``executemany`` (what a batch of appends mostly is)."""
+    results: list[Any] = []
+    rows: list[tuple[Any, ...]] = []
+    sql: str | None = None
+    for op in batch:
+        if op.row is not None:
+            if op.sql != sql and rows:
+                conn.executemany(sql, rows)  # type: ignore[arg-type]
+                rows = []
+            sql = op.sql
+            rows.append(op.row)
+            results.append(op.result)
+            continue
+        if rows:
+            conn.executemany(sql, rows)  # type: ignore[arg-type]
+            rows, sql = [], None
+        assert op.write is not None
+        results.append(op.write(conn))
+    if rows:
+        conn.executemany(sql, rows)  # type: ignore[arg-type]
+    return results

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..core.history import Event, Snapshot, Version
+from . import recovery
 from .records import RoomRecord, StoreRefused
 from .schema import MAX_SEQ, key
 from .writer import Op
@@ -85,46 +86,65 @@ def create_room(ledger: Ledger, record: RoomRecord, initial: Snapshot) -> Op:
 UNCHANGED = "unchanged"
 """``append``'s ``image_json`` when the event did not change the document's base image."""
 
+INSERT_EVENT = "INSERT INTO events (key, ts, user_id, data, crc) VALUES (?, ?, ?, ?, ?)"
 
-def append(ledger: Ledger, room_id: str, event: Event, image_json: str | None = UNCHANGED) -> Op:
-    """Log ``event``; ``image_json``: the base image reference it made current (written in
-    the same transaction, so the listing of a room never lags the events on disk)."""
-    rid = 0
+
+def append(ledger: Ledger, room_id: str, event: Event, image_json: str | None = UNCHANGED, *,
+           quiet: bool = False) -> Op:
+    """An event as a row of ``INSERT_EVENT`` (a batch's appends are one ``executemany``);
+    ``image_json``: the base image reference it made current, written in the same
+    transaction (so the listing of a room never lags the events on disk; such an append is
+    written on its own, in order); ``quiet``: no future (the door hears of it through the
+    commit and failure listeners)."""
+    op = Op(None, room=room_id, seq=event.seq, nbytes=len(event.update), sql=INSERT_EVENT, quiet=quiet,
+            failed=lambda: ledger.broken.add(room_id))
+    changed: list[tuple[tuple[object, ...], int]] = []
 
     def prepare() -> None:
-        nonlocal rid
         rid = ledger.rid(room_id)
         if room_id in ledger.broken:
             raise StoreRefused(f"room {room_id!r}: an earlier append failed; its log on disk ends before it")
         expected = ledger.heads[room_id] + 1
-        if event.seq != expected or event.seq > MAX_SEQ:
-            raise StoreRefused(f"room {room_id!r}: event seq {event.seq} is not the next one ({expected})")
-        ledger.heads[room_id] = event.seq
+        seq = event.seq
+        if seq != expected or seq > MAX_SEQ:
+            raise StoreRefused(f"room {room_id!r}: event seq {seq} is not the next one ({expected})")
+        ledger.heads[room_id] = seq
         ledger.head_ts[room_id] = event.ts
         ledger.dirty.add(room_id)
+        row = (key(rid, seq), event.ts, event.user_id, event.update, zlib.crc32(event.update))
+        if image_json == UNCHANGED:
+            op.row = row
+        else:
+            changed.append((row, rid))
+        op.result = seq
 
     def write(conn: sqlite3.Connection) -> int:
-        conn.execute("INSERT INTO events (key, ts, user_id, data, crc) VALUES (?, ?, ?, ?, ?)",
-                     (key(rid, event.seq), event.ts, event.user_id, event.update, zlib.crc32(event.update)))
-        if image_json is not UNCHANGED:
-            conn.execute("UPDATE rooms SET image_json = ? WHERE rid = ?", (image_json, rid))
+        ((row, rid),) = changed
+        conn.execute(INSERT_EVENT, row)
+        conn.execute("UPDATE rooms SET image_json = ? WHERE rid = ?", (image_json, rid))
         return event.seq
 
-    return Op(write, prepare=prepare, room=room_id, seq=event.seq, nbytes=len(event.update),
-              failed=lambda: ledger.broken.add(room_id))
+    op.prepare = prepare
+    if image_json != UNCHANGED:
+        op.write = write
+    return op
+
+
+def newest_seqs(batch: Sequence[Op]) -> dict[str, int]:
+    """Room → the newest seq the batch appends to it (what the commit listener is told)."""
+    newest: dict[str, int] = {}
+    for op in batch:  # a room's appends are in seq order: the last one is its newest
+        if op.seq is not None and op.room is not None:
+            newest[op.room] = op.seq
+    return newest
 
 
 def touch_heads(conn: sqlite3.Connection, batch: Sequence[Op], ledger: Ledger, now: float) -> None:
     """One metadata update per room appended to in the batch, not one per event."""
-    newest: dict[str, int] = {}
-    for op in batch:
-        if op.seq is not None and op.room is not None:
-            newest[op.room] = max(newest.get(op.room, 0), op.seq)
-    for room_id, seq in newest.items():
-        rid = ledger.rids.get(room_id)
-        if rid is not None:  # the ledger's newest accepted event of the room is this batch's newest
-            conn.execute("UPDATE rooms SET head_seq = max(head_seq, ?), updated_at = ?, last_change_at = ? WHERE rid = ?",
-                         (seq, now, ledger.head_ts.get(room_id), rid))
+    rids = ledger.rids
+    conn.executemany("UPDATE rooms SET head_seq = max(head_seq, ?), updated_at = ?, last_change_at = ? WHERE rid = ?",
+                     [(seq, now, ledger.head_ts.get(room_id), rids[room_id])
+                      for room_id, seq in newest_seqs(batch).items() if room_id in rids])
 
 
 def put_snapshot(ledger: Ledger, room_id: str, snap: Snapshot) -> Op:
@@ -253,6 +273,7 @@ def delete_room(ledger: Ledger, room_id: str) -> Op:
         conn.execute("DELETE FROM snapshots WHERE key BETWEEN ? AND ?", (lo, hi))
         conn.execute("DELETE FROM versions WHERE rid = ?", (rid,))
         conn.execute("DELETE FROM room_images WHERE rid = ?", (rid,))
+        recovery.forget(conn, rid)
         conn.execute("DELETE FROM rooms WHERE rid = ?", (rid,))
         orphans = [r[0] for r in conn.execute(
             "SELECT sha256 FROM images WHERE sha256 NOT IN (SELECT sha256 FROM room_images)")]

@@ -119,6 +119,28 @@ def test_resync_when_replay_impossible(last_seq: int, epoch_ok: bool, why: str) 
     assert not any(isinstance(f, bytes) and f[0] == yproto.MSG_SEQ for f in frames_for(out, "r"))
 
 
+def test_an_epoch_a_crash_ended_is_replayed_only_up_to_the_seq_it_shares() -> None:
+    """After a crash the room's numbering goes on from its durable head (3 here) under a new
+    epoch; a client of the old epoch at or below 3 has the same events as the room and is
+    replayed, one past it had seen an update the crash lost, whose seq now names another
+    event: it resyncs, even though the head has grown past its lastSeq."""
+    room = new_room()
+    room.earlier_epochs = {"before-crash": 3}
+    room.join("w", "writer", v1=False, last_seq=None, epoch=None, now=0)
+    doc = Doc()
+    for i in range(5):
+        room.receive("w", yproto.sync_update(edit(doc, f"k{i}", i)), now=0)
+    for last_seq, sync, replayed in [(2, "replay", [3, 4, 5]), (3, "replay", [4, 5]), (4, "resync", []),
+                                     (5, "resync", [])]:
+        out = room.join(f"r{last_seq}", "reader", v1=True, last_seq=last_seq, epoch="before-crash", now=0)
+        info = orjson.loads(out[0].frame)
+        assert (info["sync"], info["epoch"]) == (sync, room.epoch), last_seq
+        seqs = [unwrap(f)[0] for f in frames_for(out, f"r{last_seq}") if isinstance(f, bytes) and f[0] == yproto.MSG_SEQ]
+        assert seqs == replayed
+    assert room.replays_from(5, room.epoch) and not room.replays_from(2, "unknown")
+    assert not room.replays_from(2, None)
+
+
 def test_resync_when_log_pruned() -> None:
     room = new_room(snapshot_every_ops=2, snapshots_kept=1)
     room.join("w", "writer", v1=False, last_seq=None, epoch=None, now=0)
