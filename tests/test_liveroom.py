@@ -5,6 +5,7 @@ worker, never on the loop; deleting a room is one call."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import types
@@ -24,7 +25,7 @@ from annotd.live.hub import Hub
 from annotd.live.liveroom import LiveRoom
 from annotd.process.daemon import Daemon
 
-from .helpers import annotations_of, ok, room_and_client, within
+from .helpers import T, annotations_of, ok, room_and_client, within
 
 DaemonFactory = Callable[..., Awaitable[Daemon]]
 
@@ -237,8 +238,17 @@ async def test_idle_rooms_cost_the_tick_nothing(make_daemon: DaemonFactory, monk
         await within(d.next_tick())
     assert set(visited) == {"idle7"}
     room, c = await room_and_client(d, room_id="busy")
+    async with asyncio.timeout(T):
+        while d.hub.awake:  # connected but silent: settles like an empty room
+            await d.next_tick()
     visited.clear()
     await within(d.next_tick())
+    assert visited == []
+    await c.send_presence(cursor={"x": 1, "y": 2})
+    async with asyncio.timeout(T):
+        while not room.presence.entries:
+            await d.next_tick()
     await within(d.next_tick())
-    assert "busy" in visited and d.hub.awake.keys() == {"busy"}  # a connected room stays visited
+    await within(d.next_tick())
+    assert "busy" in visited and d.hub.awake.keys() == {"busy"}  # presence to expire and resend: visited
     await c.close()

@@ -22,6 +22,22 @@ from .jsonschema import Components, split_optional, type_schema
 MISSING = dataclasses.MISSING
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class JsonText:
+    """A parameter's JSON text as a REST body brought it, not parsed here (a command with
+    ``body_unparsed``: its handler has it parsed off the loop, and answers a body that is not
+    JSON as ``bad_request`` then). Only its first character is checked here: an object
+    parameter's text must start with ``{``."""
+
+    data: bytes
+
+    def starts_object(self) -> bool:
+        return self.data.lstrip()[:1] == b"{"
+
+    def json(self) -> bytes:
+        return self.data
+
+
 def rule(
     *,
     default: Any = MISSING,
@@ -52,6 +68,10 @@ def _check(name: str, tp: Any, value: Any, meta: dict[str, Any], coerce: bool) -
             return None
         raise InvalidParams(name, "must not be null")
     origin = get_origin(tp)
+    if isinstance(value, JsonText):
+        if (origin is dict or tp is dict) and not value.starts_object():
+            raise InvalidParams(name, "must be an object")
+        return value
     if tp is Any:
         return value
     if origin is Literal:

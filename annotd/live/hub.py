@@ -17,6 +17,7 @@ the state worker, exports get the state as parts.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import secrets
 import time
@@ -68,6 +69,8 @@ class Hub:
         self.room_limits = RoomLimits.of(config)
         self.storage: Storage | None = None
         """The room store (``rooms.data_dir``), installed by the daemon before it listens."""
+        self._ids: list[str] | None = None
+        """The room ids in order, for listing a page (``None``: rebuilt at the next listing)."""
         self.freed_bytes = 0
         """Bytes of document state dropped by deleted rooms since the daemon last gave
         memory back to the system (see :mod:`annotd.base.memtrim`)."""
@@ -121,6 +124,7 @@ class Hub:
         if self.storage is not None and live.log is None:
             live.log = self.storage.created(live)
         self.rooms[live.id] = live
+        self._ids = None
         log.info("room created", extra={"roomId": live.id})
         return live
 
@@ -140,6 +144,14 @@ class Hub:
         """A room as commands see it; raises ``RoomNotFound``."""
         return self.live(room_id)
 
+    def room_ids(self, *, after: str | None = None, limit: int) -> list[str]:
+        """Up to ``limit`` room ids in order, those after ``after`` (a page of ``rooms.list``:
+        the order is kept between listings, so walking every page costs a sort once)."""
+        if self._ids is None:
+            self._ids = sorted(self.rooms)
+        start = 0 if after is None else bisect.bisect_right(self._ids, after)
+        return self._ids[start:start + limit]
+
     def rooms_active(self) -> int:
         """Rooms with at least one connected client."""
         return sum(1 for r in self.rooms.values() if r.peers)
@@ -156,6 +168,7 @@ class Hub:
     def delete_room(self, room_id: str) -> None:
         live = self.live(room_id)
         del self.rooms[room_id]
+        self._ids = None
         if live.log is not None:
             live.log.delete()
         if self.awake.get(room_id) is live:
