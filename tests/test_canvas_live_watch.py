@@ -140,3 +140,19 @@ def test_a_room_without_comments_is_not_observed() -> None:
     pins, _ = checked(live, doc, 2)  # comments appeared: watching starts with a full read
     assert set(pins) == {"t"}
     live.close()
+
+
+def test_many_changed_threads_are_spread_over_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import of thousands of threads is looked at a bounded number per check; the rest wait
+    (``backlog``) and are still found."""
+    monkeypatch.setattr(live_module, "MAX_THREADS_PER_CHECK", 10)
+    doc = room_with_threads(25)
+    del doc.get("annotations", type=pycrdt.Map)["a4"]
+    live = LiveCanvas()
+    found: dict[str, Any] = {}
+    for seq in range(1, 4):
+        pins, _ = checked(live, doc, seq)
+        found.update(pins)
+        assert live.backlog == (seq < 3)  # 26 threads (25 + the detached t4 again), 10 a check
+    assert set(found) == {"t4"}
+    live.close()

@@ -42,6 +42,10 @@ from annotd.canvas.view import ViewBuilder, read_annotation
 Orphans = dict[str, tuple[str, float, float, tuple[float, float]]]
 """Thread id → (annotation id, offsetX, offsetY, fallback pin)."""
 
+MAX_THREADS_PER_CHECK = 1000
+"""Changed threads one check looks at; more (an import of thousands of comments) are spread
+over the next checks (:attr:`LiveCanvas.backlog`), so no tick holds the loop for all of them."""
+
 BULK_READ = 64
 """Past this many changed threads (watching starts, a big import), every anchor is read in one
 pass rather than one entry at a time."""
@@ -66,8 +70,15 @@ class LiveCanvas:
         """Annotation id → the threads in :attr:`_anchors` naming it."""
         self._changed_threads: set[str] = set()
         self._changed_annotations: set[str] = set()
+        self._backlog: set[str] = set()
+        """Changed threads no check has looked at yet (more changed than one check takes)."""
         self._unpinned: set[str] = set()
         """Threads looked at since the last :meth:`track` (their pins are read there)."""
+
+    @property
+    def backlog(self) -> bool:
+        """Changed threads left for the next check (more changed than one check takes)."""
+        return bool(self._backlog)
 
     def view(self, doc: pycrdt.Doc[Any], seq: int) -> CanvasView:
         """The view of ``doc`` at head ``seq`` (rebuilt only when the seq moved)."""
@@ -100,7 +111,7 @@ class LiveCanvas:
             shared.unobserve(sub)
         self._subs, self._watched, self._doc = [], {}, None
         self._anchors, self._threads_of, self._pins = {}, {}, {}
-        self._changed_threads, self._changed_annotations, self._unpinned = set(), set(), set()
+        self._changed_threads, self._changed_annotations, self._unpinned, self._backlog = set(), set(), set(), set()
 
     def _on_comments(self, events: list[Any]) -> None:
         changed = self._changed_threads
@@ -116,11 +127,18 @@ class LiveCanvas:
         threads_of = self._threads_of
         self._changed_annotations.update(k for k in event.keys if k in threads_of)
 
-    def _refresh(self, doc: pycrdt.Doc[Any]) -> set[str]:
+    def _refresh(self, doc: pycrdt.Doc[Any], *, checking: bool) -> set[str]:
         """Read the anchors of the threads that changed; return the threads to look at (those
-        and the threads of the annotations that changed)."""
+        and the threads of the annotations that changed). ``checking``: for a check, which
+        takes the threads left waiting too, at most ``MAX_THREADS_PER_CHECK``; otherwise
+        (tracking after the check's own writes) the threads changed since the check."""
         threads, annotations = self._changed_threads, self._changed_annotations
         self._changed_threads, self._changed_annotations = set(), set()
+        if checking:  # at most MAX_THREADS_PER_CHECK; the rest wait for the next check
+            threads |= self._backlog
+            self._backlog = set()
+            while len(threads) > MAX_THREADS_PER_CHECK:
+                self._backlog.add(threads.pop())
         rewatch = set(annotations)
         bulk = read_fields(doc, schema.ROOT_COMMENTS, ("anchor",)) if len(threads) > BULK_READ else None
         for tid in threads:
@@ -255,7 +273,7 @@ class LiveCanvas:
         """
         if not self._watch(doc):
             return {}, {}
-        threads = self._refresh(doc)
+        threads = self._refresh(doc, checking=True)
         if not threads:
             return {}, {}
         back = self.returned(doc, {tid: self._anchors[tid] for tid in threads if tid in self._anchors})
@@ -273,7 +291,7 @@ class LiveCanvas:
         if not self._watch(doc):
             self._pins = {}
             return
-        self._refresh(doc)
+        self._refresh(doc, checking=False)
         threads, self._unpinned = self._unpinned, set()
         pins = self._pins
         for tid in threads:

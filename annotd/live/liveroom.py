@@ -284,7 +284,7 @@ class LiveRoom:
         tick nothing until presence, a join or a change wakes it: a room whose clients sit
         connected and silent is not visited."""
         room = self.room
-        return (bool(room.presence.entries) or self.canvas.checked_seq != room.head
+        return (bool(room.presence.entries) or self.canvas.checked_seq != room.head or self.canvas.backlog
                 or room.head != room.history.snapshot_seq)
 
     def detach_orphaned_threads(self) -> None:
@@ -292,7 +292,7 @@ class LiveRoom:
         (one server update), and anchor again those whose annotation came back (an undone
         delete). Costs what changed since the last check, not the number of threads."""
         room, canvas = self.room, self.canvas
-        if canvas.checked_seq == room.head:
+        if canvas.checked_seq == room.head and not canvas.backlog:
             return
         # A big room's pins come from the last check rather than a replay, which would
         # rebuild its document on the loop.

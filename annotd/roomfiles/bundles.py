@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from ..live.liveroom import LiveRoom
 
 log = logging.getLogger("annotd.bundles")
+
+INSTALL_SLICE_S = 0.005
+"""How long a bundle's install applies steps before it lets the loop serve others (a bundle
+of thousands of steps took the loop a hundred milliseconds in one turn)."""
 
 
 def limits_of(config: Config) -> BundleLimits:
@@ -72,7 +77,8 @@ def prepare(data: bytes, limits: BundleLimits) -> Prepared:
 
 async def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> LiveRoom:
     """Create ``room_id`` from a prepared bundle: built through the room's door while only
-    this call knows the room, then added to the hub.
+    this call knows the room, then added to the hub. The steps are applied a slice of
+    ``INSTALL_SLICE_S`` per loop turn.
 
     Raises ``Conflict`` if the id is taken and ``LimitReached`` past ``limits.max_rooms``;
     on any other failure no room is left behind.
@@ -82,8 +88,12 @@ async def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> L
     try:
         for image in bundle.images:
             live.add_image(image)
+        turn = time.perf_counter()
         for update in plan.updates:
             await live.apply(user_id, update)
+            if time.perf_counter() - turn > INSTALL_SLICE_S:
+                await asyncio.sleep(0)  # others' frames and requests go between
+                turn = time.perf_counter()
         if plan.needs_schema:
             await live.apply(user_id, ops.ensure_schema)
         for v in sorted(bundle.versions, key=lambda v: (plan.version_seqs[v.tag], v.tag)):
