@@ -8,10 +8,11 @@ where the server has it. Files: ``w3c-plain`` (10,000 boxes: the schema's cap),
 ``w3c-comments`` (10,000 boxes each with a comment of ``--comment`` characters: the largest
 that fits the default 16 MB document), ``coco`` (10,000 boxes, no labels: with labels they
 would pass the 10,000 cap), ``refused`` (10,001 boxes:
-over the cap, refused whole); ``idle`` first, the same probe with nothing running (the
+over the cap, refused whole), ``max-body`` (the largest body the side port reads, refused
+for its document size); ``idle`` first, the same probe with nothing running (the
 machine's noise floor).
 
-    .venv/bin/python -m bench.bench_import [--root /work/main] [--only w3c-plain,coco]
+    .venv/bin/python -m bench.bench_import [--root /work/main] [--only w3c-plain,coco] [--batch-bytes 65536]
 
 ``--root`` runs the server from another tree (for "before" figures).
 """
@@ -32,6 +33,10 @@ from .bench_relay import ROOT, Server
 from .probes import ProbeProcess, load_avg, proc_sample
 
 N = 10_000
+MAX_BODY_COMMENT = 2_270
+"""Comment length that makes ``max-body`` just under the default ``limits.max_http_body_bytes``
+(25 MB): a body as large as the server reads, whose document would pass
+``max_document_bytes`` (refused whole: what it costs is reading and parsing it)."""
 
 
 def w3c_page(n: int, comment: int) -> dict[str, Any]:
@@ -60,11 +65,13 @@ def files(comment: int) -> dict[str, tuple[str, bytes]]:
         "w3c-comments": ("w3c", orjson.dumps(w3c_page(N, comment))),
         "coco": ("coco", orjson.dumps(coco_file(N))),
         "refused": ("w3c", orjson.dumps(w3c_page(N + 1, 0))),
+        "max-body": ("w3c", orjson.dumps(w3c_page(N, MAX_BODY_COMMENT))),
     }
 
 
-async def run(root: Path, only: list[str] | None, comment: int) -> dict[str, Any]:
-    server = Server(uvloop=True, root=root)
+async def run(root: Path, only: list[str] | None, comment: int, batch_bytes: int | None) -> dict[str, Any]:
+    extra = f"[limits]\nimport_batch_bytes = {batch_bytes}\n" if batch_bytes else ""
+    server = Server(uvloop=True, root=root, extra_toml=extra)
     results: dict[str, Any] = {}
     try:
         probe = ProbeProcess(server.ws_url, server.http_url)
@@ -115,9 +122,10 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=ROOT)
     ap.add_argument("--only", default="", help="comma-separated file names (default: all)")
     ap.add_argument("--comment", type=int, default=400, help="characters per comment in w3c-comments")
+    ap.add_argument("--batch-bytes", type=int, default=None, help="limits.import_batch_bytes (default: the server's)")
     args = ap.parse_args()
     only = [s for s in args.only.split(",") if s] or None
-    print(json.dumps(asyncio.run(run(args.root, only, args.comment))), flush=True)
+    print(json.dumps(asyncio.run(run(args.root, only, args.comment, args.batch_bytes))), flush=True)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,35 @@ async def test_nothing_is_delivered_to_a_room_nobody_is_in() -> None:
     assert recorded.calls[0][1][0].to == ("s1",)
 
 
+def test_a_sleeping_room_is_woken_for_its_snapshot_time_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A room with changes not yet in a snapshot is not visited every tick while it waits for
+    the time rule (``snapshot_every_s``): it sleeps until then, is ticked once, snapshotted."""
+    now = [1000.0]
+    hub = Hub(Config(), clock=lambda: now[0])
+    live = hub.create_room("r1")
+    visited: list[float] = []
+    original = LiveRoom.tick
+
+    def counting(self: LiveRoom, at: float) -> None:
+        visited.append(at)
+        original(self, at)
+
+    monkeypatch.setattr(LiveRoom, "tick", counting)
+    hub.tick()  # the thread check after the change; then it sleeps
+    assert visited == [1000.0] and hub.awake == {} and live.room.history.snapshot_seq < live.head
+    for t in (1001.0, 1020.0, 1029.9):
+        now[0] = t
+        hub.tick()
+    assert visited == [1000.0]
+    now[0] = 1030.0
+    hub.tick()
+    assert visited == [1000.0, 1030.0] and live.room.history.snapshot_seq == live.head
+    now[0] = 1100.0
+    hub.tick()
+    assert visited == [1000.0, 1030.0]  # nothing due any more: no timer left
+    hub.delete_room("r1")
+
+
 class SlowDelivery:
     """A delivery that takes ``cost`` seconds of a made-up ``perf_counter`` clock."""
 

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import heapq
+import itertools
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -60,6 +63,10 @@ class Hub:
         self.states = StateWorker()
         self.services = Services(clock, self.metrics, self.states, self.images, wake=self._wake)
         self.awake: dict[str, LiveRoom] = {}
+        self._timers: list[tuple[float, int, weakref.ref[LiveRoom]]] = []
+        """Sleeping rooms by when they are due again (:meth:`LiveRoom.due_at`); weakly, so a
+        deleted room's memory is not held until then."""
+        self._timer_ids = itertools.count()
         """The rooms the periodic tick visits: those with something to do (:meth:`LiveRoom.needs_tick`)."""
         self.exports = ExportService(self, config.export, metrics=self.metrics)
         self.metrics.watch(rooms=lambda: len(self.rooms), rooms_active=self.rooms_active,
@@ -218,8 +225,15 @@ class Hub:
 
     def tick(self) -> None:
         """The periodic work of every room that has some (the daemon calls this every
-        ``TICK_S``): idle rooms are not visited, so they cost nothing however many there are."""
+        ``TICK_S``): idle rooms are not visited, so they cost nothing however many there are.
+        A room that goes to sleep with work due later (the snapshot time rule) waits in a
+        heap by that time, and is woken when it comes."""
         now = self.clock()
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, ref = heapq.heappop(timers)
+            if (due := ref()) is not None and not due.ticking and self.rooms.get(due.id) is due:
+                self._wake(due)
         for room_id, live in list(self.awake.items()):
             if not live.closed:
                 live.tick(now)
@@ -227,6 +241,8 @@ class Hub:
                 live.ticking = False
                 if self.awake.get(room_id) is live:
                     del self.awake[room_id]
+                if not live.closed and (at := live.due_at()) is not None:
+                    heapq.heappush(timers, (at, next(self._timer_ids), weakref.ref(live)))
 
     async def close(self) -> None:
         """Stop every room's snapshot build and the state worker (daemon shutdown)."""

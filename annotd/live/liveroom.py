@@ -278,14 +278,18 @@ class LiveRoom:
         self.snapshots.tick(now)
 
     def needs_tick(self) -> bool:
-        """Whether the periodic tick has anything to do here: presence to expire or resend
-        (a session sent some), threads to check (the head moved since the last check), or
-        changes not yet in a snapshot (the time rule). A room with none of these costs the
-        tick nothing until presence, a join or a change wakes it: a room whose clients sit
-        connected and silent is not visited."""
+        """Whether the periodic tick has anything to do here now: presence to expire or
+        resend (a session sent some), or threads to check (the head moved since the last
+        check). A room with neither costs the tick nothing until presence, a join or a change
+        wakes it, or the time of :meth:`due_at` comes: a room whose clients sit connected
+        and silent is not visited."""
         room = self.room
-        return (bool(room.presence.entries) or self.canvas.checked_seq != room.head or self.canvas.backlog
-                or room.head != room.history.snapshot_seq)
+        return bool(room.presence.entries) or self.canvas.checked_seq != room.head or self.canvas.backlog
+
+    def due_at(self) -> float | None:
+        """When a sleeping room must be ticked again: its snapshot time rule (changes not yet
+        in a snapshot), or ``None``."""
+        return self.room.history.time_rule_at()
 
     def detach_orphaned_threads(self) -> None:
         """Detach comment threads whose annotation a client deleted, where each pin last was
