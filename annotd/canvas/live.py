@@ -42,13 +42,10 @@ from annotd.canvas.view import ViewBuilder, read_annotation
 Orphans = dict[str, tuple[str, float, float, tuple[float, float]]]
 """Thread id → (annotation id, offsetX, offsetY, fallback pin)."""
 
-MAX_THREADS_PER_CHECK = 1000
-"""Changed threads one check looks at; more (an import of thousands of comments) are spread
-over the next checks (:attr:`LiveCanvas.backlog`), so no tick holds the loop for all of them."""
-
-BULK_READ = 64
-"""Past this many changed threads (watching starts, a big import), every anchor is read in one
-pass rather than one entry at a time."""
+MAX_THREADS_PER_CHECK = 100
+"""Changed threads one check looks at (each costs a few reads of the document); more (an import
+of thousands of comments, the first check of a loaded room) are spread over the next checks
+(:attr:`LiveCanvas.backlog`), so no tick holds the loop for all of them."""
 
 Reattach = dict[str, tuple[str, float, float, tuple[float, float]]]
 """Thread id → (annotation id, offsetX, offsetY, pin): detached threads whose annotation is back."""
@@ -140,12 +137,8 @@ class LiveCanvas:
             while len(threads) > MAX_THREADS_PER_CHECK:
                 self._backlog.add(threads.pop())
         rewatch = set(annotations)
-        bulk = read_fields(doc, schema.ROOT_COMMENTS, ("anchor",)) if len(threads) > BULK_READ else None
         for tid in threads:
-            if bulk is None:
-                self._index(tid, read_entry_field(doc, schema.ROOT_COMMENTS, tid, "anchor"))
-            else:
-                self._index(tid, bulk.get(tid, {}).get("anchor"))
+            self._index(tid, read_entry_field(doc, schema.ROOT_COMMENTS, tid, "anchor"))
             if (aid := self._target(tid)) is not None:
                 rewatch.add(aid)
         for aid in annotations:
