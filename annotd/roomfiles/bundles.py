@@ -101,14 +101,23 @@ async def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> L
         for image in bundle.images:
             live.add_image(image)
         turn = _Turns()
+        tags = sorted(bundle.versions, key=lambda v: (plan.version_seqs[v.tag], v.tag), reverse=True)
+
+        async def tag_up_to(seq: int) -> None:
+            """Each tag as soon as its seq is applied: the history may not retain it later."""
+            while tags and plan.version_seqs[tags[-1].tag] <= seq:
+                v = tags.pop()
+                await live.add_version(v.tag, plan.version_seqs[v.tag], v.created_by, ts=v.created_at)
+                await turn.share()
+
+        await tag_up_to(live.head)
         for update in plan.updates:
             await live.apply(user_id, update)
+            await tag_up_to(live.head)
             await turn.share()
         if plan.needs_schema:
             await live.apply(user_id, ops.ensure_schema)
-        for v in sorted(bundle.versions, key=lambda v: (plan.version_seqs[v.tag], v.tag)):
-            await live.add_version(v.tag, plan.version_seqs[v.tag], v.created_by, ts=v.created_at)
-            await turn.share()
+        await tag_up_to(live.head)
         hub.add_room(live)
     except BaseException:
         live.close(CLOSE_ROOM_DELETED, "room deleted")
