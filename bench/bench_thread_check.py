@@ -41,9 +41,11 @@ def main() -> None:
         ops.upsert_annotation(d, {"id": "mover", "type": "rect"}, "u", 1)
 
     live.upkeep(build)
-    t0 = time.perf_counter()
-    live.detach_orphaned_threads()  # the first check after the build reads everything
-    first = time.perf_counter() - t0
+    first: list[float] = []  # the first checks after the build read every thread, once
+    while not first or getattr(live.canvas, "backlog", False):  # spread over ticks where bounded
+        t0 = time.perf_counter()
+        live.detach_orphaned_threads()
+        first.append(time.perf_counter() - t0)
     times = []
     for i in range(args.moves):
         live.upkeep(lambda d, i=i: ops.upsert_annotation(d, {"id": "mover", "x": i}, "u", 2))
@@ -57,7 +59,8 @@ def main() -> None:
     assert doc.get("comments", type=pycrdt.Map)["t5"]["anchor"]["kind"] == "point"
     times.sort()
     print(json.dumps({"threads": args.threads, "load_1min": round(os.getloadavg()[0], 2),
-                      "first_check_ms": round(first * 1000, 2),
+                      "first_checks": {"n": len(first), "total_ms": round(sum(first) * 1000, 2),
+                                       "max_ms": round(max(first) * 1000, 2)},
                       "per_move_ms": {"p50": round(times[len(times) // 2] * 1000, 3),
                                       "max": round(times[-1] * 1000, 3)},
                       "delete_and_detach_ms": round(detach * 1000, 2)}))

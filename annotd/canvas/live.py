@@ -42,7 +42,7 @@ from annotd.canvas.view import ViewBuilder, read_annotation
 Orphans = dict[str, tuple[str, float, float, tuple[float, float]]]
 """Thread id → (annotation id, offsetX, offsetY, fallback pin)."""
 
-MAX_THREADS_PER_CHECK = 100
+MAX_THREADS_PER_CHECK = 50
 """Changed threads one check looks at (each costs a few reads of the document); more (an import
 of thousands of comments, the first check of a loaded room) are spread over the next checks
 (:attr:`LiveCanvas.backlog`), so no tick holds the loop for all of them."""
