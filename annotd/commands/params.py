@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
+import functools
 import math
 import re
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -158,7 +159,7 @@ def parse(cls: type, raw: Any, *, coerce: bool = False) -> Any:
         raw = {}
     if not isinstance(raw, dict):
         raise InvalidParams("params", "must be an object (by-name parameters)")
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in known:
@@ -173,9 +174,16 @@ def parse(cls: type, raw: Any, *, coerce: bool = False) -> Any:
     return cls(**values)
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A params class's field types, resolved once per class rather than once per request."""
+    return get_type_hints(cls)
+
+
+@functools.cache
 def list_params(cls: type) -> frozenset[str]:
     """Names of the list-typed parameters of ``cls`` (REST reads them from repeated query keys)."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     return frozenset(f.name for f in dataclasses.fields(cls)
                      if get_origin(split_optional(hints[f.name])[1]) is list)
 

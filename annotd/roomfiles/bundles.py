@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("annotd.bundles")
 
 INSTALL_SLICE_S = 0.005
-"""How long a bundle's install applies steps before it lets the loop serve others (a bundle
-of thousands of steps took the loop a hundred milliseconds in one turn)."""
+"""How long a bundle's install applies steps and tags before it lets the loop serve others
+(a bundle of thousands of steps would otherwise hold it for all of them)."""
 
 
 def limits_of(config: Config) -> BundleLimits:
