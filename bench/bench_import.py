@@ -8,10 +8,12 @@ where the server has it. Files: ``w3c-plain`` (10,000 boxes: the schema's cap),
 ``w3c-comments`` (10,000 boxes each with a comment of ``--comment`` characters: the largest
 that fits the default 16 MB document), ``coco`` (10,000 boxes, no labels: with labels they
 would pass the 10,000 cap), ``refused`` (10,001 boxes:
-over the cap, refused whole); ``idle`` first, the same probe with nothing running (the
+over the cap, refused whole), ``max-body`` (the largest body the side port reads, refused
+for its document size), ``bundle-9000`` (a room bundle of 9,000 steps, one per tag, loaded
+as a new room); ``idle`` first, the same probe with nothing running (the
 machine's noise floor).
 
-    .venv/bin/python -m bench.bench_import [--root /work/main] [--only w3c-plain,coco]
+    .venv/bin/python -m bench.bench_import [--root /work/main] [--only w3c-plain,coco] [--batch-bytes 65536]
 
 ``--root`` runs the server from another tree (for "before" figures).
 """
@@ -32,6 +34,10 @@ from .bench_relay import ROOT, Server
 from .probes import ProbeProcess, load_avg, proc_sample
 
 N = 10_000
+MAX_BODY_COMMENT = 2_270
+"""Comment length that makes ``max-body`` just under the default ``limits.max_http_body_bytes``
+(25 MB): a body as large as the server reads, whose document would pass
+``max_document_bytes`` (refused whole: what it costs is reading and parsing it)."""
 
 
 def w3c_page(n: int, comment: int) -> dict[str, Any]:
@@ -54,17 +60,39 @@ def coco_file(n: int) -> dict[str, Any]:
             "categories": cats}
 
 
+def bundle_of_steps(n: int) -> bytes:
+    """A bundle of ``n`` steps: a room whose every one of ``n`` tags moved one annotation."""
+    from pycrdt import Doc, Map
+
+    from annotd.formats.restore import SavedVersion, encode_room
+
+    doc: Doc[Any] = Doc()
+    annotations = doc.get("annotations", type=Map)
+    doc.get("meta", type=Map)["schemaVersion"] = 1
+    annotations["a"] = Map({"type": "rect", "x": 0, "y": 0, "w": 10, "h": 10})
+    versions = []
+    for i in range(n):
+        annotations["a"]["x"] = i
+        versions.append(SavedVersion(f"t{i}", i + 1, 1.0 + i, "bench", doc.get_update()))
+    data, _ = encode_room(room_id="steps", name="steps", created_at=1.0, head=doc.get_update(), head_seq=n + 1,
+                          versions=versions, images={}, saved_at=2.0)
+    return data
+
+
 def files(comment: int) -> dict[str, tuple[str, bytes]]:
     return {
         "w3c-plain": ("w3c", orjson.dumps(w3c_page(N, 0))),
         "w3c-comments": ("w3c", orjson.dumps(w3c_page(N, comment))),
         "coco": ("coco", orjson.dumps(coco_file(N))),
         "refused": ("w3c", orjson.dumps(w3c_page(N + 1, 0))),
+        "max-body": ("w3c", orjson.dumps(w3c_page(N, MAX_BODY_COMMENT))),
+        "bundle-9000": ("bundle", bundle_of_steps(9_000)),
     }
 
 
-async def run(root: Path, only: list[str] | None, comment: int) -> dict[str, Any]:
-    server = Server(uvloop=True, root=root)
+async def run(root: Path, only: list[str] | None, comment: int, batch_bytes: int | None) -> dict[str, Any]:
+    extra = f"[limits]\nimport_batch_bytes = {batch_bytes}\n" if batch_bytes else ""
+    server = Server(uvloop=True, root=root, extra_toml=extra)
     results: dict[str, Any] = {}
     try:
         probe = ProbeProcess(server.ws_url, server.http_url)
@@ -79,13 +107,16 @@ async def run(root: Path, only: list[str] | None, comment: int) -> dict[str, Any
                 if only and name not in only:
                     continue
                 room = f"imp-{name}"
-                async with http.post(f"{server.http_url}/v1/rooms", json={"id": room}) as r:
-                    assert r.status == 201, await r.text()
+                if fmt == "bundle":  # loaded as a new room
+                    url, mime = f"{server.http_url}/v1/rooms/{room}/bundle", "application/octet-stream"
+                else:
+                    async with http.post(f"{server.http_url}/v1/rooms", json={"id": room}) as r:
+                        assert r.status == 201, await r.text()
+                    query = "?labels=false" if fmt == "coco" else ""
+                    url, mime = f"{server.http_url}/v1/rooms/{room}/formats/{fmt}{query}", "application/json"
                 await probe.reset()
                 t0 = time.perf_counter()
-                query = "?labels=false" if fmt == "coco" else ""
-                async with http.post(f"{server.http_url}/v1/rooms/{room}/formats/{fmt}{query}", data=body,
-                                     headers={"Content-Type": "application/json"},
+                async with http.post(url, data=body, headers={"Content-Type": mime},
                                      timeout=aiohttp.ClientTimeout(total=600)) as r:
                     answer = await r.read()
                     status = r.status
@@ -95,7 +126,7 @@ async def run(root: Path, only: list[str] | None, comment: int) -> dict[str, Any
                                        "seconds": round(seconds, 3), "load_1min": load_avg()}
                 data = orjson.loads(answer)
                 if status == 201:
-                    res["created"] = len(data["created"])
+                    res["created"] = len(data["created"]) if "created" in data else len(data["versions"])
                 else:
                     res["error"] = data.get("error", {}).get("code")
                 res.update(await probe.report())
@@ -115,9 +146,10 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=ROOT)
     ap.add_argument("--only", default="", help="comma-separated file names (default: all)")
     ap.add_argument("--comment", type=int, default=400, help="characters per comment in w3c-comments")
+    ap.add_argument("--batch-bytes", type=int, default=None, help="limits.import_batch_bytes (default: the server's)")
     args = ap.parse_args()
     only = [s for s in args.only.split(",") if s] or None
-    print(json.dumps(asyncio.run(run(args.root, only, args.comment))), flush=True)
+    print(json.dumps(asyncio.run(run(args.root, only, args.comment, args.batch_bytes))), flush=True)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class LimitsConfig:
     max_inbound_bytes_per_s: int = 1_048_576
     inbound_burst_bytes: int = 4_194_304
     max_pending_handshakes: int = 128
-    import_batch_bytes: int = 131_072
+    import_batch_bytes: int = 65_536
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ try:  # pycrdt's Rust extension: the integrated (document-bound) shared types.
 except ImportError:  # pragma: no cover - depends on the installed pycrdt
     _RArray = _RMap = _RText = None  # type: ignore[assignment,misc]
 
-__all__ = ["ABSENT", "Foreign", "YArrayData", "YMapData", "YTextData", "read_entry", "read_fields", "read_root"]
+__all__ = ["ABSENT", "Foreign", "YArrayData", "YMapData", "YTextData", "read_entry", "read_entry_field", "read_fields", "read_root"]
 
 MAX_DEPTH = 6
 """Nested shared types deeper than this are not descended into (a raw client could nest
@@ -139,6 +139,30 @@ def read_entry(doc: pycrdt.Doc, name: str, key: str) -> Any:
         if key not in root:
             return ABSENT
         return _read_public(root[key], 1)
+
+
+def read_entry_field(doc: pycrdt.Doc, name: str, key: str, field: str) -> Any:
+    """One field of entry ``key`` of root map ``name`` (a nested or plain map) converted like
+    :func:`read_root`, or :data:`ABSENT`: what :func:`read_fields` reads for one entry."""
+    root = doc.get(name, type=pycrdt.Map)
+    with doc.transaction() as txn:
+        inner = getattr(txn, "_txn", None)
+        if _RMap is not None and inner is not None and hasattr(root, "integrated"):
+            integrated = root.integrated
+            if not integrated.has(inner, key):
+                return ABSENT
+            value = integrated.get(inner, key)
+            if isinstance(value, _RMap):
+                return _convert(value.get(inner, field), inner, 2) if value.has(inner, field) else ABSENT
+        else:
+            if key not in root:
+                return ABSENT
+            value = root[key]
+            if isinstance(value, pycrdt.Map):
+                return _read_public(value[field], 2) if field in value else ABSENT
+    if isinstance(value, dict):
+        return value.get(field, ABSENT)
+    return ABSENT
 
 
 def read_fields(doc: pycrdt.Doc, name: str, fields: tuple[str, ...]) -> dict[str, dict[str, Any]]:

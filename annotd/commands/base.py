@@ -92,6 +92,11 @@ class Command:
     """When set, a REST body is this ``bytes`` parameter, unparsed (a bundle file), read up to
     the ``limits`` key named by ``raw_limit``; JSON-RPC sends it base64-encoded."""
     raw_limit: str | None = None
+    body_unparsed: bool = False
+    """With ``body_param``: a REST body is handed to the handler unparsed, as
+    :class:`~annotd.commands.params.JsonText` (a file to import, parsed in the state worker:
+    parsing megabytes of JSON holds the loop, and a thread does not help, the parser holds the
+    GIL). JSON-RPC, whose message is parsed anyway, passes the value itself."""
     result: Any = None
     """What the command answers: a ``TypedDict`` class declared next to its params (JSON),
     or ``bytes`` (a file; REST sends it as ``media``). ``/openapi.json``'s response schemas
@@ -148,6 +153,7 @@ def command(
     also: tuple[tuple[str, str] | tuple[str, str, str], ...] = (), body_param: str | None = None,
     raw_body: str | None = None, raw_limit: str | None = None, media: str = "application/json",
     loads_room: bool = True,
+    body_unparsed: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(hub, params, caller)``; its params type is read from the annotation.
 
@@ -166,7 +172,7 @@ def command(
         if len(set(ids)) < len(ids) or method in ids:
             raise RuntimeError(f"command {name}: routes of one method need a name each (also=(method, path, name))")
         REGISTRY[name] = Command(name, summary, params_type, handler, routes, status, body_param, raw_body, raw_limit,
-                                 result, media, loads_room)
+                                 body_unparsed, result, media, loads_room)
         return handler
 
     return register

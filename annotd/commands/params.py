@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
+import functools
 import math
 import re
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -20,6 +21,22 @@ from ..base.errors import InvalidParams
 from .jsonschema import Components, split_optional, type_schema
 
 MISSING = dataclasses.MISSING
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JsonText:
+    """A parameter's JSON text as a REST body brought it, not parsed here (a command with
+    ``body_unparsed``: its handler has it parsed off the loop, and answers a body that is not
+    JSON as ``bad_request`` then). Only its first character is checked here: an object
+    parameter's text must start with ``{``."""
+
+    data: bytes
+
+    def starts_object(self) -> bool:
+        return self.data.lstrip()[:1] == b"{"
+
+    def json(self) -> bytes:
+        return self.data
 
 
 def rule(
@@ -52,6 +69,10 @@ def _check(name: str, tp: Any, value: Any, meta: dict[str, Any], coerce: bool) -
             return None
         raise InvalidParams(name, "must not be null")
     origin = get_origin(tp)
+    if isinstance(value, JsonText):
+        if (origin is dict or tp is dict) and not value.starts_object():
+            raise InvalidParams(name, "must be an object")
+        return value
     if tp is Any:
         return value
     if origin is Literal:
@@ -138,7 +159,7 @@ def parse(cls: type, raw: Any, *, coerce: bool = False) -> Any:
         raw = {}
     if not isinstance(raw, dict):
         raise InvalidParams("params", "must be an object (by-name parameters)")
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in known:
@@ -153,9 +174,16 @@ def parse(cls: type, raw: Any, *, coerce: bool = False) -> Any:
     return cls(**values)
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A params class's field types, resolved once per class rather than once per request."""
+    return get_type_hints(cls)
+
+
+@functools.cache
 def list_params(cls: type) -> frozenset[str]:
     """Names of the list-typed parameters of ``cls`` (REST reads them from repeated query keys)."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     return frozenset(f.name for f in dataclasses.fields(cls)
                      if get_origin(split_optional(hints[f.name])[1]) is list)
 

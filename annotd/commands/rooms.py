@@ -70,12 +70,17 @@ class RoomRef:
 
 
 @dataclass(frozen=True)
-class NoParams:
-    pass
+class ListRooms:
+    limit: int = rule(default=100, minimum=1, maximum=1000, doc="rooms per page")
+    cursor: str | None = rule(default=None, pattern=ID_PATTERN,
+                              doc="the previous page's nextCursor: rooms after this id")
 
 
 class RoomList(TypedDict):
     rooms: list[RoomInfo]
+    """In the order of their ids."""
+    nextCursor: str | None
+    """Pass as ``cursor`` for the next page; ``null`` on the last page."""
 
 
 class RoomDeleted(TypedDict):
@@ -119,9 +124,11 @@ async def update(hub: Hub, p: UpdateRoom, caller: Caller) -> dict[str, Any]:
 
 
 @command("rooms.list", method="GET", path="/v1/rooms", result=RoomList)
-async def list_rooms(hub: Hub, p: NoParams, caller: Caller) -> dict[str, Any]:
-    """List every room with its metadata: name, image, people online, last change (see Rooms)."""
-    return {"rooms": [room_json(r) for r in hub.listing()]}
+async def list_rooms(hub: Hub, p: ListRooms, caller: Caller) -> dict[str, Any]:
+    """List the rooms a page at a time, in id order, with their metadata: name, image, people online, last change (see Rooms)."""
+    ids = hub.room_ids(after=p.cursor, limit=p.limit + 1)
+    page = ids[:p.limit]
+    return {"rooms": [room_json(hub.about(i)) for i in page], "nextCursor": page[-1] if len(ids) > p.limit else None}
 
 
 @command("rooms.get", method="GET", path="/v1/rooms/{roomId}", result=RoomInfo, loads_room=False)

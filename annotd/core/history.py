@@ -224,6 +224,12 @@ class History:
         return (pending >= self.every_ops or self.tail_bytes >= self.every_bytes
                 or (now is not None and now - self._last_snapshot_ts >= self.every_s))
 
+    def time_rule_at(self) -> float | None:
+        """When the time rule makes a snapshot due (``None``: nothing changed since the last)."""
+        if self.log.head - self.snapshot_seq <= 0:
+            return None
+        return self._last_snapshot_ts + self.every_s
+
     def add(self, snap: Snapshot) -> Snapshot:
         """Record ``snap`` and apply retention and log trimming."""
         seqs = [s.seq for s in self._snapshots]

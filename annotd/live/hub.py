@@ -17,10 +17,14 @@ the state worker, exports get the state as parts.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import heapq
+import itertools
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
@@ -65,6 +69,10 @@ class Hub:
         self.states = StateWorker()
         self.services = Services(clock, self.metrics, self.states, self.images, wake=self._wake, left=self.left)
         self.awake: dict[str, LiveRoom] = {}
+        self._timers: list[tuple[float, int, weakref.ref[LiveRoom]]] = []
+        """Sleeping rooms by when they are due again (:meth:`LiveRoom.due_at`); weakly, so a
+        deleted room's memory is not held until then."""
+        self._timer_ids = itertools.count()
         """The rooms the periodic tick visits: those with something to do (:meth:`LiveRoom.needs_tick`)."""
         self.exports = ExportService(self, config.export, metrics=self.metrics)
         self.metrics.watch(rooms=self.room_count, rooms_active=self.rooms_active,
@@ -80,6 +88,8 @@ class Hub:
         """Loaded rooms nobody is connected to, by last use (what unloading looks at)."""
         self.uses: dict[str, int] = {}
         """Room id → commands, uploads and imports using it now (such a room is not unloaded)."""
+        self._ids: list[str] | None = None
+        """The room ids in order, for listing a page (``None``: rebuilt at the next listing)."""
         self.freed_bytes = 0
         """Bytes of document state dropped by deleted rooms since the daemon last gave
         memory back to the system (see :mod:`annotd.base.memtrim`)."""
@@ -136,6 +146,7 @@ class Hub:
             live.log = self.storage.created(live)
         self.rooms[live.id] = live
         self.idle.touch(live.id, self.clock())
+        self._ids = None
         log.info("room created", extra={"roomId": live.id})
         return live
 
@@ -221,6 +232,18 @@ class Hub:
         if room_id in self.rooms:  # its idle time starts now (a join meanwhile puts it aside)
             self.idle.touch(room_id, self.clock())
 
+    def room_ids(self, *, after: str | None = None, limit: int) -> list[str]:
+        """Up to ``limit`` room ids, loaded or not, in order, those after ``after`` (a page of
+        ``rooms.list``: the order is kept between listings, so walking every page costs a
+        sort once)."""
+        if self._ids is None or len(self._ids) != self.room_count():
+            ids = set(self.rooms)
+            if self.shelf is not None:
+                ids.update(self.shelf.rooms)
+            self._ids = sorted(ids)
+        start = 0 if after is None else bisect.bisect_right(self._ids, after)
+        return self._ids[start:start + limit]
+
     def rooms_active(self) -> int:
         """Rooms with at least one connected client."""
         return sum(1 for r in self.rooms.values() if r.peers)
@@ -247,11 +270,13 @@ class Hub:
                 raise RoomNotFound(room_id)
             del self.shelf.rooms[room_id]
             self.shelf.damaged.pop(room_id, None)
+            self._ids = None
             log.info("room deleted", extra={"roomId": room_id})
             await asyncio.wrap_future(self.storage.delete(room_id))
             return
         del self.rooms[room_id]
         self.idle.forget(room_id)
+        self._ids = None
         deleted = live.log.delete() if live.log is not None else None
         if self.awake.get(room_id) is live:
             del self.awake[room_id]
@@ -342,6 +367,11 @@ class Hub:
         now = self.clock()
         if self.shelf is not None and len(self.idle):
             self.unload_idle(now)
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, ref = heapq.heappop(timers)
+            if (due := ref()) is not None and not due.ticking and self.rooms.get(due.id) is due:
+                self._wake(due)
         for room_id, live in list(self.awake.items()):
             if not live.closed:
                 live.tick(now)
@@ -349,6 +379,8 @@ class Hub:
                 live.ticking = False
                 if self.awake.get(room_id) is live:
                     del self.awake[room_id]
+                if not live.closed and (at := live.due_at()) is not None:
+                    heapq.heappush(timers, (at, next(self._timer_ids), weakref.ref(live)))
 
     async def close(self) -> None:
         """Stop every room's snapshot build and the state worker (daemon shutdown)."""

@@ -138,8 +138,11 @@ class LiveRoom:
             self.services.left(self)
 
     def presence(self, session_id: str, msg: dict[str, Any]) -> None:
-        """A session's JSON presence (raises ``InvalidParams`` for a bad one)."""
+        """A session's JSON presence (raises ``InvalidParams`` for a bad one); the room is
+        ticked while it holds presence (expiry, held-back and periodic resends)."""
         self._deliver(self.room.receive_presence(session_id, msg, self.services.clock()))
+        if not self.ticking:
+            self.services.wake(self)
 
     # -- the door ----------------------------------------------------------------------------
     async def receive(self, session_id: str, frame: bytes) -> Event | None:
@@ -288,26 +291,31 @@ class LiveRoom:
         self.snapshots.tick(now)
 
     def needs_tick(self) -> bool:
-        """Whether the periodic tick has anything to do here: presence to expire or resend
-        (someone is connected), threads to check (the head moved since the last check), or
-        changes not yet in a snapshot (the time rule). A room with none of these costs the
-        tick nothing until a join or a change wakes it."""
+        """Whether the periodic tick has anything to do here now: presence to expire or
+        resend (a session sent some), or threads to check (the head moved since the last
+        check). A room with neither costs the tick nothing until presence, a join or a change
+        wakes it, or the time of :meth:`due_at` comes: a room whose clients sit connected
+        and silent is not visited."""
         room = self.room
-        return bool(self.peers) or self.canvas.checked_seq != room.head or room.head != room.history.snapshot_seq
+        return bool(room.presence.entries) or self.canvas.checked_seq != room.head or self.canvas.backlog
+
+    def due_at(self) -> float | None:
+        """When a sleeping room must be ticked again: its snapshot time rule (changes not yet
+        in a snapshot), or ``None``."""
+        return self.room.history.time_rule_at()
 
     def detach_orphaned_threads(self) -> None:
         """Detach comment threads whose annotation a client deleted, where each pin last was
         (one server update), and anchor again those whose annotation came back (an undone
-        delete); cheap when the head did not move."""
+        delete). Costs what changed since the last check, not the number of threads."""
         room, canvas = self.room, self.canvas
-        if canvas.checked_seq == room.head:
+        if canvas.checked_seq == room.head and not canvas.backlog:
             return
         # A big room's pins come from the last check rather than a replay, which would
         # rebuild its document on the loop.
-        pins = canvas.orphan_pins(room.doc, room.history.replay_from if not room.is_big else _no_replay)
+        pins, back = canvas.check(room.doc, room.history.replay_from if not room.is_big else _no_replay)
         if pins:
             self.upkeep(lambda doc: ops.detach_threads(doc, pins))
-        back = canvas.returned(room.doc)
         if back:
             self.upkeep(lambda doc: ops.reattach_threads(doc, back))
         canvas.track(room.doc, room.head)
@@ -417,6 +425,7 @@ class LiveRoom:
         for peer in self.peers.values():
             peer.close_soon(code, reason)
         self.snapshots.cancel()
+        self.canvas.close()
         room = self.room
         freed = room.state_bytes + room.history.log.byte_size() + sum(len(s.blob) for s in room.history.snapshots)
         self.image_watch.close()

@@ -191,6 +191,20 @@ def result_response(result: Any, status: int) -> web.Response:
     return json_response(result, status)
 
 
+def _json_body(cmd: Command, query: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """The raw parameters of a JSON body: parsed here, or (``body_unparsed``) handed on as
+    its text, which the command parses off the loop."""
+    if cmd.body_unparsed and cmd.body_param is not None:
+        return {**query, cmd.body_param: params_mod.JsonText(body)}
+    try:
+        parsed_body = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    if cmd.body_param is None and not isinstance(parsed_body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return {**query, cmd.body_param: parsed_body} if cmd.body_param else parsed_body  # type: ignore[no-any-return]
+
+
 def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         hub = request.app[HUB]
@@ -209,13 +223,7 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
                         f"the request body must be JSON sent with Content-Type: application/json, not "
                         f"{request.content_type} (with curl: -H 'Content-Type: application/json')",
                         data={"contentType": request.content_type, "expected": "application/json"})
-                try:
-                    parsed_body = orjson.loads(body)
-                except orjson.JSONDecodeError as exc:
-                    raise BadRequest(f"request body is not valid JSON: {exc}") from None
-                if cmd.body_param is None and not isinstance(parsed_body, dict):
-                    raise BadRequest("request body must be a JSON object")
-                raw = {**query, cmd.body_param: parsed_body} if cmd.body_param else parsed_body
+                raw = _json_body(cmd, query, body)
                 coerce = cmd.body_param is not None
             else:
                 raw = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from ..live.liveroom import LiveRoom
 
 log = logging.getLogger("annotd.bundles")
+
+INSTALL_SLICE_S = 0.005
+"""How long a bundle's install applies steps and tags before it lets the loop serve others
+(a bundle of thousands of steps would otherwise hold it for all of them)."""
 
 
 def limits_of(config: Config) -> BundleLimits:
@@ -70,9 +75,22 @@ def prepare(data: bytes, limits: BundleLimits) -> Prepared:
     return Prepared(bundle, plan, warnings)
 
 
+class _Turns:
+    """Lets the loop serve others once ``INSTALL_SLICE_S`` of work has run since it last did."""
+
+    def __init__(self) -> None:
+        self.since = time.perf_counter()
+
+    async def share(self) -> None:
+        if time.perf_counter() - self.since > INSTALL_SLICE_S:
+            await asyncio.sleep(0)  # others' frames and requests go between
+            self.since = time.perf_counter()
+
+
 async def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> LiveRoom:
     """Create ``room_id`` from a prepared bundle: built through the room's door while only
-    this call knows the room, then added to the hub.
+    this call knows the room, then added to the hub. The steps are applied a slice of
+    ``INSTALL_SLICE_S`` per loop turn.
 
     Raises ``Conflict`` if the id is taken and ``LimitReached`` past ``limits.max_rooms``;
     on any other failure no room is left behind.
@@ -82,12 +100,24 @@ async def install(hub: Hub, prepared: Prepared, room_id: str, user_id: str) -> L
     try:
         for image in bundle.images:
             live.add_image(image)
+        turn = _Turns()
+        tags = sorted(bundle.versions, key=lambda v: (plan.version_seqs[v.tag], v.tag), reverse=True)
+
+        async def tag_up_to(seq: int) -> None:
+            """Each tag as soon as its seq is applied: the history may not retain it later."""
+            while tags and plan.version_seqs[tags[-1].tag] <= seq:
+                v = tags.pop()
+                await live.add_version(v.tag, plan.version_seqs[v.tag], v.created_by, ts=v.created_at, name=v.name)
+                await turn.share()
+
+        await tag_up_to(live.head)
         for update in plan.updates:
             await live.apply(user_id, update)
+            await tag_up_to(live.head)
+            await turn.share()
         if plan.needs_schema:
             await live.apply(user_id, ops.ensure_schema)
-        for v in sorted(bundle.versions, key=lambda v: (plan.version_seqs[v.tag], v.tag)):
-            await live.add_version(v.tag, plan.version_seqs[v.tag], v.created_by, ts=v.created_at, name=v.name)
+        await tag_up_to(live.head)
         hub.add_room(live)
     except BaseException:
         live.close(CLOSE_ROOM_DELETED, "room deleted")

@@ -232,6 +232,13 @@ async def test_import_errors_are_4xx_and_change_nothing(make_daemon: DaemonFacto
         assert resp.status == 422 and (await resp.json())["error"]["data"]["field"] == "imageId"
         resp = await http.post("/v1/rooms/nope/formats/w3c", json={"type": "AnnotationPage", "items": []})
         assert resp.status == 404
+        # the body is parsed by the state worker, not on the loop: not JSON is still a 400
+        for fmt, text in (("w3c", b'{"type": "AnnotationPage", "items": [}'), ("coco", b'{"images": [] ,')):
+            resp = await http.post(f"/v1/rooms/src/formats/{fmt}", data=text,
+                                   headers={"Content-Type": "application/json"})
+            err = (await resp.json())["error"]
+            assert resp.status == 400 and err["code"] == "bad_request", err
+            assert err["message"].startswith("request body is not valid JSON")
         assert await canvas(http, "src") == before
 
 

@@ -336,3 +336,36 @@ def test_image_that_is_not_an_image_is_refused_even_with_a_matching_hash() -> No
     with pytest.raises(Exception) as exc:  # UnsupportedMedia (415) from the upload validator
         read_bundle(rezip(data, {"images/junk": junk}, manifest=m), LIMITS)
     assert "images/junk" in str(exc.value)
+
+
+async def test_a_bundle_with_more_tags_than_the_history_retains_loads_whole() -> None:
+    """Each tag is added as soon as its step is applied: with the steps applied first, a tag
+    older than what the history retains (``snapshots_kept`` × ``snapshot_every_ops``) was
+    refused as gone, and the whole bundle with it."""
+    import dataclasses
+
+    from annotd.base.config import Config
+    from annotd.live.hub import Hub
+    from annotd.roomfiles import bundles
+
+    doc: Doc = Doc()
+    mut.ensure_schema(doc)
+    mut.upsert_annotation(doc, {"id": "a", "type": "rect", "x": 0, "y": 0, "w": 5, "h": 5}, "u", 1)
+    versions = []
+    for i in range(60):
+        mut.upsert_annotation(doc, {"id": "a", "x": i}, "u", 2 + i)
+        versions.append(SavedVersion(f"t{i}", i + 1, 1.0 + i, "u", doc.get_update()))
+    data, _ = encode_room(room_id="many", name="many", created_at=1.0, head=doc.get_update(), head_seq=61,
+                          versions=versions, images={}, saved_at=2.0)
+    cfg = Config()
+    cfg = dataclasses.replace(cfg, history=dataclasses.replace(cfg.history, snapshot_every_ops=5, snapshots_kept=2))
+    hub = Hub(cfg)
+    live, _ = await bundles.load(hub, data, None, "loader")
+    assert [v.tag for v in live.versions()] == [f"t{i}" for i in range(60)]
+    x = {v.tag: build_view_at(live, v.seq) for v in live.versions()}
+    assert x["t0"] == 0 and x["t59"] == 59
+    await hub.close()
+
+
+def build_view_at(live: Any, seq: int) -> float:
+    return next(a.x for a in live.view_on_loop(seq).annotations if a.id == "a")

@@ -5,6 +5,7 @@ worker, never on the loop; deleting a room is one call."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import types
@@ -24,7 +25,7 @@ from annotd.live.hub import Hub
 from annotd.live.liveroom import LiveRoom
 from annotd.process.daemon import Daemon
 
-from ..helpers import annotations_of, ok, room_and_client, within
+from ..helpers import T, annotations_of, ok, room_and_client, within
 
 DaemonFactory = Callable[..., Awaitable[Daemon]]
 
@@ -107,6 +108,35 @@ async def test_nothing_is_delivered_to_a_room_nobody_is_in() -> None:
     await live.apply("api", lambda doc: ops.delete_annotations(doc, ["a"], "api", 2))
     assert [room_id for room_id, _ in recorded.calls] == ["r1"]
     assert recorded.calls[0][1][0].to == ("s1",)
+
+
+def test_a_sleeping_room_is_woken_for_its_snapshot_time_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A room with changes not yet in a snapshot is not visited every tick while it waits for
+    the time rule (``snapshot_every_s``): it sleeps until then, is ticked once, snapshotted."""
+    now = [1000.0]
+    hub = Hub(Config(), clock=lambda: now[0])
+    live = hub.create_room("r1")
+    visited: list[float] = []
+    original = LiveRoom.tick
+
+    def counting(self: LiveRoom, at: float) -> None:
+        visited.append(at)
+        original(self, at)
+
+    monkeypatch.setattr(LiveRoom, "tick", counting)
+    hub.tick()  # the thread check after the change; then it sleeps
+    assert visited == [1000.0] and hub.awake == {} and live.room.history.snapshot_seq < live.head
+    for t in (1001.0, 1020.0, 1029.9):
+        now[0] = t
+        hub.tick()
+    assert visited == [1000.0]
+    now[0] = 1030.0
+    hub.tick()
+    assert visited == [1000.0, 1030.0] and live.room.history.snapshot_seq == live.head
+    now[0] = 1100.0
+    hub.tick()
+    assert visited == [1000.0, 1030.0]  # nothing due any more: no timer left
+    hub.delete_room("r1")
 
 
 class SlowDelivery:
@@ -237,8 +267,17 @@ async def test_idle_rooms_cost_the_tick_nothing(make_daemon: DaemonFactory, monk
         await within(d.next_tick())
     assert set(visited) == {"idle7"}
     room, c = await room_and_client(d, room_id="busy")
+    async with asyncio.timeout(T):
+        while d.hub.awake:  # connected but silent: settles like an empty room
+            await d.next_tick()
     visited.clear()
     await within(d.next_tick())
+    assert visited == []
+    await c.send_presence(cursor={"x": 1, "y": 2})
+    async with asyncio.timeout(T):
+        while not room.presence.entries:
+            await d.next_tick()
     await within(d.next_tick())
-    assert "busy" in visited and d.hub.awake.keys() == {"busy"}  # a connected room stays visited
+    await within(d.next_tick())
+    assert "busy" in visited and d.hub.awake.keys() == {"busy"}  # presence to expire and resend: visited
     await c.close()

@@ -58,6 +58,30 @@ async def test_room_crud(http: aiohttp.ClientSession) -> None:
     assert r.status == 404 and (await error_of(r))["code"] == "room_not_found"
 
 
+async def test_rooms_list_is_paged_in_id_order(http: aiohttp.ClientSession) -> None:
+    """rooms.list answers ``limit`` rooms at a time; walking ``nextCursor`` gives each room once,
+    in id order, also when rooms are created and deleted between pages."""
+    ids = [f"p{i:02d}" for i in range(7)]
+    for i in reversed(ids):
+        assert (await http.post("/v1/rooms", json={"id": i})).status == 201
+    r = await http.get("/v1/rooms", params={"limit": "3"})
+    page = await r.json()
+    assert [x["id"] for x in page["rooms"]] == ids[:3] and page["nextCursor"] == "p02"
+    assert (await http.delete("/v1/rooms/p03")).status == 200  # between two pages
+    assert (await http.post("/v1/rooms", json={"id": "p99"})).status == 201
+    seen = [x["id"] for x in page["rooms"]]
+    while page["nextCursor"] is not None:
+        r = await http.get("/v1/rooms", params={"limit": "3", "cursor": page["nextCursor"]})
+        page = await r.json()
+        seen += [x["id"] for x in page["rooms"]]
+    assert seen == [*ids[:3], *ids[4:], "p99"]
+    default = await (await http.get("/v1/rooms")).json()
+    assert len(default["rooms"]) == 7 and default["nextCursor"] is None
+    for bad in ({"limit": "0"}, {"limit": "1001"}, {"cursor": "has space"}):
+        r = await http.get("/v1/rooms", params=bad)
+        assert r.status == 422 and (await error_of(r))["data"]["field"] == next(iter(bad))
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [({"id": "has space"}, "id"), ({"id": 5}, "id"), ({"name": "x" * 201}, "name"), ({"bogus": 1}, "bogus")],

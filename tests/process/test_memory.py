@@ -104,9 +104,9 @@ async def _baseline(pid: int, http: aiohttp.ClientSession) -> float:
 
 async def test_memory_comes_back_after_deleting_many_rooms_or_an_imported_one(tmp_path: Path) -> None:
     """A real ``annotd serve`` process: deleting 2,000 small rooms brings its RSS back within
-    20 % of the baseline; deleting one room filled by an import of 10,000 annotations within
-    30 % (the file's JSON is still parsed on the loop, and the Python objects it made leave
-    some of the interpreter's small-object arenas pinned: measured 22-27 %)."""
+    20 % of the baseline; then deleting one room filled by an import of 10,000 annotations
+    within 25 % (the file is parsed in the state worker, never in the daemon; what stays is
+    mostly the 2,000 rooms' share, interpreter arenas that freed objects leave pinned)."""
     cfg = tmp_path / "annotd.toml"
     # warnings only: nobody reads its stderr until it exits, and a full pipe would stop it
     cfg.write_text("[log]\nlevel = \"warning\"\n[limits]\nmax_rooms = 3000\nmax_rpc_batch = 500\n")
@@ -131,11 +131,11 @@ async def test_memory_comes_back_after_deleting_many_rooms_or_an_imported_one(tm
                 assert r.status == 201, await r.text()
             imported = _rss_mb(proc.pid)
             await ok(http, "DELETE", "/v1/rooms/big")
-            import_after = await _rss_settles(proc.pid, base * 1.3)
+            import_after = await _rss_settles(proc.pid, base * 1.25)
     finally:
         proc.terminate()
         await proc.wait()
     figures = {"base": base, "rooms_peak": peak, "rooms_after": rooms_after, "imported": imported,
                "import_after": import_after}
     assert peak > base + 10 and imported > base + 20, figures  # the rooms and the import did take memory
-    assert rooms_after <= base * 1.2 and import_after <= base * 1.3, figures
+    assert rooms_after <= base * 1.2 and import_after <= base * 1.25, figures

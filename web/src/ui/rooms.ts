@@ -20,6 +20,19 @@ const REFRESH_MS = 5000;
  * a literal "-" ending a character class must be escaped. */
 const ID_INPUT_PATTERN = ID_PATTERN.replace(/-\]/g, "\\-]");
 
+/** Every room: `GET /v1/rooms` answers a page at a time (in id order), so follow `nextCursor`. */
+async function listAll(): Promise<RoomSummary[]> {
+  const rooms: RoomSummary[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor === null ? "?limit=1000" : `?limit=1000&cursor=${encodeURIComponent(cursor)}`;
+    const page: { rooms: RoomSummary[]; nextCursor: string | null } = await api(`/v1/rooms${query}`);
+    rooms.push(...page.rooms);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return rooms;
+}
+
 export class RoomsPage {
   private list: HTMLElement;
   private error: HTMLElement;
@@ -143,7 +156,7 @@ export class RoomsPage {
     if (this.editing) return;
     let rooms: RoomSummary[];
     try {
-      rooms = (await api<{ rooms: RoomSummary[] }>("/v1/rooms")).rooms;
+      rooms = await listAll();
     } catch (err) {
       this.list.replaceChildren(h("li", { class: "empty" }, `Cannot list rooms: ${(err as Error).message}`));
       return;

@@ -243,8 +243,12 @@ export interface RoomsImportBundleParams {
   roomId?: string | null;
 }
 
-/** `rooms.list`: List every room with its metadata: name, image, people online, last change (see Rooms). */
+/** `rooms.list`: List the rooms a page at a time, in id order, with their metadata: name, image, people online, last change (see Rooms). */
 export interface RoomsListParams {
+  /** rooms per page */
+  limit?: number;
+  /** the previous page's nextCursor: rooms after this id */
+  cursor?: string | null;
 }
 
 /** `rooms.update`: Rename a room; everyone in it hears `rooms.renamed`, and a store keeps the new name. */

@@ -113,7 +113,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List every room with its metadata: name, image, people online, last change (see Rooms). */
+        /** List the rooms a page at a time, in id order, with their metadata: name, image, people online, last change (see Rooms). */
         get: operations["rooms.list"];
         put?: never;
         /** Create a room (optionally with a chosen id); a taken id is a conflict. */
@@ -824,6 +824,7 @@ export interface components {
         };
         RoomList: {
             rooms: components["schemas"]["RoomInfo"][];
+            nextCursor: string | null;
         };
         /** @description An item of the file that was not imported: its place in the file, its id there, why. */
         Skipped: {
@@ -1192,7 +1193,10 @@ export interface operations {
     };
     "rooms.list": {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
             header?: {
                 /** @description The acting user, stamped on what the call writes (default `api`; `?userId=` also works): at most 128 characters, no control characters. */
                 "X-Annotd-User"?: string;
@@ -1202,7 +1206,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description List every room with its metadata: name, image, people online, last change (see Rooms). */
+            /** @description List the rooms a page at a time, in id order, with their metadata: name, image, people online, last change (see Rooms). */
             200: {
                 headers: {
                     [name: string]: unknown;
