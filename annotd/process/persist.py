@@ -244,7 +244,7 @@ class Persist:
     def shelf(self) -> Shelf:
         """Every stored room, listed from its metadata (no document is read: start-up)."""
         keep = self.hub.room_limits.snapshots_kept
-        rooms = {s.record.id: _shelved(s) for s in self.store.summaries(keep)}
+        rooms = {s.record.id: _shelved(s, self.store.oldest_seq(s.record.id)) for s in self.store.summaries(keep)}
         return Shelf(self, rooms, self.hub.installed)
 
     async def load(self, room_id: str) -> LiveRoom:
@@ -293,10 +293,13 @@ class Persist:
                        info["oldestSeq"], info["epoch"], info["image"], live.last_change())
 
 
-def _shelved(summary: RoomSummary) -> Shelved:
+def _shelved(summary: RoomSummary, on_disk: int | None) -> Shelved:
+    """What a stored room lists as: ``oldestSeq`` is the older of what memory will hold once
+    it is loaded (``window_seq``) and what the disk can rebuild, as for a loaded room."""
     record = summary.record
+    oldest = summary.window_seq if on_disk is None else min(summary.window_seq, on_disk)
     return Shelved(record.id, record.name, record.created_at, record.head_seq, record.snapshot_seq,
-                   summary.window_seq, record.epoch, _image_of(record.image_json), summary.last_change_at)
+                   oldest, record.epoch, _image_of(record.image_json), summary.last_change_at)
 
 
 def _image_of(image_json: str | None) -> dict[str, Any] | None:

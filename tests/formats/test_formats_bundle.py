@@ -362,10 +362,10 @@ async def test_a_bundle_with_more_tags_than_the_history_retains_loads_whole() ->
     hub = Hub(cfg)
     live, _ = await bundles.load(hub, data, None, "loader")
     assert [v.tag for v in live.versions()] == [f"t{i}" for i in range(60)]
-    x = {v.tag: build_view_at(live, v.seq) for v in live.versions()}
+    x = {v.tag: await build_view_at(live, v.seq) for v in live.versions()}
     assert x["t0"] == 0 and x["t59"] == 59
     await hub.close()
 
 
-def build_view_at(live: Any, seq: int) -> float:
-    return next(a.x for a in live.view_on_loop(seq).annotations if a.id == "a")
+async def build_view_at(live: Any, seq: int) -> float:
+    return next(a.x for a in (await live.view_at(seq)).annotations if a.id == "a")

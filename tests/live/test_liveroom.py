@@ -110,7 +110,7 @@ async def test_nothing_is_delivered_to_a_room_nobody_is_in() -> None:
     assert recorded.calls[0][1][0].to == ("s1",)
 
 
-def test_a_sleeping_room_is_woken_for_its_snapshot_time_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_sleeping_room_is_woken_for_its_snapshot_time_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     """A room with changes not yet in a snapshot is not visited every tick while it waits for
     the time rule (``snapshot_every_s``): it sleeps until then, is ticked once, snapshotted."""
     now = [1000.0]
@@ -136,7 +136,7 @@ def test_a_sleeping_room_is_woken_for_its_snapshot_time_rule(monkeypatch: pytest
     now[0] = 1100.0
     hub.tick()
     assert visited == [1000.0, 1030.0]  # nothing due any more: no timer left
-    hub.delete_room("r1")
+    await hub.delete_room("r1")
 
 
 class SlowDelivery:
