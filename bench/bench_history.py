@@ -28,7 +28,8 @@ from pycrdt import Doc
 from annotd.base.config import Config
 from annotd.canvas import ops
 from annotd.canvas.view import build_view
-from annotd.core.room import Room, RoomLimits
+from annotd.core.limits import RoomLimits
+from annotd.core.room import Room
 
 TYPES = ("rect", "ellipse", "text", "arrow", "freehand")
 

@@ -29,7 +29,8 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from annotd.base.config import Config
-from annotd.core.room import Room, RoomLimits
+from annotd.core.limits import RoomLimits
+from annotd.core.room import Room
 from annotd.live.hub import Hub
 from annotd.live.liveroom import LiveRoom
 from annotd.net.wsconn import WRITE_LIMIT, Connection

@@ -24,7 +24,7 @@ from ..canvas.reader import image_ref
 from ..canvas.schema import ROOT_META
 from ..core.history import Event, Snapshot, Version
 from ..core.images import StoredImage
-from ..core.room import Outbound
+from ..core.outbound import Outbound
 
 UNCHANGED = "unchanged"
 ImageChange = dict[str, Any] | None | str

@@ -37,7 +37,8 @@ from ..base.identifiers import check_room_id, is_id
 from ..base.metrics import Metrics
 from ..canvas import ops
 from ..core.images import ImageStore, StoredImage
-from ..core.room import Room, RoomLimits
+from ..core.limits import RoomLimits
+from ..core.room import Room
 from ..services.renders import ExportService
 from ..services.states import StateWorker
 from .access import RoomAbout, RoomAccess

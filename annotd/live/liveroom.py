@@ -43,7 +43,8 @@ from ..canvas.reader import image_ref
 from ..core import yproto
 from ..core.history import Event, Snapshot, Version
 from ..core.images import ImageStore, StoredImage
-from ..core.room import Message, Outbound, Room
+from ..core.outbound import Message, Outbound
+from ..core.room import Room
 from ..services.states import StateWorker
 from .access import Applied, Change, StepsPage
 from .deephistory import PastStates

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Opcode
 from websockets.protocol import State
 
-from ..core.room import Message
+from ..core.outbound import Message
 from .outbox import Offer, Outbox
 
 Wire = bytes | tuple[bytes, ...]

@@ -43,7 +43,7 @@ from ..base.logsetup import Throttled
 from ..base.origins import is_own_origin, origin_allowed
 from ..commands.base import Caller
 from ..core import yproto
-from ..core.room import Outbound
+from ..core.outbound import Outbound
 from ..live.hub import Hub
 from ..live.liveroom import LiveRoom
 from . import rpc

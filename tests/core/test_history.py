@@ -13,7 +13,8 @@ from annotd.base.config import Config
 from annotd.base.errors import Conflict, Gone, InvalidParams, NotFound
 from annotd.core import yproto
 from annotd.core.history import History
-from annotd.core.room import Room, RoomLimits
+from annotd.core.limits import RoomLimits
+from annotd.core.room import Room
 
 
 def room_with_writer(**limits: object) -> Room:

@@ -11,7 +11,9 @@ from pycrdt import Decoder, Doc, Map
 from annotd.base.config import Config
 from annotd.base.errors import InvalidParams, LimitReached, MalformedFrame
 from annotd.core import yproto
-from annotd.core.room import Outbound, Room, RoomLimits
+from annotd.core.limits import RoomLimits
+from annotd.core.outbound import Outbound
+from annotd.core.room import Room
 
 
 def edit(doc: Doc, key: str, value: object) -> bytes:

@@ -19,7 +19,7 @@ from pycrdt import Doc, Map
 from annotd.base.config import Config
 from annotd.base.errors import DocumentTooLarge, MalformedFrame, RoomNotFound
 from annotd.canvas import ops
-from annotd.core.room import Outbound
+from annotd.core.outbound import Outbound
 from annotd.live import liveroom
 from annotd.live.hub import Hub
 from annotd.live.liveroom import LiveRoom
