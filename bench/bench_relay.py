@@ -57,7 +57,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 V1 = [Subprotocol("annotd.v1")]
 EMPTY_SV = b"\x00"
-SCENARIOS = ("room10", "rooms50", "saturation", "join", "idle")
+SCENARIOS = ("room10", "rooms50", "saturation", "join", "idle", "idlecpu")
 PLAIN_SCENARIOS = ("room10", "rooms50", "saturation")
 TARGETS = {
     "room10.p50_ms": 1.0,
@@ -858,8 +858,40 @@ async def scenario_idle(server: Server, args: argparse.Namespace) -> dict[str, A
             "idle_cpu_pct_0_rooms": round(100 * idle_cpu0, 2), "idle_cpu_pct_100_rooms": round(100 * idle_cpu1, 2)}
 
 
+def sched_cpu_s(pid: int) -> float:
+    """CPU seconds of every thread of ``pid`` from the scheduler's nanosecond counts
+    (/proc/PID/task/*/schedstat): idle figures are too small for utime's 10 ms ticks."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+async def scenario_idlecpu(server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    """The server's CPU with nothing happening, with ``--idle-rooms`` rooms (created through
+    REST, never joined), each level measured over ``--idle-seconds`` after ``--idle-settle``
+    seconds: a new room has work until its first snapshot (``history.snapshot_every_s``,
+    30 s by default), and only then is it idle."""
+    levels: list[dict[str, Any]] = []
+    created = 0
+    for n in args.idle_rooms:
+        while created < n:
+            server.create_room(f"idle-{created}")
+            created += 1
+        await asyncio.sleep(args.idle_settle if n else 1.0)
+        cpu0, w0, cores0 = sched_cpu_s(server.pid), pc(), core_times()
+        await asyncio.sleep(args.idle_seconds)
+        cpu1, w1, cores1 = sched_cpu_s(server.pid), pc(), core_times()
+        wall = w1 - w0
+        levels.append({"rooms": n, "seconds": round(wall, 1), "cpu_pct": round(100 * (cpu1 - cpu0) / wall, 3),
+                       "server_core_busy_pct": core_busy_pct(cores0, cores1, SERVER_CORE)})
+        _progress(f"  idle CPU with {n} rooms: {levels[-1]['cpu_pct']} % over {wall:.1f} s")
+    return {"levels": levels}
+
+
 RUNNERS = {"room10": scenario_room10, "rooms50": scenario_rooms50, "saturation": scenario_saturation,
-           "join": scenario_join, "idle": scenario_idle}
+           "join": scenario_join, "idle": scenario_idle, "idlecpu": scenario_idlecpu}
 
 
 def _spy(args: argparse.Namespace, name: str) -> Path | None:
@@ -956,6 +988,12 @@ def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
         out.append(f"  per room: {i['per_empty_room_kib']} KiB empty; {i['per_room_kib']} KiB all-in "
                    f"(of which {i['annotations_per_room_kib']} KiB after the visit baseline)")
         out.append(f"  idle server CPU: {i['idle_cpu_pct_0_rooms']} % (0 rooms), {i['idle_cpu_pct_100_rooms']} % (100 rooms)")
+    if "idlecpu" in results:
+        out.append(f"\nidlecpu: server CPU with nothing happening (started {results['idlecpu'].get('start')}, "
+                   f"1-min load {results['idlecpu'].get('load_1min')})")
+        for lv in results["idlecpu"]["levels"]:
+            out.append(f"  {lv['rooms']:>5} rooms: {lv['cpu_pct']:.3f} % of a core over {lv['seconds']} s; "
+                       f"server core busy {lv['server_core_busy_pct']} %")
     return "\n".join(out)
 
 
@@ -978,6 +1016,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="saturation: per-writer update rates to step through (default 100,...,1000)")
     p.add_argument("--window", type=int, default=16, help="saturation flat-out: un-acked updates per writer (16)")
     p.add_argument("--join-events", type=int, default=10_000, help="join: events in the room's log (10000)")
+    p.add_argument("--idle-rooms", type=lambda s: [int(x) for x in s.split(",")], default=[0, 100, 1000],
+                   help="idlecpu: room counts to measure at, ascending (default 0,100,1000)")
+    p.add_argument("--idle-seconds", type=float, default=10.0, help="idlecpu: seconds measured per room count (10)")
+    p.add_argument("--idle-settle", type=float, default=35.0,
+                   help="idlecpu: seconds to wait after creating rooms before measuring (35: past the first snapshot)")
     p.add_argument("--py-spy", metavar="DIR", help="record the server with py-spy (raw format) into DIR "
                    "during room10, rooms50 and the saturation flat-out run (figures then include its overhead)")
     p.add_argument("--py-spy-native", action="store_true",
@@ -1045,11 +1088,11 @@ async def run_scenario(name: str, kind: str, args: argparse.Namespace) -> dict[s
     if args.data_dir:  # a fresh store per scenario, in the given folder (its disk is what is measured)
         folder = Path(args.data_dir) / f"{name}-{time.time_ns()}"
         durable = f'[rooms]\ndata_dir = "{folder}"\n[storage]\nsync = "{args.sync}"\n'
-    load = os.getloadavg()[0]
+    load, start = os.getloadavg()[0], time.strftime("%H:%M:%S")
     server = start_server(kind, args, prof, durable)
     try:
         result = await RUNNERS[name](server, args)  # type: ignore[arg-type]
-        result.update(waited_for_quiet_s=waited, load_1min=round(load, 2), start=time.strftime("%H:%M:%S"),
+        result.update(waited_for_quiet_s=waited, load_1min=round(load, 2), start=start,
                       server=kind + (" plain" if server.plain and kind == "annotd" else ""))
         warnings = server.warnings()
         if warnings:
