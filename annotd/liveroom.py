@@ -287,7 +287,7 @@ class LiveRoom:
         (one server update), and anchor again those whose annotation came back (an undone
         delete); cheap when the head did not move."""
         room, canvas = self.room, self.canvas
-        if canvas.checked_seq == room.head:
+        if canvas.checked_seq == room.head or canvas.checked_without_comments(room.doc, room.head):
             return
         # A big room's pins come from the last check rather than a replay, which would
         # rebuild its document on the loop.

@@ -44,6 +44,8 @@ class LiveCanvas:
         self._view: tuple[int, CanvasView] | None = None
         self._pins: Pins = {}
         self.checked_seq = -1
+        self._commented: pycrdt.Doc[Any] | None = None
+        """The last document seen with a comments root (a Yjs root, once there, stays)."""
 
     def view(self, doc: pycrdt.Doc[Any], seq: int) -> CanvasView:
         """The view of ``doc`` at head ``seq`` (rebuilt only when the seq moved)."""
@@ -122,6 +124,18 @@ class LiveCanvas:
         if replay is None:
             return {tid: (aid, fallback) for tid, (aid, _, _, fallback) in orphans.items()}
         return self.last_pins(orphans, *replay)
+
+    def checked_without_comments(self, doc: pycrdt.Doc[Any], seq: int) -> bool:
+        """Whether ``doc`` has no comments root, in which case ``seq`` counts as checked: no
+        thread can be orphaned or come back. The periodic check of a room without comments
+        is then one read of the document's roots, not three (orphans, returns, pins)."""
+        if doc is self._commented:
+            return False
+        if schema.ROOT_COMMENTS in doc.keys():
+            self._commented = doc
+            return False
+        self.checked_seq, self._pins = seq, {}
+        return True
 
     def track(self, doc: pycrdt.Doc[Any], seq: int) -> None:
         """Remember where every annotation-anchored pin is at ``seq``."""
