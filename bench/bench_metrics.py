@@ -1,7 +1,8 @@
 """What metrics cost on the relay path, per update: prometheus_client's own Counter.inc and
 Histogram.observe, and what annotd does instead (plain int adds, 1-in-8 sampled relay time);
-the per-update debug line's guard when debug is off; framing one relayed message; and one
-event-loop lag sample, as a sleeping task (the old design) and as a timer callback.
+the per-update debug line's guard when debug is off; framing one relayed message; the
+tick's orphaned-thread check of a room without comments; and one event-loop lag sample, as
+a sleeping task (the old design) and as a timer callback.
 
     .venv/bin/python -m bench.bench_metrics [--number 200000] [--repeat 7]
 
@@ -19,12 +20,16 @@ import os
 import time
 import timeit
 from collections.abc import Callable
+from typing import Any
 
+import pycrdt
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from websockets.frames import Frame, Opcode
 
 from annotd.base.looplag import LagMonitor, LagWindow, lateness
 from annotd.base.metrics import RELAY_BUCKETS, RELAY_SAMPLE_EVERY, Metrics
+from annotd.canvas import ops
+from annotd.canvas.live import LiveCanvas
 from annotd.core import yproto
 from annotd.net.wsconn import wire
 
@@ -83,6 +88,26 @@ def lag_sample_cost(samples: int) -> dict[str, float]:
     return out
 
 
+def orphan_check_cost(number: int, repeat: int) -> dict[str, float]:
+    """The periodic orphaned-thread check of one room whose head moved, in a document with
+    annotations and no comments (rooms50's rooms): the three reads it made before (orphans,
+    returned threads, pins) and the one read that finds no comments root now."""
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    ops.ensure_schema(doc)
+    for i in range(4):
+        ops.upsert_annotation(doc, {"id": f"a{i}", "type": "rect", "x": 1, "y": 2, "w": 3, "h": 4}, "u", 1)
+    live = LiveCanvas()
+
+    def before() -> None:
+        live.orphan_pins(doc, lambda seq: None)
+        live.returned(doc)
+        live.track(doc, 1)
+
+    return {"orphan check, room without comments: three reads (before)": per_call(before, number, repeat),
+            "orphan check, room without comments: one read (now)": per_call(
+                lambda: live.checked_without_comments(doc, 1), number, repeat)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--number", type=int, default=200_000)
@@ -138,6 +163,7 @@ def main() -> None:
                                                                           args.repeat)
     results["frame one 40-byte message: websockets Frame.serialize (before)"] = per_call(
         lambda: Frame(Opcode.BINARY, update).serialize(mask=False), args.number, args.repeat)
+    results.update(orphan_check_cost(max(1000, args.number // 20), args.repeat))
     results.update(lag_sample_cost(max(1000, args.number // 4)))
     if args.json:
         print(json.dumps(results, indent=2))

@@ -47,6 +47,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from .relay_node import NodeServer, client_offset, encode_varuint, update_key
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SERVER_CORE = 0
@@ -55,7 +57,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 V1 = [Subprotocol("annotd.v1")]
 EMPTY_SV = b"\x00"
-SCENARIOS = ("room10", "rooms50", "saturation", "join", "idle")
+SCENARIOS = ("room10", "rooms50", "saturation", "join", "idle", "idlecpu")
+PLAIN_SCENARIOS = ("room10", "rooms50", "saturation")
 TARGETS = {
     "room10.p50_ms": 1.0,
     "room10.p99_ms": 2.0,
@@ -75,15 +78,23 @@ class Server:
     """``annotd serve`` in its own process on core 0, optionally under py-spy or cProfile.
 
     ``root`` is the tree the server runs from (another worktree gives "before" figures with
-    the same venv: ``python -m annotd`` imports the package from the working directory)."""
+    the same venv: ``python -m annotd`` imports the package from the working directory;
+    ``python`` another venv, for a tree whose dependencies differ).
+
+    ``plain``: clients connect without ``annotd.v1`` (no seq frames, no acks); ``echoes``:
+    the server sends an update back to its sender (the node server does, annotd never)."""
+
+    plain = False
+    echoes = False
+    label = "annotd"
 
     def __init__(self, *, uvloop: bool, extra_toml: str = "", cprofile: Path | None = None, nice: int = 0,
-                 cores: str = str(SERVER_CORE), root: Path = ROOT) -> None:
+                 cores: str = str(SERVER_CORE), root: Path = ROOT, python: str = PYTHON) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="annotd-bench-")
         cfg = Path(self.tmp.name) / "config.toml"
         cfg.write_text(f"[server]\nuse_uvloop = {'true' if uvloop else 'false'}\n{extra_toml}", encoding="utf-8")
         self.stderr_path = Path(self.tmp.name) / "server.log"
-        cmd = [PYTHON]
+        cmd = [python]
         if cprofile is not None:
             cmd += ["-m", "cProfile", "-o", str(cprofile)]
         cmd += ["-m", "annotd", "serve", "--ws-port", "0", "--http-port", "0", "--config", str(cfg)]
@@ -92,6 +103,7 @@ class Server:
         self.proc = subprocess.Popen([*prio, "taskset", "-c", cores, *cmd], cwd=root,
                                      stdout=subprocess.PIPE, stderr=self._stderr)
         self.ws_url, self.http_url = self._wait_listening()
+        self.rooms_url = f"{self.ws_url}/v1/ws/rooms"
         self.pid = self.proc.pid
         self._spy: subprocess.Popen[bytes] | None = None
 
@@ -270,8 +282,15 @@ class Client:
     synced: asyncio.Event = field(default_factory=asyncio.Event)
     all_acked: asyncio.Event = field(default_factory=asyncio.Event)  # set when pending empties
     reader: asyncio.Task[None] | None = None
+    plain: bool = False                                      # no annotd.v1: see bench/relay_node.py
+    own_tag: bytes = b""                                     # plain: varuint(own Yjs client id)
+    r_msg: list[bytes] = field(default_factory=list)          # plain: updates received from others
+    sent_times: list[float] = field(default_factory=list)     # send time of frames[k]
 
     async def read(self) -> None:
+        if self.plain:
+            await self.read_plain()
+            return
         ws = self.ws
         r_seq, r_time = self.r_seq, self.r_time
         try:
@@ -313,7 +332,37 @@ class Client:
         finally:
             self.close_code = ws.close_code
 
+    async def read_plain(self) -> None:
+        """Plain y-protocols: keep other clients' updates whole (identified after the run);
+        the sender's own update coming back (node's echo) counts as its ack."""
+        ws, r_msg, r_time = self.ws, self.r_msg, self.r_time
+        try:
+            async for m in ws:
+                t = pc()
+                if m.__class__ is not bytes or m[0] != 0:
+                    continue  # awareness
+                sub = m[1]
+                if sub == 2:
+                    if m.startswith(self.own_tag, client_offset(m)):
+                        self.ack_sent.append(self.pending.popleft())
+                        self.ack_recv.append(t)
+                        if not self.pending:
+                            self.all_acked.set()
+                        if self.window is not None:
+                            self.window.release()
+                    else:
+                        r_msg.append(m)
+                        r_time.append(t)
+                elif sub == 1:
+                    self.step2_time, self.step2_frame = t, m
+                    self.synced.set()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close_code = ws.close_code
+
     async def send(self, frame: bytes) -> None:
+        self.sent_times.append(pc())
         self.pending.append(pc())
         await self.ws.send(frame)
         self.sent += 1
@@ -321,7 +370,7 @@ class Client:
     async def paced(self, start: float, period: float, stop: float) -> None:
         """Send ``frames`` on the fixed schedule ``start + k * period`` until ``stop``."""
         k = 0
-        ws, pending, frames = self.ws, self.pending, self.frames
+        ws, pending, frames, sent_times = self.ws, self.pending, self.frames, self.sent_times
         try:
             while k < len(frames):
                 due = start + k * period
@@ -332,7 +381,9 @@ class Client:
                     await asyncio.sleep(due - now)
                 else:
                     self.max_lag = max(self.max_lag, now - due)
-                pending.append(pc())
+                ts = pc()
+                pending.append(ts)
+                sent_times.append(ts)
                 await ws.send(frames[k])
                 k += 1
         except ConnectionClosed:
@@ -346,7 +397,9 @@ class Client:
         try:
             while k < len(self.frames) and pc() < stop:
                 await self.window.acquire()
-                self.pending.append(pc())
+                ts = pc()
+                self.pending.append(ts)
+                self.sent_times.append(ts)
                 await self.ws.send(self.frames[k])
                 k += 1
         except ConnectionClosed:
@@ -361,22 +414,24 @@ class Client:
                 await self.reader
 
 
-async def open_client(base: str, room: str, idx: int, query: str = "", *, step1: bytes = EMPTY_SV) -> Client:
-    ws = await connect(f"{base}/v1/ws/rooms/{room}?userId=u{idx}{query}", subprotocols=V1,
+async def open_client(base: str, room: str, idx: int, query: str = "", *, step1: bytes = EMPTY_SV,
+                      plain: bool = False) -> Client:
+    """A client of ``{base}/{room}`` (``base``: the server's ``rooms_url``)."""
+    ws = await connect(f"{base}/{room}?userId=u{idx}{query}", subprotocols=None if plain else V1,
                        compression=None, max_size=None, ping_interval=None, open_timeout=30)
-    client = Client(idx, room, ws)
+    client = Client(idx, room, ws, plain=plain)
     client.reader = asyncio.create_task(client.read())
     # A y-websocket client sends its sync step 1 right after opening.
     await ws.send(create_sync_step1_message(step1))
     return client
 
 
-async def open_many(base: str, rooms: list[str], per_room: int) -> list[Client]:
+async def open_many(base: str, rooms: list[str], per_room: int, plain: bool = False) -> list[Client]:
     sem = asyncio.Semaphore(32)
 
     async def one(room: str, idx: int) -> Client:
         async with sem:
-            return await open_client(base, room, idx)
+            return await open_client(base, room, idx, plain=plain)
 
     clients = await asyncio.gather(*(one(r, i * per_room + j) for i, r in enumerate(rooms) for j in range(per_room)))
     async with asyncio.timeout(30):
@@ -480,9 +535,11 @@ async def run_load(server: Server, *, tag: str, rooms: int, per_room: int, rate:
     total = warmup + seconds
     count = int(total * rate) + 2 if rate else int(total * 2500) + 2
     frames = [move_updates(count, f"m{i}", f"u{i}") for i in range(n)]
-    clients = await open_many(server.ws_url, room_ids, per_room)
+    plain = server.plain
+    clients = await open_many(server.rooms_url, room_ids, per_room, plain)
     for c, f in zip(clients, frames, strict=True):
         c.frames = f
+        c.own_tag = encode_varuint(update_key(f[0])[0])
         if window:
             c.window = asyncio.Semaphore(window)
     await asyncio.sleep(0.2)
@@ -511,12 +568,18 @@ async def run_load(server: Server, *, tag: str, rooms: int, per_room: int, rate:
         by_room.setdefault(c.room, []).append(c)
     deadline = pc() + 10
     drained = False
+    acks = not plain or server.echoes
     while pc() < deadline:
-        if all(not c.pending or c.close_code is not None for c in clients):
+        if not acks or all(not c.pending or c.close_code is not None for c in clients):
             done = True
             for members in by_room.values():
-                acked = sum(len(c.ack_seq) for c in members)
-                if any(len(c.r_seq) < acked - len(c.ack_seq) and c.close_code is None for c in members):
+                if plain:
+                    sent = sum(c.sent for c in members)
+                    behind = any(len(c.r_msg) < sent - c.sent and c.close_code is None for c in members)
+                else:
+                    acked = sum(len(c.ack_seq) for c in members)
+                    behind = any(len(c.r_seq) < acked - len(c.ack_seq) and c.close_code is None for c in members)
+                if behind:
                     done = False
                     break
             if done:
@@ -532,6 +595,9 @@ async def run_load(server: Server, *, tag: str, rooms: int, per_room: int, rate:
     ack_rt: list[float] = []
     in_window = 0
     for members in by_room.values():
+        if plain:
+            in_window += _join_plain(members, res, lat, ack_rt, t_meas, t_stop)
+            continue
         sent_at: dict[int, tuple[int, float]] = {}
         for c in members:
             res.sent += c.sent
@@ -564,7 +630,7 @@ async def run_load(server: Server, *, tag: str, rooms: int, per_room: int, rate:
                     lat.append(tr - who_ts[1])
     wall = wall_b - wall_a
     res.deliveries_per_s = round(in_window / wall, 1)
-    res.updates_per_s = round(sum(1 for c in clients for ts in c.ack_sent if t_meas <= ts < t_stop) / wall, 1)
+    res.updates_per_s = round(sum(1 for c in clients for ts in c.sent_times if t_meas <= ts < t_stop) / wall, 1)
     res.p50_ms, res.p99_ms, res.p999_ms, res.max_ms = (ms(pct(lat, 50)), ms(pct(lat, 99)), ms(pct(lat, 99.9)),
                                                        ms(max(lat) if lat else float("nan")))
     res.ack_p50_ms, res.ack_p99_ms = ms(pct(ack_rt, 50)), ms(pct(ack_rt, 99))
@@ -580,6 +646,39 @@ async def run_load(server: Server, *, tag: str, rooms: int, per_room: int, rate:
     res.core1_busy_pct = core_busy_pct(cores_a, cores_b, GEN_CORE)
     res.other_on_server_core_pct = round(res.core0_busy_pct - res.server_cpu_pct, 1)
     return res
+
+
+def _join_plain(members: list[Client], res: LoadResult, lat: list[float], ack_rt: list[float],
+                t_meas: float, t_stop: float) -> int:
+    """Plain mode's join for one room: name every update by :func:`update_key`, then as the
+    seq join does (loss, duplicates, latency); the sender's echo, if any, gave ``ack_rt``.
+    Returns the deliveries received inside the measured window."""
+    sent_at: dict[tuple[int, int], tuple[int, float]] = {}
+    in_window = 0
+    for c in members:
+        res.sent += c.sent
+        res.acked += len(c.ack_sent)
+        res.gen_max_lag_ms = max(res.gen_max_lag_ms, ms(c.max_lag))
+        if c.close_code not in (None, 1000):
+            res.kicked += 1
+        for f, ts in zip(c.frames, c.sent_times, strict=False):
+            sent_at[update_key(f)] = (c.idx, ts)
+        ack_rt.extend(tr - ts for ts, tr in zip(c.ack_sent, c.ack_recv, strict=True) if ts >= t_meas)
+    for c in members:
+        got = Counter(update_key(m) for m in c.r_msg)
+        res.duplicated += sum(k - 1 for k in got.values() if k > 1)
+        res.lost += sum(1 for key, (who, _) in sent_at.items() if who != c.idx and key not in got)
+        for m, tr in zip(c.r_msg, c.r_time, strict=True):
+            who_ts = sent_at.get(update_key(m))
+            if who_ts is None:
+                res.unknown += 1
+                continue
+            res.deliveries += 1
+            if t_meas <= tr < t_stop:
+                in_window += 1
+            if who_ts[1] >= t_meas:
+                lat.append(tr - who_ts[1])
+    return in_window
 
 
 # --------------------------------------------------------------------------------------
@@ -617,11 +716,13 @@ async def scenario_saturation(server: Server, args: argparse.Namespace) -> dict[
             best = res
         else:
             break
-    flat = vars(await run_load(server, tag="satw", rooms=1, per_room=10, rate=None, window=args.window,
-                               seconds=step_s, warmup=0.5, spy=_spy(args, "saturation"),
-                               spy_native=args.py_spy_native))
-    _progress(f"  saturation flat-out (window {args.window}): {flat['deliveries_per_s']:.0f} deliveries/s "
-              f"p99 {flat['p99_ms']} ms, server CPU {flat['server_cpu_pct']} %, gen CPU {flat['gen_cpu_pct']} %")
+    flat = None
+    if not server.plain or server.echoes:  # the window needs an ack (or the echo) per update
+        flat = vars(await run_load(server, tag="satw", rooms=1, per_room=10, rate=None, window=args.window,
+                                   seconds=step_s, warmup=0.5, spy=_spy(args, "saturation"),
+                                   spy_native=args.py_spy_native))
+        _progress(f"  saturation flat-out (window {args.window}): {flat['deliveries_per_s']:.0f} deliveries/s "
+                  f"p99 {flat['p99_ms']} ms, server CPU {flat['server_cpu_pct']} %, gen CPU {flat['gen_cpu_pct']} %")
     return {"step_s": step_s, "steps": steps, "best": best, "flat_out": flat,
             "max_ok_deliveries_per_s": best["deliveries_per_s"] if best else 0.0}
 
@@ -629,7 +730,7 @@ async def scenario_saturation(server: Server, args: argparse.Namespace) -> dict[
 async def _timed_join(server: Server, room: str, idx: int, head: int, query: str = "",
                       doc_state: bytes = EMPTY_SV) -> dict[str, Any]:
     t0 = pc()
-    c = await open_client(server.ws_url, room, idx, query, step1=doc_state)
+    c = await open_client(server.rooms_url, room, idx, query, step1=doc_state)
     t_open = pc()
     async with asyncio.timeout(30):
         await c.synced.wait()
@@ -651,7 +752,7 @@ async def scenario_join(server: Server, args: argparse.Namespace) -> dict[str, A
     n_events, repeats = args.join_events, 5
     server.create_room("join")
     frames = load_updates(n_events)
-    loader = await open_client(server.ws_url, "join", 0)
+    loader = await open_client(server.rooms_url, "join", 0)
     async with asyncio.timeout(30):
         await loader.synced.wait()
     base_update = _payload(loader.step2_frame)  # the room before loading (schema init)
@@ -714,7 +815,7 @@ async def scenario_idle(server: Server, args: argparse.Namespace) -> dict[str, A
     rss_empty = server.rss_bytes()
 
     async def visit(i: int) -> None:
-        c = await open_client(server.ws_url, f"idle-{i}", i)
+        c = await open_client(server.rooms_url, f"idle-{i}", i)
         async with asyncio.timeout(10):
             await c.synced.wait()
         await c.close()
@@ -733,7 +834,7 @@ async def scenario_idle(server: Server, args: argparse.Namespace) -> dict[str, A
         anns = doc.get("annotations", type=Map)
         for j in range(n_ann):
             anns[f"a{j}"] = annotation(i * 100 + j, f"u{i}")
-        c = await open_client(server.ws_url, f"idle-{i}", i)
+        c = await open_client(server.rooms_url, f"idle-{i}", i)
         for f in frames:
             await c.send(f)
         async with asyncio.timeout(10):
@@ -757,8 +858,40 @@ async def scenario_idle(server: Server, args: argparse.Namespace) -> dict[str, A
             "idle_cpu_pct_0_rooms": round(100 * idle_cpu0, 2), "idle_cpu_pct_100_rooms": round(100 * idle_cpu1, 2)}
 
 
+def sched_cpu_s(pid: int) -> float:
+    """CPU seconds of every thread of ``pid`` from the scheduler's nanosecond counts
+    (/proc/PID/task/*/schedstat): idle figures are too small for utime's 10 ms ticks."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+async def scenario_idlecpu(server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    """The server's CPU with nothing happening, with ``--idle-rooms`` rooms (created through
+    REST, never joined), each level measured over ``--idle-seconds`` after ``--idle-settle``
+    seconds: a new room has work until its first snapshot (``history.snapshot_every_s``,
+    30 s by default), and only then is it idle."""
+    levels: list[dict[str, Any]] = []
+    created = 0
+    for n in args.idle_rooms:
+        while created < n:
+            server.create_room(f"idle-{created}")
+            created += 1
+        await asyncio.sleep(args.idle_settle if n else 1.0)
+        cpu0, w0, cores0 = sched_cpu_s(server.pid), pc(), core_times()
+        await asyncio.sleep(args.idle_seconds)
+        cpu1, w1, cores1 = sched_cpu_s(server.pid), pc(), core_times()
+        wall = w1 - w0
+        levels.append({"rooms": n, "seconds": round(wall, 1), "cpu_pct": round(100 * (cpu1 - cpu0) / wall, 3),
+                       "server_core_busy_pct": core_busy_pct(cores0, cores1, SERVER_CORE)})
+        _progress(f"  idle CPU with {n} rooms: {levels[-1]['cpu_pct']} % over {wall:.1f} s")
+    return {"levels": levels}
+
+
 RUNNERS = {"room10": scenario_room10, "rooms50": scenario_rooms50, "saturation": scenario_saturation,
-           "join": scenario_join, "idle": scenario_idle}
+           "join": scenario_join, "idle": scenario_idle, "idlecpu": scenario_idlecpu}
 
 
 def _spy(args: argparse.Namespace, name: str) -> Path | None:
@@ -781,6 +914,7 @@ def _mark(ok: bool) -> str:
 
 def _load_rows(name: str, r: dict[str, Any]) -> list[str]:
     return [
+        f"  server, start, 1-min load       : {r.get('server', 'annotd')}, {r.get('start', '?')}, {r.get('load_1min', '?')}",
         f"  latency p50 / p99 / p99.9 / max : {r['p50_ms']} / {r['p99_ms']} / {r['p999_ms']} / {r['max_ms']} ms",
         f"  ack round trip p50 / p99        : {r['ack_p50_ms']} / {r['ack_p99_ms']} ms",
         f"  updates/s, deliveries/s         : {r['updates_per_s']}, {r['deliveries_per_s']}",
@@ -823,8 +957,9 @@ def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
                        f"{st['p99_ms']:>7.2f}  {st['max_ms']:>7.2f}  {st['lost']:>4} {st['duplicated']:>3} "
                        f"{st['kicked']:>6}  {st['server_cpu_pct']:>9}  {st['server_cpu_us_per_delivery']:>8}  "
                        f"{st['gen_cpu_pct']:>9}  {st['other_on_server_core_pct']:>12}")
-        f = s["flat_out"]
-        out.append(f"  flat-out (window {f['window']}/writer): {f['deliveries_per_s']:.0f} deliveries/s, "
+        f = s["flat_out"] or {}
+        out.append("  flat-out: not run (plain clients get no ack to pace a window by)" if not f else
+                   f"  flat-out (window {f['window']}/writer): {f['deliveries_per_s']:.0f} deliveries/s, "
                    f"p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms, lost {f['lost']}, dup {f['duplicated']}, "
                    f"server CPU {f['server_cpu_pct']} %, {f['server_cpu_us_per_delivery']} us/delivery, "
                    f"gen CPU {f['gen_cpu_pct']} %")
@@ -853,6 +988,12 @@ def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
         out.append(f"  per room: {i['per_empty_room_kib']} KiB empty; {i['per_room_kib']} KiB all-in "
                    f"(of which {i['annotations_per_room_kib']} KiB after the visit baseline)")
         out.append(f"  idle server CPU: {i['idle_cpu_pct_0_rooms']} % (0 rooms), {i['idle_cpu_pct_100_rooms']} % (100 rooms)")
+    if "idlecpu" in results:
+        out.append(f"\nidlecpu: server CPU with nothing happening (started {results['idlecpu'].get('start')}, "
+                   f"1-min load {results['idlecpu'].get('load_1min')})")
+        for lv in results["idlecpu"]["levels"]:
+            out.append(f"  {lv['rooms']:>5} rooms: {lv['cpu_pct']:.3f} % of a core over {lv['seconds']} s; "
+                       f"server core busy {lv['server_core_busy_pct']} %")
     return "\n".join(out)
 
 
@@ -875,6 +1016,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="saturation: per-writer update rates to step through (default 100,...,1000)")
     p.add_argument("--window", type=int, default=16, help="saturation flat-out: un-acked updates per writer (16)")
     p.add_argument("--join-events", type=int, default=10_000, help="join: events in the room's log (10000)")
+    p.add_argument("--idle-rooms", type=lambda s: [int(x) for x in s.split(",")], default=[0, 100, 1000],
+                   help="idlecpu: room counts to measure at, ascending (default 0,100,1000)")
+    p.add_argument("--idle-seconds", type=float, default=10.0, help="idlecpu: seconds measured per room count (10)")
+    p.add_argument("--idle-settle", type=float, default=35.0,
+                   help="idlecpu: seconds to wait after creating rooms before measuring (35: past the first snapshot)")
     p.add_argument("--py-spy", metavar="DIR", help="record the server with py-spy (raw format) into DIR "
                    "during room10, rooms50 and the saturation flat-out run (figures then include its overhead)")
     p.add_argument("--py-spy-native", action="store_true",
@@ -886,43 +1032,78 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--commit-interval-ms", type=float, help="with --data-dir: storage.commit_interval_ms "
                    "(default: the server's default)")
     p.add_argument("--root", type=Path, default=ROOT, metavar="TREE",
-                   help="run the server from another checkout with this venv (\"before\" figures; default: this one)")
+                   help="run the server from another checkout (\"before\" figures; default: this one), "
+                        "with TREE/.venv if it has one, else this venv")
+    p.add_argument("--root-python", metavar="PYTHON", help="the Python that runs the server (overrides the above)")
+    p.add_argument("--server", default="annotd",
+                   help="comma-separated servers to run each scenario against, alternately, in this order: "
+                        "annotd, node (@y/websocket-server from bench/node; run bench/setup-node first)")
+    p.add_argument("--plain", action="store_true",
+                   help="annotd's clients connect without annotd.v1, as stock y-websocket clients and as "
+                        "against node (no acks: no ack latency, no saturation flat-out run)")
     args = p.parse_args(argv)
     names = SCENARIOS if args.scenario == "all" else tuple(s.strip() for s in args.scenario.split(","))
     bad = [n for n in names if n not in SCENARIOS]
     if bad:
         p.error(f"unknown scenario {bad[0]!r}")
     args.scenarios = names
+    args.servers = tuple(s.strip() for s in args.server.split(","))
+    if any(s not in ("annotd", "node") for s in args.servers):
+        p.error("--server takes annotd and/or node")
+    if ("node" in args.servers or args.plain) and set(names) - set(PLAIN_SCENARIOS):
+        p.error(f"plain clients (node, --plain) run only {', '.join(PLAIN_SCENARIOS)}")
+    if args.root_python is None:
+        venv = args.root / ".venv" / "bin" / "python"
+        args.root_python = str(venv) if args.root != ROOT and venv.exists() else PYTHON
     return args
 
 
+def start_server(kind: str, args: argparse.Namespace, prof: Path | None, durable: str) -> Server | NodeServer:
+    if kind == "node":
+        return NodeServer(nice=args.nice, cores=str(SERVER_CORE))
+    server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, extra_toml=durable, root=args.root,
+                    python=args.root_python)
+    server.plain = args.plain
+    return server
+
+
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {}
+    """Each scenario against each of ``args.servers`` in turn; results by server when more
+    than one (else the scenarios at the top, as before)."""
+    by_server: dict[str, dict[str, Any]] = {kind: {} for kind in args.servers}
     for name in args.scenarios:
-        _progress(f"[{name}] ...")
-        prof = None
-        if args.cprofile:
-            await asyncio.to_thread(Path(args.cprofile).mkdir, parents=True, exist_ok=True)
-            prof = Path(args.cprofile) / f"{name}-{'uvloop' if args.uvloop else 'asyncio'}.prof"
-        if args.py_spy:
-            await asyncio.to_thread(Path(args.py_spy).mkdir, parents=True, exist_ok=True)
-        waited = await wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else 0.0
-        durable = ""
-        if args.data_dir:  # a fresh store per scenario, in the given folder (its disk is what is measured)
-            folder = Path(args.data_dir) / f"{name}-{time.time_ns()}"
-            durable = f'[rooms]\ndata_dir = "{folder}"\n[storage]\nsync = "{args.sync}"\n'
-            if args.commit_interval_ms is not None:
-                durable += f"commit_interval_ms = {args.commit_interval_ms}\n"
-        server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, extra_toml=durable, root=args.root)
-        try:
-            results[name] = await RUNNERS[name](server, args)
-            results[name]["waited_for_quiet_s"] = waited
-            warnings = server.warnings()
-            if warnings:
-                results[name]["server_warnings"] = dict(warnings)
-        finally:
-            await asyncio.to_thread(server.stop)
-    return results
+        for kind in args.servers:
+            by_server[kind][name] = await run_scenario(name, kind, args)
+    return by_server[args.servers[0]] if len(args.servers) == 1 else by_server
+
+
+async def run_scenario(name: str, kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    _progress(f"[{name}] {kind} ...")
+    prof = None
+    if args.cprofile:
+        await asyncio.to_thread(Path(args.cprofile).mkdir, parents=True, exist_ok=True)
+        prof = Path(args.cprofile) / f"{name}-{'uvloop' if args.uvloop else 'asyncio'}.prof"
+    if args.py_spy:
+        await asyncio.to_thread(Path(args.py_spy).mkdir, parents=True, exist_ok=True)
+    waited = await wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else 0.0
+    durable = ""
+    if args.data_dir:  # a fresh store per scenario, in the given folder (its disk is what is measured)
+        folder = Path(args.data_dir) / f"{name}-{time.time_ns()}"
+        durable = f'[rooms]\ndata_dir = "{folder}"\n[storage]\nsync = "{args.sync}"\n'
+        if args.commit_interval_ms is not None:
+            durable += f"commit_interval_ms = {args.commit_interval_ms}\n"
+    load, start = os.getloadavg()[0], time.strftime("%H:%M:%S")
+    server = start_server(kind, args, prof, durable)
+    try:
+        result = await RUNNERS[name](server, args)  # type: ignore[arg-type]
+        result.update(waited_for_quiet_s=waited, load_1min=round(load, 2), start=start,
+                      server=kind + (" plain" if server.plain and kind == "annotd" else ""))
+        warnings = server.warnings()
+        if warnings:
+            result["server_warnings"] = dict(warnings)
+    finally:
+        await asyncio.to_thread(server.stop)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -947,11 +1128,16 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "loop": "uvloop" if args.uvloop else "asyncio", "nice": args.nice,
             "duration": args.duration, "cpus": os.cpu_count(), "elapsed_s": round(time.time() - t0, 1),
             "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-            "root": str(args.root)}
+            "root": str(args.root), "root_python": args.root_python, "servers": list(args.servers),
+            "plain": args.plain}
     if args.json:
         print(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
-    else:
+    elif len(args.servers) == 1:
         print(render(results, meta))
+    else:
+        for kind in args.servers:
+            print(f"\n===== server: {kind} =====")
+            print(render(results[kind], meta))
         print(f"\n(total {meta['elapsed_s']} s)")
     return 0
 

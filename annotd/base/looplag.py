@@ -5,18 +5,26 @@ callback, the garbage collector) delays every room, every socket and ``/healthz`
 and none of the per-request timings shows it: they only time their own work. A timer that
 should fire every :data:`PERIOD_S` and fires late measures exactly what everybody waited.
 
-How: :class:`LagMonitor` is one task (owned and cancelled by the daemon) that keeps a
-timer due every :data:`PERIOD_S` and records ``woke - due`` (never negative) when it fires.
-The timer is a plain callback that schedules the next one, not a task that sleeps: a
-sleep costs a future and a task step per wake-up, which the loop pays 100 times a second
-on top of the relay (``BENCHMARKS.md``, "The relay's cost"). A stall of *S* seconds shows
-as a sample between ``S - PERIOD_S`` and ``S``: the resolution is the period, and values
-under about a millisecond are timer granularity (uvloop's timers count whole
-milliseconds), not lag. :class:`LagWindow` (no I/O, no loop: testable with made-up clocks)
-keeps the samples of the last :data:`WINDOW_S` and answers their max and p99, which
-``/metrics`` reports as ``event_loop_lag_ms``; each sample also goes to an optional
-``observe`` callback (the Prometheus histogram). Cost: one timer callback per period
-(100 per second).
+How: :class:`LagMonitor` keeps a timer due every :data:`PERIOD_S` and records ``woke - due``
+(never negative) when it fires. The timer is a plain callback that schedules the next one,
+not a task that sleeps: a sleep costs a future and a task step per wake-up, which the loop
+would pay 100 times a second on top of the relay (``BENCHMARKS.md``, "The relay's cost").
+A stall of *S* seconds shows as a sample between ``S - period`` and ``S``: the resolution is
+the period, and values under about a millisecond are timer granularity (uvloop's timers
+count whole milliseconds), not lag. :class:`LagWindow` (no I/O, no loop: testable with
+made-up clocks) keeps the samples of the last :data:`WINDOW_S` and answers their max and
+p99, which ``/metrics`` reports as ``event_loop_lag_ms``; each sample also goes to an
+optional ``observe`` callback (the Prometheus histogram).
+
+Only while busy: the 10 ms timer runs only while the owner's ``busy()`` says something may
+happen (the daemon: a socket is open or a room has periodic work). An idle daemon would
+otherwise wake 100 times a second to measure nothing. While idle, the owner's own periodic
+timer (the daemon's tick, every 50 ms) hands its lateness to :meth:`LagMonitor.tick`, which
+records it as the sample (the same measure at the tick's resolution, for a stall with no
+socket open, such as a REST call) and starts the 10 ms timer again as soon as ``busy()``
+is true; the first sample that finds ``busy()`` false stops it. So under load the
+resolution is the 10 ms period, idle costs nothing beyond the tick, and a daemon that turns
+busy is sampled every 10 ms from the next tick on.
 """
 
 from __future__ import annotations
@@ -86,41 +94,67 @@ class LagWindow:
 
 
 class LagMonitor:
-    """Samples the lag every ``period_s`` into ``window`` (and ``observe``) while :meth:`run`
-    runs."""
+    """Samples the lag into ``window`` (and ``observe``): every ``period_s`` while ``busy()``,
+    else at the owner's :meth:`tick`. Runs while :meth:`run` runs."""
 
     def __init__(self, window: LagWindow, *, period_s: float = PERIOD_S,
                  observe: Callable[[float], None] | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter,
+                 busy: Callable[[], bool] = lambda: True) -> None:
         self.window = window
         self.period_s = period_s
         self.observe = observe
         self.clock = clock
+        self.busy = busy
         self.sampled = asyncio.Event()
         """Set after every sample (tests await it instead of sleeping); cleared by them."""
         self._due = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def sampling(self) -> bool:
+        """Whether the ``period_s`` timer is running (else samples come from :meth:`tick`)."""
+        return self._timer is not None
 
     async def run(self) -> None:
-        """Keep the sampling timer going until cancelled (the daemon owns this as a task)."""
-        loop = asyncio.get_running_loop()
-        self._arm(loop)
+        """Sample until cancelled (the daemon owns this as a task): the timer callbacks and
+        :meth:`tick` do the work."""
+        self._loop = asyncio.get_running_loop()
+        if self.busy():
+            self._arm()
         try:
-            await loop.create_future()  # never resolved: the timer callbacks do the work
+            await self._loop.create_future()  # never resolved
         finally:
+            self._loop = None
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
 
-    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._due = self.clock() + self.period_s
-        self._timer = loop.call_later(self.period_s, self._sample, loop)
-
-    def _sample(self, loop: asyncio.AbstractEventLoop) -> None:
+    def tick(self, due: float) -> None:
+        """The owner's periodic timer, due at ``due`` (:attr:`clock` seconds), has fired.
+        While idle its lateness is the sample, and the timer starts if ``busy()`` now."""
+        if self._timer is not None or self._loop is None:
+            return  # sampling every period already (or not running)
         woke = self.clock()
-        lag = lateness(self._due, woke)
+        self._record(woke, lateness(due, woke))
+        if self.busy():
+            self._arm()
+
+    def _arm(self) -> None:
+        assert self._loop is not None
+        self._due = self.clock() + self.period_s
+        self._timer = self._loop.call_later(self.period_s, self._sample)
+
+    def _sample(self) -> None:
+        self._timer = None
+        woke = self.clock()
+        self._record(woke, lateness(self._due, woke))
+        if self.busy() and self._loop is not None:
+            self._arm()
+
+    def _record(self, woke: float, lag: float) -> None:
         self.window.add(woke, lag)
         if self.observe is not None:
             self.observe(lag)
         self.sampled.set()
-        self._arm(loop)

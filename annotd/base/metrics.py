@@ -122,7 +122,7 @@ class Metrics:
             "A room socket from its accepted handshake to the sync step 2 answering its first sync step 1.",
             buckets=JOIN_BUCKETS, registry=reg)
         self.loop_lag_seconds = Histogram("annotd_event_loop_lag_seconds",
-                                          "How late a 10 ms timer of the event loop fired.",
+                                          "How late a timer of the event loop fired (every 10 ms while busy, else the 50 ms tick).",
                                           buckets=LAG_BUCKETS, registry=reg)
         self.export_seconds = Histogram("annotd_export_duration_seconds", "Export render time of finished jobs.",
                                         ["format"], buckets=EXPORT_BUCKETS, registry=reg)

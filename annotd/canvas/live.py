@@ -278,6 +278,15 @@ class LiveCanvas:
             return {tid: (aid, fallback) for tid, (aid, _, _, fallback) in orphans.items()}, back
         return self.last_pins(orphans, *replay), back
 
+    def checked_without_comments(self, doc: pycrdt.Doc[Any], seq: int) -> bool:
+        """Whether ``doc`` has no comments root, in which case ``seq`` counts as checked: no
+        thread can be orphaned or come back. The periodic check of a room without comments
+        is then one read of the document's roots, not three (orphans, returns, pins)."""
+        if self._doc is doc or schema.ROOT_COMMENTS in doc.keys():
+            return False
+        self.checked_seq, self._pins = seq, {}
+        return True
+
     def track(self, doc: pycrdt.Doc[Any], seq: int) -> None:
         """Remember where the pins of the threads looked at since the last call are at ``seq``."""
         self.checked_seq = seq

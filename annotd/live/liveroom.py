@@ -312,6 +312,8 @@ class LiveRoom:
         room, canvas = self.room, self.canvas
         if canvas.checked_seq == room.head and not canvas.backlog:
             return
+        if canvas.checked_without_comments(room.doc, room.head):
+            return
         # A big room's pins come from the last check rather than a replay, which would
         # rebuild its document on the loop.
         pins, back = canvas.check(room.doc, room.history.replay_from if not room.is_big else _no_replay)

@@ -69,7 +69,8 @@ class Daemon:
         self._stopping = asyncio.Event()
         self.ticked = asyncio.Event()
         """Set after every periodic tick (tests await :func:`Daemon.next_tick` instead of sleeping)."""
-        self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe)
+        self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe,
+                                      busy=self._busy)
         save_dir = self.config.rooms.save_dir
         self.save_dir = SaveDir(self.hub, Path(save_dir)) if save_dir else None
         self.exit_status = 0
@@ -117,10 +118,19 @@ class Daemon:
         await self.hub.exports.start()
         log.info("listening", extra={"ws": self.ws_url, "http": self.http_url})
 
+    def _busy(self) -> bool:
+        """Whether anything may happen soon: a socket is open or a room has periodic work
+        (the lag monitor samples every 10 ms only then; see :mod:`annotd.looplag`)."""
+        return self.metrics.connected_clients > 0 or bool(self.hub.awake)
+
     async def _ticker(self) -> None:
-        """The hub's periodic work (:meth:`Hub.tick`) and the metrics' rate sample."""
+        """The hub's periodic work (:meth:`Hub.tick`), the metrics' rate sample, and the lag
+        monitor's sample while it is idle (this sleep's lateness)."""
+        clock = self.lag_monitor.clock
         while True:
+            due = clock() + TICK_S
             await asyncio.sleep(TICK_S)
+            self.lag_monitor.tick(due)
             self.hub.metrics.sample(time.monotonic())
             self.hub.tick()
             self.ticked.set()

@@ -9,9 +9,9 @@ import time
 import aiohttp
 
 from annotd.base.looplag import LagMonitor, LagWindow, lateness
-from annotd.process.daemon import Daemon
+from annotd.process.daemon import TICK_S, Daemon
 
-from ..helpers import within
+from ..helpers import clients_on, create_room, within
 
 
 def stall(seconds: float) -> None:
@@ -76,13 +76,63 @@ async def test_monitor_sees_a_stall_and_feeds_the_observer() -> None:
     assert max(seen) >= 0.19 and len(seen) == window.current().samples
 
 
+async def test_idle_monitor_samples_at_the_tick_and_runs_its_timer_only_while_busy() -> None:
+    now = [100.0]
+    busy = [False]
+    window = LagWindow()
+    monitor = LagMonitor(window, period_s=0.01, clock=lambda: now[0], busy=lambda: busy[0])
+    task = asyncio.create_task(monitor.run())
+    await asyncio.sleep(0)  # one yield: the task's first step (run's start) is queued first
+    try:
+        assert not monitor.sampling  # idle from the start: no timer
+        monitor.tick(99.95)  # the owner's timer, due 50 ms ago: its lateness is the sample
+        assert window.stats(now[0]).max_ms == 50.0 and window.stats(now[0]).samples == 1
+        assert monitor.sampled.is_set() and not monitor.sampling
+        busy[0] = True
+        monitor.tick(100.0)  # the owner's next tick finds it busy: the timer starts
+        assert monitor.sampling and window.stats(now[0]).samples == 2
+        monitor.tick(100.0)  # while the timer runs, ticks add nothing
+        assert window.stats(now[0]).samples == 2
+        monitor.sampled.clear()
+        await within(monitor.sampled.wait(), "a sample of the timer")
+        assert monitor.sampling and window.stats(now[0]).samples == 3  # still busy: re-armed
+        busy[0] = False
+        monitor.sampled.clear()
+        await within(monitor.sampled.wait(), "the sample that finds it idle")
+        assert not monitor.sampling  # stopped: an idle loop is not woken any more
+        samples = window.stats(now[0]).samples
+        monitor.tick(100.0)
+        assert window.stats(now[0]).samples == samples + 1 and not monitor.sampling
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert not monitor.sampling
+    monitor.tick(100.0)  # after run ended: nothing
+    assert window.stats(now[0]).samples == samples + 1
+
+
 async def test_metrics_report_the_lag_and_the_daemon_owns_the_task(make_daemon: object) -> None:
     d: Daemon = await make_daemon()  # type: ignore[operator]
-    async with aiohttp.ClientSession(base_url=d.http_url) as http:
+    async with aiohttp.ClientSession(base_url=d.http_url) as http, clients_on(d) as open_client:
+        # Idle (no socket, no room): the monitor's timer is off; the 50 ms tick samples.
+        await d.next_tick()
+        assert not d.lag_monitor.sampling
+        d.lag_monitor.sampled.clear()
+        await within(d.lag_monitor.sampled.wait(), "a lag sample of the tick")
+        d.lag_monitor.sampled.clear()
+        stall(0.2)  # a 200 ms stall of the daemon's loop (it is the test's loop)
+        await within(d.lag_monitor.sampled.wait(), "the sample after the stall")
+        assert d.metrics.loop_lag.current().max_ms is not None
+        assert d.metrics.loop_lag.current().max_ms >= 200.0 - 1000 * TICK_S
+        # Someone connects: from the next tick on the monitor samples every 10 ms.
+        await create_room(http, "lag")
+        await open_client("lag")
+        await d.next_tick()
+        assert d.lag_monitor.sampling
         d.lag_monitor.sampled.clear()
         await within(d.lag_monitor.sampled.wait(), "a lag sample")
         d.lag_monitor.sampled.clear()
-        stall(0.1)  # a 100 ms stall of the daemon's loop (it is the test's loop)
+        stall(0.1)
         await within(d.lag_monitor.sampled.wait(), "the sample after the stall")
         lag = (await (await http.get("/metrics")).json())["event_loop_lag_ms"]
         assert set(lag) == {"max", "p99"}

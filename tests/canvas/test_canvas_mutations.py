@@ -437,6 +437,22 @@ def test_detach_is_free_without_annotation_anchors() -> None:
     assert LiveCanvas().orphan_pins(Exploding(), lambda seq: None) == {}  # no comments at all
 
 
+def test_a_document_without_comments_is_checked_with_one_read() -> None:
+    doc = new_doc()
+    ops.upsert_annotation(doc, {"id": "r", "type": "rect"}, "u", 1)
+    live = LiveCanvas()
+    assert "comments" not in doc.keys()
+    assert live.checked_without_comments(doc, 7) is True
+    assert live.checked_seq == 7
+    ops.create_thread(doc, {"kind": "annotation", "annotationId": "r"}, "b", "u", 2, thread_id="t1")
+    assert live.checked_without_comments(doc, 8) is False  # now threads need the full check
+    assert live.checked_seq == 7
+    live.track(doc, 8)
+    del doc.get("annotations", type=pycrdt.Map)["r"]
+    assert live.checked_without_comments(doc, 9) is False  # remembered: the root stays
+    assert set(live.orphan_pins(doc, lambda seq: None)) == {"t1"}
+
+
 # -- revert ---------------------------------------------------------------------------------
 
 
