@@ -47,14 +47,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from .relay_node import NodeServer, client_offset, encode_varuint, update_key
+from .relay_node import NodeServer, ProcessFigures, client_offset, encode_varuint, update_key
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SERVER_CORE = 0
 GEN_CORE = 1
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 V1 = [Subprotocol("annotd.v1")]
 EMPTY_SV = b"\x00"
 SCENARIOS = ("room10", "rooms50", "saturation", "join", "idle", "idlecpu")
@@ -74,7 +72,7 @@ pc = time.perf_counter
 # --------------------------------------------------------------------------------------
 # The server process
 # --------------------------------------------------------------------------------------
-class Server:
+class Server(ProcessFigures):
     """``annotd serve`` in its own process on core 0, optionally under py-spy or cProfile.
 
     ``root`` is the tree the server runs from (another worktree gives "before" figures with
@@ -116,22 +114,6 @@ class Server:
             raise RuntimeError(f"server did not start: {line!r}\n{self.stderr_path.read_text()[-2000:]}")
         ws, http = line.split(":", 1)[1].split()
         return ws.removesuffix("/v1/ws"), http
-
-    # -- /proc ---------------------------------------------------------------------------
-    def cpu_s(self) -> float:
-        """utime + stime of the server process, in seconds (resolution 1/CLK_TCK)."""
-        user, system = self.cpu_split()
-        return user + system
-
-    def cpu_split(self) -> tuple[float, float]:
-        """(utime, stime) of the server process in seconds: Python vs kernel (socket) time."""
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
-
-    def rss_bytes(self) -> int:
-        with open(f"/proc/{self.pid}/statm") as f:
-            return int(f.read().split()[1]) * PAGE
 
     # -- HTTP ----------------------------------------------------------------------------
     def create_room(self, room_id: str) -> dict[str, Any]:

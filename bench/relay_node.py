@@ -81,7 +81,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class NodeServer:
+class ProcessFigures:
+    """A server process's CPU and memory from ``/proc`` (every thread), for ``pid``."""
+
+    pid: int
+
+    def cpu_s(self) -> float:
+        """utime + stime in seconds (resolution 1/CLK_TCK)."""
+        user, system = self.cpu_split()
+        return user + system
+
+    def cpu_split(self) -> tuple[float, float]:
+        """(utime, stime) in seconds: user-space vs kernel (socket) time."""
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+    def rss_bytes(self) -> int:
+        with open(f"/proc/{self.pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+
+
+class NodeServer(ProcessFigures):
     """``@y/websocket-server`` (its own ``server.js``, unmodified) in a node process pinned to
     ``cores``; the same /proc figures as :class:`bench.bench_relay.Server`."""
 
@@ -112,20 +133,6 @@ class NodeServer:
         self.ws_url = f"ws://127.0.0.1:{port}"
         self.rooms_url = self.ws_url
         self.http_url = ""
-
-    def cpu_s(self) -> float:
-        user, system = self.cpu_split()
-        return user + system
-
-    def cpu_split(self) -> tuple[float, float]:
-        """(utime, stime) of the node process (every thread: JS, GC, libuv) in seconds."""
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
-
-    def rss_bytes(self) -> int:
-        with open(f"/proc/{self.pid}/statm") as f:
-            return int(f.read().split()[1]) * PAGE
 
     def create_room(self, room_id: str) -> dict[str, Any]:
         return {"id": room_id}  # rooms exist once someone connects
