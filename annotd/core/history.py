@@ -150,6 +150,10 @@ class EventLog:
         return sum(len(e.update) for e in self.after(seq))
 
 
+def _seq_of(snap: Snapshot) -> int:
+    return snap.seq
+
+
 class History:
     """Log + snapshots + versions of one room, and rebuilding the document at any retained seq."""
 
@@ -162,6 +166,8 @@ class History:
         self.keep = keep
         self._snapshots: list[Snapshot] = [Snapshot.of(0, now, Doc().get_update())]
         self._versions: dict[str, Version] = {}
+        self._pinned: set[int] = set()
+        """The versions' seqs: their snapshots are kept whatever their age."""
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cache_size = cache_size
         self._cache_bytes = cache_bytes
@@ -175,6 +181,7 @@ class History:
         the contiguous events after the oldest of them up to ``head``, its versions."""
         self._snapshots = list(snapshots)
         self._versions = {v.tag: v for v in versions}
+        self._pinned = {v.seq for v in versions}
         self.log = EventLog.restored(head, events)
         latest = snapshots[-1]
         self._last_snapshot_ts = latest.ts
@@ -212,7 +219,13 @@ class History:
         return self._window_start
 
     def is_retained(self, seq: int) -> bool:
-        return self._window_start <= seq <= self.log.head or any(s.seq == seq for s in self._snapshots)
+        return self._window_start <= seq <= self.log.head or self.snapshot(seq) is not None
+
+    def snapshot(self, seq: int) -> Snapshot | None:
+        """The snapshot kept at exactly ``seq``, if any (by bisection: a room may pin
+        thousands, one per version)."""
+        i = bisect_right(self._snapshots, seq, key=_seq_of)
+        return self._snapshots[i - 1] if i and self._snapshots[i - 1].seq == seq else None
 
     def snapshot_due(self, now: float | None = None) -> bool:
         """Policy: N ops, B bytes or (when ``now`` is given) M seconds since the last
@@ -231,29 +244,41 @@ class History:
         return self._last_snapshot_ts + self.every_s
 
     def add(self, snap: Snapshot) -> Snapshot:
-        """Record ``snap`` and apply retention and log trimming."""
-        seqs = [s.seq for s in self._snapshots]
-        i = bisect_right(seqs, snap.seq)
-        if i and seqs[i - 1] == snap.seq:
-            self._snapshots[i - 1] = snap
+        """Record ``snap`` and apply retention and log trimming. Costs no pass over the
+        snapshots (a room may pin thousands): only the one added and the one it pushes out
+        of the newest ``keep`` can be unpinned and old."""
+        snapshots = self._snapshots
+        i = bisect_right(snapshots, snap.seq, key=_seq_of)
+        if i and snapshots[i - 1].seq == snap.seq:
+            snapshots[i - 1] = snap
+            i -= 1
         else:
-            self._snapshots.insert(i, snap)
+            snapshots.insert(i, snap)
         if snap.seq >= self.snapshot_seq:
             self._last_snapshot_ts = snap.ts
             self.tail_bytes = self.log.bytes_after(snap.seq)
-        self._retain()
+        cut = len(snapshots) - self.keep  # below this index: older than the newest ``keep``
+        for k in sorted({i, cut - 1}, reverse=True):
+            if 0 <= k < cut and snapshots[k].seq not in self._pinned:
+                del snapshots[k]
+        self._trim()
         return snap
 
     def _retain(self) -> None:
-        pinned = {v.seq for v in self._versions.values()}
-        newest = {s.seq for s in self._snapshots[-self.keep :]}
-        self._snapshots = [s for s in self._snapshots if s.seq in newest or s.seq in pinned]
+        """Keep the newest ``keep`` snapshots and the pinned ones (a whole pass, after a
+        restore; :meth:`add` keeps this true without one), then :meth:`_trim`."""
+        cut = len(self._snapshots) - self.keep
+        self._snapshots = [s for k, s in enumerate(self._snapshots) if k >= cut or s.seq in self._pinned]
+        self._trim()
+
+    def _trim(self) -> None:
         # The replay window starts at the oldest of the newest K snapshots. A pinned
         # snapshot older than that is used whole (its exact seq only), so the log never
         # has to keep the events behind an old tag and a busy room stays bounded.
-        self._window_start = min(newest)
+        snapshots = self._snapshots
+        self._window_start = snapshots[max(0, len(snapshots) - self.keep)].seq
         self.log.trim_through(self._window_start)
-        for seq in [s for s in self._cache if s < self._window_start and s not in pinned]:
+        for seq in [s for s in self._cache if s < self._window_start and s not in self._pinned]:
             del self._cache[seq]
 
     # -- reconstruction ----------------------------------------------------------------
@@ -354,6 +379,7 @@ class History:
                 raise ValueError(f"the state for version {tag!r} is at seq {state.seq}, not {seq}")
         version = Version(tag, seq, ts, user_id, name)
         self._versions[tag] = version
-        existing = next((s for s in self._snapshots if s.seq == seq), None)
+        self._pinned.add(seq)
+        existing = self.snapshot(seq)
         self.add(existing if existing is not None else state)
         return version

@@ -417,7 +417,9 @@ class LiveRoom:
         version = history.add_version(tag, seq, self.services.clock() if ts is None else ts, user_id, state=state,
                                       name=name)
         if self.log is not None:
-            self.log.version(version, next(s for s in history.snapshots if s.seq == seq))
+            pinned = history.snapshot(seq)
+            assert pinned is not None  # add_version has just pinned it
+            self.log.version(version, pinned)
         return version
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -167,7 +167,7 @@ class SnapshotSchedule:
         """A snapshot of the state at retained ``seq`` (an existing one, or built: in the
         worker for a big room), not yet recorded (``versions.create`` pins it)."""
         room = self.room
-        existing = next((s for s in room.history.snapshots if s.seq == seq), None)
+        existing = room.history.snapshot(seq)
         if existing is not None:
             return existing
         if not room.is_big:

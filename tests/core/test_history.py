@@ -12,7 +12,7 @@ from pycrdt import Doc, Map
 from annotd.base.config import Config
 from annotd.base.errors import Conflict, Gone, InvalidParams, NotFound
 from annotd.core import yproto
-from annotd.core.history import History
+from annotd.core.history import History, Snapshot
 from annotd.core.limits import RoomLimits
 from annotd.core.room import Room
 
@@ -116,6 +116,36 @@ def test_version_pins_state_against_pruning() -> None:
         room.history.add_version("bad tag!", room.head, 0, "alice")
     with pytest.raises(NotFound):
         room.history.version("nope")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["write", "snapshot", "tag head", "tag back"]), max_size=60),
+       st.integers(min_value=1, max_value=4))
+def test_retention_keeps_the_newest_and_every_pinned_snapshot(steps: list[str], kept: int) -> None:
+    """:meth:`History.add` drops snapshots without a pass over them (a bundle pins one per
+    version, thousands): what it keeps is still exactly the newest ``kept`` and every
+    version's, and each version's state is still exact."""
+    room = room_with_writer(snapshot_every_ops=1000, snapshots_kept=kept)
+    doc = Doc()
+    history = room.history
+    expected: dict[str, dict[str, object]] = {}
+    for n, step in enumerate(steps):
+        if step == "write":
+            write(room, doc, f"k{n}", n)
+        elif step == "snapshot" and history.snapshot_seq < room.head:
+            history.add(Snapshot.of(room.head, 0, history.state_at(room.head)))
+        elif step.startswith("tag"):
+            seq = room.head if step == "tag head" else history.oldest_seq
+            history.add_version(f"v{n}", seq, 0, "alice")
+            expected[f"v{n}"] = content(history.state_at(seq))
+        seqs = [s.seq for s in history.snapshots]
+        pinned = {v.seq for v in history.versions}
+        assert seqs == sorted(set(seqs))
+        assert [q for q in seqs[:-kept] if q not in pinned] == []  # only the newest or pinned
+        assert pinned <= set(seqs)
+        assert all(history.snapshot(q) is not None for q in seqs)
+    for tag, state in expected.items():
+        assert content(history.state_at(history.version(tag).seq)) == state
 
 
 def test_reconstruction_cache_serves_repeats() -> None:
