@@ -282,6 +282,7 @@ class Hub:
         if self.awake.get(room_id) is live:
             del self.awake[room_id]
         self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + live.close(CLOSE_ROOM_DELETED, "room deleted")
+        self._drop_timer()
         log.info("room deleted", extra={"roomId": room_id})
         if deleted is not None:
             await asyncio.wrap_future(deleted)
@@ -317,6 +318,7 @@ class Hub:
         self.idle.forget(live.id)
         self.shelf.rooms[live.id] = shelved
         self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + live.close(CLOSE_ROOM_DELETED, "room unloaded")
+        self._drop_timer()
         log.info("room unloaded", extra={"roomId": live.id, "seq": shelved.head})
 
     def notify(self, room_id: str, method: str, params: dict[str, Any], *, session: str | None = None) -> None:
@@ -382,6 +384,26 @@ class Hub:
                     del self.awake[room_id]
                 if not live.closed and (at := live.due_at()) is not None:
                     heapq.heappush(timers, (at, next(self._timer_ids), weakref.ref(live)))
+
+    def _drop_timer(self) -> None:
+        """A room was closed: once the timers outnumber twice the rooms, keep each live
+        room's earliest entry only (a later one of the same room is re-made when that one
+        fires). A closed room's entries (a tuple, a weak reference, a time) would otherwise
+        stay until they came due, and a few thousand of them, allocated among the deleted
+        rooms' objects, keep the interpreter's memory arenas those objects used from being
+        returned (BENCHMARKS.md, "Memory after deleting rooms")."""
+        if len(self._timers) <= 2 * len(self.rooms):
+            return
+        earliest: dict[str, tuple[float, int, weakref.ref[LiveRoom]]] = {}
+        for entry in self._timers:
+            live = entry[2]()
+            if live is None or live.closed:
+                continue
+            kept = earliest.get(live.id)
+            if kept is None or entry < kept:
+                earliest[live.id] = entry
+        self._timers = list(earliest.values())
+        heapq.heapify(self._timers)
 
     async def close(self) -> None:
         """Stop every room's snapshot build and the state worker (daemon shutdown)."""

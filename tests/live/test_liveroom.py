@@ -139,6 +139,27 @@ async def test_a_sleeping_room_is_woken_for_its_snapshot_time_rule(monkeypatch: 
     await hub.delete_room("r1")
 
 
+async def test_deleted_rooms_leave_no_timers() -> None:
+    """A deleted room's timer entries go with it (once they are half of them), and a room
+    asleep twice keeps one entry: nothing of a deleted room waits in the hub until it is due
+    (those small objects kept the interpreter's arenas of deleted rooms alive)."""
+    now = [1000.0]
+    hub = Hub(Config(), clock=lambda: now[0])
+    rooms = [hub.create_room(f"r{i}") for i in range(50)]
+    hub.tick()  # each was just written: checked, then asleep until its snapshot's time rule
+    assert len(hub._timers) == 50 and hub.awake == {}
+    hub._wake(rooms[49])
+    hub.tick()  # woken and asleep again: a second entry for the same room
+    assert len(hub._timers) == 51
+    for i in range(49):
+        await hub.delete_room(f"r{i}")
+        assert len(hub._timers) <= 2 * len(hub.rooms)
+    assert [entry[2]() for entry in hub._timers].count(rooms[49]) == 1  # its earliest only
+    await hub.delete_room("r49")
+    assert hub._timers == []
+    hub.tick()
+
+
 class SlowDelivery:
     """A delivery that takes ``cost`` seconds of a made-up ``perf_counter`` clock."""
 
