@@ -29,7 +29,7 @@ import select
 import signal
 import threading
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 
 EXIT_ORPHANED = 70
 """A worker's exit status when it ends because the daemon is gone."""
@@ -94,11 +94,14 @@ def _noop() -> None:
     return None
 
 
-async def release_last_job(pool: Executor) -> None:
-    """Run an empty job: a process pool's queue feeder thread keeps the last job it pickled
-    alive until it pickles the next one (CPython's ``multiprocessing.queues._feed``), so
-    after a big job (a 16 MB state) that memory would stay held while the pool idles."""
-    await asyncio.get_running_loop().run_in_executor(pool, _noop)
+def release_last_job(pool: Executor) -> None:
+    """Queue an empty job: a process pool's queue feeder thread keeps the last job it
+    pickled alive until it pickles the next one (CPython's ``multiprocessing.queues._feed``),
+    so after a big job (a 16 MB state) that memory would stay held while the pool idles.
+    Not awaited, so that a caller can queue it when its job was cancelled (a deleted room's
+    snapshot build): that job was pickled all the same."""
+    with contextlib.suppress(BrokenExecutor, RuntimeError):  # a broken or shut-down pool sends nothing more
+        pool.submit(_noop)
 
 
 def terminate_processes(pool: Executor) -> None:

@@ -100,15 +100,15 @@ class StateWorker:
             self._pool = procpool.new_process_pool(1, NICE, (__name__,))
         pool = self._pool
         try:
-            result = await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
-            await procpool.release_last_job(pool)  # the feeder thread would hold the job's state
-            return result
+            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
         except BrokenExecutor:
             log.error("state worker process died; starting a new one")
             broken, self._pool = self._pool, None
             if broken is not None:
                 broken.shutdown(wait=False, cancel_futures=True)
             raise RuntimeError("the state worker process died") from None
+        finally:  # also when cancelled: the feeder thread would hold the job's state
+            procpool.release_last_job(pool)
 
     @property
     def started(self) -> bool:

@@ -296,11 +296,12 @@ class ExportService:
         if job.tag:
             provenance["tag"] = job.tag
         image = self._image(current)
+        executor = self._executor
         try:
-            out = await loop.run_in_executor(self._executor, worker.render_export, state, image, job.options, provenance)
+            out = await loop.run_in_executor(executor, worker.render_export, state, image, job.options, provenance)
             if isinstance(out, worker.NeedImage):
                 image = self._image(out.sha256)
-                out = await loop.run_in_executor(self._executor, worker.render_export, state, image, job.options, provenance)
+                out = await loop.run_in_executor(executor, worker.render_export, state, image, job.options, provenance)
         except BrokenExecutor:
             # The render process died (killed, out of memory): replace the pool so later
             # jobs still run, and fail this one.
@@ -308,8 +309,9 @@ class ExportService:
             broken, self._executor = self._executor, self._new_executor()
             broken.shutdown(wait=False, cancel_futures=True)
             raise RenderCrashed("the render process died (out of memory?)") from None
-        if isinstance(self._executor, ProcessPoolExecutor):  # the feeder thread would hold the job's state
-            await procpool.release_last_job(self._executor)
+        finally:  # also when cancelled: the feeder thread would hold the job's state
+            if isinstance(executor, ProcessPoolExecutor):
+                procpool.release_last_job(executor)
         if not isinstance(out, worker.Rendered):
             raise RuntimeError("the base image changed twice during one export")
         job.render_ms = (time.perf_counter() - t0) * 1000
