@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import deque
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,20 +64,37 @@ class LagStats:
 class LagWindow:
     """Lag samples of the last ``window_s`` seconds; max and p99 over them.
 
-    Times are :func:`time.perf_counter` seconds (what :class:`LagMonitor` stamps with)."""
+    Times are :func:`time.perf_counter` seconds (what :class:`LagMonitor` stamps with).
+    The samples sit in two preallocated arrays of doubles used as a ring, not in a deque of
+    tuples: a sample that lives for the window's ten seconds, as an object, lands in
+    whichever interpreter memory pool has room, and a steady stream of them keeps pools
+    (and the 1 MB arenas around them) alive that deleted rooms' objects had filled (measured
+    in BENCHMARKS.md, "Memory after deleting rooms")."""
 
     def __init__(self, window_s: float = WINDOW_S, max_samples: int = MAX_SAMPLES) -> None:
         self.window_s = window_s
-        self._samples: deque[tuple[float, float]] = deque(maxlen=max_samples)
+        self._times = array("d", bytes(8 * max_samples))
+        self._lags = array("d", bytes(8 * max_samples))
+        self._first = 0
+        """Index of the oldest sample kept."""
+        self._count = 0
 
     def add(self, now: float, lag_s: float) -> None:
-        self._samples.append((now, lag_s))
+        size = len(self._times)
+        if self._count == size:  # full: the oldest goes
+            self._first = (self._first + 1) % size
+            self._count -= 1
+        i = (self._first + self._count) % size
+        self._times[i] = now
+        self._lags[i] = lag_s
+        self._count += 1
         self._expire(now)
 
     def _expire(self, now: float) -> None:
-        samples = self._samples
-        while samples and now - samples[0][0] > self.window_s:
-            samples.popleft()
+        size = len(self._times)
+        while self._count and now - self._times[self._first] > self.window_s:
+            self._first = (self._first + 1) % size
+            self._count -= 1
 
     def current(self) -> LagStats:
         """:meth:`stats` now (sample times are :func:`time.perf_counter` seconds)."""
@@ -86,7 +103,8 @@ class LagWindow:
     def stats(self, now: float) -> LagStats:
         """Max and p99 (nearest rank) of the samples taken in the last ``window_s``."""
         self._expire(now)
-        lags = sorted(lag for _, lag in self._samples)
+        size, first = len(self._lags), self._first
+        lags = sorted(self._lags[(first + k) % size] for k in range(self._count))
         if not lags:
             return LagStats(None, None, 0)
         p99 = lags[max(0, math.ceil(0.99 * len(lags)) - 1)]
