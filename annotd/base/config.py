@@ -61,6 +61,7 @@ class LimitsConfig:
     max_inbound_bytes_per_s: int = 1_048_576
     inbound_burst_bytes: int = 4_194_304
     max_pending_handshakes: int = 128
+    handshake_timeout_s: float = 10.0
     import_batch_bytes: int = 65_536
 
 
@@ -210,6 +211,8 @@ def _check(section: str, obj: Any) -> None:
                      "max_inbound_bytes_per_s", "max_pending_handshakes", "import_batch_bytes"):
             if getattr(obj, name) < 1:
                 raise ConfigError(f"limits.{name}: must be at least 1")
+        if not obj.handshake_timeout_s > 0:
+            raise ConfigError("limits.handshake_timeout_s: must be more than 0")
         if obj.inbound_burst_bytes < obj.max_frame_bytes:
             raise ConfigError("limits.inbound_burst_bytes: must be at least limits.max_frame_bytes "
                               "(a frame larger than the burst could never be read)")

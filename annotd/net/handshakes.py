@@ -1,7 +1,8 @@
 """A cap on WebSocket handshakes in progress on the ws port (half-open connections).
 
 Why: a TCP connection that never sends its HTTP upgrade request holds a descriptor and a
-task until websockets' opening timeout (10 s). Without a cap, anyone who can reach the port
+task until websockets' opening timeout (``limits.handshake_timeout_s``, 10 s by default;
+its expiry cancels :meth:`handshake`, which gives the place back, then aborts the socket). Without a cap, anyone who can reach the port
 can hold thousands. ``limits.max_connections`` counts sockets that finished their
 handshake; this counts the ones that have not: beyond ``limits.max_pending_handshakes``
 a new TCP connection is answered at once with ``503`` JSON (``limit_reached``) and closed,

@@ -123,6 +123,7 @@ class WsServer:
             max_queue=READ_QUEUE,
             write_limit=WRITE_LIMIT,
             create_connection=self.handshakes.connection_class(),
+            open_timeout=cfg.limits.handshake_timeout_s,
         )
         return self.server
 

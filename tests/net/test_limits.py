@@ -229,6 +229,26 @@ async def test_handshakes_in_progress_are_capped(make_daemon: DaemonFactory, cap
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
+async def test_a_handshake_that_never_comes_frees_its_place(make_daemon: DaemonFactory) -> None:
+    """On both loops: a TCP connection that never sends its upgrade request holds the only
+    handshake place until ``limits.handshake_timeout_s``; then the server closes it, and the
+    place is free again (a refusal before it, a handshake after it)."""
+    d = await make_daemon(limits={"max_pending_handshakes": 1, "handshake_timeout_s": 0.2})
+    d.hub.create_room("r1")
+    host, port = d.ws_url.removeprefix("ws://").rsplit(":", 1)
+    idle_r, idle_w = await asyncio.open_connection(host, int(port))  # never sends a request
+    reader, writer = await asyncio.open_connection(host, int(port))
+    async with asyncio.timeout(T):
+        assert (await reader.read()).startswith(b"HTTP/1.1 503")  # the place is taken
+    writer.close()
+    async with asyncio.timeout(T):
+        assert await idle_r.read() == b""  # the server gave up on it: closed without an answer
+    assert d.ws.handshakes.pending == 0
+    async with connect(f"{d.ws_url}/v1/ws/rooms/r1") as ws:
+        assert isinstance(await within(ws.recv()), bytes)
+    idle_w.close()
+
+
 @pytest.mark.parametrize("user", ["u" * 129, "bad\nname"])
 async def test_one_user_id_rule_for_sockets_and_rest(daemon: Daemon, user: str) -> None:
     daemon.hub.create_room("r1")
