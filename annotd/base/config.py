@@ -54,6 +54,7 @@ class LimitsConfig:
     presence_max_hz: float = 30.0
     max_rpc_batch: int = 50
     max_http_body_bytes: int = 25_000_000
+    max_command_body_bytes: int = 1_048_576
     max_bundle_bytes: int = 100_000_000
     max_bundle_uncompressed_bytes: int = 400_000_000
     max_bundle_entries: int = 10_000
@@ -208,7 +209,8 @@ def _check(section: str, obj: Any) -> None:
         for name in ("max_frame_bytes", "max_rooms", "max_clients_per_room", "send_queue_frames",
                      "max_image_bytes", "max_image_pixels", "max_connections", "max_bundle_bytes",
                      "max_bundle_uncompressed_bytes", "max_bundle_entries", "max_document_bytes",
-                     "max_inbound_bytes_per_s", "max_pending_handshakes", "import_batch_bytes"):
+                     "max_inbound_bytes_per_s", "max_pending_handshakes", "import_batch_bytes",
+                     "max_command_body_bytes"):
             if getattr(obj, name) < 1:
                 raise ConfigError(f"limits.{name}: must be at least 1")
         if not obj.handshake_timeout_s > 0:

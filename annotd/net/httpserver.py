@@ -38,7 +38,7 @@ from ..commands import params as params_mod
 from ..commands.base import Caller, Document, Download, Route, invoke
 from ..core import images
 from ..live.hub import Hub
-from . import openapi, webui
+from . import bodies, openapi, webui
 
 log = logging.getLogger("annotd.http")
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
@@ -167,20 +167,6 @@ def cors_middleware(hub: Hub) -> Any:
     return cors
 
 
-async def read_raw_body(request: web.Request, limit: int) -> bytes:
-    """The request body unparsed, refused with 413 past ``limit`` (also past the app-wide
-    body limit, which a file upload such as a bundle may exceed)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"request body is {request.content_length} bytes; the limit is {limit}",
-                              data={"limit": limit})
-    out = bytearray()
-    async for chunk in request.content.iter_chunked(CHUNK):
-        out += chunk
-        if len(out) > limit:
-            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes", data={"limit": limit})
-    return bytes(out)
-
-
 def result_response(result: Any, status: int) -> web.Response:
     """A command's result: JSON, or a file/document with its own type and file name."""
     if isinstance(result, Download | Document):
@@ -197,7 +183,7 @@ def _json_body(cmd: Command, query: dict[str, Any], body: bytes) -> dict[str, An
     if cmd.body_unparsed and cmd.body_param is not None:
         return {**query, cmd.body_param: params_mod.JsonText(body)}
     try:
-        parsed_body = orjson.loads(body)
+        parsed_body = bodies.loads_paused(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
     if cmd.body_param is None and not isinstance(parsed_body, dict):
@@ -212,11 +198,11 @@ def command_route(cmd: Command, route: Route) -> Callable[[web.Request], Awaitab
         coerce = False
         query = _query(cmd, request)
         if request.method in ("POST", "PUT", "PATCH") and cmd.raw_body is not None:
-            limit = getattr(hub.config.limits, cmd.raw_limit or "max_http_body_bytes")
-            raw = {**query, cmd.raw_body: await read_raw_body(request, limit)}
+            raw = {**query, cmd.raw_body: await bodies.read_raw(request, cmd.raw_limit or "max_http_body_bytes",
+                                                               hub.config.limits)}
             coerce = True
         elif request.method in ("POST", "PUT", "PATCH"):
-            body = await request.read()
+            body = await bodies.read_raw(request, bodies.json_setting(cmd.body_unparsed, hub.config.limits), hub.config.limits)
             if body.strip():
                 if request.content_type not in JSON_ONLY:
                     raise UnsupportedMedia(

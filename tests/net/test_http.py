@@ -235,6 +235,26 @@ async def test_http_body_limit(make_daemon: Any) -> None:
         assert "r" not in d.hub.rooms
 
 
+async def test_command_body_limit_spares_imports(make_daemon: Any) -> None:
+    """A command's JSON body is parsed on the loop: it is refused past
+    ``limits.max_command_body_bytes`` (before it is read whole); an import's body, parsed in
+    the state worker, may still be as large as ``limits.max_http_body_bytes``."""
+    d: Daemon = await make_daemon(limits={"max_command_body_bytes": 1000})
+    async with aiohttp.ClientSession(base_url=d.http_url) as http:
+        r = await http.post("/v1/rooms", json={"id": "r", "name": "x" * 5000})
+        err = await error_of(r)
+        assert r.status == 413 and err["code"] == "payload_too_large" and "limits.max_command_body_bytes" in err["message"]
+        assert "r" not in d.hub.rooms
+        r = await http.post("/v1/rooms", json={"id": "r", "name": "x" * 100})
+        assert r.status == 201
+        page = {"type": "AnnotationPage", "items": [
+            {"type": "Annotation", "target": {"source": "http://example.org/a.png", "selector": {
+                "type": "FragmentSelector", "value": f"xywh={i},{i},8,8"}}} for i in range(40)]}
+        r = await http.post("/v1/rooms/r/formats/w3c", json=page)
+        assert r.status == 201, await r.text()
+        assert len(orjson.dumps(page)) > 1000 and len((await r.json())["created"]) == 40
+
+
 async def test_rpc_batch_limit(make_daemon: Any) -> None:
     import orjson
 
