@@ -10,7 +10,9 @@ that fits the default 16 MB document), ``coco`` (10,000 boxes, no labels: with l
 would pass the 10,000 cap), ``refused`` (10,001 boxes:
 over the cap, refused whole), ``max-body`` (the largest body the side port reads, refused
 for its document size), ``bundle-9000`` (a room bundle of 9,000 steps, one per tag, loaded
-as a new room); ``idle`` first, the same probe with nothing running (the
+as a new room), ``command-25mb`` and ``command-1mib`` (the costliest JSON body of that size
+for a command parsed on the loop, ``annotations.group``: refused by validation after the
+parse, or 413 past ``limits.max_command_body_bytes``); ``idle`` first, the same probe with nothing running (the
 machine's noise floor).
 
     .venv/bin/python -m bench.bench_import [--root /work/main] [--only w3c-plain,coco] [--batch-bytes 65536]
@@ -87,7 +89,17 @@ def files(comment: int) -> dict[str, tuple[str, bytes]]:
         "refused": ("w3c", orjson.dumps(w3c_page(N + 1, 0))),
         "max-body": ("w3c", orjson.dumps(w3c_page(N, MAX_BODY_COMMENT))),
         "bundle-9000": ("bundle", bundle_of_steps(9_000)),
+        "command-25mb": ("command", command_body(25_000_000 - 100)),
+        "command-1mib": ("command", command_body(1_048_576 - 100)),
     }
+
+
+def command_body(size: int) -> bytes:
+    """The costliest JSON body of ``size`` bytes for a command parsed on the loop
+    (``annotations.group``): ``{"ids": [[],[],…]}``, every item a container (refused by
+    validation, after the parse)."""
+    n = (size - 12) // 3
+    return b'{"ids":[' + b"[]," * (n - 1) + b"[]]}"
 
 
 async def run(root: Path, only: list[str] | None, comment: int, batch_bytes: int | None) -> dict[str, Any]:
@@ -114,6 +126,8 @@ async def run(root: Path, only: list[str] | None, comment: int, batch_bytes: int
                         assert r.status == 201, await r.text()
                     query = "?labels=false" if fmt == "coco" else ""
                     url, mime = f"{server.http_url}/v1/rooms/{room}/formats/{fmt}{query}", "application/json"
+                    if fmt == "command":
+                        url = f"{server.http_url}/v1/rooms/{room}/groups"
                 await probe.reset()
                 t0 = time.perf_counter()
                 async with http.post(url, data=body, headers={"Content-Type": mime},
