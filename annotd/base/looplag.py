@@ -69,7 +69,7 @@ class LagWindow:
     tuples: a sample that lives for the window's ten seconds, as an object, lands in
     whichever interpreter memory pool has room, and a steady stream of them keeps pools
     (and the 1 MB arenas around them) alive that deleted rooms' objects had filled (measured
-    in BENCHMARKS.md, "Memory after deleting rooms")."""
+    in BENCHMARKS.md, "Round two, continued")."""
 
     def __init__(self, window_s: float = WINDOW_S, max_samples: int = MAX_SAMPLES) -> None:
         self.window_s = window_s

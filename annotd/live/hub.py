@@ -391,7 +391,7 @@ class Hub:
         fires). A closed room's entries (a tuple, a weak reference, a time) would otherwise
         stay until they came due, and a few thousand of them, allocated among the deleted
         rooms' objects, keep the interpreter's memory arenas those objects used from being
-        returned (BENCHMARKS.md, "Memory after deleting rooms")."""
+        returned (BENCHMARKS.md, "Round two, continued")."""
         if len(self._timers) <= 2 * len(self.rooms):
             return
         earliest: dict[str, tuple[float, int, weakref.ref[LiveRoom]]] = {}

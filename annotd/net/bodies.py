@@ -40,7 +40,7 @@ def loads_paused(body: bytes) -> Any:
     """``orjson.loads`` with the cyclic garbage collector paused (a parsed JSON value holds
     no cycles): a body of many small containers (1 MiB of ``[[],[],…]``) otherwise sets
     off collections over the whole heap every few hundred of them, several times the
-    parse's own cost on the event loop (BENCHMARKS.md, "Command bodies")."""
+    parse's own cost on the event loop (BENCHMARKS.md, "Round two, continued")."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

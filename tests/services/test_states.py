@@ -3,7 +3,7 @@
 Why: a process pool's queue feeder thread keeps the last job it pickled until it pickles
 the next one, so the worker queues an empty job after each; a room deleted during its
 snapshot build cancels the caller, and the 4 MB state it had sent stayed held
-(BENCHMARKS.md, "Memory after deleting rooms").
+(BENCHMARKS.md, "Round two, continued").
 """
 
 from __future__ import annotations
