@@ -1,16 +1,12 @@
-"""Request bodies on the side port: read no further than their limit, parsed cheaply.
+"""Request bodies on the side port: read no further than the limit that applies to them.
 
 Why a module: a command's body is read here with the limit that applies to it (an upload's
 own, a command's JSON, an import's), named in the 413 so a client learns which setting
-refused it, and a JSON body is parsed here.
+refused it.
 """
 
 from __future__ import annotations
 
-import gc
-from typing import Any
-
-import orjson
 from aiohttp import web
 
 from ..base.config import LimitsConfig
@@ -34,20 +30,6 @@ async def read_raw(request: web.Request, setting: str, limits: LimitsConfig) -> 
         if len(out) > limit:
             raise PayloadTooLarge(f"request body is over the limit of {limit} bytes (limits.{setting})", data=data)
     return bytes(out)
-
-
-def loads_paused(body: bytes) -> Any:
-    """``orjson.loads`` with the cyclic garbage collector paused (a parsed JSON value holds
-    no cycles): a body of many small containers (1 MiB of ``[[],[],…]``) otherwise sets
-    off collections over the whole heap every few hundred of them, several times the
-    parse's own cost on the event loop (BENCHMARKS.md, "Round two, continued")."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return orjson.loads(body)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def json_setting(unparsed: bool, limits: LimitsConfig) -> str:

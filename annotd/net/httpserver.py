@@ -183,7 +183,7 @@ def _json_body(cmd: Command, query: dict[str, Any], body: bytes) -> dict[str, An
     if cmd.body_unparsed and cmd.body_param is not None:
         return {**query, cmd.body_param: params_mod.JsonText(body)}
     try:
-        parsed_body = bodies.loads_paused(body)
+        parsed_body = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
     if cmd.body_param is None and not isinstance(parsed_body, dict):
