@@ -109,6 +109,7 @@ class Room:
             every_ops=self.limits.snapshot_every_ops,
             every_s=self.limits.snapshot_every_s,
             every_bytes=self.limits.snapshot_every_bytes,
+            tail_ratio=self.limits.snapshot_tail_ratio,
             keep=self.limits.snapshots_kept,
             cache_size=self.limits.reconstruct_cache,
             cache_bytes=self.limits.max_document_bytes,
