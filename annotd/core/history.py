@@ -43,7 +43,6 @@ from ..base.docstate import StateParts
 from ..base.errors import Conflict, Gone, InvalidParams, NotFound
 from ..base.identifiers import check_tag
 
-
 AMORTIZE_FROM = 64 * 1024
 """Snapshots of a document up to this size are cheap enough for the ops rule alone (encoding
 64 KiB takes well under a millisecond)."""

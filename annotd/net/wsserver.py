@@ -50,6 +50,7 @@ from . import rpc
 from .handshakes import HandshakeGate
 from .readbudget import ReadBudget
 from .wsconn import WRITE_LIMIT, Connection, Wire, wire
+from .wsread import Inbox, ReadingConnection
 
 log = logging.getLogger("annotd.ws")
 SUBPROTOCOL = "annotd.v1"
@@ -57,7 +58,8 @@ ROOM_PATH = re.compile(r"/v1/ws/rooms/([^/?]+)")
 CONTROL_PATH = "/v1/ws"
 _session_ids = itertools.count(1)
 READ_QUEUE = 16
-"""Incoming frames websockets buffers per socket before it stops reading the TCP socket:
+"""Incoming messages buffered per socket (by its :class:`~annotd.net.wsread.Inbox`, or
+websockets) before it stops reading the TCP socket:
 at most ``READ_QUEUE × limits.max_frame_bytes`` bytes held for a client not being read."""
 
 
@@ -122,7 +124,7 @@ class WsServer:
             ping_interval=cfg.server.ping_interval_s or None,
             max_queue=READ_QUEUE,
             write_limit=WRITE_LIMIT,
-            create_connection=self.handshakes.connection_class(),
+            create_connection=self.handshakes.connection_class(ReadingConnection),
         )
         return self.server
 
@@ -197,9 +199,12 @@ class WsServer:
         writer = conn.task = asyncio.create_task(conn.run(), name=f"writer-{session}")
         log.info("client joined", extra={"roomId": room_id, "userId": user_id, "session": session, "v1": v1})
         budget = ReadBudget(cfg.limits.max_inbound_bytes_per_s, cfg.limits.inbound_burst_bytes, time.monotonic())
+        inbox = Inbox(ws, max_size=cfg.limits.max_frame_bytes, high=READ_QUEUE)
+        inbox.take()
         try:
             caller = Caller(user_id, session, room_id)
-            async for message in ws:
+            while True:
+                message = await inbox.get()  # ConnectionClosed at the end
                 if conn.outbox.closing or live.closed:
                     break
                 if isinstance(message, bytes):
