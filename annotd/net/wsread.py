@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import cast
 
 from websockets.asyncio.server import ServerConnection
@@ -50,6 +51,13 @@ class ReadingConnection(ServerConnection):
     once one has taken the stream (see :meth:`Inbox.take`)."""
 
     inbox: Inbox | None = None
+    before_send: Callable[[], None] | None = None
+    """Called before websockets writes anything itself (the socket's corked frames go first)."""
+
+    def send_data(self) -> None:
+        if self.before_send is not None:
+            self.before_send()
+        super().send_data()
 
     def data_received(self, data: bytes) -> None:
         inbox = self.inbox

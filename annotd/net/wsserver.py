@@ -49,7 +49,7 @@ from ..live.liveroom import LiveRoom
 from . import rpc
 from .handshakes import HandshakeGate
 from .readbudget import ReadBudget
-from .wsconn import WRITE_LIMIT, Connection, Wire, wire
+from .wsconn import WRITE_LIMIT, Connection, Cork, Wire, wire
 from .wsread import Inbox, ReadingConnection
 
 log = logging.getLogger("annotd.ws")
@@ -83,6 +83,8 @@ class WsServer:
         self._malformed = Throttled(log)
         """Malformed frames: one warning per client address and reason per minute (all are counted)."""
         self.handshakes = HandshakeGate(hub.config.limits.max_pending_handshakes, self._handshake_refused)
+        self.cork = Cork()
+        """Frames for idle sockets, written once per socket at the end of each loop turn."""
         hub.delivery = self
 
     # -- delivery (called synchronously by live rooms) --------------------------------
@@ -182,7 +184,9 @@ class WsServer:
         started = time.perf_counter()
         conn = Connection(ws, session, max_frames=cfg.limits.send_queue_frames,
                           window_s=cfg.rooms.batch_window_ms / 1000.0, high_water=WRITE_LIMIT,
-                          on_close=hub.metrics.client_closed)
+                          on_close=hub.metrics.client_closed, cork=self.cork)
+        if isinstance(ws, ReadingConnection):
+            ws.before_send = conn.uncork
         conn.sync_started = started
         try:
             last_seq = _parse_last_seq(query.get("lastSeq"))
