@@ -122,8 +122,7 @@ class Connection:
         self.corked, self.corked_bytes = [], 0
         ws = self.ws
         if ws.protocol.state is State.OPEN:
-            pending = ws.protocol.data_to_send()
-            ws.transport.writelines(pending + chunks if pending else chunks)
+            ws.transport.writelines(chunks)  # before anything websockets is about to write
 
     def _write(self, items: Iterable[Item]) -> None:
         """Give ``items`` to the transport in one call (one syscall).
