@@ -1,4 +1,4 @@
-"""One socket's inbound side: a room client's frames read without websockets' per-frame machinery.
+"""One socket's inbound side: a client's frames read without websockets' per-frame machinery.
 
 Why: websockets parses every frame through generators (a ``StreamReader``, ``Frame.parse``,
 a ``Frame`` object and an opcode enum per frame) and hands every message to the handler
@@ -18,8 +18,10 @@ handler; websockets keeps everything else:
   what the inbox already queued, then reads from websockets (:meth:`Inbox.get`), so
   messages keep their order.
 
-The inbox takes the stream only at a frame boundary: right after the handshake, when
-websockets holds no buffered bytes and no message, and only without a negotiated extension.
+The inbox takes the stream at its first byte after the handshake
+(:meth:`ReadingConnection.open_inbox`, before the handler even starts), and only without a
+negotiated extension; a client that sent frames before the handshake's answer is left to
+websockets.
 Flow control is websockets': past ``high`` queued messages the transport stops reading
 until the handler has taken the queue down to a quarter of that.
 """
@@ -27,6 +29,7 @@ until the handler has taken the queue down to a quarter of that.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import cast
@@ -48,7 +51,7 @@ _PONG = 0x8A
 
 class ReadingConnection(ServerConnection):
     """websockets' server connection, with its incoming bytes routed to an :class:`Inbox`
-    once one has taken the stream (see :meth:`Inbox.take`)."""
+    from the first byte after the handshake (see :meth:`Inbox.take`)."""
 
     inbox: Inbox | None = None
     before_send: Callable[[], None] | None = None
@@ -59,8 +62,20 @@ class ReadingConnection(ServerConnection):
             self.before_send()
         super().send_data()
 
+    def open_inbox(self) -> Inbox:
+        """This socket's inbox, made (and taking the stream, if it can) once the handshake is done."""
+        inbox = self.inbox
+        if inbox is None:
+            high = self.recv_messages.high
+            inbox = self.inbox = Inbox(self, max_size=self.protocol.max_message_size or sys.maxsize,
+                                       high=sys.maxsize if high is None else high)
+            inbox.take()
+        return inbox
+
     def data_received(self, data: bytes) -> None:
         inbox = self.inbox
+        if inbox is None and self.protocol.state is State.OPEN:  # the first data after the handshake
+            inbox = self.open_inbox()
         if inbox is not None and inbox.taken:
             inbox.feed(data)
         else:
@@ -76,8 +91,16 @@ class ReadingConnection(ServerConnection):
             self.inbox.hand_back()
 
 
+def inbox_of(ws: ServerConnection) -> Inbox:
+    """The messages of ``ws`` from now on: its :class:`Inbox` (websockets reads for it when
+    the connection is not a :class:`ReadingConnection` or could not be taken)."""
+    if isinstance(ws, ReadingConnection):
+        return ws.open_inbox()
+    return Inbox(ws, max_size=ws.protocol.max_message_size or sys.maxsize, high=sys.maxsize)
+
+
 class Inbox:
-    """The messages of one room socket, in order, parsed in ``data_received`` (see the module)."""
+    """The messages of one socket, in order, parsed in ``data_received`` (see the module)."""
 
     def __init__(self, ws: ServerConnection, *, max_size: int, high: int) -> None:
         self.ws = ws
@@ -96,16 +119,16 @@ class Inbox:
         self._paused = False
 
     def take(self) -> bool:
-        """Take the byte stream from websockets if it is at a frame boundary with nothing
-        buffered (right after the handshake) and no extension was negotiated."""
+        """Take the byte stream from websockets if no extension was negotiated and websockets
+        holds nothing of it: called before any byte after the handshake was read (a client
+        that sent frames before the handshake's answer is left to websockets)."""
         ws = self.ws
-        if not isinstance(ws, ReadingConnection) or ws.inbox not in (None, self):
+        if not isinstance(ws, ReadingConnection) or ws.inbox is not self:
             return False
         protocol = ws.protocol
         if (protocol.state is not State.OPEN or protocol.extensions or protocol.reader.buffer
                 or len(ws.recv_messages.frames)):
             return False
-        ws.inbox = self
         self.taken = True
         return True
 

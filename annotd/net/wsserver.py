@@ -50,7 +50,7 @@ from . import rpc
 from .handshakes import HandshakeGate
 from .readbudget import ReadBudget
 from .wsconn import WRITE_LIMIT, Connection, Cork, Wire, wire
-from .wsread import Inbox, ReadingConnection
+from .wsread import ReadingConnection, inbox_of
 
 log = logging.getLogger("annotd.ws")
 SUBPROTOCOL = "annotd.v1"
@@ -203,8 +203,7 @@ class WsServer:
         writer = conn.task = asyncio.create_task(conn.run(), name=f"writer-{session}")
         log.info("client joined", extra={"roomId": room_id, "userId": user_id, "session": session, "v1": v1})
         budget = ReadBudget(cfg.limits.max_inbound_bytes_per_s, cfg.limits.inbound_burst_bytes, time.monotonic())
-        inbox = Inbox(ws, max_size=cfg.limits.max_frame_bytes, high=READ_QUEUE)
-        inbox.take()
+        inbox = inbox_of(ws)
         try:
             caller = Caller(user_id, session, room_id)
             while True:
@@ -279,8 +278,10 @@ class WsServer:
         self.hub.metrics.connected_clients += 1
         limits = self.hub.config.limits
         budget = ReadBudget(limits.max_inbound_bytes_per_s, limits.inbound_burst_bytes, time.monotonic())
+        inbox = inbox_of(ws)
         try:
-            async for message in ws:
+            while True:
+                message = await inbox.get()  # ConnectionClosed at the end
                 if (pause := budget.spend(len(message), time.monotonic())) > 0:
                     await asyncio.sleep(pause)
                 if isinstance(message, bytes):

@@ -86,6 +86,8 @@ async def test_frames_in_any_segmentation_arrive_in_order(daemon: Daemon) -> Non
         assert await acks(ws, len(messages)) == list(range(head + 1, head + len(messages) + 1))
         room = daemon.hub.rooms["r1"].room
         assert len(room.doc.get("annotations", type=Map)) == len(messages)
+        (conn,) = daemon.hub.delivery.conns.values()  # type: ignore[attr-defined]
+        assert conn.ws.inbox.taken  # the inbox read them, not websockets
     finally:
         await ws.close()
 
@@ -172,3 +174,20 @@ async def test_flow_control_pauses_and_resumes_reading() -> None:
     assert Conn.transport.reading
     got += [await inbox.get() for _ in range(2)]
     assert got == [bytes([i]) for i in range(12)]
+
+
+async def test_frames_sent_at_once_after_the_handshake_are_the_inboxs(daemon: Daemon) -> None:
+    """A client's first frames may arrive before the handler runs (y-websocket sends its
+    sync step 1 at once): the inbox takes the stream from the first byte after the
+    handshake, so they are parsed by it too, and answered."""
+    daemon.hub.create_room("r1")
+    head = daemon.hub.rooms["r1"].room.head
+    ws = await connect(f"{daemon.ws_url}/v1/ws/rooms/r1?userId=eager", subprotocols=["annotd.v1"])  # type: ignore[list-item]
+    try:
+        (update,) = updates(1)
+        ws.transport.write(frame(yproto.sync_step1(b"\x00")) + frame(update))
+        assert await acks(ws, 1) == [head + 1]
+        (conn,) = daemon.hub.delivery.conns.values()  # type: ignore[attr-defined]
+        assert conn.ws.inbox.taken
+    finally:
+        await ws.close()
