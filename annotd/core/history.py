@@ -232,8 +232,8 @@ class History:
 
         The ops rule is amortized for a document past :data:`AMORTIZE_FROM`: it also needs
         ``tail_ratio`` times the bytes logged since the last snapshot to reach that
-        snapshot's excess over :data:`AMORTIZE_FROM` (a 600 KB document moved 24 bytes at a
-        time is snapshotted every ~1,400 changes rather than every 200)."""
+        snapshot's excess over :data:`AMORTIZE_FROM` (a 600 KB document moved by updates of
+        ~60 bytes is snapshotted every ~570 changes rather than every 200)."""
         latest = self._snapshots[-1]
         pending = self.log.head - latest.seq
         if pending <= 0:
