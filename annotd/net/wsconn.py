@@ -114,15 +114,17 @@ class Connection:
             self.corked_bytes += sum(len(part) for part in item)
 
     def uncork(self) -> None:
-        """Write the frames corked this turn, in one call (dropped if the socket is no longer
-        open: as a frame offered then would be)."""
+        """Write the frames corked this turn, in one call. They were offered while the socket
+        was open, so they go out even if a close began since: websockets calls this before it
+        writes its close frame, which then follows them, as it would have without the cork.
+        Nothing is written to a transport already closing (the connection is gone)."""
         chunks = self.corked
         if not chunks:
             return
         self.corked, self.corked_bytes = [], 0
-        ws = self.ws
-        if ws.protocol.state is State.OPEN:
-            ws.transport.writelines(chunks)  # before anything websockets is about to write
+        transport = self.ws.transport
+        if not transport.is_closing():
+            transport.writelines(chunks)  # before anything websockets is about to write
 
     def _write(self, items: Iterable[Item]) -> None:
         """Give ``items`` to the transport in one call (one syscall).

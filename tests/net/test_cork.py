@@ -14,6 +14,10 @@ from annotd.net.wsconn import Connection, Cork, wire
 class Transport:
     def __init__(self) -> None:
         self.writes: list[list[bytes]] = []
+        self.closing = False
+
+    def is_closing(self) -> bool:
+        return self.closing
 
     def writelines(self, chunks: list[bytes]) -> None:
         self.writes.append(list(chunks))
@@ -91,10 +95,20 @@ async def test_corked_bytes_count_against_the_high_water_mark() -> None:
     assert ws.transport.writes == [[wire(b"0123456789")]]
 
 
-async def test_a_socket_no_longer_open_gets_nothing() -> None:
+async def test_frames_offered_while_open_precede_a_close_begun_since() -> None:
+    """A close begun in the same turn (websockets flushes the cork before its close frame)
+    still sends what was offered while the socket was open; a closed transport gets nothing."""
     cork = Cork()
     conn, ws = connection(cork)
-    conn.push(b"late", wire(b"late"))
-    ws.protocol.state = State.CLOSED
+    conn.push(b"before", wire(b"before"))
+    ws.protocol.state = State.CLOSING
+    conn.uncork()  # what ReadingConnection.send_data does before the close frame
+    assert ws.transport.writes == [[wire(b"before")]]
+    conn.push(b"after", wire(b"after"))  # not open: queued for the writer, never corked
+    assert list(conn.outbox.queue) == [wire(b"after")] and not conn.corked
+    other, ws2 = connection(cork)
+    ws2.protocol.state = State.OPEN
+    other.push(b"late", wire(b"late"))
+    ws2.transport.closing = True  # the connection was lost meanwhile
     await asyncio.sleep(0)
-    assert ws.transport.writes == []
+    assert ws2.transport.writes == [] and ws.transport.writes == [[wire(b"before")]]
