@@ -32,23 +32,26 @@ WRITE_LIMIT = 64 * 1024
 
 
 class Cork:
-    """The frames every socket was given during one turn of the event loop, written at its end:
-    one write (one ``writev``) per socket per turn, not one per frame.
+    """A socket's first frame in a turn of the event loop is written at once; the frames it
+    gets after that in the same turn wait for the turn's end and go out in one write (one
+    ``writev``).
 
     Why: under load one turn runs many handlers (every socket that had data), and each
     relays to the same recipients; a write per frame was the largest single cost at
-    saturation (the send syscall). The first frame of a turn schedules :meth:`flush` with
-    ``call_soon``, which runs after every handler already scheduled in this turn and before
-    the next poll for new data, so a frame waits at most for the handlers ahead of it.
-    Whatever websockets writes itself (pongs, pings, close frames) flushes the socket's
-    corked frames first (:meth:`annotd.net.wsread.ReadingConnection.send_data`), so frames
-    keep their order on the wire."""
+    saturation (the send syscall). Writing the first frame at once keeps the common case
+    (one frame per socket per turn) exactly as fast as before; corking them all cost
+    rooms50 latency (a frame waited for every handler after it in the turn). The first
+    frame of a turn schedules :meth:`flush` with ``call_soon``, which runs after every
+    handler already scheduled in this turn and before the next poll for new data. Whatever
+    websockets writes itself (pongs, pings, close frames) flushes the socket's corked frames
+    first (:meth:`annotd.net.wsread.ReadingConnection.send_data`), so frames keep their
+    order on the wire."""
 
     def __init__(self) -> None:
         self.conns: list[Connection] = []
 
     def add(self, conn: Connection) -> None:
-        """``conn`` has its first corked frame of this turn."""
+        """``conn`` wrote its first frame of this turn."""
         if not self.conns:
             asyncio.get_running_loop().call_soon(self.flush)
         self.conns.append(conn)
@@ -56,6 +59,7 @@ class Cork:
     def flush(self) -> None:
         conns, self.conns = self.conns, []
         for conn in conns:
+            conn.wrote_this_turn = False
             conn.uncork()
 
 
@@ -77,6 +81,8 @@ class Connection:
         """Where frames for an idle transport wait for the end of the turn (``None``: written at once)."""
         self.corked: list[bytes] = []
         self.corked_bytes = 0
+        self.wrote_this_turn = False
+        """A frame went out at once in this turn: the next ones are corked (see :class:`Cork`)."""
         self.on_close = on_close
         """Told the code once, when annotd decides to close this socket (metrics)."""
         # Without a negotiated extension (no permessage-deflate) a server frame is the same
@@ -98,14 +104,17 @@ class Connection:
                 and self.ws.transport.get_write_buffer_size() + self.corked_bytes < self.high_water)
 
     def _put(self, item: Item) -> None:
-        """Write one frame the policy let through: corked until the end of the turn when it
-        is a wire frame and there is a :class:`Cork`, else at once."""
+        """Write one frame the policy let through: at once if it is this turn's first (or
+        there is no :class:`Cork`, or websockets frames it), else corked until the turn ends."""
         cork = self.cork
         if cork is None or not self.wire_frames:
             self._write((item,))
             return
-        if not self.corked:
+        if not self.wrote_this_turn:
+            self.wrote_this_turn = True
             cork.add(self)
+            self._write((item,))
+            return
         if isinstance(item, bytes):
             self.corked.append(item)
             self.corked_bytes += len(item)
@@ -114,7 +123,7 @@ class Connection:
             self.corked_bytes += sum(len(part) for part in item)
 
     def uncork(self) -> None:
-        """Write the frames corked this turn, in one call. They were offered while the socket
+        """Write the frames corked in this turn, in one call. They were offered while the socket
         was open, so they go out even if a close began since: websockets calls this before it
         writes its close frame, which then follows them, as it would have without the cork.
         Nothing is written to a transport already closing (the connection is gone)."""
