@@ -83,6 +83,7 @@ class HistoryConfig:
     snapshot_every_s: float = 30.0
     snapshots_kept: int = 5
     snapshot_every_bytes: int = 4_194_304
+    snapshot_tail_ratio: int = 16
     reconstruct_cache: int = 8
     max_events_per_request: int = 1000
     inline_encode_bytes: int = 1_048_576
@@ -225,6 +226,8 @@ def _check(section: str, obj: Any) -> None:
                 or obj.max_events_per_request < 1):
             raise ConfigError("history: snapshot_every_ops, snapshot_every_bytes, snapshots_kept and "
                               "max_events_per_request must be at least 1")
+        if obj.snapshot_tail_ratio < 0:
+            raise ConfigError("history.snapshot_tail_ratio: must be at least 0 (0: the ops rule alone)")
     if section == "storage":
         if obj.sync not in SYNC_LEVELS:
             raise ConfigError(f"storage.sync: expected one of {', '.join(SYNC_LEVELS)}, got {obj.sync!r}")

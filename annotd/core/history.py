@@ -8,7 +8,12 @@ the *front*, and only up to the oldest retained snapshot, so that any seq from t
 snapshot to the head can be rebuilt as "snapshot + replay of the tail".
 
 Snapshots are taken by policy (every N ops, every B logged bytes or M seconds, only when
-something changed), manually, or to pin a named version. The newest K are kept plus every
+something changed), manually, or to pin a named version. A snapshot encodes the whole
+document, so for a document past :data:`AMORTIZE_FROM` the ops rule also waits until the
+bytes logged since the last snapshot reach the excess over it divided by ``tail_ratio``: the cost
+of snapshots then stays proportional to the changes, not to the document's size times
+their number, and a read at any seq still replays at most that fraction of the document
+in updates after loading its snapshot. The newest K are kept plus every
 pinned one. A snapshot carries a sha256 of its blob, checked before each rebuild from it
 (:mod:`annotd.base.docstate`): a corrupted snapshot is never silently used to rebuild a
 version. It also records its state vector, so a joiner that already has everything up to
@@ -37,6 +42,10 @@ from ..base import docstate
 from ..base.docstate import StateParts
 from ..base.errors import Conflict, Gone, InvalidParams, NotFound
 from ..base.identifiers import check_tag
+
+AMORTIZE_FROM = 64 * 1024
+"""Snapshots of a document up to this size are cheap enough for the ops rule alone (encoding
+64 KiB takes well under a millisecond)."""
 
 
 def pruned(seq: int, field: str, oldest: int) -> Gone:
@@ -158,11 +167,13 @@ class History:
     """Log + snapshots + versions of one room, and rebuilding the document at any retained seq."""
 
     def __init__(self, *, every_ops: int, every_s: float, every_bytes: int, keep: int, cache_size: int,
-                 cache_bytes: int, now: float) -> None:
+                 cache_bytes: int, now: float, tail_ratio: int = 0) -> None:
         self.log = EventLog()
         self.every_ops = every_ops
         self.every_s = every_s
         self.every_bytes = every_bytes
+        self.tail_ratio = tail_ratio
+        """See :meth:`snapshot_due` (0: the ops rule alone, whatever the document's size)."""
         self.keep = keep
         self._snapshots: list[Snapshot] = [Snapshot.of(0, now, Doc().get_update())]
         self._versions: dict[str, Version] = {}
@@ -230,12 +241,21 @@ class History:
     def snapshot_due(self, now: float | None = None) -> bool:
         """Policy: N ops, B bytes or (when ``now`` is given) M seconds since the last
         snapshot, whichever first, only if something changed. The ops and bytes rules are
-        checked after every change, the time rule by the periodic tick."""
-        pending = self.log.head - self.snapshot_seq
+        checked after every change, the time rule by the periodic tick.
+
+        The ops rule is amortized for a document past :data:`AMORTIZE_FROM`: it also needs
+        ``tail_ratio`` times the bytes logged since the last snapshot to reach that
+        snapshot's excess over :data:`AMORTIZE_FROM` (a 600 KB document moved by updates of
+        ~60 bytes is snapshotted every ~570 changes rather than every 200)."""
+        latest = self._snapshots[-1]
+        pending = self.log.head - latest.seq
         if pending <= 0:
             return False
-        return (pending >= self.every_ops or self.tail_bytes >= self.every_bytes
-                or (now is not None and now - self._last_snapshot_ts >= self.every_s))
+        tail = self.tail_bytes
+        if tail >= self.every_bytes or (now is not None and now - self._last_snapshot_ts >= self.every_s):
+            return True
+        return pending >= self.every_ops and (
+            not self.tail_ratio or tail * self.tail_ratio >= len(latest.blob) - AMORTIZE_FROM)
 
     def time_rule_at(self) -> float | None:
         """When the time rule makes a snapshot due (``None``: nothing changed since the last)."""

@@ -20,6 +20,9 @@ class RoomLimits:
     snapshot_every_s: float
     snapshots_kept: int
     snapshot_every_bytes: int
+    snapshot_tail_ratio: int
+    """For a document past :data:`~annotd.core.history.AMORTIZE_FROM`, the ops rule also
+    waits for the bytes logged since the last snapshot (``history.snapshot_tail_ratio``)."""
     reconstruct_cache: int
     max_document_bytes: int
     inline_encode_bytes: int
@@ -39,6 +42,7 @@ class RoomLimits:
             snapshot_every_s=hc.snapshot_every_s,
             snapshots_kept=hc.snapshots_kept,
             snapshot_every_bytes=hc.snapshot_every_bytes,
+            snapshot_tail_ratio=hc.snapshot_tail_ratio,
             reconstruct_cache=hc.reconstruct_cache,
             max_document_bytes=lim.max_document_bytes,
             inline_encode_bytes=hc.inline_encode_bytes,

@@ -84,6 +84,12 @@ def _json(obj: Any) -> str:
     return orjson.dumps(obj).decode()
 
 
+def _ack(seq: int, changed: bool) -> str:
+    """The sender's ``ack`` frame, the bytes ``_json`` would give (one per update: formatted
+    directly rather than through a dict)."""
+    return f'{{"type":"ack","seq":{seq},"changed":{"true" if changed else "false"}}}'
+
+
 @dataclass
 class Room:
     id: str
@@ -109,6 +115,7 @@ class Room:
             every_ops=self.limits.snapshot_every_ops,
             every_s=self.limits.snapshot_every_s,
             every_bytes=self.limits.snapshot_every_bytes,
+            tail_ratio=self.limits.snapshot_tail_ratio,
             keep=self.limits.snapshots_kept,
             cache_size=self.limits.reconstruct_cache,
             cache_bytes=self.limits.max_document_bytes,
@@ -272,8 +279,7 @@ class Room:
             if changed is not None:
                 event, out = self._sequence(changed, session.user_id, now, session_id)
             if session.v1:
-                out.append(Outbound((session_id,), _json(
-                    {"type": "ack", "seq": event.seq if event else self.head, "changed": event is not None}), ack=True))
+                out.append(Outbound((session_id,), _ack(event.seq if event else self.head, event is not None), ack=True))
             return event, out
         if kind is yproto.Kind.SYNC_STEP1:
             return None, self._answer_step1(session, msg.payload)

@@ -14,16 +14,14 @@ seq it has reached after applying the inner message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from pycrdt import (
     Decoder,
     YMessageType,
     YSyncMessageType,
     create_awareness_message,
-    create_update_message,
-    write_var_uint,
 )
 from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
 
@@ -50,8 +48,7 @@ class Kind(Enum):
     QUERY_AWARENESS = "query_awareness"
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):
     """One decoded incoming frame: its kind and its payload (state vector, update or awareness)."""
 
     kind: Kind
@@ -125,8 +122,27 @@ def sync_step2(update: bytes) -> bytes:
     return create_sync_step2_message(update)
 
 
+_SMALL = tuple(bytes((i,)) for i in range(128))
+_SYNC_UPDATE_PREFIX = bytes((YMessageType.SYNC, YSyncMessageType.SYNC_UPDATE))
+_SEQ_PREFIX = bytes((MSG_SEQ,))
+
+
+def varuint(num: int) -> bytes:
+    """lib0's unsigned varint (pycrdt's ``write_var_uint``), without its list and enum
+    conversions: two are written per relayed update."""
+    if num < 0x80:
+        return _SMALL[num]
+    out = bytearray()
+    while num > 0x7F:
+        out.append(0x80 | (num & 0x7F))
+        num >>= 7
+    out.append(num)
+    return bytes(out)
+
+
 def sync_update(update: bytes) -> bytes:
-    return create_update_message(update)
+    """The sync-update message of ``update`` (pycrdt's ``create_update_message``)."""
+    return b"".join((_SYNC_UPDATE_PREFIX, varuint(len(update)), update))
 
 
 def awareness(update: bytes) -> bytes:
@@ -151,10 +167,10 @@ def sync_update_parts(seq: int | None, update: bytes) -> tuple[bytes, bytes]:
 
 
 def _sync_parts(sub: int, seq: int | None, update: bytes) -> tuple[bytes, bytes]:
-    head = bytes((MSG_SEQ,)) + write_var_uint(seq) if seq is not None else b""
-    return head + bytes((YMessageType.SYNC, sub)) + write_var_uint(len(update)), update
+    head = _SEQ_PREFIX + varuint(seq) if seq is not None else b""
+    return head + bytes((YMessageType.SYNC, sub)) + varuint(len(update)), update
 
 
 def with_seq(seq: int, message: bytes) -> bytes:
     """Wrap a standard message for an annotd.v1 client: ``varuint(100) varuint(seq) message``."""
-    return bytes((MSG_SEQ,)) + write_var_uint(seq) + message
+    return b"".join((_SEQ_PREFIX, varuint(seq), message))

@@ -7,6 +7,7 @@ one in a worker process, needs the event loop. Each :class:`~annotd.live.liveroo
 one :class:`SnapshotSchedule`; nothing else decides when a live room is snapshotted.
 
 Policy (``history.*``): a snapshot falls due after ``snapshot_every_ops`` sequenced changes
+(amortized for a big document: :meth:`annotd.core.history.History.snapshot_due`)
 or ``snapshot_every_bytes`` logged bytes (checked after every change, :meth:`after_change`)
 or ``snapshot_every_s`` seconds (:meth:`tick`). Then:
 

@@ -40,12 +40,14 @@ class HandshakeGate:
         self.refused = refused
         """Told about each connection refused (logging, metrics)."""
 
-    def connection_class(self) -> type[ServerConnection]:
+    def connection_class(self, base: type[ServerConnection] = ServerConnection) -> type[ServerConnection]:
+        """A subclass of ``base`` (websockets' server connection, or one of annotd's) that
+        counts its handshake against the gate."""
         gate = self
         answer = refusal_bytes(f"too many WebSocket handshakes in progress (limits.max_pending_handshakes = "
                                f"{gate.limit}); retry shortly")
 
-        class GatedConnection(ServerConnection):
+        class GatedConnection(base):  # type: ignore[valid-type,misc]
             _counted = False
             _refused = False
 

@@ -49,7 +49,8 @@ from ..live.liveroom import LiveRoom
 from . import rpc
 from .handshakes import HandshakeGate
 from .readbudget import ReadBudget
-from .wsconn import WRITE_LIMIT, Connection, Wire, wire
+from .wsconn import WRITE_LIMIT, Connection, Cork, Wire, wire
+from .wsread import ReadingConnection, inbox_of
 
 log = logging.getLogger("annotd.ws")
 SUBPROTOCOL = "annotd.v1"
@@ -57,7 +58,8 @@ ROOM_PATH = re.compile(r"/v1/ws/rooms/([^/?]+)")
 CONTROL_PATH = "/v1/ws"
 _session_ids = itertools.count(1)
 READ_QUEUE = 16
-"""Incoming frames websockets buffers per socket before it stops reading the TCP socket:
+"""Incoming messages buffered per socket (by its :class:`~annotd.net.wsread.Inbox`, or
+websockets) before it stops reading the TCP socket:
 at most ``READ_QUEUE × limits.max_frame_bytes`` bytes held for a client not being read."""
 
 
@@ -81,6 +83,8 @@ class WsServer:
         self._malformed = Throttled(log)
         """Malformed frames: one warning per client address and reason per minute (all are counted)."""
         self.handshakes = HandshakeGate(hub.config.limits.max_pending_handshakes, self._handshake_refused)
+        self.cork = Cork()
+        """Frames for idle sockets, written once per socket at the end of each loop turn."""
         hub.delivery = self
 
     # -- delivery (called synchronously by live rooms) --------------------------------
@@ -122,7 +126,7 @@ class WsServer:
             ping_interval=cfg.server.ping_interval_s or None,
             max_queue=READ_QUEUE,
             write_limit=WRITE_LIMIT,
-            create_connection=self.handshakes.connection_class(),
+            create_connection=self.handshakes.connection_class(ReadingConnection),
             open_timeout=cfg.limits.handshake_timeout_s,
         )
         return self.server
@@ -181,7 +185,9 @@ class WsServer:
         started = time.perf_counter()
         conn = Connection(ws, session, max_frames=cfg.limits.send_queue_frames,
                           window_s=cfg.rooms.batch_window_ms / 1000.0, high_water=WRITE_LIMIT,
-                          on_close=hub.metrics.client_closed)
+                          on_close=hub.metrics.client_closed, cork=self.cork)
+        if isinstance(ws, ReadingConnection):
+            ws.before_send = conn.uncork
         conn.sync_started = started
         try:
             last_seq = _parse_last_seq(query.get("lastSeq"))
@@ -198,9 +204,11 @@ class WsServer:
         writer = conn.task = asyncio.create_task(conn.run(), name=f"writer-{session}")
         log.info("client joined", extra={"roomId": room_id, "userId": user_id, "session": session, "v1": v1})
         budget = ReadBudget(cfg.limits.max_inbound_bytes_per_s, cfg.limits.inbound_burst_bytes, time.monotonic())
+        inbox = inbox_of(ws)
         try:
             caller = Caller(user_id, session, room_id)
-            async for message in ws:
+            while True:
+                message = await inbox.get()  # ConnectionClosed at the end
                 if conn.outbox.closing or live.closed:
                     break
                 if isinstance(message, bytes):
@@ -271,8 +279,10 @@ class WsServer:
         self.hub.metrics.connected_clients += 1
         limits = self.hub.config.limits
         budget = ReadBudget(limits.max_inbound_bytes_per_s, limits.inbound_burst_bytes, time.monotonic())
+        inbox = inbox_of(ws)
         try:
-            async for message in ws:
+            while True:
+                message = await inbox.get()  # ConnectionClosed at the end
                 if (pause := budget.spend(len(message), time.monotonic())) > 0:
                     await asyncio.sleep(pause)
                 if isinstance(message, bytes):

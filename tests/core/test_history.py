@@ -12,7 +12,7 @@ from pycrdt import Doc, Map
 from annotd.base.config import Config
 from annotd.base.errors import Conflict, Gone, InvalidParams, NotFound
 from annotd.core import yproto
-from annotd.core.history import History, Snapshot
+from annotd.core.history import AMORTIZE_FROM, History, Snapshot
 from annotd.core.limits import RoomLimits
 from annotd.core.room import Room
 
@@ -54,22 +54,66 @@ def test_snapshot_policy_ops_and_time() -> None:
 
 
 def test_log_bounded_over_100k_ops() -> None:
+    """The log holds at most the snapshot window: ``kept`` times the ops rule's interval, which
+    for a document past ``AMORTIZE_FROM`` is the bytes that make up ``1/tail_ratio`` of its
+    excess (so the log stays proportional to the document, never to the number of changes)."""
     every, kept = 200, 5
     room = room_with_writer(snapshot_every_ops=every, snapshots_kept=kept)
+    ratio = room.history.tail_ratio
+    assert ratio > 0
     doc = Doc()
     m = doc.get("annotations", type=Map)
     updates: list[bytes] = []
     doc.observe(lambda e: updates.append(e.update))  # O(change), unlike get_update(state)
-    peak = 0
+    peak = peak_bytes = biggest = 0
     for i in range(100_000):
         m[f"k{i % 50}"] = i
-        room.receive("w", yproto.sync_update(updates.pop()), 0)
+        update = updates.pop()
+        biggest = max(biggest, len(update))
+        room.receive("w", yproto.sync_update(update), 0)
         room.tick(now=0)
         peak = max(peak, len(room.history.log))
+        peak_bytes = max(peak_bytes, room.history.log.byte_size())
     assert room.head == 100_000
-    assert peak <= every * kept  # the log never holds more than the snapshot window
+    size = len(room.history.latest.blob)
+    assert size > AMORTIZE_FROM  # the amortized rule was in play
+    assert peak > every * kept  # ...and spaced the snapshots out
+    assert peak_bytes <= kept * (every * biggest + (size - AMORTIZE_FROM) // ratio + biggest)
     assert len(room.history.snapshots) == kept
     assert content(room.history.state_at(room.head)) == m.to_py()
+
+
+def test_ops_rule_alone_up_to_amortize_from() -> None:
+    """A document under ``AMORTIZE_FROM`` is snapshotted every ``snapshot_every_ops`` changes
+    exactly, whatever its updates' sizes; with ``snapshot_tail_ratio = 0`` any document is."""
+    for ratio, blob in ((16, b"x" * (AMORTIZE_FROM - 1)), (0, b"x" * (4 * AMORTIZE_FROM))):
+        history = History(every_ops=3, every_s=1e9, every_bytes=4 << 20, keep=5, cache_size=2,
+                          cache_bytes=16 << 20, now=0, tail_ratio=ratio)
+        history.add(dataclasses.replace(history.latest, blob=blob))
+        history.append(0, "u", b"1")
+        history.append(0, "u", b"2")
+        assert not history.snapshot_due()
+        history.append(0, "u", b"3")
+        assert history.snapshot_due()
+
+
+def test_ops_rule_amortized_past_amortize_from() -> None:
+    """Past ``AMORTIZE_FROM`` the ops rule waits until ``tail_ratio`` x the bytes logged since
+    reach the snapshot's excess; the bytes and time rules are unchanged."""
+    history = History(every_ops=3, every_s=30, every_bytes=4 << 20, keep=5, cache_size=2,
+                      cache_bytes=16 << 20, now=0, tail_ratio=16)
+    history.add(dataclasses.replace(history.latest, blob=b"x" * (AMORTIZE_FROM + 1600)))
+    for _ in range(9):  # 9 ops of 10 bytes: 90 x 16 < 1600
+        history.append(0, "u", b"0123456789")
+    assert not history.snapshot_due()
+    assert history.snapshot_due(now=30)  # the time rule
+    history.append(0, "u", b"0123456789")  # 100 bytes x 16 = 1600
+    assert history.snapshot_due()
+    bytes_rule = History(every_ops=10**6, every_s=1e9, every_bytes=100, keep=5, cache_size=2,
+                         cache_bytes=16 << 20, now=0, tail_ratio=16)
+    bytes_rule.add(dataclasses.replace(bytes_rule.latest, blob=b"x" * (8 * AMORTIZE_FROM)))
+    bytes_rule.append(0, "u", b"y" * 100)
+    assert bytes_rule.snapshot_due()
 
 
 def test_reconstruct_checks_checksum() -> None:

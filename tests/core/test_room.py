@@ -242,3 +242,15 @@ def test_apply_local_is_one_event() -> None:
     assert len(frames_for(out, "a")) == 1  # the API's change reaches the socket client
     _, ev2, out2 = room.apply_local("api", lambda d: None, now=0)
     assert ev2 is None and out2 == []
+
+
+@pytest.mark.parametrize("n", [0, 1, 127, 128, 300, 16383, 16384, 2**21, 2**35 + 7])
+def test_frames_equal_pycrdts_own_encoding(n: int) -> None:
+    """The relay builds its frames itself (yproto.varuint, sync_update, with_seq); the bytes
+    are exactly what pycrdt's encoders give, for every varint length."""
+    from pycrdt import create_update_message, write_var_uint
+
+    assert yproto.varuint(n) == write_var_uint(n)
+    update = bytes(i % 251 for i in range(min(n, 70_000)))
+    assert yproto.sync_update(update) == create_update_message(update)
+    assert yproto.with_seq(n, b"msg") == bytes((yproto.MSG_SEQ,)) + write_var_uint(n) + b"msg"
