@@ -17,7 +17,7 @@ round trip in another room every 10 ms:
 
     .venv/bin/python -m bench.bench_rooms [--rooms 1000,5000,10000] [--root /other/tree]
 
-``--leave-only`` skips the idle and list phases; ``--py-spy OUT`` records the server with
+``--leave-only`` skips the idle and list phases (it waits as long instead); ``--py-spy OUT`` records the server with
 py-spy (``--native``: the collector's C frames show) for 10 s after the idle phase, into
 ``OUT-<N>-idle.txt``, and during the mass leave, into ``OUT-<N>.txt`` (summarise with
 ``bench.pyspy_top``).
@@ -127,6 +127,8 @@ async def one_size(root: Path, n: int, *, leave_only: bool = False, spy: Path | 
                 out["idle"] = {"cpu_pct": round(cpu * 100, 1), "load_1min": load_avg(), **await probe.report()}
                 out["list"] = await list_rooms(http, server.http_url)
                 await asyncio.sleep(11)
+            else:  # the same timeline: the rooms' first snapshots (due 30 s after creation) are behind
+                await asyncio.sleep(22)
             await probe.reset()
             if spy is not None:
                 server.spy_start(spy.with_name(f"{spy.name}-{n}.txt"), native=True)

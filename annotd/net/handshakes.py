@@ -13,9 +13,9 @@ subclass that counts from ``connection_made`` until its handshake ends (done, re
 failed or timed out). The refusal only writes and closes: it relies on no transport class,
 because uvloop's transports (the default loop) are not :class:`asyncio.Transport` instances.
 It also stamps every read for the keepalive (:mod:`annotd.net.keepalive`), and hands each
-end of stream and lost connection to
+lost connection (with its end of stream) to
 :attr:`HandshakeGate.teardowns`, which lets websockets learn of a few per loop turn, in
-order (:mod:`annotd.net.pacing`).
+order (:mod:`annotd.net.pacing`): a socket's teardown objects exist only from its turn on.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class HandshakeGate:
         """TCP connections whose WebSocket handshake has not ended yet."""
         self.refused = refused
         """Told about each connection refused (logging, metrics)."""
-        self.teardowns = Pacer()
+        self.teardowns: Pacer[Any] = Pacer(lambda conn: conn.teardown())
         """Lost connections are handled a few per loop turn (:mod:`annotd.net.pacing`)."""
         self._closing: set[asyncio.Task[None]] = set()
         """Closes started by the keepalive (kept referenced until done)."""
@@ -61,6 +61,9 @@ class HandshakeGate:
             _refused = False
             _live = False
             """Set from connection_made to connection_lost (a cleared instance reads False)."""
+            _eof = False
+            """The peer's end of stream arrived (websockets hears of it with the loss)."""
+            _lost_exc: Exception | None = None
             heard = 0.0
             """When anything last arrived (``time.monotonic()``): the keepalive's liveness."""
 
@@ -97,15 +100,24 @@ class HandshakeGate:
                     super().data_received(data)
 
             def eof_received(self) -> None:
-                if not self._refused:  # the transport closes now; websockets learns in its turn
-                    gate.teardowns.defer(ServerConnection.eof_received, self)
+                # websockets never keeps a transport open after EOF: connection_lost follows,
+                # and websockets learns of both in the socket's turn (_teardown).
+                if not self._refused:
+                    self._eof = True
 
             def connection_lost(self, exc: Exception | None) -> None:
                 if self._refused:
                     return
                 self._uncount()
                 self._live = False
-                gate.teardowns.defer(ServerConnection.connection_lost, self, exc)
+                self._lost_exc = exc
+                gate.teardowns.defer(self)
+
+            def teardown(self) -> None:
+                """websockets learns of the end of stream and the loss (the socket's turn)."""
+                if self._eof:
+                    ServerConnection.eof_received(self)
+                ServerConnection.connection_lost(self, self._lost_exc)
 
             # -- what the keepalive uses (annotd.net.keepalive.Watched) --
             @property

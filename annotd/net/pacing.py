@@ -8,7 +8,7 @@ connection. Run for every socket in the same turns, that is a stall of a second 
 for everybody else (``/healthz``, the relay of other rooms): a turn only ends when all the
 callbacks ready at its start have run.
 
-How: :class:`Pacer` queues the calls that start that chain (the connection's
+How: :class:`Pacer` queues the sockets whose loss starts that chain (the connection's
 ``eof_received`` and ``connection_lost``, see :mod:`annotd.net.handshakes`) and runs at most
 :data:`PER_TURN` of them per loop turn, in arrival order; the chain each starts runs in the
 turns after, so every turn carries about :data:`PER_TURN` sockets' teardowns and other work
@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Generic, TypeVar
 
 log = logging.getLogger("annotd.ws")
 
@@ -32,12 +32,18 @@ PER_TURN = 32
 socket, BENCHMARKS.md "Many rooms: mass leave"), a turn stays at a few milliseconds."""
 
 
-class Pacer:
-    """Runs deferred calls on the running loop, at most ``per_turn`` per turn, in order."""
+T = TypeVar("T")
 
-    def __init__(self, per_turn: int = PER_TURN) -> None:
+
+class Pacer(Generic[T]):
+    """Calls ``run(item)`` for each deferred item on the running loop, at most ``per_turn``
+    per turn, in order. Items are queued as they are (no wrapper object per item: a burst of
+    thousands must not leave thousands of young objects for the collector to walk)."""
+
+    def __init__(self, run: Callable[[T], None], per_turn: int = PER_TURN) -> None:
+        self.run = run
         self.per_turn = per_turn
-        self._queue: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._queue: deque[T] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.turns = 0
         """Turns that ran deferred calls (tests look at how a burst was spread)."""
@@ -46,20 +52,19 @@ class Pacer:
         """Calls waiting for their turn."""
         return len(self._queue)
 
-    def defer(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` in a coming loop turn (the next one unless others are waiting)."""
-        self._queue.append((fn, args))
+    def defer(self, item: T) -> None:
+        """Run ``item`` in a coming loop turn (the next one unless others are waiting)."""
+        self._queue.append(item)
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             self._loop.call_soon(self._run)
 
     def _run(self) -> None:
-        queue = self._queue
+        queue, run = self._queue, self.run
         self.turns += 1
         for _ in range(min(self.per_turn, len(queue))):
-            fn, args = queue.popleft()
             try:
-                fn(*args)
+                run(queue.popleft())
             except Exception:  # one socket's failure must not strand the others' teardowns
                 log.exception("socket teardown failed")
         if queue:

@@ -28,11 +28,19 @@ again) — a *refresh* — when one of these holds:
   within that time however few rooms closed);
 * *trim*: the trimmer is about to give deleted rooms' memory back (:meth:`GcPolicy.refresh`).
 
+A full pass of CPython's own that took :data:`LONG_PASS_S` or more freezes its survivors too
+(the heap grew without new rooms or sockets: snapshots, history). And the tick runs a young
+pass every :data:`YOUNG_PASS_S`: CPython 3.11 counts allocations *minus* frees towards its
+next young pass, so while thousands of idle sockets replace their parser state as often as
+they free the old one, young passes stop coming, objects that live for seconds pile up in
+the young generations, and the next young pass (a mass leave's, say) walks them all.
+
 So the garbage held back is bounded (closed sockets: about a quarter of the live ones;
 closed rooms: :data:`REFRESH_AFTER_S`), and a pause as long as a full pass without
 freezing happens once per such churn, instead of every few minutes at idle and several
 times during a mass leave. What else a freeze catches in flight (a request being served)
-and later dies in a cycle waits for the next refresh; freezes happen only with growth.
+and later dies in a cycle waits for the next refresh; freezes happen only with growth (of
+the rooms and sockets, or of what a pass has to walk), so that share stays small.
 
 Every collection's duration is measured (:data:`gc.callbacks`) into a :class:`LagWindow`
 (``gc_pause_ms`` in ``/metrics``: max and p99 over the last 10 s) and a histogram.
@@ -53,6 +61,11 @@ log = logging.getLogger("annotd.gc")
 FREEZE_STEP = 200
 """Growth of rooms loaded plus sockets open that makes the tick freeze: a pass over ~200
 rooms' or sockets' objects, ~10 ms; CPython's own full passes meanwhile walk at most that."""
+LONG_PASS_S = 0.01
+"""A full pass of CPython's own that took this long walked many unfrozen survivors (objects
+that grew without new rooms or sockets, such as snapshots): they are frozen at once."""
+YOUNG_PASS_S = 1.0
+"""How often the tick runs a young pass (generations 0 and 1) itself."""
 CHURN_SHARE = 0.25
 """Closed rooms and sockets, as a share of open plus closed, that make a refresh due."""
 QUIET_S = 2.0
@@ -83,6 +96,7 @@ class GcPolicy:
         """Refreshes done, by reason (tests and logs)."""
         self.freezes = 0
         """Freezing passes done for growth."""
+        self._young_at = 0.0
         self._started = 0.0
         self._installed = False
         self._freezing = False
@@ -129,8 +143,10 @@ class GcPolicy:
         self.window.add(now, pause)
         if self.observe is not None:
             self.observe(pause)
-        if self._freezing and info.get("generation") == 2:
+        if info.get("generation") == 2 and (self._freezing or (self.freeze and pause >= LONG_PASS_S)):
             gc.freeze()  # every survivor of a full pass is reachable now
+            if not self._freezing:
+                self.freezes += 1
 
     def _full_pass(self) -> int:
         self._freezing = True
@@ -164,8 +180,12 @@ class GcPolicy:
         return None
 
     def tick(self) -> None:
-        """The daemon's periodic call: freeze or refresh when due."""
-        what = self.due(self.clock())
+        """The daemon's periodic call: a young pass, a freeze or a refresh when due."""
+        now = self.clock()
+        if self._installed and now - self._young_at >= YOUNG_PASS_S:
+            self._young_at = now
+            gc.collect(1)
+        what = self.due(now)
         if what == "freeze":
             t0 = time.perf_counter()
             self._full_pass()
