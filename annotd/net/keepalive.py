@@ -15,7 +15,8 @@ nothing ``server.ping_timeout_s`` later, it is closed with 1011 ("keepalive ping
 as websockets' keepalive did. So a dead peer is detected within interval + timeout (+ one
 check), as before, and a live one is pinged only when it has been silent for an interval.
 What counts as heard is stamped by the connection class (:mod:`annotd.net.handshakes`) on
-every read.
+every read. A closed socket leaves the heap when its entry comes due (by then an emptied
+shell: the server breaks up a finished connection, see ``WsServer._unlink``).
 """
 
 from __future__ import annotations
