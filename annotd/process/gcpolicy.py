@@ -29,11 +29,7 @@ again) — a *refresh* — when one of these holds:
 * *trim*: the trimmer is about to give deleted rooms' memory back (:meth:`GcPolicy.refresh`).
 
 A full pass of CPython's own that took :data:`LONG_PASS_S` or more freezes its survivors too
-(the heap grew without new rooms or sockets: snapshots, history). And the tick runs a young
-pass every :data:`YOUNG_PASS_S`: CPython 3.11 counts allocations *minus* frees towards its
-next young pass, so while thousands of idle sockets replace their parser state as often as
-they free the old one, young passes stop coming, objects that live for seconds pile up in
-the young generations, and the next young pass (a mass leave's, say) walks them all.
+(the heap grew without new rooms or sockets: snapshots, history).
 
 So the garbage held back is bounded (closed sockets: about a quarter of the live ones;
 closed rooms: :data:`REFRESH_AFTER_S`), and a pause as long as a full pass without
@@ -64,8 +60,6 @@ rooms' or sockets' objects, ~10 ms; CPython's own full passes meanwhile walk at 
 LONG_PASS_S = 0.01
 """A full pass of CPython's own that took this long walked many unfrozen survivors (objects
 that grew without new rooms or sockets, such as snapshots): they are frozen at once."""
-YOUNG_PASS_S = 1.0
-"""How often the tick runs a young pass (generations 0 and 1) itself."""
 CHURN_SHARE = 0.25
 """Closed rooms and sockets, as a share of open plus closed, that make a refresh due."""
 QUIET_S = 2.0
@@ -96,7 +90,6 @@ class GcPolicy:
         """Refreshes done, by reason (tests and logs)."""
         self.freezes = 0
         """Freezing passes done for growth."""
-        self._young_at = 0.0
         self._started = 0.0
         self._installed = False
         self._freezing = False
@@ -180,12 +173,8 @@ class GcPolicy:
         return None
 
     def tick(self) -> None:
-        """The daemon's periodic call: a young pass, a freeze or a refresh when due."""
-        now = self.clock()
-        if self._installed and now - self._young_at >= YOUNG_PASS_S:
-            self._young_at = now
-            gc.collect(1)
-        what = self.due(now)
+        """The daemon's periodic call: a freeze or a refresh when due."""
+        what = self.due(self.clock())
         if what == "freeze":
             t0 = time.perf_counter()
             self._full_pass()
