@@ -16,6 +16,11 @@ round trip in another room every 10 ms:
   proxy goes): ``/healthz`` and relay max over the next 3 s, and the daemon's own loop-lag max.
 
     .venv/bin/python -m bench.bench_rooms [--rooms 1000,5000,10000] [--root /other/tree]
+
+``--leave-only`` skips the idle and list phases (it waits as long instead); ``--py-spy OUT`` records the server with
+py-spy (``--native``: the collector's C frames show) for 10 s after the idle phase, into
+``OUT-<N>-idle.txt``, and during the mass leave, into ``OUT-<N>.txt`` (summarise with
+``bench.pyspy_top``).
 """
 
 from __future__ import annotations
@@ -97,7 +102,7 @@ async def list_rooms(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
             "rest_pages_ms": round((time.perf_counter() - t1) * 1000, 1)}
 
 
-async def one_size(root: Path, n: int) -> dict[str, Any]:
+async def one_size(root: Path, n: int, *, leave_only: bool = False, spy: Path | None = None) -> dict[str, Any]:
     extra = f"[limits]\nmax_rooms = {n + 10}\nmax_connections = {n + 100}\n"
     server = Server(uvloop=True, root=root, extra_toml=extra)
     out: dict[str, Any] = {"rooms": n}
@@ -110,17 +115,28 @@ async def one_size(root: Path, n: int) -> dict[str, Any]:
             probe = ProbeProcess(server.ws_url, server.http_url, room="probe")
             await probe.start()
             await asyncio.sleep(11)  # the server's lag window forgets the joins
+            if not leave_only:
+                await probe.reset()
+                cpu0, t0 = server.cpu_s(), time.perf_counter()
+                await asyncio.sleep(10)
+                cpu = (server.cpu_s() - cpu0) / (time.perf_counter() - t0)
+                if spy is not None:  # after the CPU figure: py-spy costs the server time
+                    server.spy_start(spy.with_name(f"{spy.name}-{n}-idle.txt"), native=True)
+                    await asyncio.sleep(10)
+                    server.spy_stop()
+                out["idle"] = {"cpu_pct": round(cpu * 100, 1), "load_1min": load_avg(), **await probe.report()}
+                out["list"] = await list_rooms(http, server.http_url)
+                await asyncio.sleep(11)
+            else:  # the same timeline: the rooms' first snapshots (due 30 s after creation) are behind
+                await asyncio.sleep(22)
             await probe.reset()
-            cpu0, t0 = server.cpu_s(), time.perf_counter()
-            await asyncio.sleep(10)
-            cpu = (server.cpu_s() - cpu0) / (time.perf_counter() - t0)
-            out["idle"] = {"cpu_pct": round(cpu * 100, 1), "load_1min": load_avg(), **await probe.report()}
-            out["list"] = await list_rooms(http, server.http_url)
-            await asyncio.sleep(11)
-            await probe.reset()
+            if spy is not None:
+                server.spy_start(spy.with_name(f"{spy.name}-{n}.txt"), native=True)
+                await asyncio.sleep(1)  # py-spy attached
             for ws in clients:
                 ws.transport.abort()
             await asyncio.sleep(3)
+            server.spy_stop()
             out["mass_leave"] = {"load_1min": load_avg(), **await probe.report()}
             readers.cancel()
             await probe.stop()
@@ -130,10 +146,10 @@ async def one_size(root: Path, n: int) -> dict[str, Any]:
     return out
 
 
-async def run(root: Path, sizes: list[int]) -> dict[str, Any]:
+async def run(root: Path, sizes: list[int], *, leave_only: bool = False, spy: Path | None = None) -> dict[str, Any]:
     results = []
     for n in sizes:
-        res = await one_size(root, n)
+        res = await one_size(root, n, leave_only=leave_only, spy=spy)
         print(f"  {json.dumps(res)}", flush=True)
         results.append(res)
     return {"root": str(root), "load_1min": load_avg(), "results": results}
@@ -143,8 +159,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", type=Path, default=ROOT)
     ap.add_argument("--rooms", default="1000,5000,10000")
+    ap.add_argument("--leave-only", action="store_true", help="skip the idle and list phases")
+    ap.add_argument("--py-spy", type=Path, metavar="OUT", help="record the server during the mass leave")
     args = ap.parse_args()
-    print(json.dumps(asyncio.run(run(args.root, [int(s) for s in args.rooms.split(",")]))), flush=True)
+    sizes = [int(s) for s in args.rooms.split(",")]
+    print(json.dumps(asyncio.run(run(args.root, sizes, leave_only=args.leave_only, spy=args.py_spy))), flush=True)
 
 
 if __name__ == "__main__":

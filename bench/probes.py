@@ -134,11 +134,12 @@ class LagProbe:
             self.relay.append(time.perf_counter() - t0)
             await asyncio.sleep(PERIOD_S)
 
-    async def server_lag(self) -> Any:
-        """The daemon's own ``event_loop_lag_ms`` over its last window (absent on older trees)."""
+    async def server_lag(self, name: str = "event_loop_lag_ms") -> Any:
+        """The daemon's own ``event_loop_lag_ms`` (or another windowed figure of ``/metrics``,
+        such as ``gc_pause_ms``) over its last window (``None`` where the tree lacks it)."""
         assert self._http is not None
         status, data = await json_request(self._http, "GET", f"{self.http_url}/metrics")
-        return data.get("event_loop_lag_ms") if status == 200 and isinstance(data, dict) else None
+        return data.get(name) if status == 200 and isinstance(data, dict) else None
 
     def figures(self) -> dict[str, Any]:
         return {"healthz": summary(self.healthz), "relay_other_room": summary(self.relay)}
@@ -215,6 +216,7 @@ async def _serve_probe(ws_url: str, http_url: str, room: str) -> None:
         elif line == b"report":
             out = probe.figures()
             out["server_event_loop_lag_ms"] = await probe.server_lag()
+            out["server_gc_pause_ms"] = await probe.server_lag("gc_pause_ms")
             print(orjson.dumps(out).decode(), flush=True)
     await probe.stop()
 

@@ -34,6 +34,8 @@ class ServerConfig:
     use_uvloop: bool = True
     compression: bool = False
     ping_interval_s: float = 20.0
+    ping_timeout_s: float = 20.0
+    gc_freeze: bool = True
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,8 @@ def _check(section: str, obj: Any) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             raise ConfigError(f"{section}.{f.name}: must be >= 0, got {value}")
     if section == "server":
+        if obj.ping_interval_s > 0 and obj.ping_timeout_s <= 0:
+            raise ConfigError("server.ping_timeout_s: must be > 0 while pings are on (ping_interval_s > 0)")
         for port in (obj.ws_port, obj.http_port):
             if port > 65535:
                 raise ConfigError(f"server: port {port} is out of range 0..65535")

@@ -100,6 +100,10 @@ class Metrics:
         self._samples: deque[tuple[float, int]] = deque()
         self.loop_lag = LagWindow()
         """Event-loop lag samples, filled by the daemon's :class:`annotd.base.looplag.LagMonitor`."""
+        self.gc_pause = LagWindow()
+        """The garbage collector's pauses, filled by the daemon's :class:`annotd.process.gcpolicy.GcPolicy`."""
+        self.sockets_closed = 0
+        """Sockets ended so far (every :meth:`client_closed`): the collector policy's churn."""
         self.started = time.time()
 
         reg = self.registry = CollectorRegistry()
@@ -123,6 +127,9 @@ class Metrics:
             buckets=JOIN_BUCKETS, registry=reg)
         self.loop_lag_seconds = Histogram("annotd_event_loop_lag_seconds",
                                           "How late a timer of the event loop fired (every 10 ms while busy, else the 50 ms tick).",
+                                          buckets=LAG_BUCKETS, registry=reg)
+        self.gc_pause_seconds = Histogram("annotd_gc_pause_seconds",
+                                          "How long each garbage collection held the process (the event loop included).",
                                           buckets=LAG_BUCKETS, registry=reg)
         self.export_seconds = Histogram("annotd_export_duration_seconds", "Export render time of finished jobs.",
                                         ["format"], buckets=EXPORT_BUCKETS, registry=reg)
@@ -169,6 +176,7 @@ class Metrics:
     def client_closed(self, code: int | None) -> None:
         """A socket ended with ``code`` (``None``: no close frame, counted as 1006)."""
         code = 1006 if code is None else code
+        self.sockets_closed += 1
         self.clients_closed.labels(str(code) if code in KNOWN_CLOSE_CODES else "other").inc()
 
     def export_finished(self, fmt: str, status: ExportStatus, seconds: float | None) -> None:

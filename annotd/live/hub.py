@@ -91,6 +91,8 @@ class Hub:
         """Room id → commands, uploads and imports using it now (such a room is not unloaded)."""
         self._ids: list[str] | None = None
         """The room ids in order, for listing a page (``None``: rebuilt at the next listing)."""
+        self.rooms_closed = 0
+        """Loaded rooms closed so far (deleted or unloaded): the collector policy's churn."""
         self.freed_bytes = 0
         """Bytes of document state dropped by deleted rooms since the daemon last gave
         memory back to the system (see :mod:`annotd.base.memtrim`)."""
@@ -283,6 +285,7 @@ class Hub:
             del self.awake[room_id]
         self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + live.close(CLOSE_ROOM_DELETED, "room deleted")
         self._drop_timer()
+        self.rooms_closed += 1
         log.info("room deleted", extra={"roomId": room_id})
         if deleted is not None:
             await asyncio.wrap_future(deleted)
@@ -319,6 +322,7 @@ class Hub:
         self.shelf.rooms[live.id] = shelved
         self.freed_bytes += memtrim.ROOM_OVERHEAD_BYTES + live.close(CLOSE_ROOM_DELETED, "room unloaded")
         self._drop_timer()
+        self.rooms_closed += 1
         log.info("room unloaded", extra={"roomId": live.id, "seq": shelved.head})
 
     def notify(self, room_id: str, method: str, params: dict[str, Any], *, session: str | None = None) -> None:

@@ -13,17 +13,25 @@ How: websockets builds one :class:`ServerConnection` per accepted TCP connection
 subclass that counts from ``connection_made`` until its handshake ends (done, refused,
 failed or timed out). The refusal only writes and closes: it relies on no transport class,
 because uvloop's transports (the default loop) are not :class:`asyncio.Transport` instances.
+It also stamps every read for the keepalive (:mod:`annotd.net.keepalive`), and hands each
+lost connection (with its end of stream) to
+:attr:`HandshakeGate.teardowns`, which lets websockets learn of a few per loop turn, in
+order (:mod:`annotd.net.pacing`): a socket's teardown objects exist only from its turn on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
 from websockets.asyncio.server import ServerConnection
+from websockets.frames import CloseCode
+from websockets.protocol import State
 
 from ..base.errors import error_body
+from .pacing import Pacer
 
 
 def refusal_bytes(message: str) -> bytes:
@@ -39,6 +47,10 @@ class HandshakeGate:
         """TCP connections whose WebSocket handshake has not ended yet."""
         self.refused = refused
         """Told about each connection refused (logging, metrics)."""
+        self.teardowns: Pacer[Any] = Pacer(lambda conn: conn.teardown())
+        """Lost connections are handled a few per loop turn (:mod:`annotd.net.pacing`)."""
+        self._closing: set[asyncio.Task[None]] = set()
+        """Closes started by the keepalive (kept referenced until done)."""
 
     def connection_class(self, base: type[ServerConnection] = ServerConnection) -> type[ServerConnection]:
         """A subclass of ``base`` (websockets' server connection, or one of annotd's) that
@@ -50,6 +62,13 @@ class HandshakeGate:
         class GatedConnection(base):  # type: ignore[valid-type,misc]
             _counted = False
             _refused = False
+            _live = False
+            """Set from connection_made to connection_lost (a cleared instance reads False)."""
+            _eof = False
+            """The peer's end of stream arrived (websockets hears of it with the loss)."""
+            _lost_exc: Exception | None = None
+            heard = 0.0
+            """When anything last arrived (``time.monotonic()``): the keepalive's liveness."""
 
             def connection_made(self, transport: asyncio.BaseTransport) -> None:
                 if gate.pending >= gate.limit:
@@ -63,6 +82,8 @@ class HandshakeGate:
                     return
                 gate.pending += 1
                 self._counted = True
+                self._live = True
+                self.heard = time.monotonic()
                 super().connection_made(transport)
 
             async def handshake(self, *args: Any, **kwargs: Any) -> None:
@@ -78,16 +99,42 @@ class HandshakeGate:
 
             def data_received(self, data: bytes) -> None:
                 if not self._refused:
+                    self.heard = time.monotonic()
                     super().data_received(data)
 
             def eof_received(self) -> None:
+                # websockets never keeps a transport open after EOF: connection_lost follows,
+                # and websockets learns of both in the socket's turn (_teardown).
                 if not self._refused:
-                    super().eof_received()
+                    self._eof = True
 
             def connection_lost(self, exc: Exception | None) -> None:
                 if self._refused:
                     return
                 self._uncount()
-                super().connection_lost(exc)
+                self._live = False
+                self._lost_exc = exc
+                gate.teardowns.defer(self)
+
+            def teardown(self) -> None:
+                """websockets learns of the end of stream and the loss (the socket's turn)."""
+                if self._eof:
+                    ServerConnection.eof_received(self)
+                ServerConnection.connection_lost(self, self._lost_exc)
+
+            # -- what the keepalive uses (annotd.net.keepalive.Watched) --
+            @property
+            def open(self) -> bool:
+                return self._live and self.protocol.state is State.OPEN
+
+            def send_ping(self, data: bytes) -> None:
+                self.protocol.send_ping(data)  # the pong is not awaited: any data counts as heard
+                self.send_data()
+
+            def close_dead(self) -> None:
+                task = asyncio.get_running_loop().create_task(
+                    self.close(CloseCode.INTERNAL_ERROR, "keepalive ping timeout"))
+                gate._closing.add(task)
+                task.add_done_callback(gate._closing.discard)
 
         return GatedConnection

@@ -325,6 +325,7 @@ def metrics_values(hub: Hub) -> dict[str, Any]:
         "clients_too_slow_total": int(m.total(m.clients_closed, code=str(CLOSE_TOO_SLOW))),
         "image_bytes": int(m.gauge("image_bytes")),
         "event_loop_lag_ms": m.loop_lag.current().to_json(),
+        "gc_pause_ms": m.gc_pause.current().to_json(),
         "process_rss_bytes": m.rss_bytes(),
     }
     values.update(hub.exports.metrics())

@@ -80,6 +80,7 @@ class Metrics(TypedDict):
     clients_too_slow_total: int
     image_bytes: int
     event_loop_lag_ms: Lag
+    gc_pause_ms: Lag
     process_rss_bytes: int | None
     export_jobs_pending: int
     export_time_ms: Percentiles

@@ -48,6 +48,7 @@ from ..live.hub import Hub
 from ..live.liveroom import LiveRoom
 from . import rpc
 from .handshakes import HandshakeGate
+from .keepalive import KeepAlive, Watched
 from .readbudget import ReadBudget
 from .wsconn import WRITE_LIMIT, Connection, Cork, Wire, wire
 from .wsread import ReadingConnection, inbox_of
@@ -82,6 +83,11 @@ class WsServer:
         self._gate_refused = Throttled(log)
         self._malformed = Throttled(log)
         """Malformed frames: one warning per client address and reason per minute (all are counted)."""
+        self.keepalive = KeepAlive(hub.config.server.ping_interval_s, hub.config.server.ping_timeout_s)
+        """Pings silent sockets, closes dead ones (``server.ping_interval_s``; 0: off)."""
+        self._keepalive_task: asyncio.Task[None] | None = None
+        self.unlinked = 0
+        """Finished sockets whose cycles were broken (:meth:`_unlink`): freed without the collector."""
         self.handshakes = HandshakeGate(hub.config.limits.max_pending_handshakes, self._handshake_refused)
         self.cork = Cork()
         """Frames for idle sockets, written once per socket at the end of each loop turn."""
@@ -123,12 +129,14 @@ class WsServer:
             subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
             max_size=cfg.limits.max_frame_bytes,
             compression="deflate" if cfg.server.compression else None,
-            ping_interval=cfg.server.ping_interval_s or None,
+            ping_interval=None,  # annotd.net.keepalive pings, one timer for every socket
             max_queue=READ_QUEUE,
             write_limit=WRITE_LIMIT,
             create_connection=self.handshakes.connection_class(ReadingConnection),
             open_timeout=cfg.limits.handshake_timeout_s,
         )
+        if cfg.server.ping_interval_s > 0:
+            self._keepalive_task = asyncio.create_task(self.keepalive.run(), name="keepalive")
         return self.server
 
     def _handshake_refused(self) -> None:
@@ -161,6 +169,11 @@ class WsServer:
         return Response(status.value, status.phrase, headers, body)
 
     async def _handler(self, ws: ServerConnection) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            task.add_done_callback(lambda _: self._unlink(ws))
+        if self._keepalive_task is not None:
+            self.keepalive.add(cast("Watched", ws))
         assert ws.request is not None
         url = urlsplit(ws.request.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -230,6 +243,7 @@ class WsServer:
             if conn.outbox.closing and not writer.done():
                 await asyncio.wait([writer], timeout=cfg.server.shutdown_timeout_s)
             writer.cancel()
+            conn.task = None  # the cancelled writer's exception refers back to conn through its frames
             log.info("client left", extra={"roomId": room_id, "userId": user_id, "session": session,
                                            "code": ws.close_code})
 
@@ -298,8 +312,22 @@ class WsServer:
             self.hub.metrics.connected_clients -= 1
             _count_close(self.hub, ws, None)
 
+    def _unlink(self, ws: ServerConnection) -> None:
+        """Break the reference cycles a finished socket leaves (websockets' connection and
+        its protocol refer to each other, the protocol's parser generator to the protocol,
+        stored exceptions to the frames that raised them), so reference counting frees it
+        at once instead of a full collection later: thousands of sockets closing together
+        must not leave their objects to one long pass, and the collector policy may have
+        frozen them (:mod:`annotd.process.gcpolicy`). Runs once websockets' task for the
+        socket is done: neither annotd nor websockets uses the connection any more."""
+        vars(ws.protocol).clear()
+        vars(ws).clear()
+        self.unlinked += 1
+
     async def close(self) -> None:
         """Stop accepting and close every socket with 1001; waits for the handlers."""
+        if self._keepalive_task is not None:
+            self._keepalive_task.cancel()
         if self.server is not None:
             self.server.close(close_connections=True)
             await self.server.wait_closed()

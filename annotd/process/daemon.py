@@ -40,6 +40,7 @@ from ..net.httpserver import build_app
 from ..net.wsserver import WsServer
 from ..roomfiles.savedir import EXIT_UNSAVED, SaveDir
 from ..storage import SqliteStore
+from .gcpolicy import GcPolicy
 from .persist import Persist
 
 log = logging.getLogger("annotd.daemon")
@@ -71,6 +72,14 @@ class Daemon:
         """Set after every periodic tick (tests await :func:`Daemon.next_tick` instead of sleeping)."""
         self.lag_monitor = LagMonitor(self.metrics.loop_lag, observe=self.metrics.loop_lag_seconds.observe,
                                       busy=self._busy)
+        # Sockets whose cycles the server broke (WsServer.unlinked) leave nothing to collect.
+        self.gc = GcPolicy(self.metrics.gc_pause, freeze=self.config.server.gc_freeze,
+                           units=lambda: len(self.hub.rooms) + self.metrics.connected_clients,
+                           rooms_closed=lambda: self.hub.rooms_closed,
+                           sockets_closed=lambda: max(0, self.metrics.sockets_closed - self.ws.unlinked),
+                           observe=self.metrics.gc_pause_seconds.observe)
+        """The collector's timing and freezing: installed by :meth:`run_until_signalled` (the
+        process), not by :meth:`start` (an embedded daemon leaves its host's collector alone)."""
         save_dir = self.config.rooms.save_dir
         self.save_dir = SaveDir(self.hub, Path(save_dir)) if save_dir else None
         self.exit_status = 0
@@ -133,6 +142,7 @@ class Daemon:
             self.lag_monitor.tick(due)
             self.hub.metrics.sample(time.monotonic())
             self.hub.tick()
+            self.gc.tick()
             self.ticked.set()
 
     async def next_tick(self) -> None:
@@ -156,7 +166,7 @@ class Daemon:
                 continue
             passes -= 1
             self.hub.freed_bytes = 0
-            gc.collect()  # a deleted room's last cycles (the writer task's frame, say)
+            self.gc.refresh("trim")  # a deleted room's last cycles (the writer task's frame, say), frozen ones too
             before = memtrim.rss_bytes()
             await asyncio.to_thread(memtrim.trim)
             log.debug("memory given back", extra={"freed_mb": round(freed / 1e6, 1),
@@ -195,6 +205,7 @@ class Daemon:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.gc.uninstall()
         log.info("stopped")
 
     def _force_exit(self) -> None:
@@ -219,9 +230,12 @@ class Daemon:
         await self.start()
         # Everything allocated so far (modules, fonts, config) lives for the whole process:
         # moving it out of the collector's reach keeps full collections short, which showed
-        # as multi-millisecond relay tail latency.
-        gc.collect()
-        gc.freeze()
+        # as multi-millisecond relay tail latency; with server.gc_freeze the survivors of
+        # every later full collection follow (annotd.process.gcpolicy).
+        if not self.config.server.gc_freeze:
+            gc.collect()
+            gc.freeze()
+        self.gc.install()
         print(f"annotd listening: {self.ws_url}/v1/ws  {self.http_url}", flush=True)
         await stop.wait()
         # A second signal while shutting down means "now": skip the graceful deadline.

@@ -43,6 +43,7 @@ FAMILIES = {
     "annotd_relay_duration_seconds": "histogram",
     "annotd_join_duration_seconds": "histogram",
     "annotd_event_loop_lag_seconds": "histogram",
+    "annotd_gc_pause_seconds": "histogram",
     "annotd_export_duration_seconds": "histogram",
     "annotd_snapshot_duration_seconds": "histogram",
 }

@@ -96,6 +96,7 @@ async def test_non_loopback_warning() -> None:
         ("[nope]\n", "unknown section [nope]"),
         ("this is not toml", "invalid TOML"),
         ("[log]\nlevel = 'loud'\n", "log.level"),
+        ("[server]\nping_timeout_s = 0\n", "server.ping_timeout_s: must be > 0"),
     ],
 )
 async def test_bad_config_exit_2(tmp_path: Path, content: str, message: str) -> None:

@@ -748,6 +748,7 @@ export interface components {
             clients_too_slow_total: number;
             image_bytes: number;
             event_loop_lag_ms: components["schemas"]["Lag"];
+            gc_pause_ms: components["schemas"]["Lag"];
             process_rss_bytes: number | null;
             export_jobs_pending: number;
             export_time_ms: components["schemas"]["Percentiles"];
