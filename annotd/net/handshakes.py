@@ -119,8 +119,8 @@ class HandshakeGate:
             def teardown(self) -> None:
                 """websockets learns of the end of stream and the loss (the socket's turn)."""
                 if self._eof:
-                    ServerConnection.eof_received(self)
-                ServerConnection.connection_lost(self, self._lost_exc)
+                    super().eof_received()
+                super().connection_lost(self._lost_exc)
 
             # -- what the keepalive uses (annotd.net.keepalive.Watched) --
             @property
