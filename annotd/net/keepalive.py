@@ -8,7 +8,10 @@ keeps walking (BENCHMARKS.md, "Many rooms: idle CPU"). A client that just sent s
 is alive anyway; pinging it proves nothing new.
 
 How: sockets sit in one heap by when they are due (:class:`KeepAlive`), checked every
-:data:`CHECK_S` by one timer, at most :data:`PER_CHECK` of them per check. A socket that
+:data:`CHECK_S` by one timer, at most :data:`PER_CHECK` of them per check and
+:data:`PER_TURN` per loop turn: sockets that joined together come due together (thousands
+in a second after a burst of joins), and pinging hundreds in one turn would hold every
+other room's relay for milliseconds each check. A socket that
 sent anything (a frame, a pong) during the last ``server.ping_interval_s`` is due again one
 interval after it last did, without a ping. A silent one is sent a ping; if it still sent
 nothing ``server.ping_timeout_s`` later, it is closed with 1011 ("keepalive ping timeout"),
@@ -36,6 +39,8 @@ CHECK_S = 0.25
 """How often due sockets are looked at (the detection's extra delay, at most)."""
 PER_CHECK = 512
 """Sockets looked at per check at most: a backlog (after a stall) is spread over checks."""
+PER_TURN = 32
+"""Sockets looked at per loop turn (a ping is tens of µs with its pong: a turn stays ~1 ms)."""
 
 
 class Watched(Protocol):
@@ -77,13 +82,13 @@ class KeepAlive:
         """Watch ``ws`` from now on (it leaves by itself once closed)."""
         heapq.heappush(self._heap, (self.clock() + self.interval_s, next(self._ids), ws, 0.0))
 
-    def check(self) -> None:
-        """Ping or close the due sockets (at most :data:`PER_CHECK`)."""
+    def check(self, limit: int = PER_TURN) -> bool:
+        """Ping or close the due sockets, at most ``limit``; whether more are due now."""
         now = self.clock()
         heap = self._heap
-        for _ in range(PER_CHECK):
+        for _ in range(limit):
             if not heap or heap[0][0] > now:
-                return
+                return False
             _, _, ws, pinged = heapq.heappop(heap)
             if not ws.open:
                 continue  # closed: forgotten
@@ -98,9 +103,17 @@ class KeepAlive:
                 ws.send_ping(os.urandom(4))
                 self.pings += 1
                 heapq.heappush(heap, (now + self.timeout_s, next(self._ids), ws, now))
+        return bool(heap) and heap[0][0] <= now
+
+    async def sweep(self) -> None:
+        """One check: the due sockets, :data:`PER_TURN` per loop turn, :data:`PER_CHECK` at most."""
+        for _ in range(PER_CHECK // PER_TURN):
+            if not self.check():
+                return
+            await asyncio.sleep(0)  # the next turn: other callbacks run in between
 
     async def run(self) -> None:
         """Check every :data:`CHECK_S` until cancelled."""
         while True:
             await asyncio.sleep(CHECK_S)
-            self.check()
+            await self.sweep()

@@ -3,7 +3,9 @@ when it does not answer within the timeout; one that spoke lately is not pinged.
 
 from __future__ import annotations
 
-from annotd.net.keepalive import PER_CHECK, KeepAlive
+import asyncio
+
+from annotd.net.keepalive import PER_CHECK, PER_TURN, KeepAlive
 
 
 class FakeSocket:
@@ -78,7 +80,7 @@ def test_an_answered_ping_keeps_the_socket() -> None:
     assert len(ws.pings) == 2 and not ws.closed_dead
 
 
-def test_closed_sockets_leave_and_a_backlog_is_spread() -> None:
+async def test_closed_sockets_leave_and_a_backlog_is_spread() -> None:
     now = [0.0]
     ka = make(now)
     socks = [FakeSocket(heard=0.0) for _ in range(PER_CHECK + 10)]
@@ -86,7 +88,14 @@ def test_closed_sockets_leave_and_a_backlog_is_spread() -> None:
         ka.add(ws)
     socks[0].open = False
     now[0] = 20.0
-    ka.check()
-    assert sum(len(ws.pings) for ws in socks) == PER_CHECK - 1  # the closed one is forgotten, not pinged
-    ka.check()
-    assert sum(len(ws.pings) for ws in socks) == PER_CHECK + 9 and len(ka) == PER_CHECK + 9
+
+    def pinged() -> int:
+        return sum(len(ws.pings) for ws in socks)
+
+    sweep = asyncio.create_task(ka.sweep())
+    await asyncio.sleep(0)  # the sweep's first turn ran; it yielded before going on
+    assert pinged() == PER_TURN - 1  # the closed one is forgotten, not pinged
+    await sweep
+    assert pinged() == PER_CHECK - 1  # one check looks at PER_CHECK at most
+    await ka.sweep()
+    assert pinged() == PER_CHECK + 9 and len(ka) == PER_CHECK + 9
