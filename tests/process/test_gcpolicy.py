@@ -49,8 +49,10 @@ async def test_a_frozen_room_is_freed_after_deletion(policy: GcPolicy, counts: C
     counts.units = 100  # one room of many: no churn refresh
     live = hub.create_room("r1")
     refs = [weakref.ref(live), weakref.ref(live.room), weakref.ref(live.room.doc)]
-    policy.refresh("test")  # everything that exists now is frozen
-    assert gc.get_freeze_count() > 0
+    frozen = gc.get_freeze_count()
+    counts.units += gcpolicy.FREEZE_STEP
+    policy.tick()  # growth: everything that exists now is frozen
+    assert policy.freezes == 1 and gc.get_freeze_count() > frozen
     del live
     await hub.delete_room("r1")
     counts.rooms_closed = hub.rooms_closed
@@ -64,6 +66,19 @@ async def test_a_frozen_room_is_freed_after_deletion(policy: GcPolicy, counts: C
     policy.tick()
     assert policy.refreshes.get("age") == 1
     assert all(r() is None for r in refs)
+
+
+async def test_a_refresh_before_any_growth_leaves_the_start_up_objects_frozen(policy: GcPolicy) -> None:
+    frozen = gc.get_freeze_count()
+    hub = Hub(Config())
+    live = hub.create_room("r1")
+    refs = [weakref.ref(live), weakref.ref(live.room), weakref.ref(live.room.doc)]
+    del live
+    await hub.delete_room("r1")
+    policy.refresh("trim")
+    assert all(r() is None for r in refs)  # the room was never frozen: a plain pass freed it
+    assert gc.get_freeze_count() == frozen  # the start-up objects were not walked, nor refrozen
+    assert policy.refreshes == {"trim": 1}
 
 
 def test_churn_refreshes_after_a_burst_once_it_is_quiet(policy: GcPolicy, counts: Counts) -> None:
