@@ -164,9 +164,9 @@ class Daemon:
                 passes = TRIM_PASSES
             if passes == 0:
                 continue
+            self.gc.before_trim(first=passes == TRIM_PASSES)  # a deleted room's last cycles, frozen ones too
             passes -= 1
             self.hub.freed_bytes = 0
-            self.gc.refresh("trim")  # a deleted room's last cycles (the writer task's frame, say), frozen ones too
             before = memtrim.rss_bytes()
             await asyncio.to_thread(memtrim.trim)
             log.debug("memory given back", extra={"freed_mb": round(freed / 1e6, 1),

@@ -26,7 +26,7 @@ again) — a *refresh* — when one of these holds:
   the share was reached (a steady trickle of closes is refreshed too);
 * *age*: a room was deleted or unloaded :data:`REFRESH_AFTER_S` ago (its memory comes back
   within that time however few rooms closed);
-* *trim*: the trimmer is about to give deleted rooms' memory back (:meth:`GcPolicy.refresh`).
+* *trim*: the trimmer is about to give deleted rooms' memory back (:meth:`GcPolicy.before_trim`).
 
 Until the policy first freezes growth (a server that never grew by :data:`FREEZE_STEP` and
 never had a long pass), only the start-up objects (modules, fonts, configuration) are
@@ -194,6 +194,17 @@ class GcPolicy:
                                                                    "ms": round((time.perf_counter() - t0) * 1000, 1)})
         elif what is not None:
             self.refresh(what)
+
+    def before_trim(self, first: bool) -> None:
+        """The trimmer is about to give freed memory back. Its ``first`` pass after rooms
+        were deleted refreshes (their cycles may be frozen); the passes after it, which only
+        wait for sockets to finish closing, collect without unfreezing: a finished socket's
+        cycles are broken when it ends (``WsServer._unlink``), and a refresh walks every
+        frozen object again (~20 ms for the start-up objects alone)."""
+        if first:
+            self.refresh("trim")
+        else:
+            gc.collect()
 
     def refresh(self, reason: str) -> None:
         """Hand every frozen object back to the collector for one full collection, whose

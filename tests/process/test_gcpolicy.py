@@ -81,6 +81,16 @@ async def test_a_refresh_before_any_growth_leaves_the_start_up_objects_frozen(po
     assert policy.refreshes == {"trim": 1}
 
 
+def test_only_the_first_pass_of_a_trim_refreshes(policy: GcPolicy, counts: Counts) -> None:
+    counts.units = gcpolicy.FREEZE_STEP
+    policy.tick()  # growth frozen: a refresh now unfreezes everything
+    policy.before_trim(first=True)
+    assert policy.refreshes == {"trim": 1}
+    frozen = gc.get_freeze_count()
+    policy.before_trim(first=False)
+    assert policy.refreshes == {"trim": 1} and gc.get_freeze_count() == frozen
+
+
 def test_churn_refreshes_after_a_burst_once_it_is_quiet(policy: GcPolicy, counts: Counts) -> None:
     counts.units = 100
     policy.tick()
