@@ -13,7 +13,8 @@ for its document size), ``bundle-9000`` (a room bundle of 9,000 steps, one per t
 as a new room), ``command-25mb`` and ``command-1mib`` (the costliest JSON body of that size
 for a command parsed on the loop, ``annotations.group``: refused by validation after the
 parse, or 413 past ``limits.max_command_body_bytes``); ``idle`` first, the same probe with nothing running (the
-machine's noise floor).
+machine's noise floor). After each file the room is deleted and the probe watches the next
+:data:`DELETE_S` seconds (``delete``: freeing what the import built, and the memory trimmer).
 
     .venv/bin/python -m bench.bench_import [--root /work/main] [--only w3c-plain,coco] [--batch-bytes 65536]
 
@@ -36,6 +37,9 @@ from .bench_relay import ROOT, Server
 from .probes import ProbeProcess, load_avg, proc_sample
 
 N = 10_000
+DELETE_S = 7.0
+"""How long the probe watches after the room's deletion: the memory trimmer's passes
+(``annotd.process.daemon``, five, a second apart) fall inside."""
 MAX_BODY_COMMENT = 2_270
 """Comment length that makes ``max-body`` just under the default ``limits.max_http_body_bytes``
 (25 MB): a body as large as the server reads, whose document would pass
@@ -144,10 +148,13 @@ async def run(root: Path, only: list[str] | None, comment: int, batch_bytes: int
                 else:
                     res["error"] = data.get("error", {}).get("code")
                 res.update(await probe.report())
-                results[name] = res
-                print(f"  {name}: {json.dumps(res)}", flush=True)
+                await probe.reset()
                 async with http.delete(f"{server.http_url}/v1/rooms/{room}") as r:
                     await r.read()
+                await asyncio.sleep(DELETE_S)
+                res["delete"] = await probe.report()
+                results[name] = res
+                print(f"  {name}: {json.dumps(res)}", flush=True)
                 await asyncio.sleep(11)  # let the lag window forget this import
         await probe.stop()
         return {"root": str(root), "load_1min": load_avg(), "rss": proc_sample(server.pid), "results": results}

@@ -1020,10 +1020,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--server", default="annotd",
                    help="comma-separated servers to run each scenario against, alternately, in this order: "
                         "annotd, node (@y/websocket-server from bench/node; run bench/setup-node first)")
+    p.add_argument("--config-extra", default="", metavar="TOML",
+                   help="TOML appended to the server's config, e.g. '[history]\\nsnapshot_every_ops = 100000000' "
+                        "(experiments: what a setting costs)")
     p.add_argument("--plain", action="store_true",
                    help="annotd's clients connect without annotd.v1, as stock y-websocket clients and as "
                         "against node (no acks: no ack latency, no saturation flat-out run)")
     args = p.parse_args(argv)
+    args.config_extra = args.config_extra.replace("\\n", "\n")
     names = SCENARIOS if args.scenario == "all" else tuple(s.strip() for s in args.scenario.split(","))
     bad = [n for n in names if n not in SCENARIOS]
     if bad:
@@ -1040,10 +1044,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def start_server(kind: str, args: argparse.Namespace, prof: Path | None, durable: str) -> Server | NodeServer:
+def start_server(kind: str, args: argparse.Namespace, prof: Path | None, extra: str) -> Server | NodeServer:
     if kind == "node":
         return NodeServer(nice=args.nice, cores=str(SERVER_CORE))
-    server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, extra_toml=durable, root=args.root,
+    server = Server(uvloop=args.uvloop, cprofile=prof, nice=args.nice, extra_toml=extra, root=args.root,
                     python=args.root_python)
     server.plain = args.plain
     return server
@@ -1068,14 +1072,14 @@ async def run_scenario(name: str, kind: str, args: argparse.Namespace) -> dict[s
     if args.py_spy:
         await asyncio.to_thread(Path(args.py_spy).mkdir, parents=True, exist_ok=True)
     waited = await wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else 0.0
-    durable = ""
+    extra = args.config_extra + "\n" if args.config_extra else ""
     if args.data_dir:  # a fresh store per scenario, in the given folder (its disk is what is measured)
         folder = Path(args.data_dir) / f"{name}-{time.time_ns()}"
-        durable = f'[rooms]\ndata_dir = "{folder}"\n[storage]\nsync = "{args.sync}"\n'
+        extra += f'[rooms]\ndata_dir = "{folder}"\n[storage]\nsync = "{args.sync}"\n'
         if args.commit_interval_ms is not None:
-            durable += f"commit_interval_ms = {args.commit_interval_ms}\n"
+            extra += f"commit_interval_ms = {args.commit_interval_ms}\n"
     load, start = os.getloadavg()[0], time.strftime("%H:%M:%S")
-    server = start_server(kind, args, prof, durable)
+    server = start_server(kind, args, prof, extra)
     try:
         result = await RUNNERS[name](server, args)  # type: ignore[arg-type]
         result.update(waited_for_quiet_s=waited, load_1min=round(load, 2), start=start,

@@ -4,8 +4,8 @@ Why: websockets' own keepalive runs a task per connection that sleeps ``ping_int
 pings and waits for the pong: with 10,000 idle clients that is 500 pings a second, each a
 task step, a future, a timer and a timeout, and ~10 live objects per socket that are
 re-made every interval — the idle CPU of many rooms and the young objects the collector
-keeps walking (BENCHMARKS.md, "Many rooms: idle CPU"). A client that just sent something
-is alive anyway; pinging it proves nothing new.
+keeps walking (BENCHMARKS.md, "Many rooms: mass leave, idle CPU and the collector"). A
+client that just sent something is alive anyway; pinging it proves nothing new.
 
 How: sockets sit in one heap by when they are due (:class:`KeepAlive`), checked every
 :data:`CHECK_S` by one timer, at most :data:`PER_CHECK` of them per check and

@@ -29,7 +29,8 @@ log = logging.getLogger("annotd.ws")
 
 PER_TURN = 32
 """Deferred calls run per loop turn: with the teardown each starts (~0.1 ms of work per
-socket, BENCHMARKS.md "Many rooms: mass leave"), a turn stays at a few milliseconds."""
+socket: BENCHMARKS.md, "Many rooms: mass leave, idle CPU and the collector"), a turn
+stays at a few milliseconds."""
 
 
 T = TypeVar("T")

@@ -4,7 +4,7 @@ Why: CPython's full collection walks every tracked object. A loaded room is ~60â
 them (its ``Doc``s, presence, history, canvas) and a socket ~65, scattered in memory, so
 with 10,000 idle rooms each full pass stops the event loop for hundreds of milliseconds,
 and a mass disconnect, which allocates a lot, triggers several (BENCHMARKS.md, "Many rooms:
-mass leave and the collector"). Those objects are long-lived: walking them again and again
+mass leave, idle CPU and the collector"). Those objects are long-lived: walking them again and again
 finds nothing.
 
 How (``server.gc_freeze``, on by default): whenever the rooms loaded plus sockets open grew
