@@ -230,8 +230,6 @@ def _check(section: str, obj: Any) -> None:
                 or obj.max_events_per_request < 1):
             raise ConfigError("history: snapshot_every_ops, snapshot_every_bytes, snapshots_kept and "
                               "max_events_per_request must be at least 1")
-        if obj.snapshot_tail_ratio < 0:
-            raise ConfigError("history.snapshot_tail_ratio: must be at least 0 (0: the ops rule alone)")
     if section == "storage":
         if obj.sync not in SYNC_LEVELS:
             raise ConfigError(f"storage.sync: expected one of {', '.join(SYNC_LEVELS)}, got {obj.sync!r}")
